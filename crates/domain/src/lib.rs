@@ -1,0 +1,15 @@
+//! Domain types and rules of safegrid (平安网格). Plain types and functions, no I/O:
+//! storage and HTTP translate to and from these.
+#![forbid(unsafe_code)]
+
+pub mod calendar;
+pub mod catalog;
+pub mod codes;
+pub mod engine;
+pub mod error;
+pub mod kpi;
+pub mod role;
+pub mod workflow;
+
+pub use error::FieldError;
+pub use role::Role;

@@ -1,0 +1,149 @@
+//! Configuration: defaults, then a TOML file (`--config`, `SAFEGRID_CONFIG` or `./safegrid.toml`
+//! when present), then `SAFEGRID__*` environment variables (`SAFEGRID__LISTEN`,
+//! `SAFEGRID__DATABASE`, nested keys joined by `__`), then command-line flags.
+
+use anyhow::{Context, bail};
+use safegrid_domain::kpi::ScoreWeights;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://FILE` (the embedded default) or `postgres://…`.
+    pub database: String,
+    pub listen: String,
+    /// Working hours of the official calendar, e.g. "08:30-12:00,13:30-17:30" (Asia/Shanghai).
+    pub working_hours: String,
+    /// The deployment's root region (Open311 jurisdiction, default KPI node). Guessed when unset.
+    pub root_region: Option<String>,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    /// How often the deadline job scans for cases nearing or past their limits.
+    pub deadline_scan_seconds: u64,
+    pub body_limit_bytes: usize,
+    pub request_timeout_seconds: u64,
+    pub demo_seed: u64,
+    pub demo_cases: usize,
+    pub score_weights: ScoreWeights,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: "sqlite://safegrid.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            working_hours: "08:30-12:00,13:30-17:30".into(),
+            root_region: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            deadline_scan_seconds: 60,
+            body_limit_bytes: 2 * 1024 * 1024,
+            request_timeout_seconds: 30,
+            demo_seed: 20_261_121,
+            demo_cases: 50_000,
+            score_weights: ScoreWeights::default(),
+        }
+    }
+}
+
+// The database URL may carry a password: keep it out of logs.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let db = match self.database.split_once('@') {
+            Some((scheme_user, host)) => {
+                let scheme = scheme_user.split("://").next().unwrap_or("");
+                format!("{scheme}://***@{host}")
+            }
+            None => self.database.clone(),
+        };
+        f.debug_struct("Settings")
+            .field("database", &db)
+            .field("listen", &self.listen)
+            .field("working_hours", &self.working_hours)
+            .field("root_region", &self.root_region)
+            .finish_non_exhaustive()
+    }
+}
+
+fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut t = root;
+    for p in parents {
+        let entry = t.entry(p.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(Default::default());
+        }
+        t = entry.as_table_mut().expect("made a table above");
+    }
+    t.insert(last.clone(), value);
+}
+
+/// Environment values are typed by their look: integers, floats and booleans as such, else strings.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        toml::Value::Integer(i)
+    } else if let Ok(f) = v.parse::<f64>() {
+        toml::Value::Float(f)
+    } else if let Ok(b) = v.parse::<bool>() {
+        toml::Value::Boolean(b)
+    } else {
+        toml::Value::String(v.to_string())
+    }
+}
+
+impl Settings {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let mut table = toml::Table::new();
+        let explicit = file.map(Path::to_path_buf).or_else(|| std::env::var_os("SAFEGRID_CONFIG").map(Into::into));
+        let path = explicit.clone().or_else(|| {
+            let p = Path::new("safegrid.toml");
+            p.exists().then(|| p.to_path_buf())
+        });
+        if let Some(p) = path {
+            let text = std::fs::read_to_string(&p).with_context(|| format!("reading configuration {}", p.display()))?;
+            table = toml::from_str(&text).with_context(|| format!("parsing configuration {}", p.display()))?;
+        }
+        for (k, v) in std::env::vars() {
+            if let Some(rest) = k.strip_prefix("SAFEGRID__") {
+                let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+                let value = if path.len() == 1 && ["database", "listen", "working_hours", "root_region"].contains(&path[0].as_str()) {
+                    toml::Value::String(v)
+                } else {
+                    env_value(&v)
+                };
+                set_path(&mut table, &path, value);
+            }
+        }
+        let s: Settings = toml::Value::Table(table)
+            .try_into()
+            .context("configuration (file or SAFEGRID__* variables)")?;
+        if s.session_idle_minutes <= 0 || s.session_absolute_hours <= 0 {
+            bail!("session_idle_minutes and session_absolute_hours must be positive");
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_override_defaults_and_unknown_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("sg-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\n[score_weights]\nvolume = 0.2\nclose_rate = 0.3\non_time_handling = 0.3\nno_rework = 0.2\n").unwrap();
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000");
+        assert_eq!(s.score_weights.volume, 0.2);
+        assert_eq!(s.database, "sqlite://safegrid.db");
+        std::fs::write(&f, "lisen = 1\n").unwrap();
+        assert!(Settings::load(Some(&f)).is_err());
+        let dbg = format!("{:?}", Settings { database: "postgres://u:secret@h/db".into(), ..Default::default() });
+        assert!(!dbg.contains("secret"));
+    }
+}

@@ -1,0 +1,83 @@
+//! Administrator endpoints: imports of divisions, grids and the calendar by upload.
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, ApiResult};
+use crate::import::ImportError;
+use crate::state::SharedState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use safegrid_domain::Role;
+use safegrid_geo::Crs;
+use safegrid_store::User;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn admin_only(u: &User) -> ApiResult<()> {
+    if u.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only an administrator may import"))
+    }
+}
+
+fn to_api(e: ImportError) -> ApiError {
+    match e {
+        ImportError::Refused(f) => {
+            let first = f.problems.first();
+            let mut err = ApiError::invalid(
+                first.map(|p| p.field.clone()).unwrap_or_else(|| "body".into()),
+                first.map(|p| p.reason.clone()).unwrap_or_default(),
+            );
+            err.message = format!("{} import refused, nothing written: {}", f.what, err.message);
+            err.with_extra(json!({ "problems": f.problems }))
+        }
+        ImportError::Internal(e) => ApiError::internal(format!("{e:#}")),
+    }
+}
+
+async fn divisions(State(st): State<SharedState>, CurrentUser(u): CurrentUser, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+    admin_only(&u)?;
+    let r = st.import_divisions(&body).await.map_err(to_api)?;
+    Ok((StatusCode::OK, Json(json!(r))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridParams {
+    crs: Option<String>,
+    code_property: Option<String>,
+    name_property: Option<String>,
+}
+
+async fn grids(
+    State(st): State<SharedState>,
+    CurrentUser(u): CurrentUser,
+    q: Result<Query<GridParams>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    admin_only(&u)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let crs: Crs = q.crs.as_deref().unwrap_or("wgs84").parse().map_err(|e: safegrid_geo::UnknownCrs| ApiError::invalid("crs", e.to_string()))?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "is not valid UTF-8"))?;
+    let r = st
+        .import_grids(text, crs, q.code_property.as_deref().unwrap_or("code"), q.name_property.as_deref().unwrap_or("name"))
+        .await
+        .map_err(to_api)?;
+    Ok(Json(json!(r)))
+}
+
+async fn calendar(State(st): State<SharedState>, CurrentUser(u): CurrentUser, body: Bytes) -> ApiResult<Json<Value>> {
+    admin_only(&u)?;
+    let r = st.import_calendar(&body).await.map_err(to_api)?;
+    Ok(Json(json!(r)))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/admin/import/divisions", post(divisions))
+        .route("/api/v1/admin/import/grids", post(grids))
+        .route("/api/v1/admin/import/calendar", post(calendar))
+}

@@ -1,0 +1,372 @@
+//! Case endpoints: create, read, list with filters, actions, history, and the public tracking view.
+
+use super::auth::{CurrentUser, MaybeUser};
+use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
+use super::{local_time, opt_local_time};
+use crate::service::CreateCase;
+use crate::state::SharedState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{NaiveDate, Utc};
+use safegrid_domain::Role;
+use safegrid_domain::codes::{Phone, PersonName, RegionCode};
+use safegrid_domain::engine::{self, ActionRequest, Case};
+use safegrid_domain::workflow::workflow;
+use safegrid_store::{CaseFilter, SortOrder, StoreError, User, from_ms};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Whether `user` may see `case` at all (out of scope reads answer 404).
+pub fn in_scope(user: &User, case: &Case) -> bool {
+    match user.role {
+        Role::Handler => case.department.is_some() && case.department == user.department,
+        Role::GridWorker | Role::GridLeader => {
+            case.grid_code.as_ref().is_some_and(|g| user.grids.contains(g))
+                || (!user.regions.is_empty() && user.actor().covers_region(&case.region_code))
+                || case.created_by == Some(user.id)
+        }
+        Role::Citizen => case.reporter_user == Some(user.id),
+        _ => user.actor().covers_region(&case.region_code),
+    }
+}
+
+fn scope_filter(user: &User, f: &mut CaseFilter) {
+    let shorts = |codes: &[String]| -> Vec<String> {
+        codes
+            .iter()
+            .filter_map(|c| RegionCode::parse(c).ok())
+            .map(|c| c.short().to_string())
+            .collect()
+    };
+    match user.role {
+        Role::Handler => f.scope_department = Some(user.department.clone().unwrap_or_else(|| "\u{0}".into())),
+        Role::GridWorker | Role::GridLeader => {
+            f.scope_grids = user.grids.clone();
+            f.scope_regions = shorts(&user.regions);
+            if f.scope_grids.is_empty() && f.scope_regions.is_empty() {
+                f.scope_grids = vec!["\u{0}".into()];
+            }
+        }
+        Role::Citizen => f.scope_grids = vec!["\u{0}".into()],
+        _ => f.scope_regions = shorts(&user.regions),
+    }
+}
+
+/// Reporter contact as this viewer may see it: the command center, which calls back, sees it;
+/// everyone else sees it masked (revealing with an audit trail is the privacy work's).
+fn reporter_json(case: &Case, viewer: Option<&User>) -> Value {
+    let full = viewer.is_some_and(|u| matches!(u.role, Role::Dispatcher | Role::Admin));
+    let name = case.reporter_name.as_deref().map(|n| {
+        if full {
+            n.to_string()
+        } else {
+            PersonName::parse(n).map(|p| p.masked()).unwrap_or_else(|_| "*".into())
+        }
+    });
+    let phone = case.reporter_phone.as_deref().map(|p| {
+        if full {
+            p.to_string()
+        } else {
+            Phone::parse(p).map(|p| p.masked()).unwrap_or_else(|_| "****".into())
+        }
+    });
+    if name.is_none() && phone.is_none() {
+        return Value::Null;
+    }
+    json!({ "name": name, "phone": phone, "masked": !full })
+}
+
+pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value {
+    let wf = workflow(&case.case_type);
+    let state = wf.and_then(|w| w.state(&case.status));
+    let cats = st.categories();
+    let cat = cats.get(&case.category);
+    let names = st.region_names();
+    let now = Utc::now();
+    let allowed: Vec<String> = viewer.map(|u| engine::allowed_actions(case, &u.actor())).unwrap_or_default();
+    json!({
+        "id": case.id,
+        "number": case.number,
+        "tracking_code": case.tracking_code,
+        "type": case.case_type,
+        "category": case.category,
+        "category_name": cat.map(|c| json!({"zh": c.name_zh, "en": c.name_en})),
+        "status": case.status,
+        "status_name": state.map(|s| json!({"zh": s.zh, "en": s.en})),
+        "terminal": state.is_some_and(|s| s.terminal),
+        "urgency": case.urgency,
+        "channel": case.channel,
+        "description": case.description,
+        "address": case.address,
+        "lat": case.lat,
+        "lon": case.lon,
+        "grid_code": case.grid_code,
+        "region_code": case.region_code,
+        "region_name": names.get(&case.region_code),
+        "needs_grid": case.needs_grid,
+        "needs_location": case.needs_location,
+        "department": case.department,
+        "reporter": reporter_json(case, viewer),
+        "created_at": local_time(case.created_at),
+        "updated_at": local_time(case.updated_at),
+        "registered_at": opt_local_time(case.registered_at),
+        "dispatched_at": opt_local_time(case.dispatched_at),
+        "handled_at": opt_local_time(case.handled_at),
+        "verified_at": opt_local_time(case.verified_at),
+        "closed_at": opt_local_time(case.closed_at),
+        "due_at": opt_local_time(case.due_at),
+        "stage": case.stage,
+        "stage_limit": case.stage_limit,
+        "stage_started_at": opt_local_time(case.stage_started_at),
+        "stage_due_at": opt_local_time(case.stage_due_at),
+        "light": engine::live_light(case, now),
+        "supervision": case.supervision,
+        "expedited": case.expedited,
+        "duplicate_of": case.duplicate_of,
+        "rating": case.rating,
+        "rework_count": case.rework_count,
+        "return_count": case.return_count,
+        "extension_count": case.extension_count,
+        "pending_extension": case.pending_extension,
+        "overdue": case.ever_overdue || engine::live_light(case, now) == safegrid_domain::calendar::Light::Red,
+        "version": case.version,
+        "allowed_actions": allowed,
+    })
+}
+
+fn etag(case: &Case) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{}\"", case.version)).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn with_etag(case: &Case, status: StatusCode, body: Value) -> Response {
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(header::ETAG, etag(case));
+    r
+}
+
+async fn create(State(st): State<SharedState>, MaybeUser(user): MaybeUser, ApiJson(body): ApiJson<CreateCase>) -> ApiResult<Response> {
+    let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
+    let mut r = with_etag(&case, StatusCode::CREATED, case_json(&st, &case, user.as_ref()));
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+fn parse_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| ApiError::not_found("case"))
+}
+
+async fn load_visible(st: &SharedState, id: &str, user: &User) -> ApiResult<Case> {
+    let id = parse_id(id)?;
+    match st.store.case(id).await {
+        Ok(c) if in_scope(user, &c) => Ok(c),
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found("case")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn get_case(State(st): State<SharedState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> ApiResult<Response> {
+    let case = load_visible(&st, &id, &user).await?;
+    Ok(with_etag(&case, StatusCode::OK, case_json(&st, &case, Some(&user))))
+}
+
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+    if s == "*" {
+        return Ok(None);
+    }
+    s.parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::bad_request(Some("If-Match"), "must be the case's version (its ETag)"))
+}
+
+async fn act(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ActionRequest>,
+) -> ApiResult<Response> {
+    let visible = load_visible(&st, &id, &user).await?;
+    if req.action.trim().is_empty() {
+        return Err(ApiError::invalid("action", "is required"));
+    }
+    let case = st.act(visible.id, &req, &user.actor(), if_match(&headers)?, Utc::now()).await?;
+    Ok(with_etag(&case, StatusCode::OK, case_json(&st, &case, Some(&user))))
+}
+
+pub fn event_json(e: &safegrid_store::EventRow, public: bool) -> Value {
+    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+    let mut v = json!({
+        "seq": e.seq,
+        "action": e.action,
+        "from": e.from_status,
+        "to": e.to_status,
+        "role": e.actor_role,
+        "at": local_time(from_ms(e.at)),
+        "note": e.note,
+        "data": data,
+    });
+    if !public {
+        v["actor"] = json!(e.actor_name);
+        v["actor_id"] = json!(e.actor_id);
+    }
+    v
+}
+
+async fn history(State(st): State<SharedState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let case = load_visible(&st, &id, &user).await?;
+    let events = st.store.events(&case).await?;
+    Ok(Json(json!({
+        "case_id": case.id, "number": case.number,
+        "items": events.iter().map(|e| event_json(e, false)).collect::<Vec<_>>(),
+    })))
+}
+
+/// The public view by tracking code: status and timeline, no personal data, no staff names.
+async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let case = match st.store.case_by_tracking_code(code.trim()).await {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Err(ApiError::not_found("tracking code")),
+        Err(e) => return Err(e.into()),
+    };
+    let events = st.store.events(&case).await?;
+    let mut v = case_json(&st, &case, None);
+    if let Some(o) = v.as_object_mut() {
+        for k in ["reporter", "allowed_actions", "id", "version", "pending_extension", "duplicate_of"] {
+            o.remove(k);
+        }
+    }
+    v["timeline"] = json!(events.iter().map(|e| {
+        let mut j = event_json(e, true);
+        // Notes of internal steps may name people; the public sees the step, not the note.
+        if !matches!(e.action.as_str(), "report" | "handle" | "close" | "reject" | "self_handle") {
+            j["note"] = Value::Null;
+        }
+        j
+    }).collect::<Vec<_>>());
+    Ok(Json(v))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    #[serde(rename = "type")]
+    case_type: Option<String>,
+    category: Option<String>,
+    region: Option<String>,
+    grid: Option<String>,
+    department: Option<String>,
+    light: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    q: Option<String>,
+    open: Option<bool>,
+    sort: Option<String>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+pub fn parse_day(s: &str, field: &str, end: bool) -> ApiResult<chrono::DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD or an RFC 3339 time"))?;
+    let t = if end { d.and_hms_opt(23, 59, 59) } else { d.and_hms_opt(0, 0, 0) }.expect("valid time");
+    Ok((t - chrono::Duration::hours(8)).and_utc())
+}
+
+async fn list(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let page = q.page.unwrap_or(1);
+    let page_size = q.page_size.unwrap_or(50);
+    if page < 1 {
+        return Err(ApiError::invalid("page", "must be 1 or more"));
+    }
+    if !(1..=1000).contains(&page_size) {
+        return Err(ApiError::invalid("page_size", "must be between 1 and 1000"));
+    }
+    let mut f = CaseFilter {
+        limit: page_size,
+        offset: (page - 1) * page_size,
+        open_only: q.open.unwrap_or(false),
+        now: Some(Utc::now()),
+        ..Default::default()
+    };
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        f.statuses = s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+    }
+    if let Some(t) = q.case_type.as_deref().filter(|s| !s.is_empty()) {
+        if workflow(t).is_none() {
+            return Err(ApiError::invalid("type", "must be one of service_event, dispute, petition, hazard"));
+        }
+        f.case_type = Some(t.to_string());
+    }
+    f.category = q.category.filter(|s| !s.is_empty());
+    if let Some(r) = q.region.as_deref().filter(|s| !s.is_empty()) {
+        let code = RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?;
+        f.region_prefix = Some(code.short().to_string());
+    }
+    f.grid = q.grid.filter(|s| !s.is_empty());
+    f.department = q.department.filter(|s| !s.is_empty());
+    if let Some(l) = q.light.as_deref().filter(|s| !s.is_empty()) {
+        if !["green", "yellow", "red"].contains(&l) {
+            return Err(ApiError::invalid("light", "must be green, yellow or red"));
+        }
+        f.light = Some(l.to_string());
+    }
+    if let Some(s) = q.from.as_deref().filter(|s| !s.is_empty()) {
+        f.created_from = Some(parse_day(s, "from", false)?);
+    }
+    if let Some(s) = q.to.as_deref().filter(|s| !s.is_empty()) {
+        f.created_to = Some(parse_day(s, "to", true)?);
+    }
+    if let Some(t) = q.q.as_deref() {
+        if t.chars().count() > 200 {
+            return Err(ApiError::invalid("q", "must be at most 200 characters"));
+        }
+        f.text = Some(t.to_string());
+    }
+    f.order = match q.sort.as_deref() {
+        None | Some("newest") => SortOrder::NewestFirst,
+        Some("oldest") => SortOrder::OldestFirst,
+        Some("due") => SortOrder::DueFirst,
+        Some("updated") => SortOrder::UpdatedFirst,
+        Some(_) => return Err(ApiError::invalid("sort", "must be newest, oldest, due or updated")),
+    };
+    scope_filter(&user, &mut f);
+    let terminal: Vec<String> = safegrid_domain::workflow::builtin()
+        .values()
+        .flat_map(|w| w.states.iter().filter(|s| s.terminal).map(|s| s.name.clone()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let page_data = st.store.list_cases(&f, &terminal).await?;
+    Ok(Json(json!({
+        "items": page_data.cases.iter().map(|c| case_json(&st, c, Some(&user))).collect::<Vec<_>>(),
+        "total": page_data.total,
+        "page": page,
+        "page_size": page_size,
+    })))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/cases", post(create).get(list))
+        .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/actions", post(act))
+        .route("/api/v1/cases/{id}/history", get(history))
+        .route("/api/v1/track/{code}", get(track))
+}

@@ -1,0 +1,199 @@
+//! Health, the OpenAPI 3.1 description of the API and its offline docs page, and the landing page.
+//! The OpenAPI document is written here by hand from one table of operations; a test checks that
+//! every route the router serves is described.
+
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// (method, path, tag, summary, query parameters, request body schema, auth needed)
+pub const OPERATIONS: &[(&str, &str, &str, &str, &[&str], Option<&str>, bool)] = &[
+    ("post", "/api/v1/auth/login", "auth", "Log in; sets the session cookie", &[], Some("Login"), false),
+    ("post", "/api/v1/auth/logout", "auth", "Log out", &[], None, false),
+    ("get", "/api/v1/auth/me", "auth", "The current account", &[], None, true),
+    ("post", "/api/v1/cases", "cases", "Report a case (public, or as the logged-in account)", &[], Some("CreateCase"), false),
+    ("get", "/api/v1/cases", "cases", "List cases visible to the caller, filtered and paged",
+        &["status", "type", "category", "region", "grid", "department", "light", "from", "to", "q", "open", "sort", "page", "page_size"], None, true),
+    ("get", "/api/v1/cases/{id}", "cases", "A case with the actions the caller may fire (ETag = version)", &[], None, true),
+    ("post", "/api/v1/cases/{id}/actions", "cases", "Fire a workflow action (If-Match: version)", &[], Some("Action"), true),
+    ("get", "/api/v1/cases/{id}/history", "cases", "Every transition of a case", &[], None, true),
+    ("get", "/api/v1/track/{code}", "cases", "Public status and timeline by tracking code", &[], None, false),
+    ("get", "/api/v1/regions", "territory", "Regions by parent and level", &["parent", "level", "geometry"], None, false),
+    ("get", "/api/v1/regions/{code}", "territory", "A region with its boundary, children and path", &[], None, false),
+    ("get", "/api/v1/grids", "territory", "Grids as GeoJSON, by region subtree, paged", &["region", "page", "page_size"], None, false),
+    ("get", "/api/v1/grids/{code}", "territory", "A grid as a GeoJSON feature with its workers", &[], None, false),
+    ("get", "/api/v1/locate", "territory", "Point → grid → region path", &["lat", "lon"], None, false),
+    ("get", "/api/v1/departments", "reference", "Departments cases are dispatched to", &[], None, false),
+    ("get", "/api/v1/categories", "reference", "The category catalog with deadlines per urgency and stage", &[], None, false),
+    ("get", "/api/v1/stats/kpi", "stats", "GB/T 30428.4 counts, rates and score of a region, grid or department",
+        &["region", "grid", "department", "from", "to", "children"], None, true),
+    ("post", "/api/v1/admin/import/divisions", "admin", "Import divisions (NBS CSV body)", &[], Some("Csv"), true),
+    ("post", "/api/v1/admin/import/grids", "admin", "Import grids (GeoJSON FeatureCollection body)", &["crs", "code_property", "name_property"], Some("GeoJson"), true),
+    ("post", "/api/v1/admin/import/calendar", "admin", "Import official calendar days (CSV body)", &[], Some("Csv"), true),
+    ("get", "/api/v1/openapi.json", "meta", "This document", &[], None, false),
+    ("get", "/healthz", "meta", "Liveness and database reachability", &[], None, false),
+];
+
+fn schemas() -> Value {
+    json!({
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": ["string", "null"] },
+                "allowed_actions": { "type": "array", "items": { "type": "string" } }, "state": { "type": "string" } } } }
+        },
+        "Login": { "type": "object", "required": ["username", "password"], "properties": {
+            "username": { "type": "string" }, "password": { "type": "string", "format": "password" } } },
+        "CreateCase": { "type": "object", "required": ["category", "description"], "properties": {
+            "category": { "type": "string", "description": "category code (GET /api/v1/categories)" },
+            "description": { "type": "string", "minLength": 1, "maxLength": 4000 },
+            "lat": { "type": "number", "minimum": -90, "maximum": 90 },
+            "lon": { "type": "number", "minimum": -180, "maximum": 180 },
+            "urgency": { "type": "string", "enum": ["normal", "urgent", "emergency"] },
+            "channel": { "type": "string", "enum": ["web", "grid_worker", "hotline", "open311", "app", "agency", "wechat"] },
+            "address": { "type": "string", "maxLength": 200 },
+            "type": { "type": "string", "enum": ["service_event", "dispute", "petition", "hazard"] },
+            "reporter": { "type": "object", "properties": { "name": { "type": "string" }, "phone": { "type": "string" } } } } },
+        "Action": { "type": "object", "required": ["action"], "properties": {
+            "action": { "type": "string", "enum": ["register", "reject", "void", "dispatch", "accept", "return", "request_extension",
+                "approve_extension", "refuse_extension", "suspend", "resume", "handle", "verify", "close", "supervise", "expedite",
+                "self_handle", "rate", "link_duplicate"] },
+            "note": { "type": "string", "maxLength": 4000 },
+            "department": { "type": "string", "description": "dispatch: department code" },
+            "passed": { "type": "boolean", "description": "verify: whether the fix is real" },
+            "score": { "type": "integer", "minimum": 1, "maximum": 5, "description": "rate" },
+            "of": { "type": "string", "format": "uuid", "description": "link_duplicate: the original case" },
+            "level": { "type": "string", "enum": ["yellow", "red"], "description": "supervise" },
+            "extend_by": { "type": "string", "description": "request_extension, e.g. \"2 working_days\"" },
+            "version": { "type": "integer", "description": "alternative to If-Match" } } },
+        "Csv": { "type": "string", "contentMediaType": "text/csv" },
+        "GeoJson": { "type": "object", "description": "GeoJSON FeatureCollection of Polygon/MultiPolygon features" },
+    })
+}
+
+pub fn openapi() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, tag, summary, params, body, auth) in OPERATIONS {
+        let mut op = json!({
+            "tags": [tag], "summary": summary,
+            "operationId": format!("{method}_{}", path.trim_start_matches('/').replace(['/', '{', '}', '.'], "_")),
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": {} } },
+                "4XX": { "description": "Error naming the field and the reason",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            }
+        });
+        let mut ps: Vec<Value> = params
+            .iter()
+            .map(|p| json!({ "name": p, "in": "query", "required": matches!(*p, "lat" | "lon"), "schema": { "type": "string" } }))
+            .collect();
+        for seg in path.split('/').filter(|s| s.starts_with('{')) {
+            ps.push(json!({ "name": seg.trim_matches(['{', '}']), "in": "path", "required": true, "schema": { "type": "string" } }));
+        }
+        if !ps.is_empty() {
+            op["parameters"] = json!(ps);
+        }
+        if let Some(b) = body {
+            let ct = match *b {
+                "Csv" => "text/csv",
+                "GeoJson" => "application/geo+json",
+                _ => "application/json",
+            };
+            op["requestBody"] = json!({ "required": true, "content": { ct: { "schema": { "$ref": format!("#/components/schemas/{b}") } } } });
+        }
+        if *auth {
+            op["security"] = json!([{ "session": [] }, { "bearer": [] }]);
+        }
+        if *method == "post" && *path == "/api/v1/cases" {
+            op["responses"]["201"] = json!({ "description": "Created" });
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "safegrid API (平安网格)",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Grid-based community governance: territory, grids, cases and their workflow, deadlines and KPIs. Times are RFC 3339 in Asia/Shanghai (+08:00). Errors: {\"error\":{\"code\",\"message\",\"field\"}}.",
+            "license": { "name": "Apache-2.0" }
+        },
+        "servers": [{ "url": "/" }],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "session": { "type": "apiKey", "in": "cookie", "name": "safegrid_session" },
+                "bearer": { "type": "http", "scheme": "bearer", "description": "safegrid token create --user NAME" }
+            }
+        }
+    })
+}
+
+async fn openapi_json() -> Json<Value> {
+    Json(openapi())
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A self-contained reference page rendered from the OpenAPI document: no scripts, no CDN.
+async fn docs() -> Html<String> {
+    let doc = openapi();
+    let mut rows = String::new();
+    for (method, path, tag, summary, params, body, auth) in OPERATIONS {
+        rows.push_str(&format!(
+            "<tr><td><code class=m-{method}>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            method.to_uppercase(), esc(path), esc(tag), esc(summary),
+            esc(&params.join(", ")), body.map(esc).unwrap_or_default(), if *auth { "✔" } else { "" }
+        ));
+    }
+    let schemas = esc(&serde_json::to_string_pretty(&doc["components"]["schemas"]).unwrap_or_default());
+    Html(format!(
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>safegrid API 文档 / API reference</title>
+<style>body{{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:1rem auto;max-width:1200px;padding:0 1rem;color:#1a1a1a}}
+table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}}
+code{{font-size:.9em}}.m-get{{color:#05620f}}.m-post{{color:#8a3b00}}pre{{background:#f5f5f5;padding:1rem;overflow:auto}}</style></head>
+<body><h1>safegrid API 文档 <small>API reference v{ver}</small></h1>
+<p>机器可读描述 / machine-readable: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3.1). 时间均为北京时间 (+08:00) / times are Asia/Shanghai.
+错误格式 / errors: <code>{{"error":{{"code","message","field"}}}}</code>. 认证 / auth: session cookie from <code>POST /api/v1/auth/login</code>, or <code>Authorization: Bearer …</code> from <code>safegrid token create --user NAME</code>.</p>
+<table><thead><tr><th>方法</th><th>路径 path</th><th>分组 tag</th><th>说明 summary</th><th>查询参数 query</th><th>请求体 body</th><th>需登录 auth</th></tr></thead><tbody>
+{rows}</tbody></table><h2>数据结构 / Schemas</h2><pre>{schemas}</pre></body></html>"#,
+        ver = env!("CARGO_PKG_VERSION")
+    ))
+}
+
+async fn healthz(State(st): State<SharedState>) -> Response {
+    match st.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "database": st.store.backend(), "grids": st.locator().grid_count() })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": st.store.backend() }))).into_response()
+        }
+    }
+}
+
+async fn index() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>平安网格 safegrid</title>
+<style>body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;max-width:720px;margin:2rem auto;padding:0 1rem;line-height:1.6}</style></head>
+<body><h1>平安网格 <small>safegrid</small></h1><p>网格化服务管理平台 · grid-based community governance.</p>
+<ul><li><a href="/api/docs">API 文档 / API reference</a></li><li><a href="/api/v1/openapi.json">OpenAPI 3.1</a></li><li><a href="/healthz">健康检查 / health</a></li></ul></body></html>"#,
+    )
+        .into_response()
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/docs", get(docs))
+}

@@ -1,0 +1,131 @@
+//! Evaluation endpoints (综合评价): GB/T 30428.4 counts and rates of a region, grid or department
+//! for a period, read from the counters kept as cases move (never by scanning cases).
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, ApiResult};
+use crate::state::SharedState;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Duration, FixedOffset, NaiveDate, Utc};
+use safegrid_domain::Role;
+use safegrid_domain::codes::{GridCode, RegionCode};
+use safegrid_domain::kpi::Counters;
+use safegrid_store::{User, kpi_day};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiQuery {
+    region: Option<String>,
+    grid: Option<String>,
+    department: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    children: Option<bool>,
+}
+
+fn date(s: Option<&str>, field: &str, default: NaiveDate) -> ApiResult<NaiveDate> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD")),
+    }
+}
+
+fn counts_json(c: &Counters) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(json!({}));
+    v["due_to_close"] = json!(c.due_to_close());
+    v["due_to_handle"] = json!(c.due_to_handle());
+    v
+}
+
+fn figures(st: &SharedState, c: &Counters) -> Value {
+    let score = c.score(&st.settings.score_weights, if c.reported > 0 { 1.0 } else { 0.0 });
+    json!({
+        "counts": counts_json(c),
+        "rates": c.rates(),
+        "score": score.map(|s| (s.0 * 100.0).round() / 100.0),
+        "grade": score.map(|s| s.1.to_string()),
+    })
+}
+
+fn may_read_region(user: &User, region: &str) -> bool {
+    match user.role {
+        Role::Citizen | Role::Handler => false,
+        _ => user.actor().covers_region(region),
+    }
+}
+
+async fn kpi(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let today = Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset")).date_naive();
+    let to = date(q.to.as_deref(), "to", today)?;
+    let from = date(q.from.as_deref(), "from", to - Duration::days(364))?;
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let (node, label, kind, region_for_children) = if let Some(g) = q.grid.as_deref().filter(|s| !s.is_empty()) {
+        let g = GridCode::parse(g).map_err(|e| ApiError::invalid("grid", e.reason))?;
+        let ok = user.grids.iter().any(|x| x == g.as_str()) || may_read_region(&user, g.village().as_str());
+        if !ok {
+            return Err(ApiError::not_found("grid"));
+        }
+        (g.as_str().to_string(), None, "grid", None)
+    } else if let Some(d) = q.department.as_deref().filter(|s| !s.is_empty()) {
+        let dep = st.store.department(d).await.map_err(|_| ApiError::not_found("department"))?;
+        let ok = user.department.as_deref() == Some(d) || may_read_region(&user, &dep.region_code);
+        if !ok {
+            return Err(ApiError::not_found("department"));
+        }
+        (format!("dept:{d}"), Some(dep.name_zh), "department", None)
+    } else {
+        let code = match q.region.as_deref().filter(|s| !s.is_empty()) {
+            Some(r) => RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?,
+            None => {
+                let root = user.regions.first().cloned().or(st.root_region().await?);
+                let root = root.ok_or_else(|| ApiError::invalid("region", "is required (no territory loaded)"))?;
+                RegionCode::parse(&root).map_err(ApiError::internal)?
+            }
+        };
+        if !may_read_region(&user, code.as_str()) {
+            return Err(ApiError::not_found("region"));
+        }
+        let name = st.region_names().get(code.as_str()).cloned();
+        (code.as_str().to_string(), name, "region", Some(code))
+    };
+    let (fd, td) = (kpi_day(from), kpi_day(to));
+    let c = st.store.kpi(&node, fd, td).await?;
+    let mut v = json!({
+        "node": node, "kind": kind, "name": label,
+        "from": from.to_string(), "to": to.to_string(),
+        "cohort": "cases reported in the period, as they stand now",
+    });
+    if let Some(o) = v.as_object_mut() {
+        if let Value::Object(f) = figures(&st, &c) {
+            o.extend(f);
+        }
+    }
+    if let (Some(code), true) = (region_for_children, q.children.unwrap_or(false)) {
+        let names = st.region_names();
+        let rows = st.store.kpi_children(code.short(), 12, fd, td).await?;
+        let kids: Vec<Value> = rows
+            .iter()
+            .filter(|(n, _)| RegionCode::parse(n).ok().and_then(|r| r.parent()).is_some_and(|p| p == code))
+            .map(|(n, c)| {
+                let mut k = json!({ "node": n, "name": names.get(n) });
+                if let (Some(o), Value::Object(f)) = (k.as_object_mut(), figures(&st, c)) {
+                    o.extend(f);
+                }
+                k
+            })
+            .collect();
+        v["children"] = json!(kids);
+    }
+    Ok(Json(v))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new().route("/api/v1/stats/kpi", get(kpi))
+}

@@ -1,0 +1,219 @@
+//! Territory and reference data: regions, grids (GeoJSON), point location, departments,
+//! categories. Public reads: residents need them to report.
+
+use super::error::{ApiError, ApiResult};
+use crate::state::SharedState;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use safegrid_domain::codes::{GeoPoint, GridCode, RegionCode};
+use safegrid_store::StoreError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+type Q<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+fn query<T>(q: Q<T>) -> ApiResult<T> {
+    q.map(|Query(v)| v).map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionQuery {
+    parent: Option<String>,
+    level: Option<String>,
+    geometry: Option<bool>,
+}
+
+fn level_num(s: &str) -> ApiResult<i16> {
+    Ok(match s {
+        "1" | "province" => 1,
+        "2" | "city" => 2,
+        "3" | "county" => 3,
+        "4" | "township" => 4,
+        "5" | "village" => 5,
+        _ => return Err(ApiError::invalid("level", "must be province, city, county, township or village (or 1–5)")),
+    })
+}
+
+fn region_json(r: &safegrid_store::Region, with_geometry: bool) -> Value {
+    let mut v = json!({ "code": r.code, "parent_code": r.parent_code, "level": r.level, "name": r.name });
+    if with_geometry {
+        v["geometry"] = r.geometry.as_deref().and_then(|g| serde_json::from_str(g).ok()).unwrap_or(Value::Null);
+    }
+    v
+}
+
+async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> ApiResult<Json<Value>> {
+    let q = query(q)?;
+    let parent = match q.parent.as_deref().filter(|s| !s.is_empty()) {
+        Some(p) => Some(RegionCode::parse(p).map_err(|e| ApiError::invalid("parent", e.reason))?.as_str().to_string()),
+        None => None,
+    };
+    let level = q.level.as_deref().filter(|s| !s.is_empty()).map(level_num).transpose()?;
+    let geom = q.geometry.unwrap_or(false);
+    let items = st.store.regions(parent.as_deref(), level, geom).await?;
+    Ok(Json(json!({ "items": items.iter().map(|r| region_json(r, geom)).collect::<Vec<_>>(), "total": items.len() })))
+}
+
+async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let code = RegionCode::parse(&code).map_err(|e| ApiError::invalid("code", e.reason))?;
+    let r = st.store.region(code.as_str()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("region"),
+        e => e.into(),
+    })?;
+    let children = st.store.regions(Some(code.as_str()), None, false).await?;
+    let mut v = region_json(&r, true);
+    v["children"] = json!(children.iter().map(|c| region_json(c, false)).collect::<Vec<_>>());
+    v["path"] = json!(code.ancestors().iter().map(|a| json!({"code": a.as_str(), "name": st.region_names().get(a.as_str())})).collect::<Vec<_>>());
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridQuery {
+    region: Option<String>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+fn grid_feature(g: &safegrid_store::Grid) -> Value {
+    json!({
+        "type": "Feature",
+        "id": g.code,
+        "geometry": serde_json::from_str::<Value>(&g.geometry).unwrap_or(Value::Null),
+        "properties": {
+            "code": g.code, "name": g.name, "village_code": g.village_code,
+            "households": g.households, "area_m2": g.area_m2,
+        }
+    })
+}
+
+/// Grids as a GeoJSON FeatureCollection, filtered by region subtree and paged.
+async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json<Value>> {
+    let q = query(q)?;
+    let prefix = match q.region.as_deref().filter(|s| !s.is_empty()) {
+        Some(r) => Some(RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?.short().to_string()),
+        None => None,
+    };
+    let page = q.page.unwrap_or(1);
+    let size = q.page_size.unwrap_or(1000);
+    if page < 1 {
+        return Err(ApiError::invalid("page", "must be 1 or more"));
+    }
+    if !(1..=5000).contains(&size) {
+        return Err(ApiError::invalid("page_size", "must be between 1 and 5000"));
+    }
+    let items = st.store.grids(prefix.as_deref(), size, (page - 1) * size).await?;
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "features": items.iter().map(grid_feature).collect::<Vec<_>>(),
+        "page": page, "page_size": size,
+    })))
+}
+
+async fn grid(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    let code = GridCode::parse(&code).map_err(|e| ApiError::invalid("code", e.reason))?;
+    let g = st.store.grid(code.as_str()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("grid"),
+        e => e.into(),
+    })?;
+    let workers: Vec<Value> = st
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.grids.iter().any(|x| x == code.as_str()))
+        .map(|u| json!({ "username": u.username, "display_name": u.display_name, "role": u.role }))
+        .collect();
+    let mut v = grid_feature(&g);
+    v["properties"]["workers"] = json!(workers);
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocateQuery {
+    lat: Option<String>,
+    lon: Option<String>,
+}
+
+fn num(v: Option<&str>, field: &str) -> ApiResult<f64> {
+    let s = v.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid(field, "is required"))?;
+    s.parse::<f64>().map_err(|_| ApiError::invalid(field, "must be a number in degrees"))
+}
+
+/// Point → grid → region path.
+async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> ApiResult<Json<Value>> {
+    let q = query(q)?;
+    let p = GeoPoint::new(num(q.lon.as_deref(), "lon")?, num(q.lat.as_deref(), "lat")?)?;
+    let loc = st.locator().locate(p.lon, p.lat);
+    let names = st.region_names();
+    let deepest = loc.grid.as_ref().map(|g| g[..12].to_string()).or(loc.region.clone());
+    let path: Vec<Value> = deepest
+        .as_deref()
+        .and_then(|r| RegionCode::parse(r).ok())
+        .map(|r| {
+            r.ancestors()
+                .iter()
+                .map(|a| json!({ "code": a.as_str(), "level": a.level(), "name": names.get(a.as_str()) }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let grid = match &loc.grid {
+        Some(g) => st.store.grid(g).await.ok().map(|g| json!({ "code": g.code, "name": g.name })),
+        None => None,
+    };
+    Ok(Json(json!({
+        "lat": p.lat, "lon": p.lon,
+        "grid": grid,
+        "region_code": deepest,
+        "path": path,
+        "inside_territory": deepest.is_some(),
+        "needs_grid_assignment": loc.grid.is_none(),
+    })))
+}
+
+async fn departments(State(st): State<SharedState>) -> ApiResult<Json<Value>> {
+    let items = st.store.departments().await?;
+    Ok(Json(json!({ "items": items, "total": items.len() })))
+}
+
+async fn categories(State(st): State<SharedState>) -> ApiResult<Json<Value>> {
+    let limits = st.store.deadline_limits().await?;
+    let cats = st.store.categories().await?;
+    let items: Vec<Value> = cats
+        .iter()
+        .filter(|c| c.active)
+        .map(|c| {
+            let mut lim = serde_json::Map::new();
+            for (cat, urg, stage, l) in limits.iter().filter(|l| l.0 == c.code) {
+                let _ = cat;
+                let e = lim.entry(urg.clone()).or_insert_with(|| json!({}));
+                e[stage] = json!(l);
+            }
+            json!({
+                "code": c.code, "type": c.case_type, "kind": c.kind,
+                "class": { "code": c.class_code, "zh": c.class_zh, "en": c.class_en },
+                "name": { "zh": c.name_zh, "en": c.name_en },
+                "department_kind": c.department_kind,
+                "keywords": serde_json::from_str::<Value>(&c.keywords).unwrap_or(json!([])),
+                "icon": c.icon,
+                "attributes": serde_json::from_str::<Value>(&c.attributes).unwrap_or(json!([])),
+                "limits": lim,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "total": items.len() })))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/regions", get(regions))
+        .route("/api/v1/regions/{code}", get(region))
+        .route("/api/v1/grids", get(grids))
+        .route("/api/v1/grids/{code}", get(grid))
+        .route("/api/v1/locate", get(locate))
+        .route("/api/v1/departments", get(departments))
+        .route("/api/v1/categories", get(categories))
+}

@@ -1,0 +1,51 @@
+//! safegrid (平安网格): grid-based community governance. This crate is the server, the CLI and
+//! the demo city; the domain rules, geometry and storage live in their own crates.
+#![forbid(unsafe_code)]
+#![recursion_limit = "256"]
+
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod import;
+pub mod jobs;
+pub mod service;
+pub mod state;
+
+use anyhow::Context;
+use safegrid_store::Store;
+use state::{AppState, SharedState};
+use tokio::net::TcpListener;
+
+/// Connects, migrates and loads the shared state.
+pub async fn open(settings: config::Settings) -> anyhow::Result<SharedState> {
+    let store = Store::connect(&settings.database)
+        .await
+        .with_context(|| format!("connecting to the database ({})", redact(&settings.database)))?;
+    store.migrate().await.context("migrating the database")?;
+    AppState::load(store, settings).await
+}
+
+/// The database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((scheme_user, host)) => match scheme_user.split_once("://") {
+            Some((scheme, user)) => format!("{scheme}://{}@{host}", user.split(':').next().unwrap_or("")),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, with the deadline job running.
+pub async fn serve(
+    state: SharedState,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let runner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
+    let job = tokio::spawn(jobs::run(state.clone(), runner));
+    let app = http::app(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    job.abort();
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! Case operations shared by every channel (API, demo, CLI, later Open311): create a case through
+//! the engine, fire an action with its storage-side checks, and work out which KPI nodes a case
+//! counts towards.
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use safegrid_domain::catalog::Urgency;
+use safegrid_domain::codes::{GeoPoint, RegionCode};
+use safegrid_domain::engine::{self, ActionRequest, Actor, Applied, Case, Context, NewCase};
+use safegrid_domain::{FieldError, Role};
+use safegrid_store::{StoreError, User};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A new case as any channel submits it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCase {
+    pub category: String,
+    pub description: String,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub urgency: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub reporter: Option<Reporter>,
+    #[serde(default, rename = "type")]
+    pub case_type: Option<String>,
+}
+
+/// The reporter's contact, kept only as long as a call-back needs it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reporter {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+const TRACKING_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A public tracking code (查询码): 10 characters without look-alikes (0/O, 1/I).
+pub fn tracking_code(rng: &mut impl Rng) -> String {
+    (0..10)
+        .map(|_| TRACKING_ALPHABET[rng.random_range(0..TRACKING_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// The KPI nodes a case counts towards: each region from province down, its grid, its department.
+pub fn kpi_nodes(case: &Case, department: Option<&str>) -> Vec<String> {
+    let mut nodes: Vec<String> = RegionCode::parse(&case.region_code)
+        .map(|r| r.ancestors().iter().map(|a| a.as_str().to_string()).collect())
+        .unwrap_or_else(|_| vec![case.region_code.clone()]);
+    if let Some(g) = &case.grid_code {
+        nodes.push(g.clone());
+    }
+    if let Some(d) = department.or(case.department.as_deref()) {
+        nodes.push(format!("dept:{d}"));
+    }
+    nodes
+}
+
+fn clean(s: Option<&str>, field: &str, max: usize) -> Result<Option<String>, FieldError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if s.chars().count() > max => Err(FieldError::new(field, format!("must be at most {max} characters"))),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => {
+            Err(FieldError::new(field, "must not contain control characters"))
+        }
+        Some(s) => Ok(Some(s.to_string())),
+    }
+}
+
+impl AppState {
+    /// Where a point lies: (grid, deepest region). `Err` names lat/lon when it is outside the
+    /// territory this deployment serves.
+    pub async fn place(&self, p: GeoPoint) -> ApiResult<(Option<String>, String)> {
+        let loc = self.locator().locate(p.lon, p.lat);
+        if let Some(g) = &loc.grid {
+            let village = g[..12].to_string();
+            return Ok((Some(g.clone()), village));
+        }
+        if let Some(r) = loc.region {
+            return Ok((None, r));
+        }
+        if self.locator().region_count() == 0 {
+            if let Some(root) = self.root_region().await? {
+                return Ok((None, root));
+            }
+        }
+        Err(ApiError::invalid("lat", "the point lies outside the territory this deployment serves"))
+    }
+
+    /// Validates and creates a case through the engine (any channel).
+    pub async fn create_case(&self, input: CreateCase, user: Option<&User>, now: DateTime<Utc>) -> ApiResult<Case> {
+        let cats = self.categories();
+        let cat_code = input.category.trim();
+        if cat_code.is_empty() {
+            return Err(ApiError::invalid("category", "is required (a category code, see GET /api/v1/categories)"));
+        }
+        let cat = cats
+            .get(cat_code)
+            .filter(|c| c.active)
+            .ok_or_else(|| ApiError::invalid("category", format!("unknown category {cat_code}; see GET /api/v1/categories")))?;
+        if let Some(t) = input.case_type.as_deref() {
+            if t != cat.case_type {
+                return Err(ApiError::invalid(
+                    "type",
+                    format!("category {} belongs to case type {}, not {t}", cat.code, cat.case_type),
+                ));
+            }
+        }
+        let description = engine::validate_description(&input.description)?;
+        let urgency = match input.urgency.as_deref() {
+            None | Some("") => Urgency::Normal,
+            Some(u) => u.parse::<Urgency>()?,
+        };
+        let role = user.map(|u| u.role);
+        let channel = match input.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) if engine::CHANNELS.contains(&c) => c.to_string(),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "channel",
+                    format!("must be one of {}", engine::CHANNELS.join(", ")),
+                ));
+            }
+            None => match role {
+                Some(Role::GridWorker | Role::GridLeader) => "grid_worker".into(),
+                Some(Role::Dispatcher) => "hotline".into(),
+                _ => "web".into(),
+            },
+        };
+        let address = clean(input.address.as_deref(), "address", 200)?;
+        let (reporter_name, reporter_phone) = match &input.reporter {
+            None => (None, None),
+            Some(r) => {
+                let name = clean(r.name.as_deref(), "reporter.name", 50)?;
+                let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                    None => None,
+                    Some(p) => Some(
+                        safegrid_domain::codes::Phone::parse(p)
+                            .map_err(|e| FieldError::new("reporter.phone", e.reason))?
+                            .to_string(),
+                    ),
+                };
+                (name, phone)
+            }
+        };
+        let (grid_code, region_code, needs_location, lat, lon) = match (input.lat, input.lon) {
+            (Some(lat), Some(lon)) => {
+                let p = GeoPoint::new(lon, lat)?;
+                let (grid, region) = self.place(p).await?;
+                (grid, region, false, Some(p.lat), Some(p.lon))
+            }
+            (Some(_), None) => return Err(ApiError::invalid("lon", "is required when lat is given")),
+            (None, Some(_)) => return Err(ApiError::invalid("lat", "is required when lon is given")),
+            (None, None) => {
+                if address.is_none() {
+                    return Err(ApiError::invalid("lat", "a location is required: lat and lon, or an address"));
+                }
+                let region = match user.and_then(|u| u.regions.first().cloned()) {
+                    Some(r) => r,
+                    None => self
+                        .root_region()
+                        .await?
+                        .ok_or_else(|| ApiError::invalid("address", "no territory is loaded yet; import divisions first"))?,
+                };
+                (None, region, true, None, None)
+            }
+        };
+        let region = RegionCode::parse(&region_code).map_err(ApiError::internal)?;
+        let county_code = match region.county() {
+            Some(c) => c,
+            None => region.as_str()[..6].to_string(),
+        };
+        let needs_grid = grid_code.is_none();
+        let new = NewCase {
+            id: Uuid::now_v7(),
+            county_code,
+            number: String::new(),
+            tracking_code: tracking_code(&mut rand::rng()),
+            case_type: cat.case_type.clone(),
+            category: cat.code.clone(),
+            urgency,
+            channel,
+            description,
+            address,
+            lat,
+            lon,
+            grid_code,
+            region_code: region.as_str().to_string(),
+            needs_grid,
+            needs_location,
+            reporter_name,
+            reporter_phone,
+            reporter_user: user.filter(|u| u.role == Role::Citizen).map(|u| u.id),
+        };
+        let cal = self.calendar();
+        let limits = self.limits();
+        let ctx = Context {
+            calendar: &cal,
+            limits: limits.as_ref(),
+            now,
+        };
+        let actor = user.map(User::actor);
+        let applied = engine::create(new, actor.as_ref(), &ctx)?;
+        let nodes = kpi_nodes(&applied.case, None);
+        Ok(self.store.insert_case(&applied, &nodes).await?)
+    }
+
+    /// Fires an action on a case on behalf of `actor`, with the checks that need storage.
+    pub async fn act(
+        &self,
+        id: Uuid,
+        req: &ActionRequest,
+        actor: &Actor,
+        expected_version: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Case> {
+        let case = self.store.case(id).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("case"),
+            e => e.into(),
+        })?;
+        if let Some(v) = expected_version.or(req.version) {
+            if v != case.version {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "version_mismatch",
+                    format!("case {} is at version {}, not {v}; reload and try again", case.number, case.version),
+                )
+                .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
+            }
+        }
+        self.check_references(&case, req).await?;
+        let applied = self.apply(&case, req, actor, now)?;
+        let dept_before = case.department.clone();
+        let nodes = kpi_nodes(&applied.case, applied.case.department.as_deref().or(dept_before.as_deref()));
+        Ok(self.store.update_case(case.version, &applied, &nodes).await?)
+    }
+
+    pub fn apply(&self, case: &Case, req: &ActionRequest, actor: &Actor, now: DateTime<Utc>) -> ApiResult<Applied> {
+        let cal = self.calendar();
+        let limits = self.limits();
+        let ctx = Context {
+            calendar: &cal,
+            limits: limits.as_ref(),
+            now,
+        };
+        Ok(engine::apply(case, req, actor, &ctx)?)
+    }
+
+    async fn check_references(&self, case: &Case, req: &ActionRequest) -> ApiResult<()> {
+        if req.action == "dispatch" {
+            if let Some(d) = req.department.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                match self.store.department(d).await {
+                    Ok(dep) if dep.active => {}
+                    Ok(_) => return Err(ApiError::invalid("department", format!("department {d} is inactive"))),
+                    Err(StoreError::NotFound) => {
+                        return Err(ApiError::invalid(
+                            "department",
+                            format!("unknown department {d}; see GET /api/v1/departments"),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        if req.action == "link_duplicate" {
+            if let Some(of) = req.of {
+                if of != case.id {
+                    match self.store.case(of).await {
+                        Ok(_) => {}
+                        Err(StoreError::NotFound) => return Err(ApiError::invalid("of", format!("no case with id {of}"))),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! What every request shares: the store, and in-memory copies of what changes rarely (the
+//! working calendar, deadline limits, the catalog and the point→grid index), swapped whole on import.
+
+use crate::config::Settings;
+use anyhow::Context as _;
+use safegrid_domain::calendar::{CalendarEntry, DayKind, Limit, WorkCalendar, WorkingHours};
+use safegrid_domain::catalog::{Stage, Urgency};
+use safegrid_domain::engine::Limits;
+use safegrid_geo::locate::Locator;
+use safegrid_store::{CategoryRow, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Deadline limits per (category, urgency, stage), with a conservative fallback so that a
+/// category added without limits still gets a deadline rather than none.
+#[derive(Debug, Default)]
+pub struct LimitTable {
+    map: HashMap<(String, Urgency, Stage), Limit>,
+}
+
+impl LimitTable {
+    pub fn from_rows(rows: &[(String, String, String, String)]) -> LimitTable {
+        let mut map = HashMap::new();
+        for (cat, urg, stage, lim) in rows {
+            let (Ok(u), Ok(s), Ok(l)) = (
+                serde_json::from_value::<Urgency>(serde_json::Value::String(urg.clone())),
+                serde_json::from_value::<Stage>(serde_json::Value::String(stage.clone())),
+                lim.parse::<Limit>(),
+            ) else {
+                tracing::warn!(category = %cat, urgency = %urg, stage = %stage, limit = %lim, "unreadable deadline limit ignored");
+                continue;
+            };
+            map.insert((cat.clone(), u, s), l);
+        }
+        LimitTable { map }
+    }
+
+    pub fn fallback(stage: Stage) -> Limit {
+        let text = match stage {
+            Stage::Register | Stage::Dispatch => "2 working_hours",
+            Stage::Handle => "5 working_days",
+            Stage::Verify | Stage::Close => "1 working_days",
+        };
+        text.parse().expect("fallback limits are well formed")
+    }
+}
+
+impl Limits for LimitTable {
+    fn limit(&self, category: &str, urgency: Urgency, stage: Stage) -> Limit {
+        self.map
+            .get(&(category.to_string(), urgency, stage))
+            .copied()
+            .unwrap_or_else(|| LimitTable::fallback(stage))
+    }
+}
+
+pub struct AppState {
+    pub store: Store,
+    pub settings: Settings,
+    calendar: RwLock<Arc<WorkCalendar>>,
+    limits: RwLock<Arc<LimitTable>>,
+    categories: RwLock<Arc<HashMap<String, CategoryRow>>>,
+    locator: RwLock<Arc<Locator>>,
+    /// Region names by code, for labels.
+    region_names: RwLock<Arc<HashMap<String, String>>>,
+}
+
+pub type SharedState = Arc<AppState>;
+
+fn read<T>(l: &RwLock<Arc<T>>) -> Arc<T> {
+    match l.read() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+fn write<T>(l: &RwLock<Arc<T>>, v: T) {
+    match l.write() {
+        Ok(mut g) => *g = Arc::new(v),
+        Err(p) => *p.into_inner() = Arc::new(v),
+    }
+}
+
+impl AppState {
+    pub async fn load(store: Store, settings: Settings) -> anyhow::Result<SharedState> {
+        let st = AppState {
+            store,
+            settings,
+            calendar: RwLock::new(Arc::new(WorkCalendar::builtin())),
+            limits: RwLock::new(Arc::new(LimitTable::default())),
+            categories: RwLock::new(Arc::new(HashMap::new())),
+            locator: RwLock::new(Arc::new(Locator::new(vec![], vec![]))),
+            region_names: RwLock::new(Arc::new(HashMap::new())),
+        };
+        st.reload_calendar().await?;
+        st.reload_catalog().await?;
+        st.reload_territory().await?;
+        Ok(Arc::new(st))
+    }
+
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        read(&self.calendar)
+    }
+    pub fn limits(&self) -> Arc<LimitTable> {
+        read(&self.limits)
+    }
+    pub fn categories(&self) -> Arc<HashMap<String, CategoryRow>> {
+        read(&self.categories)
+    }
+    pub fn locator(&self) -> Arc<Locator> {
+        read(&self.locator)
+    }
+    pub fn region_names(&self) -> Arc<HashMap<String, String>> {
+        read(&self.region_names)
+    }
+
+    /// The official calendar from the database (the built-in table when none is loaded) with the
+    /// configured working hours.
+    pub async fn reload_calendar(&self) -> anyhow::Result<()> {
+        let hours = WorkingHours::parse(&self.settings.working_hours)
+            .map_err(|e| anyhow::anyhow!("working_hours in the configuration: {e}"))?;
+        let rows = self.store.calendar_days().await?;
+        let cal = if rows.is_empty() {
+            WorkCalendar::new(WorkCalendar::builtin().entries().to_vec(), hours)
+        } else {
+            let entries = rows
+                .into_iter()
+                .filter_map(|(day, kind, zh, en)| {
+                    Some(CalendarEntry {
+                        date: day.parse().ok()?,
+                        kind: if kind == "workday" { DayKind::Workday } else { DayKind::Holiday },
+                        name_en: en,
+                        name_zh: zh,
+                    })
+                })
+                .collect();
+            WorkCalendar::new(entries, hours)
+        };
+        write(&self.calendar, cal);
+        Ok(())
+    }
+
+    pub async fn reload_catalog(&self) -> anyhow::Result<()> {
+        let rows = self.store.deadline_limits().await?;
+        write(&self.limits, LimitTable::from_rows(&rows));
+        let cats = self.store.categories().await?;
+        write(&self.categories, cats.into_iter().map(|c| (c.code.clone(), c)).collect());
+        Ok(())
+    }
+
+    /// Rebuilds the point→grid index from the stored grids and region boundaries.
+    pub async fn reload_territory(&self) -> anyhow::Result<()> {
+        let regions = self.store.regions(None, None, true).await?;
+        let mut names = HashMap::new();
+        let mut region_polys = Vec::new();
+        for r in &regions {
+            names.insert(r.code.clone(), r.name.clone());
+            if let Some(g) = &r.geometry {
+                let v: serde_json::Value = serde_json::from_str(g).context("stored region geometry")?;
+                if let Ok(mp) = safegrid_geo::from_geojson_value(&v) {
+                    region_polys.push((r.code.clone(), r.level as u8, mp));
+                }
+            }
+        }
+        let mut grid_polys = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self.store.grids(None, 5000, offset).await?;
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len() as i64;
+            for g in page {
+                let v: serde_json::Value = serde_json::from_str(&g.geometry).context("stored grid geometry")?;
+                if let Ok(mp) = safegrid_geo::from_geojson_value(&v) {
+                    grid_polys.push((g.code, mp));
+                }
+            }
+        }
+        let locator = tokio::task::spawn_blocking(move || Locator::new(grid_polys, region_polys)).await?;
+        write(&self.locator, locator);
+        write(&self.region_names, names);
+        Ok(())
+    }
+
+    /// The deployment's root region: the configured one, else the shallowest stored region
+    /// that is not a province (a city deployment), else the first region.
+    pub async fn root_region(&self) -> anyhow::Result<Option<String>> {
+        if let Some(r) = &self.settings.root_region {
+            return Ok(Some(format!("{r:0<12}")));
+        }
+        let cities = self.store.regions(None, Some(2), false).await?;
+        if cities.len() == 1 {
+            return Ok(Some(cities[0].code.clone()));
+        }
+        let provinces = self.store.regions(None, Some(1), false).await?;
+        Ok(provinces.first().map(|r| r.code.clone()))
+    }
+}

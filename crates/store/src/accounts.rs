@@ -1,0 +1,221 @@
+//! Accounts, web sessions and machine tokens. Only hashes of session and token secrets are stored.
+
+use sqlx::AssertSqlSafe;
+use crate::time::{from_ms, to_ms};
+use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
+use chrono::{DateTime, Utc};
+use safegrid_domain::Role;
+use safegrid_domain::engine::Actor;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// An account.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: Role,
+    pub department: Option<String>,
+    /// 12-digit region codes covered (empty: the whole deployment).
+    pub regions: Vec<String>,
+    /// Grid codes looked after.
+    pub grids: Vec<String>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: Some(self.id),
+            username: self.username.clone(),
+            role: self.role,
+            department: self.department.clone(),
+            grids: self.grids.clone(),
+            regions: self.regions.clone(),
+        }
+    }
+}
+
+/// Input of a new account; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub regions: Vec<String>,
+    pub grids: Vec<String>,
+}
+
+/// A machine token's metadata (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    username: String,
+    display_name: String,
+    password_hash: String,
+    role: String,
+    department_code: Option<String>,
+    regions: String,
+    grids: String,
+    disabled: bool,
+    created_at: i64,
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<User> {
+        Ok(User {
+            id: r.id,
+            role: r.role.parse().map_err(|_| StoreError::Corrupt(format!("role {}", r.role)))?,
+            username: r.username,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            department: r.department_code,
+            regions: split(&r.regions),
+            grids: split(&r.grids),
+            disabled: r.disabled,
+            created_at: from_ms(r.created_at),
+        })
+    }
+}
+
+const USER_COLS: &str =
+    "id, username, display_name, password_hash, role, department_code, regions, grids, disabled, created_at";
+
+impl Store {
+    pub async fn create_user(&self, u: &NewUser) -> Result<User> {
+        let id = Uuid::now_v7();
+        let now = to_ms(Utc::now());
+        with_pool!(self, p => sqlx::query("INSERT INTO users (id, username, display_name, password_hash, role, department_code, regions, grids, disabled, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(id).bind(&u.username).bind(&u.display_name).bind(&u.password_hash).bind(u.role.as_str())
+            .bind(&u.department).bind(u.regions.join(",")).bind(u.grids.join(",")).bind(false).bind(now)
+            .execute(p).await.map(|_| ()))
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!("username {} already exists", u.username)),
+                _ => unique_to_conflict(e, "department"),
+            })?;
+        self.user(id).await
+    }
+
+    pub async fn user(&self, id: Uuid) -> Result<User> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE id = $1");
+        let r: Option<UserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        r.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<User> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+        let r: Option<UserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(username).fetch_optional(p).await)?;
+        r.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
+        let rows: Vec<UserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).fetch_all(p).await)?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    pub async fn set_password_hash(&self, id: Uuid, hash: &str) -> Result<()> {
+        with_pool!(self, p => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn set_user_grids(&self, id: Uuid, grids: &[String]) -> Result<()> {
+        with_pool!(self, p => sqlx::query("UPDATE users SET grids = $1 WHERE id = $2").bind(grids.join(",")).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a session by the hash of its secret.
+    pub async fn create_session(&self, token_hash: &str, user: Uuid, expires_at: DateTime<Utc>) -> Result<()> {
+        let now = to_ms(Utc::now());
+        with_pool!(self, p => sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)")
+            .bind(token_hash).bind(user).bind(now).bind(to_ms(expires_at)).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The user of a live session, refreshing its last-seen time; sessions idle longer than
+    /// `idle_ms` or past their absolute expiry are refused.
+    pub async fn session_user(&self, token_hash: &str, idle_ms: i64) -> Result<User> {
+        let now = to_ms(Utc::now());
+        let row: Option<(Uuid,)> = with_pool!(self, p => sqlx::query_as(
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3 RETURNING user_id")
+            .bind(token_hash).bind(now).bind(now - idle_ms).fetch_optional(p).await)?;
+        let (id,) = row.ok_or(StoreError::NotFound)?;
+        let u = self.user(id).await?;
+        if u.disabled {
+            return Err(StoreError::NotFound);
+        }
+        Ok(u)
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        with_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records a machine token by the hash of its secret.
+    pub async fn create_token(
+        &self,
+        user: Uuid,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<TokenInfo> {
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        with_pool!(self, p => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(user).bind(name).bind(token_hash).bind(to_ms(now)).bind(expires_at.map(to_ms)).execute(p).await.map(|_| ()))?;
+        Ok(TokenInfo {
+            id,
+            user_id: user,
+            name: name.to_string(),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        })
+    }
+
+    /// The user of a live (unrevoked, unexpired) token.
+    pub async fn token_user(&self, token_hash: &str) -> Result<User> {
+        let now = to_ms(Utc::now());
+        let row: Option<(Uuid,)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+            .bind(token_hash).bind(now).fetch_optional(p).await)?;
+        let (id,) = row.ok_or(StoreError::NotFound)?;
+        let u = self.user(id).await?;
+        if u.disabled {
+            return Err(StoreError::NotFound);
+        }
+        Ok(u)
+    }
+
+    pub async fn revoke_token(&self, id: Uuid) -> Result<()> {
+        let n = with_pool!(self, p => sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(to_ms(Utc::now())).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,591 @@
+//! Cases and their history. Every write of a case goes with its history entry and its KPI
+//! counter delta in one transaction, and updates compare-and-swap on the case's version so that
+//! two dispatchers cannot both dispatch one case.
+
+use sqlx::AssertSqlSafe;
+use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
+use crate::{Result, Store, StoreError, with_pool};
+use chrono::{DateTime, FixedOffset, Utc};
+use safegrid_domain::codes::CaseNumber;
+use safegrid_domain::engine::{Applied, Case, Event};
+use safegrid_domain::kpi::Counters;
+use serde::{Serialize, de::DeserializeOwned};
+use uuid::Uuid;
+
+pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn str_enum<T: DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| StoreError::Corrupt(format!("{what} {s}")))
+}
+
+pub(crate) const CASE_COLS: &str = "county_code, id, number, tracking_code, case_type, category, status, urgency, channel, description, \
+address, lat, lon, grid_code, region_code, needs_grid, needs_location, department, reporter_name, reporter_phone, reporter_user, \
+created_by, created_at, updated_at, registered_at, dispatched_at, handled_at, verified_at, closed_at, due_at, stage, stage_limit, \
+stage_started_at, stage_due_at, stage_yellow_at, light, suspended_from, suspended_remaining, supervision, expedited, duplicate_of, \
+rating, rework_count, return_count, extension_count, pending_extension, ever_overdue, version";
+
+const CASE_COL_COUNT: usize = 48;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CaseRow {
+    county_code: String,
+    id: Uuid,
+    number: String,
+    tracking_code: String,
+    case_type: String,
+    category: String,
+    status: String,
+    urgency: String,
+    channel: String,
+    description: String,
+    address: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    grid_code: Option<String>,
+    region_code: String,
+    needs_grid: bool,
+    needs_location: bool,
+    department: Option<String>,
+    reporter_name: Option<String>,
+    reporter_phone: Option<String>,
+    reporter_user: Option<Uuid>,
+    created_by: Option<Uuid>,
+    created_at: i64,
+    updated_at: i64,
+    registered_at: Option<i64>,
+    dispatched_at: Option<i64>,
+    handled_at: Option<i64>,
+    verified_at: Option<i64>,
+    closed_at: Option<i64>,
+    due_at: Option<i64>,
+    stage: Option<String>,
+    stage_limit: Option<String>,
+    stage_started_at: Option<i64>,
+    stage_due_at: Option<i64>,
+    stage_yellow_at: Option<i64>,
+    light: String,
+    suspended_from: Option<String>,
+    suspended_remaining: Option<i64>,
+    supervision: Option<String>,
+    expedited: bool,
+    duplicate_of: Option<Uuid>,
+    rating: Option<i16>,
+    rework_count: i32,
+    return_count: i32,
+    extension_count: i32,
+    pending_extension: Option<String>,
+    ever_overdue: bool,
+    version: i64,
+}
+
+impl TryFrom<CaseRow> for Case {
+    type Error = StoreError;
+    fn try_from(r: CaseRow) -> Result<Case> {
+        Ok(Case {
+            urgency: str_enum(&r.urgency, "urgency")?,
+            stage: r.stage.as_deref().map(|s| str_enum(s, "stage")).transpose()?,
+            light: str_enum(&r.light, "light")?,
+            id: r.id,
+            county_code: r.county_code,
+            number: r.number,
+            tracking_code: r.tracking_code,
+            case_type: r.case_type,
+            category: r.category,
+            status: r.status,
+            channel: r.channel,
+            description: r.description,
+            address: r.address,
+            lat: r.lat,
+            lon: r.lon,
+            grid_code: r.grid_code,
+            region_code: r.region_code,
+            needs_grid: r.needs_grid,
+            needs_location: r.needs_location,
+            department: r.department,
+            reporter_name: r.reporter_name,
+            reporter_phone: r.reporter_phone,
+            reporter_user: r.reporter_user,
+            created_by: r.created_by,
+            created_at: from_ms(r.created_at),
+            updated_at: from_ms(r.updated_at),
+            registered_at: opt_from_ms(r.registered_at),
+            dispatched_at: opt_from_ms(r.dispatched_at),
+            handled_at: opt_from_ms(r.handled_at),
+            verified_at: opt_from_ms(r.verified_at),
+            closed_at: opt_from_ms(r.closed_at),
+            due_at: opt_from_ms(r.due_at),
+            stage_limit: r.stage_limit,
+            stage_started_at: opt_from_ms(r.stage_started_at),
+            stage_due_at: opt_from_ms(r.stage_due_at),
+            stage_yellow_at: opt_from_ms(r.stage_yellow_at),
+            suspended_from: r.suspended_from,
+            suspended_remaining: r.suspended_remaining,
+            supervision: r.supervision,
+            expedited: r.expedited,
+            duplicate_of: r.duplicate_of,
+            rating: r.rating,
+            rework_count: r.rework_count,
+            return_count: r.return_count,
+            extension_count: r.extension_count,
+            pending_extension: r.pending_extension,
+            ever_overdue: r.ever_overdue,
+            version: r.version,
+        })
+    }
+}
+
+/// Binds every column of a case, in `CASE_COLS` order, to a query or a query builder's row.
+macro_rules! bind_case {
+    ($q:expr, $c:expr) => {{
+        let c = $c;
+        $q.bind(c.county_code.clone())
+            .bind(c.id)
+            .bind(c.number.clone())
+            .bind(c.tracking_code.clone())
+            .bind(c.case_type.clone())
+            .bind(c.category.clone())
+            .bind(c.status.clone())
+            .bind(enum_str(&c.urgency))
+            .bind(c.channel.clone())
+            .bind(c.description.clone())
+            .bind(c.address.clone())
+            .bind(c.lat)
+            .bind(c.lon)
+            .bind(c.grid_code.clone())
+            .bind(c.region_code.clone())
+            .bind(c.needs_grid)
+            .bind(c.needs_location)
+            .bind(c.department.clone())
+            .bind(c.reporter_name.clone())
+            .bind(c.reporter_phone.clone())
+            .bind(c.reporter_user)
+            .bind(c.created_by)
+            .bind(to_ms(c.created_at))
+            .bind(to_ms(c.updated_at))
+            .bind(opt_to_ms(c.registered_at))
+            .bind(opt_to_ms(c.dispatched_at))
+            .bind(opt_to_ms(c.handled_at))
+            .bind(opt_to_ms(c.verified_at))
+            .bind(opt_to_ms(c.closed_at))
+            .bind(opt_to_ms(c.due_at))
+            .bind(c.stage.as_ref().map(enum_str))
+            .bind(c.stage_limit.clone())
+            .bind(opt_to_ms(c.stage_started_at))
+            .bind(opt_to_ms(c.stage_due_at))
+            .bind(opt_to_ms(c.stage_yellow_at))
+            .bind(enum_str(&c.light))
+            .bind(c.suspended_from.clone())
+            .bind(c.suspended_remaining)
+            .bind(c.supervision.clone())
+            .bind(c.expedited)
+            .bind(c.duplicate_of)
+            .bind(c.rating)
+            .bind(c.rework_count)
+            .bind(c.return_count)
+            .bind(c.extension_count)
+            .bind(c.pending_extension.clone())
+            .bind(c.ever_overdue)
+            .bind(c.version)
+    }};
+}
+
+macro_rules! bind_event {
+    ($q:expr, $c:expr, $seq:expr, $e:expr) => {{
+        let (c, e) = ($c, $e);
+        $q.bind(c.county_code.clone())
+            .bind(c.id)
+            .bind($seq)
+            .bind(e.action.clone())
+            .bind(e.from_status.clone())
+            .bind(e.to_status.clone())
+            .bind(e.actor_id)
+            .bind(e.actor_name.clone())
+            .bind(e.actor_role.as_str())
+            .bind(to_ms(e.at))
+            .bind(e.note.clone())
+            .bind(e.data.to_string())
+    }};
+}
+
+pub(crate) const EVENT_COLS: &str =
+    "county_code, case_id, seq, action, from_status, to_status, actor_id, actor_name, actor_role, at, note, data";
+
+fn placeholders(n: usize, start: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A history entry as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct EventRow {
+    pub seq: i32,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub at: i64,
+    pub note: Option<String>,
+    pub data: String,
+}
+
+/// Filters of the case list; every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub statuses: Vec<String>,
+    pub case_type: Option<String>,
+    pub category: Option<String>,
+    /// Significant prefix of a region code (2/4/6/9/12 digits): the region's subtree.
+    pub region_prefix: Option<String>,
+    pub grid: Option<String>,
+    pub department: Option<String>,
+    /// green | yellow | red, evaluated at `now`.
+    pub light: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub updated_after: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+    pub open_only: bool,
+    pub ids: Vec<Uuid>,
+    /// Territory of the caller: region prefixes (any), grids (any), department.
+    pub scope_regions: Vec<String>,
+    pub scope_grids: Vec<String>,
+    pub scope_department: Option<String>,
+    pub now: Option<DateTime<Utc>>,
+    pub order: SortOrder,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    DueFirst,
+    UpdatedFirst,
+}
+
+/// One page of cases and the total matching count.
+#[derive(Debug, Clone)]
+pub struct CasePage {
+    pub cases: Vec<Case>,
+    pub total: i64,
+}
+
+enum Arg {
+    S(String),
+    I(i64),
+    U(Uuid),
+}
+
+fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
+    let mut w = vec!["1=1".to_string()];
+    let mut args: Vec<Arg> = vec![];
+    let push = |args: &mut Vec<Arg>, a: Arg| {
+        args.push(a);
+        format!("${}", args.len())
+    };
+    if !f.statuses.is_empty() {
+        let ps: Vec<String> = f.statuses.iter().map(|s| push(&mut args, Arg::S(s.clone()))).collect();
+        w.push(format!("status IN ({})", ps.join(", ")));
+    }
+    if f.open_only && !terminal.is_empty() {
+        let ps: Vec<String> = terminal.iter().map(|s| push(&mut args, Arg::S(s.clone()))).collect();
+        w.push(format!("status NOT IN ({})", ps.join(", ")));
+    }
+    if !f.ids.is_empty() {
+        let ps: Vec<String> = f.ids.iter().map(|s| push(&mut args, Arg::U(*s))).collect();
+        w.push(format!("id IN ({})", ps.join(", ")));
+    }
+    if let Some(v) = &f.case_type {
+        w.push(format!("case_type = {}", push(&mut args, Arg::S(v.clone()))));
+    }
+    if let Some(v) = &f.category {
+        w.push(format!("category = {}", push(&mut args, Arg::S(v.clone()))));
+    }
+    if let Some(v) = &f.region_prefix {
+        // A range on the 12-digit code uses the index, unlike LIKE on PostgreSQL's default collation.
+        let lo = format!("{v:0<12}");
+        let hi = format!("{v:9<12}");
+        let a = push(&mut args, Arg::S(lo));
+        let b = push(&mut args, Arg::S(hi));
+        w.push(format!("region_code BETWEEN {a} AND {b}"));
+    }
+    if let Some(v) = &f.grid {
+        w.push(format!("grid_code = {}", push(&mut args, Arg::S(v.clone()))));
+    }
+    if let Some(v) = &f.department {
+        w.push(format!("department = {}", push(&mut args, Arg::S(v.clone()))));
+    }
+    let now = to_ms(f.now.unwrap_or_else(Utc::now));
+    match f.light.as_deref() {
+        Some("red") => w.push(format!("stage_due_at < {}", push(&mut args, Arg::I(now)))),
+        Some("yellow") => {
+            let a = push(&mut args, Arg::I(now));
+            w.push(format!("stage_yellow_at <= {a} AND stage_due_at >= {a}"));
+        }
+        Some("green") => {
+            let a = push(&mut args, Arg::I(now));
+            w.push(format!("(stage_yellow_at IS NULL OR stage_yellow_at > {a})"));
+        }
+        _ => {}
+    }
+    if let Some(v) = f.created_from {
+        w.push(format!("created_at >= {}", push(&mut args, Arg::I(to_ms(v)))));
+    }
+    if let Some(v) = f.created_to {
+        w.push(format!("created_at <= {}", push(&mut args, Arg::I(to_ms(v)))));
+    }
+    if let Some(v) = f.updated_after {
+        w.push(format!("updated_at > {}", push(&mut args, Arg::I(to_ms(v)))));
+    }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // Escape LIKE wildcards so that the user's text is matched literally.
+        let esc = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let a = push(&mut args, Arg::S(format!("%{esc}%")));
+        w.push(format!(
+            "(description LIKE {a} ESCAPE '\\' OR number LIKE {a} ESCAPE '\\' OR address LIKE {a} ESCAPE '\\')"
+        ));
+    }
+    let mut scope = vec![];
+    for r in &f.scope_regions {
+        let a = push(&mut args, Arg::S(format!("{r:0<12}")));
+        let b = push(&mut args, Arg::S(format!("{r:9<12}")));
+        scope.push(format!("region_code BETWEEN {a} AND {b}"));
+    }
+    if !f.scope_grids.is_empty() {
+        let ps: Vec<String> = f.scope_grids.iter().map(|s| push(&mut args, Arg::S(s.clone()))).collect();
+        scope.push(format!("grid_code IN ({})", ps.join(", ")));
+    }
+    if let Some(d) = &f.scope_department {
+        scope.push(format!("department = {}", push(&mut args, Arg::S(d.clone()))));
+    }
+    if !scope.is_empty() {
+        w.push(format!("({})", scope.join(" OR ")));
+    }
+    (w.join(" AND "), args)
+}
+
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::S(s) => q.bind(s.clone()),
+                Arg::I(i) => q.bind(*i),
+                Arg::U(u) => q.bind(*u),
+            };
+        }
+        q
+    }};
+}
+
+/// The county-local date of an instant, for case numbers (Asia/Shanghai).
+fn local_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    t.with_timezone(&cst).date_naive()
+}
+
+impl Store {
+    /// Inserts a new case with its first history entry and counters, allocating its number
+    /// (county + day + sequence) inside the same transaction. Returns the stored case.
+    pub async fn insert_case(&self, applied: &Applied, nodes: &[String]) -> Result<Case> {
+        let mut c = applied.case.clone();
+        let day = local_date(c.created_at);
+        let day_s = day.format("%Y%m%d").to_string();
+        let insert = format!("INSERT INTO cases ({CASE_COLS}) VALUES ({})", placeholders(CASE_COL_COUNT, 1));
+        let ins_ev = format!("INSERT INTO case_events ({EVENT_COLS}) VALUES ({})", placeholders(12, 1));
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let (seq,): (i64,) = sqlx::query_as(
+                "INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, 1)
+                 ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + 1 RETURNING last_seq")
+                .bind(&c.county_code).bind(&day_s).fetch_one(&mut *tx).await?;
+            c.number = CaseNumber::new(&c.county_code, day, seq as u32)
+                .map_err(StoreError::Invalid)?
+                .to_string();
+            bind_case!(sqlx::query(AssertSqlSafe(insert.as_str())), &c).execute(&mut *tx).await?;
+            bind_event!(sqlx::query(AssertSqlSafe(ins_ev.as_str())), &c, 1i32, &applied.event).execute(&mut *tx).await?;
+            crate::kpi::add_counters(&mut tx, &c, nodes, &applied.counters).await?;
+            tx.commit().await?;
+        });
+        Ok(c)
+    }
+
+    /// Stores the result of an action if the case is still at `expected_version`; otherwise
+    /// `Conflict`. History and counters go in the same transaction.
+    pub async fn update_case(&self, expected_version: i64, applied: &Applied, nodes: &[String]) -> Result<Case> {
+        let c = &applied.case;
+        let sets: Vec<String> = CASE_COLS
+            .split(", ")
+            .enumerate()
+            .skip(2)
+            .map(|(i, col)| format!("{col} = ${}", i + 1))
+            .collect();
+        let update = format!(
+            "UPDATE cases SET {} WHERE county_code = $1 AND id = $2 AND version = ${}",
+            sets.join(", "),
+            CASE_COL_COUNT + 1
+        );
+        let ins_ev = format!(
+            "INSERT INTO case_events ({EVENT_COLS}) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, {} FROM case_events WHERE county_code = $1 AND case_id = $2",
+            placeholders(9, 3)
+        );
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = bind_case!(sqlx::query(AssertSqlSafe(update.as_str())), c).bind(expected_version).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "case {} was changed by someone else (expected version {expected_version}); reload and try again",
+                    c.number
+                )));
+            }
+            let e = &applied.event;
+            sqlx::query(AssertSqlSafe(ins_ev.as_str()))
+                .bind(&c.county_code).bind(c.id)
+                .bind(&e.action).bind(&e.from_status).bind(&e.to_status).bind(e.actor_id)
+                .bind(&e.actor_name).bind(e.actor_role.as_str()).bind(to_ms(e.at)).bind(&e.note).bind(e.data.to_string())
+                .execute(&mut *tx).await?;
+            crate::kpi::add_counters(&mut tx, c, nodes, &applied.counters).await?;
+            tx.commit().await?;
+        });
+        Ok(c.clone())
+    }
+
+    pub async fn case(&self, id: Uuid) -> Result<Case> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE id = $1");
+        let r: Option<CaseRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)?;
+        r.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    pub async fn case_by_number(&self, number: &str) -> Result<Case> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE number = $1");
+        let r: Option<CaseRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(number).fetch_optional(p).await)?;
+        r.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    pub async fn case_by_tracking_code(&self, code: &str) -> Result<Case> {
+        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE tracking_code = $1");
+        let r: Option<CaseRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(code).fetch_optional(p).await)?;
+        r.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// History of a case, oldest first.
+    pub async fn events(&self, case: &Case) -> Result<Vec<EventRow>> {
+        let v: Vec<EventRow> = with_pool!(self, p => sqlx::query_as(
+            "SELECT seq, action, from_status, to_status, actor_id, actor_name, actor_role, at, note, data
+             FROM case_events WHERE county_code = $1 AND case_id = $2 ORDER BY seq")
+            .bind(&case.county_code).bind(case.id).fetch_all(p).await)?;
+        Ok(v)
+    }
+
+    /// A filtered, paged list. `terminal` lists the terminal states (for `open_only`).
+    pub async fn list_cases(&self, f: &CaseFilter, terminal: &[String]) -> Result<CasePage> {
+        let (wh, args) = build_where(f, terminal);
+        let order = match f.order {
+            SortOrder::NewestFirst => "created_at DESC, id DESC",
+            SortOrder::OldestFirst => "created_at ASC, id ASC",
+            SortOrder::DueFirst => "stage_due_at IS NULL, stage_due_at ASC, id ASC",
+            SortOrder::UpdatedFirst => "updated_at DESC, id DESC",
+        };
+        let sql = format!(
+            "SELECT {CASE_COLS} FROM cases WHERE {wh} ORDER BY {order} LIMIT {} OFFSET {}",
+            f.limit.clamp(0, 10_000),
+            f.offset.max(0)
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM cases WHERE {wh}");
+        let (rows, total): (Vec<CaseRow>, i64) = with_pool!(self, p => {
+            let rows: Vec<CaseRow> = bind_args!(sqlx::query_as(AssertSqlSafe(sql.as_str())), &args).fetch_all(p).await?;
+            let (total,): (i64,) = bind_args!(sqlx::query_as(AssertSqlSafe(count_sql.as_str())), &args).fetch_one(p).await?;
+            (rows, total)
+        });
+        let cases = rows.into_iter().map(Case::try_from).collect::<Result<Vec<_>>>()?;
+        Ok(CasePage { cases, total })
+    }
+
+    /// Open cases whose yellow or red mark is due at `now` and not yet recorded.
+    pub async fn cases_to_watch(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<Case>> {
+        let sql = format!(
+            "SELECT {CASE_COLS} FROM cases WHERE stage_yellow_at <= $1 AND
+             ((light = 'green') OR (light = 'yellow' AND stage_due_at < $1)) ORDER BY stage_yellow_at LIMIT $2"
+        );
+        let rows: Vec<CaseRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(to_ms(now)).bind(limit).fetch_all(p).await)?;
+        rows.into_iter().map(Case::try_from).collect()
+    }
+
+    pub async fn case_count(&self) -> Result<i64> {
+        let (n,): (i64,) = with_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM cases").fetch_one(p).await)?;
+        Ok(n)
+    }
+
+    /// Bulk load of already-numbered cases with their full histories and pre-aggregated counters
+    /// (the demo city and imports): one transaction, multi-row inserts.
+    pub async fn bulk_insert(
+        &self,
+        cases: &[(Case, Vec<Event>)],
+        counters: &[(String, String, i32, Counters)],
+        seqs: &[(String, String, i64)],
+    ) -> Result<()> {
+        let case_batch = 400usize;
+        let event_batch = 2000usize;
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for chunk in cases.chunks(case_batch) {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLS}) "));
+                qb.push_values(chunk, |b, (c, _)| {
+                    let mut b = b;
+                    bind_case!(push_bind_adapter(&mut b), c);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            let events: Vec<(&Case, i32, &Event)> = cases
+                .iter()
+                .flat_map(|(c, evs)| evs.iter().enumerate().map(move |(i, e)| (c, i as i32 + 1, e)))
+                .collect();
+            for chunk in events.chunks(event_batch) {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO case_events ({EVENT_COLS}) "));
+                qb.push_values(chunk, |b, (c, seq, e)| {
+                    let mut b = b;
+                    bind_event!(push_bind_adapter(&mut b), *c, *seq, *e);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            crate::kpi::bulk_counters(&mut tx, counters).await?;
+            for (county, day, last) in seqs {
+                sqlx::query("INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
+                    ON CONFLICT (county_code, day) DO UPDATE SET last_seq = excluded.last_seq")
+                    .bind(county).bind(day).bind(*last).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+/// Lets the `bind_case!` chain (`.bind(x).bind(y)…`) drive a query builder's `push_bind`.
+pub(crate) struct PushBind<'a, 'b, DB: sqlx::Database> {
+    b: &'a mut sqlx::query_builder::Separated<'b, DB, &'static str>,
+}
+
+pub(crate) fn push_bind_adapter<'a, 'b, DB: sqlx::Database>(
+    b: &'a mut sqlx::query_builder::Separated<'b, DB, &'static str>,
+) -> PushBind<'a, 'b, DB> {
+    PushBind { b }
+}
+
+impl<DB: sqlx::Database> PushBind<'_, '_, DB> {
+    pub(crate) fn bind<'t, T>(self, v: T) -> Self
+    where
+        T: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    {
+        self.b.push_bind(v);
+        self
+    }
+}

@@ -1,0 +1,131 @@
+//! KPI counter rows (综合评价): added to as cases move, summed per node and period on read.
+
+use sqlx::AssertSqlSafe;
+use crate::{Result, Store, with_pool};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use safegrid_domain::engine::Case;
+use safegrid_domain::kpi::Counters;
+
+/// The counter day of a case: the Shanghai date it was reported, as yyyymmdd.
+pub fn case_day(created_at: DateTime<Utc>) -> i32 {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    day_number(created_at.with_timezone(&cst).date_naive())
+}
+
+pub fn day_number(d: NaiveDate) -> i32 {
+    d.format("%Y%m%d").to_string().parse().unwrap_or(0)
+}
+
+fn upsert_sql() -> String {
+    let cols = Counters::FIELDS.join(", ");
+    let ph: Vec<String> = (0..Counters::FIELDS.len()).map(|i| format!("${}", i + 4)).collect();
+    let sets: Vec<String> = Counters::FIELDS
+        .iter()
+        .map(|f| format!("{f} = kpi_daily.{f} + excluded.{f}"))
+        .collect();
+    format!(
+        "INSERT INTO kpi_daily (county_code, node, day, {cols}) VALUES ($1, $2, $3, {}) ON CONFLICT (county_code, node, day) DO UPDATE SET {}",
+        ph.join(", "),
+        sets.join(", ")
+    )
+}
+
+/// Adds `delta` to every node's row of the case's counter day, inside the caller's transaction.
+pub(crate) async fn add_counters<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    case: &Case,
+    nodes: &[String],
+    delta: &Counters,
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i32: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if delta.is_zero() {
+        return Ok(());
+    }
+    let sql = upsert_sql();
+    let day = case_day(case.created_at);
+    for node in nodes {
+        let mut q = sqlx::query::<DB>(AssertSqlSafe(sql.as_str())).bind(case.county_code.clone()).bind(node.clone()).bind(day);
+        for v in delta.values() {
+            q = q.bind(v);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Adds pre-aggregated rows `(county, node, day, counters)`.
+pub(crate) async fn bulk_counters<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    rows: &[(String, String, i32, Counters)],
+) -> Result<()>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i32: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let sql = upsert_sql();
+    for (county, node, day, c) in rows {
+        let mut q = sqlx::query::<DB>(AssertSqlSafe(sql.as_str())).bind(county.clone()).bind(node.clone()).bind(*day);
+        for v in c.values() {
+            q = q.bind(v);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Sums one node's counters over reported days `from..=to` (yyyymmdd).
+    pub async fn kpi(&self, node: &str, from_day: i32, to_day: i32) -> Result<Counters> {
+        let sums: Vec<String> = Counters::FIELDS
+            .iter()
+            .map(|f| format!("CAST(COALESCE(SUM({f}), 0) AS BIGINT)"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM kpi_daily WHERE node = $1 AND day BETWEEN $2 AND $3",
+            sums.join(", ")
+        );
+        let values: Vec<i64> = with_pool!(self, p => {
+            use sqlx::Row;
+            let row = sqlx::query(AssertSqlSafe(sql.as_str())).bind(node).bind(from_day).bind(to_day).fetch_one(p).await?;
+            (0..Counters::FIELDS.len()).map(|i| row.try_get::<i64, _>(i)).collect::<Result<Vec<i64>, sqlx::Error>>()?
+        });
+        Ok(Counters::from_values(&values))
+    }
+
+    /// Counters of every child node of a kind under a prefix, for rankings: nodes whose code has
+    /// `len` characters and starts with `prefix`.
+    pub async fn kpi_children(&self, prefix: &str, len: i32, from_day: i32, to_day: i32) -> Result<Vec<(String, Counters)>> {
+        let sums: Vec<String> = Counters::FIELDS
+            .iter()
+            .map(|f| format!("CAST(COALESCE(SUM({f}), 0) AS BIGINT)"))
+            .collect();
+        let sql = format!(
+            "SELECT node, {} FROM kpi_daily WHERE node LIKE $1 AND LENGTH(node) = $2 AND day BETWEEN $3 AND $4 GROUP BY node ORDER BY node",
+            sums.join(", ")
+        );
+        let like = format!("{prefix}%");
+        let rows: Vec<(String, Vec<i64>)> = with_pool!(self, p => {
+            use sqlx::Row;
+            let rows = sqlx::query(AssertSqlSafe(sql.as_str())).bind(&like).bind(len).bind(from_day).bind(to_day).fetch_all(p).await?;
+            let mut out = vec![];
+            for row in rows {
+                let node: String = row.try_get(0)?;
+                let vals = (1..=Counters::FIELDS.len()).map(|i| row.try_get::<i64, _>(i)).collect::<Result<Vec<i64>, sqlx::Error>>()?;
+                out.push((node, vals));
+            }
+            out
+        });
+        Ok(rows.into_iter().map(|(n, v)| (n, Counters::from_values(&v))).collect())
+    }
+}

@@ -1,0 +1,157 @@
+//! Storage of safegrid. One [`Store`] with a SQLite implementation (the embedded default) and a
+//! PostgreSQL one (production), chosen by URL scheme. The SQL text is shared wherever the two
+//! dialects agree (SQLite accepts `$1` placeholders and `ON CONFLICT … DO UPDATE`), and each
+//! backend has its own migrations tree with matching versions. Storage knows SQL, not HTTP.
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod cases;
+mod jobs;
+mod kpi;
+mod territory;
+mod time;
+
+pub use accounts::{NewUser, TokenInfo, User};
+pub use cases::{CaseFilter, CasePage, EventRow, SortOrder};
+pub use jobs::JobClaim;
+pub use territory::{CategoryRow, Department, Grid, Region};
+pub use kpi::{case_day, day_number as kpi_day};
+pub use time::{from_ms, to_ms};
+
+use safegrid_domain::FieldError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Storage errors, each of which the HTTP layer maps to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// Someone else changed the record first (version mismatch) or a unique key is taken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database, SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same body against whichever pool this store holds; the body is type-checked once per
+/// backend, so shared SQL text gets backend-specific binding and decoding for free.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects by URL scheme: `sqlite://path` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // NORMAL in WAL mode keeps every committed transaction across a process crash.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(if in_memory { 1 } else { 8 })
+                .min_connections(if in_memory { 1 } else { 0 })
+                .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+                .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+                .connect_with(opts)
+                .await?;
+            Ok(Store::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(FieldError::new("database", "must start with sqlite:// or postgres://").into())
+        }
+    }
+
+    /// Applies pending migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(p) => SQLITE_MIGRATOR.run(p).await.map_err(sqlx::Error::from)?,
+            Store::Postgres(p) => POSTGRES_MIGRATOR.run(p).await.map_err(sqlx::Error::from)?,
+        }
+        Ok(())
+    }
+
+    /// Migration versions of both trees (a test checks they match).
+    pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
+        (
+            SQLITE_MIGRATOR.iter().map(|m| m.version).collect(),
+            POSTGRES_MIGRATOR.iter().map(|m| m.version).collect(),
+        )
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A cheap round trip, for /healthz.
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, p => p.close().await)
+    }
+
+    /// Reads a setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let v: Option<(String,)> = with_pool!(self, p => sqlx::query_as("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(p).await)?;
+        Ok(v.map(|v| v.0))
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        with_pool!(self, p => sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key).bind(value).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}
+
+/// Maps a unique-key violation to a conflict naming what was taken.
+pub(crate) fn unique_to_conflict(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!("{what} already exists")),
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+            StoreError::Invalid(FieldError::new(what, "refers to something that does not exist"))
+        }
+        _ => StoreError::Db(e),
+    }
+}
