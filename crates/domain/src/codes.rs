@@ -269,10 +269,11 @@ pub struct CaseNumber {
 }
 
 impl CaseNumber {
-    /// `county` must be a 6-digit county-level code, `date` have a 4-digit year and `seq` ≥ 1.
+    /// `county` must be a 6-digit county-level code (or a city's or province's own 6-digit code,
+    /// for cases held at that level, 市本级), `date` have a 4-digit year and `seq` ≥ 1.
     pub fn new(county: &str, date: NaiveDate, seq: u32) -> Result<CaseNumber, FieldError> {
         let region = RegionCode::parse_field(county, "county")?;
-        if county.trim().len() != 6 || region.level() != RegionLevel::County {
+        if county.trim().len() != 6 || region.level() > RegionLevel::County {
             return Err(FieldError::new("county", "must be a 6-digit county code"));
         }
         if !(1000..=9999).contains(&date.year()) {
