@@ -104,10 +104,13 @@ impl Actor {
     /// Whether a 12-digit region code lies in this actor's territory.
     pub fn covers_region(&self, region: &str) -> bool {
         self.regions.is_empty()
-            || self.regions.iter().any(|r| match crate::codes::RegionCode::parse(r) {
-                Ok(code) => region.starts_with(code.short()),
-                Err(_) => false,
-            })
+            || self
+                .regions
+                .iter()
+                .any(|r| match crate::codes::RegionCode::parse(r) {
+                    Ok(code) => region.starts_with(code.short()),
+                    Err(_) => false,
+                })
     }
 }
 
@@ -205,7 +208,9 @@ fn actor_fits(case: &Case, actor: &Actor, action: &str) -> bool {
             Some(g) => actor.grids.is_empty() || actor.grids.contains(g),
             None => actor.covers_region(&case.region_code),
         },
-        Role::Citizen => action == "rate" && case.reporter_user.is_some() && case.reporter_user == actor.id,
+        Role::Citizen => {
+            action == "rate" && case.reporter_user.is_some() && case.reporter_user == actor.id
+        }
         _ => actor.covers_region(&case.region_code),
     }
 }
@@ -250,7 +255,8 @@ fn stop_clock(case: &mut Case) {
 }
 
 fn parse_limit(s: &str, field: &str) -> Result<Limit, FieldError> {
-    s.parse::<Limit>().map_err(|e| FieldError::new(field, e.reason))
+    s.parse::<Limit>()
+        .map_err(|e| FieldError::new(field, e.reason))
 }
 
 fn require_note(req: &ActionRequest, needed: bool) -> Result<Option<String>, FieldError> {
@@ -271,7 +277,12 @@ fn require_note(req: &ActionRequest, needed: bool) -> Result<Option<String>, Fie
 
 /// Applies `req` to `case` on behalf of `actor`. Existence checks that need storage (the
 /// department of a dispatch, the original of a duplicate) are the caller's.
-pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> Result<Applied, EngineError> {
+pub fn apply(
+    case: &Case,
+    req: &ActionRequest,
+    actor: &Actor,
+    ctx: &Context,
+) -> Result<Applied, EngineError> {
     let wf = wf_of(&case.case_type)?;
     let action = req.action.trim();
     let known = wf.action_names();
@@ -286,7 +297,11 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
         match req.passed {
             Some(true) => Some("passed"),
             Some(false) => Some("failed"),
-            None => return Err(FieldError::new("passed", "is required for verify (true or false)").into()),
+            None => {
+                return Err(
+                    FieldError::new("passed", "is required for verify (true or false)").into(),
+                );
+            }
         }
     } else {
         None
@@ -299,7 +314,9 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
     let Some(t) = wf.transition(&case.status, action, guard) else {
         return Err(not_allowed());
     };
-    if (actor.role != Role::System && !t.roles.contains(&actor.role)) || !actor_fits(case, actor, action) {
+    if (actor.role != Role::System && !t.roles.contains(&actor.role))
+        || !actor_fits(case, actor, action)
+    {
         return Err(EngineError::Forbidden {
             role: actor.role,
             action: action.to_string(),
@@ -314,11 +331,17 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
     let to_state = match &t.to {
         Target::Same => case.status.clone(),
         Target::State(s) => s.clone(),
-        Target::Previous => case.suspended_from.clone().unwrap_or_else(|| wf.initial.clone()),
+        Target::Previous => case
+            .suspended_from
+            .clone()
+            .unwrap_or_else(|| wf.initial.clone()),
     };
 
     // Leaving the current stage: was it on time?
-    let from_clock = wf.state(&case.status).map(|s| s.clock).unwrap_or(Clock::None);
+    let from_clock = wf
+        .state(&case.status)
+        .map(|s| s.clock)
+        .unwrap_or(Clock::None);
     let to_clock = wf.state(&to_state).map(|s| s.clock).unwrap_or(Clock::None);
     let leaving_stage = match (from_clock, to_clock) {
         (Clock::Stage(a), Clock::Stage(b)) => a != b,
@@ -344,9 +367,9 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
         "reject" => k.rejected += 1,
         "void" => k.voided += 1,
         "link_duplicate" => {
-            let of = req
-                .of
-                .ok_or_else(|| FieldError::new("of", "is required: the id of the case this one duplicates"))?;
+            let of = req.of.ok_or_else(|| {
+                FieldError::new("of", "is required: the id of the case this one duplicates")
+            })?;
             if of == case.id {
                 return Err(FieldError::new("of", "a case cannot duplicate itself").into());
             }
@@ -372,7 +395,9 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
                 .as_deref()
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
-                .ok_or_else(|| FieldError::new("department", "is required for dispatch (a department code)"))?;
+                .ok_or_else(|| {
+                    FieldError::new("department", "is required for dispatch (a department code)")
+                })?;
             c.department = Some(dept.to_string());
             if case.dispatched_at.is_none() {
                 k.dispatched += 1;
@@ -404,11 +429,14 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
                 let new_due = ctx.calendar.due(due, by);
                 c.stage_due_at = Some(new_due);
                 c.due_at = Some(new_due);
-                if let (Some(start), Some(limit)) = (case.stage_started_at, case.stage_limit.as_deref()) {
+                if let (Some(start), Some(limit)) =
+                    (case.stage_started_at, case.stage_limit.as_deref())
+                {
                     let total = parse_limit(limit, "stage_limit")?;
                     let unit = total.unit;
                     let minutes = ctx.calendar.clock_minutes_between(start, new_due, unit);
-                    c.stage_yellow_at = Some(ctx.calendar.add_clock_minutes(start, minutes * 4 / 5, unit));
+                    c.stage_yellow_at =
+                        Some(ctx.calendar.add_clock_minutes(start, minutes * 4 / 5, unit));
                 }
                 data.insert("due_at".into(), new_due.to_rfc3339().into());
             }
@@ -421,7 +449,8 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
         "suspend" => {
             if let (Some(due), Some(limit)) = (case.stage_due_at, case.stage_limit.as_deref()) {
                 let unit = parse_limit(limit, "stage_limit")?.unit;
-                c.suspended_remaining = Some(ctx.calendar.clock_minutes_between(now, due, unit).max(0));
+                c.suspended_remaining =
+                    Some(ctx.calendar.clock_minutes_between(now, due, unit).max(0));
             }
             c.suspended_from = Some(case.status.clone());
             k.suspended += 1;
@@ -472,9 +501,14 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
             };
             c.urgency = raised;
             c.expedited = true;
-            data.insert("urgency".into(), serde_json::to_value(raised).unwrap_or_default());
+            data.insert(
+                "urgency".into(),
+                serde_json::to_value(raised).unwrap_or_default(),
+            );
             // A shorter limit applies from the stage's start, never a longer one.
-            if let (Some(stage), Some(start), Some(due)) = (case.stage, case.stage_started_at, case.stage_due_at) {
+            if let (Some(stage), Some(start), Some(due)) =
+                (case.stage, case.stage_started_at, case.stage_due_at)
+            {
                 let limit = ctx.limits.limit(&case.category, raised, stage);
                 let new_due = ctx.calendar.due(start, limit);
                 if new_due < due {
@@ -530,7 +564,8 @@ pub fn apply(case: &Case, req: &ActionRequest, actor: &Actor, ctx: &Context) -> 
                     let due = ctx.calendar.add_clock_minutes(now, rem, unit);
                     let to_yellow = rem - total / 5;
                     c.stage_due_at = Some(due);
-                    c.stage_yellow_at = Some(ctx.calendar.add_clock_minutes(now, to_yellow.max(0), unit));
+                    c.stage_yellow_at =
+                        Some(ctx.calendar.add_clock_minutes(now, to_yellow.max(0), unit));
                     if stage == Stage::Handle {
                         c.due_at = Some(due);
                     }
@@ -591,7 +626,15 @@ pub struct NewCase {
 }
 
 /// Reporting channels (来源渠道).
-pub const CHANNELS: [&str; 7] = ["web", "grid_worker", "hotline", "open311", "app", "agency", "wechat"];
+pub const CHANNELS: [&str; 7] = [
+    "web",
+    "grid_worker",
+    "hotline",
+    "open311",
+    "app",
+    "agency",
+    "wechat",
+];
 
 /// Checks a description: present, at most 4,000 characters (GB/T 31000 summary length).
 pub fn validate_description(d: &str) -> Result<String, FieldError> {
@@ -600,7 +643,10 @@ pub fn validate_description(d: &str) -> Result<String, FieldError> {
         return Err(FieldError::new("description", "must not be empty"));
     }
     if t.chars().count() > 4000 {
-        return Err(FieldError::new("description", "must be at most 4000 characters"));
+        return Err(FieldError::new(
+            "description",
+            "must be at most 4000 characters",
+        ));
     }
     Ok(t.to_string())
 }

@@ -162,7 +162,10 @@ impl Counters {
             rework_rate: ratio(self.reworked, self.handled),
             accurate_registration_rate: ratio(self.registered - self.voided, self.registered),
             on_time_registration_rate: ratio(self.registered_on_time, self.registered),
-            accurate_dispatch_rate: ratio(self.dispatched - self.reworked.min(self.dispatched), self.dispatched),
+            accurate_dispatch_rate: ratio(
+                self.dispatched - self.reworked.min(self.dispatched),
+                self.dispatched,
+            ),
             on_time_verification_rate: ratio(self.verifications_on_time, self.verifications),
             supervision_report_rate: ratio(self.grid_reports_registered, self.registered),
             valid_report_rate: ratio(self.registered, self.reported),
@@ -178,7 +181,8 @@ impl Counters {
         let close = r.close_rate?;
         let on_time = r.on_time_handling_rate.unwrap_or(close);
         let rework = r.rework_rate.unwrap_or(0.0);
-        let total = weights.volume + weights.close_rate + weights.on_time_handling + weights.no_rework;
+        let total =
+            weights.volume + weights.close_rate + weights.on_time_handling + weights.no_rework;
         if total <= 0.0 {
             return None;
         }

@@ -134,7 +134,8 @@ pub enum WorkflowError {
 impl Workflow {
     /// Parses and checks one workflow definition.
     pub fn parse(text: &str) -> Result<Workflow, WorkflowError> {
-        let raw: RawWorkflow = toml::from_str(text).map_err(|e| WorkflowError::Toml(e.to_string()))?;
+        let raw: RawWorkflow =
+            toml::from_str(text).map_err(|e| WorkflowError::Toml(e.to_string()))?;
         let ct = raw.case_type.clone();
         let mut states = Vec::new();
         for s in &raw.states {
@@ -148,13 +149,13 @@ impl Workflow {
                 (true, _) => Clock::None,
                 (false, Some("paused")) => Clock::Paused,
                 (false, Some(c)) => Clock::Stage(
-                    serde_json::from_value(serde_json::Value::String(c.to_string())).map_err(|_| {
-                        WorkflowError::UnknownClock {
+                    serde_json::from_value(serde_json::Value::String(c.to_string())).map_err(
+                        |_| WorkflowError::UnknownClock {
                             case_type: ct.clone(),
                             state: s.name.clone(),
                             clock: c.to_string(),
-                        }
-                    })?,
+                        },
+                    )?,
                 ),
                 (false, None) => {
                     return Err(WorkflowError::UnknownClock {
@@ -254,7 +255,12 @@ impl Workflow {
     }
 
     /// The transition for `action` from `state`, picking the guard variant when there are several.
-    pub fn transition(&self, state: &str, action: &str, guard: Option<&str>) -> Option<&TransitionDef> {
+    pub fn transition(
+        &self,
+        state: &str,
+        action: &str,
+        guard: Option<&str>,
+    ) -> Option<&TransitionDef> {
         self.transitions.iter().find(|t| {
             t.action == action
                 && t.from.iter().any(|f| f == state)
@@ -302,10 +308,22 @@ impl Workflow {
 }
 
 const BUILTIN: [(&str, &str); 4] = [
-    ("service_event", include_str!("../../../data/workflows/service_event.toml")),
-    ("dispute", include_str!("../../../data/workflows/dispute.toml")),
-    ("petition", include_str!("../../../data/workflows/petition.toml")),
-    ("hazard", include_str!("../../../data/workflows/hazard.toml")),
+    (
+        "service_event",
+        include_str!("../../../data/workflows/service_event.toml"),
+    ),
+    (
+        "dispute",
+        include_str!("../../../data/workflows/dispute.toml"),
+    ),
+    (
+        "petition",
+        include_str!("../../../data/workflows/petition.toml"),
+    ),
+    (
+        "hazard",
+        include_str!("../../../data/workflows/hazard.toml"),
+    ),
 ];
 
 /// The built-in workflows by case type. The definitions are tested, so a failure here is a build defect.
@@ -315,7 +333,8 @@ pub fn builtin() -> &'static BTreeMap<String, Workflow> {
         BUILTIN
             .iter()
             .map(|(name, text)| {
-                let wf = Workflow::parse(text).unwrap_or_else(|e| panic!("built-in workflow {name}: {e}"));
+                let wf = Workflow::parse(text)
+                    .unwrap_or_else(|e| panic!("built-in workflow {name}: {e}"));
                 (wf.case_type.clone(), wf)
             })
             .collect()
@@ -352,12 +371,21 @@ mod tests {
                 i += 1;
             }
             for st in &wf.states {
-                assert!(seen.contains(&st.name), "{name}: state {} unreachable", st.name);
+                assert!(
+                    seen.contains(&st.name),
+                    "{name}: state {} unreachable",
+                    st.name
+                );
             }
             // Every non-terminal state has a way forward, every terminal state none but @same.
             for st in &wf.states {
                 let out = wf.actions_from(&st.name);
-                assert_eq!(st.terminal, out.iter().all(|a| ["rate"].contains(a)), "{name}: {}", st.name);
+                assert_eq!(
+                    st.terminal,
+                    out.iter().all(|a| ["rate"].contains(a)),
+                    "{name}: {}",
+                    st.name
+                );
             }
         }
     }
@@ -389,10 +417,21 @@ mod tests {
             assert!(wf.action_names().contains(&a), "missing {a}");
         }
         assert_eq!(
-            wf.transition("handled", "verify", Some("failed")).unwrap().to,
+            wf.transition("handled", "verify", Some("failed"))
+                .unwrap()
+                .to,
             Target::State("rework".into())
         );
-        assert_eq!(wf.actions_for("reported", Role::Dispatcher), ["expedite", "link_duplicate", "register", "reject", "supervise"]);
+        assert_eq!(
+            wf.actions_for("reported", Role::Dispatcher),
+            [
+                "expedite",
+                "link_duplicate",
+                "register",
+                "reject",
+                "supervise"
+            ]
+        );
         assert!(wf.actions_for("closed", Role::Handler).is_empty());
     }
 
@@ -413,8 +452,14 @@ from = ["a"]
 to = "nowhere"
 roles = ["dispatcher"]
 "#;
-        assert!(matches!(Workflow::parse(bad), Err(WorkflowError::UndefinedState { .. })));
+        assert!(matches!(
+            Workflow::parse(bad),
+            Err(WorkflowError::UndefinedState { .. })
+        ));
         let bad_clock = bad.replace("clock = \"register\"", "clock = \"lunch\"");
-        assert!(matches!(Workflow::parse(&bad_clock), Err(WorkflowError::UnknownClock { .. })));
+        assert!(matches!(
+            Workflow::parse(&bad_clock),
+            Err(WorkflowError::UnknownClock { .. })
+        ));
     }
 }

@@ -72,7 +72,9 @@ fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) {
     };
     let mut t = root;
     for p in parents {
-        let entry = t.entry(p.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+        let entry = t
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
         if !entry.is_table() {
             *entry = toml::Value::Table(Default::default());
         }
@@ -97,19 +99,26 @@ fn env_value(v: &str) -> toml::Value {
 impl Settings {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
         let mut table = toml::Table::new();
-        let explicit = file.map(Path::to_path_buf).or_else(|| std::env::var_os("SAFEGRID_CONFIG").map(Into::into));
+        let explicit = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("SAFEGRID_CONFIG").map(Into::into));
         let path = explicit.clone().or_else(|| {
             let p = Path::new("safegrid.toml");
             p.exists().then(|| p.to_path_buf())
         });
         if let Some(p) = path {
-            let text = std::fs::read_to_string(&p).with_context(|| format!("reading configuration {}", p.display()))?;
-            table = toml::from_str(&text).with_context(|| format!("parsing configuration {}", p.display()))?;
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("reading configuration {}", p.display()))?;
+            table = toml::from_str(&text)
+                .with_context(|| format!("parsing configuration {}", p.display()))?;
         }
         for (k, v) in std::env::vars() {
             if let Some(rest) = k.strip_prefix("SAFEGRID__") {
                 let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-                let value = if path.len() == 1 && ["database", "listen", "working_hours", "root_region"].contains(&path[0].as_str()) {
+                let value = if path.len() == 1
+                    && ["database", "listen", "working_hours", "root_region"]
+                        .contains(&path[0].as_str())
+                {
                     toml::Value::String(v)
                 } else {
                     env_value(&v)
@@ -143,7 +152,13 @@ mod tests {
         assert_eq!(s.database, "sqlite://safegrid.db");
         std::fs::write(&f, "lisen = 1\n").unwrap();
         assert!(Settings::load(Some(&f)).is_err());
-        let dbg = format!("{:?}", Settings { database: "postgres://u:secret@h/db".into(), ..Default::default() });
+        let dbg = format!(
+            "{:?}",
+            Settings {
+                database: "postgres://u:secret@h/db".into(),
+                ..Default::default()
+            }
+        );
         assert!(!dbg.contains("secret"));
     }
 }

@@ -4,7 +4,9 @@
 use crate::state::AppState;
 use safegrid_domain::calendar::{DayKind, parse_calendar_csv};
 use safegrid_domain::codes::{GridCode, RegionCode};
-use safegrid_geo::{Crs, ImportErrors, area_m2, parse_feature_collection, to_geojson_geometry, within_parent};
+use safegrid_geo::{
+    Crs, ImportErrors, area_m2, parse_feature_collection, to_geojson_geometry, within_parent,
+};
 use safegrid_store::{Grid, Region};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -27,8 +29,17 @@ pub struct ImportFailure {
 
 impl std::fmt::Display for ImportFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{} import refused, nothing written ({} problems):", self.what, self.problems.len())?;
-        let unit = if self.what == "grids" { "feature" } else { "line" };
+        writeln!(
+            f,
+            "{} import refused, nothing written ({} problems):",
+            self.what,
+            self.problems.len()
+        )?;
+        let unit = if self.what == "grids" {
+            "feature"
+        } else {
+            "line"
+        };
         for p in self.problems.iter().take(50) {
             writeln!(f, "  {unit} {}: {}: {}", p.at, p.field, p.reason)?;
         }
@@ -67,15 +78,31 @@ pub fn parse_divisions(bytes: &[u8]) -> Result<Vec<Region>, ImportError> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers = match rdr.byte_headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(refused("divisions", vec![Problem { at: 1, field: "header".into(), reason: e.to_string() }])),
+        Err(e) => {
+            return Err(refused(
+                "divisions",
+                vec![Problem {
+                    at: 1,
+                    field: "header".into(),
+                    reason: e.to_string(),
+                }],
+            ));
+        }
     };
-    let col = |n: &str| headers.iter().position(|h| h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h) == n.as_bytes());
+    let col = |n: &str| {
+        headers
+            .iter()
+            .position(|h| h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h) == n.as_bytes())
+    };
     let (Some(ci), Some(ni)) = (col("code"), col("name")) else {
-        return Err(refused("divisions", vec![Problem {
-            at: 1,
-            field: "header".into(),
-            reason: "must have the columns code and name (the NBS layout: code,name,…)".into(),
-        }]));
+        return Err(refused(
+            "divisions",
+            vec![Problem {
+                at: 1,
+                field: "header".into(),
+                reason: "must have the columns code and name (the NBS layout: code,name,…)".into(),
+            }],
+        ));
     };
     let mut problems = vec![];
     let mut out = vec![];
@@ -85,46 +112,73 @@ pub fn parse_divisions(bytes: &[u8]) -> Result<Vec<Region>, ImportError> {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                problems.push(Problem { at: line, field: "row".into(), reason: e.to_string() });
+                problems.push(Problem {
+                    at: line,
+                    field: "row".into(),
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
         let code = match std::str::from_utf8(rec.get(ci).unwrap_or(b"")) {
             Ok(s) => s.trim().to_string(),
             Err(_) => {
-                problems.push(Problem { at: line, field: "code".into(), reason: "is not valid UTF-8".into() });
+                problems.push(Problem {
+                    at: line,
+                    field: "code".into(),
+                    reason: "is not valid UTF-8".into(),
+                });
                 continue;
             }
         };
         let name = match std::str::from_utf8(rec.get(ni).unwrap_or(b"")) {
             Ok(s) => s.trim().to_string(),
             Err(_) => {
-                problems.push(Problem { at: line, field: "name".into(), reason: "is not valid UTF-8".into() });
+                problems.push(Problem {
+                    at: line,
+                    field: "name".into(),
+                    reason: "is not valid UTF-8".into(),
+                });
                 continue;
             }
         };
         let rc = match RegionCode::parse(&code) {
             Ok(r) => r,
             Err(e) => {
-                problems.push(Problem { at: line, field: "code".into(), reason: e.reason });
+                problems.push(Problem {
+                    at: line,
+                    field: "code".into(),
+                    reason: e.reason,
+                });
                 continue;
             }
         };
         if name.is_empty() || name.chars().count() > 100 {
-            problems.push(Problem { at: line, field: "name".into(), reason: "must be 1 to 100 characters".into() });
+            problems.push(Problem {
+                at: line,
+                field: "name".into(),
+                reason: "must be 1 to 100 characters".into(),
+            });
             continue;
         }
         if !seen.insert(rc.as_str().to_string()) {
-            problems.push(Problem { at: line, field: "code".into(), reason: format!("{} appears twice", rc.as_str()) });
+            problems.push(Problem {
+                at: line,
+                field: "code".into(),
+                reason: format!("{} appears twice", rc.as_str()),
+            });
             continue;
         }
-        out.push((line, Region {
-            code: rc.as_str().to_string(),
-            parent_code: rc.parent().map(|p| p.as_str().to_string()),
-            level: rc.level().as_u8() as i16,
-            name,
-            geometry: None,
-        }));
+        out.push((
+            line,
+            Region {
+                code: rc.as_str().to_string(),
+                parent_code: rc.parent().map(|p| p.as_str().to_string()),
+                level: rc.level().as_u8() as i16,
+                name,
+                geometry: None,
+            },
+        ));
     }
     if !problems.is_empty() {
         return Err(refused("divisions", problems));
@@ -137,7 +191,13 @@ impl AppState {
     /// Imports divisions: all rows or none. Parents must be in the file or already stored.
     pub async fn import_divisions(&self, bytes: &[u8]) -> Result<ImportReport, ImportError> {
         let regions = parse_divisions(bytes)?;
-        let known: HashSet<String> = self.store.regions(None, None, false).await?.into_iter().map(|r| r.code).collect();
+        let known: HashSet<String> = self
+            .store
+            .regions(None, None, false)
+            .await?
+            .into_iter()
+            .map(|r| r.code)
+            .collect();
         let in_file: HashSet<&str> = regions.iter().map(|r| r.code.as_str()).collect();
         let problems: Vec<Problem> = regions
             .iter()
@@ -147,7 +207,10 @@ impl AppState {
                 (!in_file.contains(p) && !known.contains(p)).then(|| Problem {
                     at: i + 2,
                     field: "code".into(),
-                    reason: format!("{}: parent region {p} is neither in the file nor stored", r.code),
+                    reason: format!(
+                        "{}: parent region {p} is neither in the file nor stored",
+                        r.code
+                    ),
                 })
             })
             .collect();
@@ -156,7 +219,10 @@ impl AppState {
         }
         let n = self.store.upsert_regions(&regions).await?;
         self.reload_territory().await?;
-        Ok(ImportReport { what: "divisions", imported: n })
+        Ok(ImportReport {
+            what: "divisions",
+            imported: n,
+        })
     }
 
     /// Imports grids from a GeoJSON FeatureCollection: all features or none.
@@ -172,11 +238,24 @@ impl AppState {
             Err(ImportErrors::Features(errs)) => {
                 let problems = errs
                     .into_iter()
-                    .map(|e| Problem { at: e.index, field: format!("features[{}]", e.index), reason: e.reason.to_string() })
+                    .map(|e| Problem {
+                        at: e.index,
+                        field: format!("features[{}]", e.index),
+                        reason: e.reason.to_string(),
+                    })
                     .collect();
                 return Err(refused("grids", problems));
             }
-            Err(e) => return Err(refused("grids", vec![Problem { at: 0, field: "body".into(), reason: e.to_string() }])),
+            Err(e) => {
+                return Err(refused(
+                    "grids",
+                    vec![Problem {
+                        at: 0,
+                        field: "body".into(),
+                        reason: e.to_string(),
+                    }],
+                ));
+            }
         };
         let villages: HashMap<String, Option<String>> = self
             .store
@@ -192,7 +271,11 @@ impl AppState {
             let code = match GridCode::parse(&f.code) {
                 Ok(c) => c,
                 Err(e) => {
-                    problems.push(Problem { at: f.index, field, reason: e.reason });
+                    problems.push(Problem {
+                        at: f.index,
+                        field,
+                        reason: e.reason,
+                    });
                     continue;
                 }
             };
@@ -201,7 +284,10 @@ impl AppState {
                 problems.push(Problem {
                     at: f.index,
                     field,
-                    reason: format!("its village {} is not among the stored divisions", village.as_str()),
+                    reason: format!(
+                        "its village {} is not among the stored divisions",
+                        village.as_str()
+                    ),
                 });
                 continue;
             };
@@ -217,7 +303,11 @@ impl AppState {
                     }
                 }
             }
-            let households = f.properties.get("households").and_then(|v| v.as_i64()).unwrap_or(0);
+            let households = f
+                .properties
+                .get("households")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(0);
             grids.push(Grid {
                 county_code: code.county().to_string(),
                 code: code.as_str().to_string(),
@@ -233,19 +323,38 @@ impl AppState {
         }
         let n = self.store.upsert_grids(&grids).await?;
         self.reload_territory().await?;
-        Ok(ImportReport { what: "grids", imported: n })
+        Ok(ImportReport {
+            what: "grids",
+            imported: n,
+        })
     }
 
     /// Loads official calendar years (a year present in the file replaces that year whole).
     pub async fn import_calendar(&self, bytes: &[u8]) -> Result<ImportReport, ImportError> {
         let entries = parse_calendar_csv(bytes).map_err(|e| {
-            refused("calendar", vec![Problem { at: e.line, field: e.field.clone(), reason: e.reason.clone() }])
+            refused(
+                "calendar",
+                vec![Problem {
+                    at: e.line,
+                    field: e.field.clone(),
+                    reason: e.reason.clone(),
+                }],
+            )
         })?;
         let rows: Vec<(String, String, String, String)> = entries
             .iter()
             .map(|e| {
-                let kind = if e.kind == DayKind::Workday { "workday" } else { "holiday" };
-                (e.date.to_string(), kind.to_string(), e.name_zh.clone(), e.name_en.clone())
+                let kind = if e.kind == DayKind::Workday {
+                    "workday"
+                } else {
+                    "holiday"
+                };
+                (
+                    e.date.to_string(),
+                    kind.to_string(),
+                    e.name_zh.clone(),
+                    e.name_en.clone(),
+                )
             })
             .collect();
         if self.store.calendar_days().await?.is_empty() {
@@ -256,8 +365,17 @@ impl AppState {
                 .iter()
                 .filter(|b| !rows.iter().any(|r| r.0[..4] == b.date.to_string()[..4]))
                 .map(|e| {
-                    let kind = if e.kind == DayKind::Workday { "workday" } else { "holiday" };
-                    (e.date.to_string(), kind.to_string(), e.name_zh.clone(), e.name_en.clone())
+                    let kind = if e.kind == DayKind::Workday {
+                        "workday"
+                    } else {
+                        "holiday"
+                    };
+                    (
+                        e.date.to_string(),
+                        kind.to_string(),
+                        e.name_zh.clone(),
+                        e.name_en.clone(),
+                    )
                 })
                 .collect();
             base.extend(rows.iter().cloned());
@@ -266,6 +384,9 @@ impl AppState {
             self.store.replace_calendar(&rows).await?;
         }
         self.reload_calendar().await?;
-        Ok(ImportReport { what: "calendar", imported: rows.len() })
+        Ok(ImportReport {
+            what: "calendar",
+            imported: rows.len(),
+        })
     }
 }

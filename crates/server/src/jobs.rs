@@ -21,7 +21,9 @@ pub async fn watch_deadlines(st: &SharedState) -> anyhow::Result<usize> {
         }
         let mut progressed = false;
         for case in &batch {
-            let Some(applied) = engine::watch(case, now) else { continue };
+            let Some(applied) = engine::watch(case, now) else {
+                continue;
+            };
             let nodes = kpi_nodes(&applied.case, None);
             match st.store.update_case(case.version, &applied, &nodes).await {
                 Ok(_) => {
@@ -49,7 +51,11 @@ pub async fn run(st: SharedState, runner: String) {
     }
     let tick = std::time::Duration::from_millis((every as u64 / 4).clamp(250, 5000));
     loop {
-        match st.store.claim_job(DEADLINE_JOB, &runner, Utc::now(), every.max(60_000)).await {
+        match st
+            .store
+            .claim_job(DEADLINE_JOB, &runner, Utc::now(), every.max(60_000))
+            .await
+        {
             Ok(Some(claim)) => {
                 let result = match watch_deadlines(&st).await {
                     Ok(n) => {
@@ -63,7 +69,11 @@ pub async fn run(st: SharedState, runner: String) {
                         format!("error: {e}")
                     }
                 };
-                if let Err(e) = st.store.finish_job(&claim, &runner, Utc::now(), &result).await {
+                if let Err(e) = st
+                    .store
+                    .finish_job(&claim, &runner, Utc::now(), &result)
+                    .await
+                {
                     tracing::error!(error = %e, "cannot reschedule the deadline job");
                 }
             }

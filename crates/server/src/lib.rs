@@ -18,9 +18,12 @@ use tokio::net::TcpListener;
 
 /// Connects, migrates and loads the shared state.
 pub async fn open(settings: config::Settings) -> anyhow::Result<SharedState> {
-    let store = Store::connect(&settings.database)
-        .await
-        .with_context(|| format!("connecting to the database ({})", redact(&settings.database)))?;
+    let store = Store::connect(&settings.database).await.with_context(|| {
+        format!(
+            "connecting to the database ({})",
+            redact(&settings.database)
+        )
+    })?;
     store.migrate().await.context("migrating the database")?;
     AppState::load(store, settings).await
 }
@@ -29,7 +32,9 @@ pub async fn open(settings: config::Settings) -> anyhow::Result<SharedState> {
 pub fn redact(url: &str) -> String {
     match url.split_once('@') {
         Some((scheme_user, host)) => match scheme_user.split_once("://") {
-            Some((scheme, user)) => format!("{scheme}://{}@{host}", user.split(':').next().unwrap_or("")),
+            Some((scheme, user)) => {
+                format!("{scheme}://{}@{host}", user.split(':').next().unwrap_or(""))
+            }
             None => url.to_string(),
         },
         None => url.to_string(),
@@ -45,7 +50,10 @@ pub async fn serve(
     let runner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     let job = tokio::spawn(jobs::run(state.clone(), runner));
     let app = http::app(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
     job.abort();
     Ok(())
 }

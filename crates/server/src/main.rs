@@ -14,7 +14,11 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "safegrid", version, about = "safegrid (平安网格): grid-based community governance")]
+#[command(
+    name = "safegrid",
+    version,
+    about = "safegrid (平安网格): grid-based community governance"
+)]
 struct Cli {
     /// Configuration file (TOML); default ./safegrid.toml when present.
     #[arg(long, global = true, env = "SAFEGRID_CONFIG")]
@@ -148,8 +152,12 @@ enum UserWhat {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SAFEGRID_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = EnvFilter::try_from_env("SAFEGRID_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 #[tokio::main]
@@ -178,13 +186,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         settings.database = db;
     }
     match cli.command {
-        Command::Serve { demo: with_demo, listen } => {
+        Command::Serve {
+            demo: with_demo,
+            listen,
+        } => {
             if let Some(l) = listen {
                 settings.listen = l;
             }
             let listen = settings.listen.clone();
             let st = safegrid::open(settings).await?;
-            let password_env = std::env::var("SAFEGRID_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+            let password_env = std::env::var("SAFEGRID_DEMO_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
             if with_demo {
                 if !demo::is_built(&st).await? {
                     let opts = DemoOptions {
@@ -208,7 +221,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
-            println!("safegrid is serving on http://{addr}/  (API docs: http://{addr}/api/docs, database: {})", safegrid::redact(&st.settings.database));
+            println!(
+                "safegrid is serving on http://{addr}/  (API docs: http://{addr}/api/docs, database: {})",
+                safegrid::redact(&st.settings.database)
+            );
             std::io::stdout().flush().ok();
             safegrid::serve(st, listener, async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -217,7 +233,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { seed, cases } => {
             let st = safegrid::open(settings).await?;
-            let password_env = std::env::var("SAFEGRID_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+            let password_env = std::env::var("SAFEGRID_DEMO_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
             let opts = DemoOptions {
                 seed: seed.unwrap_or(st.settings.demo_seed),
                 cases: cases.unwrap_or(st.settings.demo_cases),
@@ -231,7 +249,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let st = safegrid::open(settings).await?;
-            println!("database {} is migrated", safegrid::redact(&st.settings.database));
+            println!(
+                "database {} is migrated",
+                safegrid::redact(&st.settings.database)
+            );
             Ok(())
         }
         Command::Import { what } => {
@@ -241,11 +262,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let bytes = read_file(&file)?;
                     import_result(st.import_divisions(&bytes).await)
                 }
-                ImportWhat::Grids { file, crs, code_property, name_property } => {
-                    let crs = crs.parse().map_err(|e: safegrid_geo::UnknownCrs| anyhow::anyhow!("--crs: {e}"))?;
+                ImportWhat::Grids {
+                    file,
+                    crs,
+                    code_property,
+                    name_property,
+                } => {
+                    let crs = crs
+                        .parse()
+                        .map_err(|e: safegrid_geo::UnknownCrs| anyhow::anyhow!("--crs: {e}"))?;
                     let bytes = read_file(&file)?;
-                    let text = String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", file.display()))?;
-                    import_result(st.import_grids(&text, crs, &code_property, &name_property).await)
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", file.display()))?;
+                    import_result(
+                        st.import_grids(&text, crs, &code_property, &name_property)
+                            .await,
+                    )
                 }
                 ImportWhat::Calendar { file } => {
                     let bytes = read_file(&file)?;
@@ -260,31 +292,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ExportWhat::Grids { region, out } => export_grids(&st, region, out).await,
             }
         }
-        Command::Token { what: TokenWhat::Create { user, name, expires_days } } => {
+        Command::Token {
+            what:
+                TokenWhat::Create {
+                    user,
+                    name,
+                    expires_days,
+                },
+        } => {
             let st = safegrid::open(settings).await?;
-            let u = st.store.user_by_name(&user).await.map_err(|_| anyhow::anyhow!("no account named {user}"))?;
+            let u = st
+                .store
+                .user_by_name(&user)
+                .await
+                .map_err(|_| anyhow::anyhow!("no account named {user}"))?;
             let secret = random_secret("sgt_");
             let expires = expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
-            st.store.create_token(u.id, &name, &hash_secret(&secret), expires).await?;
+            st.store
+                .create_token(u.id, &name, &hash_secret(&secret), expires)
+                .await?;
             println!("{secret}");
             Ok(())
         }
-        Command::User { what: UserWhat::Add { name, role, scope, department, display_name, password_stdin } } => {
+        Command::User {
+            what:
+                UserWhat::Add {
+                    name,
+                    role,
+                    scope,
+                    department,
+                    display_name,
+                    password_stdin,
+                },
+        } => {
             let st = safegrid::open(settings).await?;
-            let role: Role = role.parse().map_err(|e: safegrid_domain::FieldError| anyhow::anyhow!("--role: {}", e.reason))?;
+            let role: Role = role.parse().map_err(|e: safegrid_domain::FieldError| {
+                anyhow::anyhow!("--role: {}", e.reason)
+            })?;
             let (mut regions, mut grids) = (vec![], vec![]);
             for s in scope.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
                 if s.len() == 15 {
-                    grids.push(GridCode::parse(s).map_err(|e| anyhow::anyhow!("--scope {s}: {}", e.reason))?.as_str().to_string());
+                    grids.push(
+                        GridCode::parse(s)
+                            .map_err(|e| anyhow::anyhow!("--scope {s}: {}", e.reason))?
+                            .as_str()
+                            .to_string(),
+                    );
                 } else {
-                    regions.push(RegionCode::parse(s).map_err(|e| anyhow::anyhow!("--scope {s}: {}", e.reason))?.as_str().to_string());
+                    regions.push(
+                        RegionCode::parse(s)
+                            .map_err(|e| anyhow::anyhow!("--scope {s}: {}", e.reason))?
+                            .as_str()
+                            .to_string(),
+                    );
                 }
             }
             if role == Role::Handler && department.is_none() {
                 bail!("--department is required for a handler");
             }
             if let Some(d) = &department {
-                st.store.department(d).await.map_err(|_| anyhow::anyhow!("--department: unknown department {d}"))?;
+                st.store
+                    .department(d)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("--department: unknown department {d}"))?;
             }
             let (password, generated) = if password_stdin {
                 let mut s = String::new();
@@ -321,7 +391,9 @@ fn read_file(p: &PathBuf) -> anyhow::Result<Vec<u8>> {
     let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
     if p.extension().is_some_and(|e| e == "gz") {
         let mut out = vec![];
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("decompressing {}", p.display()))?;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("decompressing {}", p.display()))?;
         return Ok(out);
     }
     Ok(bytes)
@@ -329,23 +401,59 @@ fn read_file(p: &PathBuf) -> anyhow::Result<Vec<u8>> {
 
 fn output(out: Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match out {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     })
 }
 
-async fn export_cases(st: &safegrid::state::SharedState, region: Option<String>, out: Option<PathBuf>) -> anyhow::Result<()> {
-    let prefix = region.map(|r| RegionCode::parse(&r).map(|c| c.short().to_string())).transpose().map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
-    let mut f = CaseFilter { region_prefix: prefix, order: SortOrder::OldestFirst, limit: 1, ..Default::default() };
+async fn export_cases(
+    st: &safegrid::state::SharedState,
+    region: Option<String>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let prefix = region
+        .map(|r| RegionCode::parse(&r).map(|c| c.short().to_string()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
+    let mut f = CaseFilter {
+        region_prefix: prefix,
+        order: SortOrder::OldestFirst,
+        limit: 1,
+        ..Default::default()
+    };
     let total = st.store.list_cases(&f, &[]).await?.total;
     let pb = indicatif::ProgressBar::new(total as u64);
     let mut w = csv::Writer::from_writer(output(out)?);
     w.write_record([
-        "number", "id", "type", "category", "status", "urgency", "channel", "region_code", "grid_code", "department", "lat", "lon",
-        "created_at", "registered_at", "dispatched_at", "handled_at", "closed_at", "due_at", "overdue", "rework_count", "rating", "description",
+        "number",
+        "id",
+        "type",
+        "category",
+        "status",
+        "urgency",
+        "channel",
+        "region_code",
+        "grid_code",
+        "department",
+        "lat",
+        "lon",
+        "created_at",
+        "registered_at",
+        "dispatched_at",
+        "handled_at",
+        "closed_at",
+        "due_at",
+        "overdue",
+        "rework_count",
+        "rating",
+        "description",
     ])?;
     f.limit = 5000;
-    let t = |x: Option<chrono::DateTime<chrono::Utc>>| x.map(safegrid::http::local_time).unwrap_or_default();
+    let t = |x: Option<chrono::DateTime<chrono::Utc>>| {
+        x.map(safegrid::http::local_time).unwrap_or_default()
+    };
     loop {
         let page = st.store.list_cases(&f, &[]).await?;
         if page.cases.is_empty() {
@@ -354,12 +462,28 @@ async fn export_cases(st: &safegrid::state::SharedState, region: Option<String>,
         for c in &page.cases {
             // Reporter contact is personal data and never leaves in an export.
             w.write_record([
-                c.number.clone(), c.id.to_string(), c.case_type.clone(), c.category.clone(), c.status.clone(),
-                c.urgency.as_str().to_string(), c.channel.clone(), c.region_code.clone(), c.grid_code.clone().unwrap_or_default(),
-                c.department.clone().unwrap_or_default(), c.lat.map(|v| v.to_string()).unwrap_or_default(),
-                c.lon.map(|v| v.to_string()).unwrap_or_default(), t(Some(c.created_at)), t(c.registered_at), t(c.dispatched_at),
-                t(c.handled_at), t(c.closed_at), t(c.due_at), c.ever_overdue.to_string(), c.rework_count.to_string(),
-                c.rating.map(|r| r.to_string()).unwrap_or_default(), c.description.clone(),
+                c.number.clone(),
+                c.id.to_string(),
+                c.case_type.clone(),
+                c.category.clone(),
+                c.status.clone(),
+                c.urgency.as_str().to_string(),
+                c.channel.clone(),
+                c.region_code.clone(),
+                c.grid_code.clone().unwrap_or_default(),
+                c.department.clone().unwrap_or_default(),
+                c.lat.map(|v| v.to_string()).unwrap_or_default(),
+                c.lon.map(|v| v.to_string()).unwrap_or_default(),
+                t(Some(c.created_at)),
+                t(c.registered_at),
+                t(c.dispatched_at),
+                t(c.handled_at),
+                t(c.closed_at),
+                t(c.due_at),
+                c.ever_overdue.to_string(),
+                c.rework_count.to_string(),
+                c.rating.map(|r| r.to_string()).unwrap_or_default(),
+                c.description.clone(),
             ])?;
         }
         pb.inc(page.cases.len() as u64);
@@ -371,8 +495,15 @@ async fn export_cases(st: &safegrid::state::SharedState, region: Option<String>,
     Ok(())
 }
 
-async fn export_grids(st: &safegrid::state::SharedState, region: Option<String>, out: Option<PathBuf>) -> anyhow::Result<()> {
-    let prefix = region.map(|r| RegionCode::parse(&r).map(|c| c.short().to_string())).transpose().map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
+async fn export_grids(
+    st: &safegrid::state::SharedState,
+    region: Option<String>,
+    out: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let prefix = region
+        .map(|r| RegionCode::parse(&r).map(|c| c.short().to_string()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
     let mut w = output(out)?;
     write!(w, "{{\"type\":\"FeatureCollection\",\"features\":[")?;
     let mut offset = 0;
@@ -414,6 +545,8 @@ fn print_accounts(password: Option<&str>) {
     }
     match password {
         Some(p) => println!("  password (密码): {p}"),
-        None => println!("  password (密码): as printed when the demo was built; set SAFEGRID_DEMO_PASSWORD to reset it"),
+        None => println!(
+            "  password (密码): as printed when the demo was built; set SAFEGRID_DEMO_PASSWORD to reset it"
+        ),
     }
 }

@@ -58,7 +58,12 @@ pub fn tracking_code(rng: &mut impl Rng) -> String {
 /// The KPI nodes a case counts towards: each region from province down, its grid, its department.
 pub fn kpi_nodes(case: &Case, department: Option<&str>) -> Vec<String> {
     let mut nodes: Vec<String> = RegionCode::parse(&case.region_code)
-        .map(|r| r.ancestors().iter().map(|a| a.as_str().to_string()).collect())
+        .map(|r| {
+            r.ancestors()
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect()
+        })
         .unwrap_or_else(|_| vec![case.region_code.clone()]);
     if let Some(g) = &case.grid_code {
         nodes.push(g.clone());
@@ -72,10 +77,14 @@ pub fn kpi_nodes(case: &Case, department: Option<&str>) -> Vec<String> {
 fn clean(s: Option<&str>, field: &str, max: usize) -> Result<Option<String>, FieldError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) if s.chars().count() > max => Err(FieldError::new(field, format!("must be at most {max} characters"))),
-        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => {
-            Err(FieldError::new(field, "must not contain control characters"))
-        }
+        Some(s) if s.chars().count() > max => Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        )),
+        Some(s) if s.chars().any(|c| c.is_control() && c != '\n') => Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        )),
         Some(s) => Ok(Some(s.to_string())),
     }
 }
@@ -97,25 +106,41 @@ impl AppState {
                 return Ok((None, root));
             }
         }
-        Err(ApiError::invalid("lat", "the point lies outside the territory this deployment serves"))
+        Err(ApiError::invalid(
+            "lat",
+            "the point lies outside the territory this deployment serves",
+        ))
     }
 
     /// Validates and creates a case through the engine (any channel).
-    pub async fn create_case(&self, input: CreateCase, user: Option<&User>, now: DateTime<Utc>) -> ApiResult<Case> {
+    pub async fn create_case(
+        &self,
+        input: CreateCase,
+        user: Option<&User>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Case> {
         let cats = self.categories();
         let cat_code = input.category.trim();
         if cat_code.is_empty() {
-            return Err(ApiError::invalid("category", "is required (a category code, see GET /api/v1/categories)"));
+            return Err(ApiError::invalid(
+                "category",
+                "is required (a category code, see GET /api/v1/categories)",
+            ));
         }
-        let cat = cats
-            .get(cat_code)
-            .filter(|c| c.active)
-            .ok_or_else(|| ApiError::invalid("category", format!("unknown category {cat_code}; see GET /api/v1/categories")))?;
+        let cat = cats.get(cat_code).filter(|c| c.active).ok_or_else(|| {
+            ApiError::invalid(
+                "category",
+                format!("unknown category {cat_code}; see GET /api/v1/categories"),
+            )
+        })?;
         if let Some(t) = input.case_type.as_deref() {
             if t != cat.case_type {
                 return Err(ApiError::invalid(
                     "type",
-                    format!("category {} belongs to case type {}, not {t}", cat.code, cat.case_type),
+                    format!(
+                        "category {} belongs to case type {}, not {t}",
+                        cat.code, cat.case_type
+                    ),
                 ));
             }
         }
@@ -125,7 +150,12 @@ impl AppState {
             Some(u) => u.parse::<Urgency>()?,
         };
         let role = user.map(|u| u.role);
-        let channel = match input.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        let channel = match input
+            .channel
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             Some(c) if engine::CHANNELS.contains(&c) => c.to_string(),
             Some(_) => {
                 return Err(ApiError::invalid(
@@ -161,18 +191,27 @@ impl AppState {
                 let (grid, region) = self.place(p).await?;
                 (grid, region, false, Some(p.lat), Some(p.lon))
             }
-            (Some(_), None) => return Err(ApiError::invalid("lon", "is required when lat is given")),
-            (None, Some(_)) => return Err(ApiError::invalid("lat", "is required when lon is given")),
+            (Some(_), None) => {
+                return Err(ApiError::invalid("lon", "is required when lat is given"));
+            }
+            (None, Some(_)) => {
+                return Err(ApiError::invalid("lat", "is required when lon is given"));
+            }
             (None, None) => {
                 if address.is_none() {
-                    return Err(ApiError::invalid("lat", "a location is required: lat and lon, or an address"));
+                    return Err(ApiError::invalid(
+                        "lat",
+                        "a location is required: lat and lon, or an address",
+                    ));
                 }
                 let region = match user.and_then(|u| u.regions.first().cloned()) {
                     Some(r) => r,
-                    None => self
-                        .root_region()
-                        .await?
-                        .ok_or_else(|| ApiError::invalid("address", "no territory is loaded yet; import divisions first"))?,
+                    None => self.root_region().await?.ok_or_else(|| {
+                        ApiError::invalid(
+                            "address",
+                            "no territory is loaded yet; import divisions first",
+                        )
+                    })?,
                 };
                 (None, region, true, None, None)
             }
@@ -235,7 +274,10 @@ impl AppState {
                 return Err(ApiError::new(
                     axum::http::StatusCode::CONFLICT,
                     "version_mismatch",
-                    format!("case {} is at version {}, not {v}; reload and try again", case.number, case.version),
+                    format!(
+                        "case {} is at version {}, not {v}; reload and try again",
+                        case.number, case.version
+                    ),
                 )
                 .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
             }
@@ -243,11 +285,27 @@ impl AppState {
         self.check_references(&case, req).await?;
         let applied = self.apply(&case, req, actor, now)?;
         let dept_before = case.department.clone();
-        let nodes = kpi_nodes(&applied.case, applied.case.department.as_deref().or(dept_before.as_deref()));
-        Ok(self.store.update_case(case.version, &applied, &nodes).await?)
+        let nodes = kpi_nodes(
+            &applied.case,
+            applied
+                .case
+                .department
+                .as_deref()
+                .or(dept_before.as_deref()),
+        );
+        Ok(self
+            .store
+            .update_case(case.version, &applied, &nodes)
+            .await?)
     }
 
-    pub fn apply(&self, case: &Case, req: &ActionRequest, actor: &Actor, now: DateTime<Utc>) -> ApiResult<Applied> {
+    pub fn apply(
+        &self,
+        case: &Case,
+        req: &ActionRequest,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> ApiResult<Applied> {
         let cal = self.calendar();
         let limits = self.limits();
         let ctx = Context {
@@ -260,10 +318,20 @@ impl AppState {
 
     async fn check_references(&self, case: &Case, req: &ActionRequest) -> ApiResult<()> {
         if req.action == "dispatch" {
-            if let Some(d) = req.department.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            if let Some(d) = req
+                .department
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+            {
                 match self.store.department(d).await {
                     Ok(dep) if dep.active => {}
-                    Ok(_) => return Err(ApiError::invalid("department", format!("department {d} is inactive"))),
+                    Ok(_) => {
+                        return Err(ApiError::invalid(
+                            "department",
+                            format!("department {d} is inactive"),
+                        ));
+                    }
                     Err(StoreError::NotFound) => {
                         return Err(ApiError::invalid(
                             "department",
@@ -279,7 +347,9 @@ impl AppState {
                 if of != case.id {
                     match self.store.case(of).await {
                         Ok(_) => {}
-                        Err(StoreError::NotFound) => return Err(ApiError::invalid("of", format!("no case with id {of}"))),
+                        Err(StoreError::NotFound) => {
+                            return Err(ApiError::invalid("of", format!("no case with id {of}")));
+                        }
                         Err(e) => return Err(e.into()),
                     }
                 }

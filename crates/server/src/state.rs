@@ -128,7 +128,11 @@ impl AppState {
                 .filter_map(|(day, kind, zh, en)| {
                     Some(CalendarEntry {
                         date: day.parse().ok()?,
-                        kind: if kind == "workday" { DayKind::Workday } else { DayKind::Holiday },
+                        kind: if kind == "workday" {
+                            DayKind::Workday
+                        } else {
+                            DayKind::Holiday
+                        },
                         name_en: en,
                         name_zh: zh,
                     })
@@ -144,7 +148,10 @@ impl AppState {
         let rows = self.store.deadline_limits().await?;
         write(&self.limits, LimitTable::from_rows(&rows));
         let cats = self.store.categories().await?;
-        write(&self.categories, cats.into_iter().map(|c| (c.code.clone(), c)).collect());
+        write(
+            &self.categories,
+            cats.into_iter().map(|c| (c.code.clone(), c)).collect(),
+        );
         Ok(())
     }
 
@@ -156,7 +163,8 @@ impl AppState {
         for r in &regions {
             names.insert(r.code.clone(), r.name.clone());
             if let Some(g) = &r.geometry {
-                let v: serde_json::Value = serde_json::from_str(g).context("stored region geometry")?;
+                let v: serde_json::Value =
+                    serde_json::from_str(g).context("stored region geometry")?;
                 if let Ok(mp) = safegrid_geo::from_geojson_value(&v) {
                     region_polys.push((r.code.clone(), r.level as u8, mp));
                 }
@@ -171,13 +179,15 @@ impl AppState {
             }
             offset += page.len() as i64;
             for g in page {
-                let v: serde_json::Value = serde_json::from_str(&g.geometry).context("stored grid geometry")?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&g.geometry).context("stored grid geometry")?;
                 if let Ok(mp) = safegrid_geo::from_geojson_value(&v) {
                     grid_polys.push((g.code, mp));
                 }
             }
         }
-        let locator = tokio::task::spawn_blocking(move || Locator::new(grid_polys, region_polys)).await?;
+        let locator =
+            tokio::task::spawn_blocking(move || Locator::new(grid_polys, region_polys)).await?;
         write(&self.locator, locator);
         write(&self.region_names, names);
         Ok(())

@@ -1,12 +1,12 @@
 //! Accounts, web sessions and machine tokens. Only hashes of session and token secrets are stored.
 
-use sqlx::AssertSqlSafe;
 use crate::time::{from_ms, to_ms};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use chrono::{DateTime, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::engine::Actor;
 use serde::Serialize;
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 /// An account.
@@ -78,7 +78,11 @@ struct UserRow {
 }
 
 fn split(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl TryFrom<UserRow> for User {
@@ -86,7 +90,10 @@ impl TryFrom<UserRow> for User {
     fn try_from(r: UserRow) -> Result<User> {
         Ok(User {
             id: r.id,
-            role: r.role.parse().map_err(|_| StoreError::Corrupt(format!("role {}", r.role)))?,
+            role: r
+                .role
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("role {}", r.role)))?,
             username: r.username,
             display_name: r.display_name,
             password_hash: r.password_hash,
@@ -99,8 +106,7 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const USER_COLS: &str =
-    "id, username, display_name, password_hash, role, department_code, regions, grids, disabled, created_at";
+const USER_COLS: &str = "id, username, display_name, password_hash, role, department_code, regions, grids, disabled, created_at";
 
 impl Store {
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
@@ -132,7 +138,8 @@ impl Store {
 
     pub async fn users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
-        let rows: Vec<UserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).fetch_all(p).await)?;
+        let rows: Vec<UserRow> =
+            with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).fetch_all(p).await)?;
         rows.into_iter().map(User::try_from).collect()
     }
 
@@ -147,7 +154,12 @@ impl Store {
     }
 
     /// Records a session by the hash of its secret.
-    pub async fn create_session(&self, token_hash: &str, user: Uuid, expires_at: DateTime<Utc>) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: Uuid,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         let now = to_ms(Utc::now());
         with_pool!(self, p => sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)")
             .bind(token_hash).bind(user).bind(now).bind(to_ms(expires_at)).execute(p).await.map(|_| ()))?;

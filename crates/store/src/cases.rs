@@ -2,7 +2,6 @@
 //! counter delta in one transaction, and updates compare-and-swap on the case's version so that
 //! two dispatchers cannot both dispatch one case.
 
-use sqlx::AssertSqlSafe;
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, with_pool};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -10,6 +9,7 @@ use safegrid_domain::codes::CaseNumber;
 use safegrid_domain::engine::{Applied, Case, Event};
 use safegrid_domain::kpi::Counters;
 use serde::{Serialize, de::DeserializeOwned};
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
@@ -89,7 +89,11 @@ impl TryFrom<CaseRow> for Case {
     fn try_from(r: CaseRow) -> Result<Case> {
         Ok(Case {
             urgency: str_enum(&r.urgency, "urgency")?,
-            stage: r.stage.as_deref().map(|s| str_enum(s, "stage")).transpose()?,
+            stage: r
+                .stage
+                .as_deref()
+                .map(|s| str_enum(s, "stage"))
+                .transpose()?,
             light: str_enum(&r.light, "light")?,
             id: r.id,
             county_code: r.county_code,
@@ -213,11 +217,13 @@ macro_rules! bind_event {
     }};
 }
 
-pub(crate) const EVENT_COLS: &str =
-    "county_code, case_id, seq, action, from_status, to_status, actor_id, actor_name, actor_role, at, note, data";
+pub(crate) const EVENT_COLS: &str = "county_code, case_id, seq, action, from_status, to_status, actor_id, actor_name, actor_role, at, note, data";
 
 fn placeholders(n: usize, start: usize) -> String {
-    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A history entry as stored.
@@ -293,11 +299,18 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         format!("${}", args.len())
     };
     if !f.statuses.is_empty() {
-        let ps: Vec<String> = f.statuses.iter().map(|s| push(&mut args, Arg::S(s.clone()))).collect();
+        let ps: Vec<String> = f
+            .statuses
+            .iter()
+            .map(|s| push(&mut args, Arg::S(s.clone())))
+            .collect();
         w.push(format!("status IN ({})", ps.join(", ")));
     }
     if f.open_only && !terminal.is_empty() {
-        let ps: Vec<String> = terminal.iter().map(|s| push(&mut args, Arg::S(s.clone()))).collect();
+        let ps: Vec<String> = terminal
+            .iter()
+            .map(|s| push(&mut args, Arg::S(s.clone())))
+            .collect();
         w.push(format!("status NOT IN ({})", ps.join(", ")));
     }
     if !f.ids.is_empty() {
@@ -305,7 +318,10 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         w.push(format!("id IN ({})", ps.join(", ")));
     }
     if let Some(v) = &f.case_type {
-        w.push(format!("case_type = {}", push(&mut args, Arg::S(v.clone()))));
+        w.push(format!(
+            "case_type = {}",
+            push(&mut args, Arg::S(v.clone()))
+        ));
     }
     if let Some(v) = &f.category {
         w.push(format!("category = {}", push(&mut args, Arg::S(v.clone()))));
@@ -319,10 +335,16 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         w.push(format!("region_code BETWEEN {a} AND {b}"));
     }
     if let Some(v) = &f.grid {
-        w.push(format!("grid_code = {}", push(&mut args, Arg::S(v.clone()))));
+        w.push(format!(
+            "grid_code = {}",
+            push(&mut args, Arg::S(v.clone()))
+        ));
     }
     if let Some(v) = &f.department {
-        w.push(format!("department = {}", push(&mut args, Arg::S(v.clone()))));
+        w.push(format!(
+            "department = {}",
+            push(&mut args, Arg::S(v.clone()))
+        ));
     }
     let now = to_ms(f.now.unwrap_or_else(Utc::now));
     match f.light.as_deref() {
@@ -333,22 +355,36 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         }
         Some("green") => {
             let a = push(&mut args, Arg::I(now));
-            w.push(format!("(stage_yellow_at IS NULL OR stage_yellow_at > {a})"));
+            w.push(format!(
+                "(stage_yellow_at IS NULL OR stage_yellow_at > {a})"
+            ));
         }
         _ => {}
     }
     if let Some(v) = f.created_from {
-        w.push(format!("created_at >= {}", push(&mut args, Arg::I(to_ms(v)))));
+        w.push(format!(
+            "created_at >= {}",
+            push(&mut args, Arg::I(to_ms(v)))
+        ));
     }
     if let Some(v) = f.created_to {
-        w.push(format!("created_at <= {}", push(&mut args, Arg::I(to_ms(v)))));
+        w.push(format!(
+            "created_at <= {}",
+            push(&mut args, Arg::I(to_ms(v)))
+        ));
     }
     if let Some(v) = f.updated_after {
-        w.push(format!("updated_at > {}", push(&mut args, Arg::I(to_ms(v)))));
+        w.push(format!(
+            "updated_at > {}",
+            push(&mut args, Arg::I(to_ms(v)))
+        ));
     }
     if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         // Escape LIKE wildcards so that the user's text is matched literally.
-        let esc = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let esc = t
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         let a = push(&mut args, Arg::S(format!("%{esc}%")));
         w.push(format!(
             "(description LIKE {a} ESCAPE '\\' OR number LIKE {a} ESCAPE '\\' OR address LIKE {a} ESCAPE '\\')"
@@ -361,11 +397,18 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         scope.push(format!("region_code BETWEEN {a} AND {b}"));
     }
     if !f.scope_grids.is_empty() {
-        let ps: Vec<String> = f.scope_grids.iter().map(|s| push(&mut args, Arg::S(s.clone()))).collect();
+        let ps: Vec<String> = f
+            .scope_grids
+            .iter()
+            .map(|s| push(&mut args, Arg::S(s.clone())))
+            .collect();
         scope.push(format!("grid_code IN ({})", ps.join(", ")));
     }
     if let Some(d) = &f.scope_department {
-        scope.push(format!("department = {}", push(&mut args, Arg::S(d.clone()))));
+        scope.push(format!(
+            "department = {}",
+            push(&mut args, Arg::S(d.clone()))
+        ));
     }
     if !scope.is_empty() {
         w.push(format!("({})", scope.join(" OR ")));
@@ -400,8 +443,14 @@ impl Store {
         let mut c = applied.case.clone();
         let day = local_date(c.created_at);
         let day_s = day.format("%Y%m%d").to_string();
-        let insert = format!("INSERT INTO cases ({CASE_COLS}) VALUES ({})", placeholders(CASE_COL_COUNT, 1));
-        let ins_ev = format!("INSERT INTO case_events ({EVENT_COLS}) VALUES ({})", placeholders(12, 1));
+        let insert = format!(
+            "INSERT INTO cases ({CASE_COLS}) VALUES ({})",
+            placeholders(CASE_COL_COUNT, 1)
+        );
+        let ins_ev = format!(
+            "INSERT INTO case_events ({EVENT_COLS}) VALUES ({})",
+            placeholders(12, 1)
+        );
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             let (seq,): (i64,) = sqlx::query_as(
@@ -421,7 +470,12 @@ impl Store {
 
     /// Stores the result of an action if the case is still at `expected_version`; otherwise
     /// `Conflict`. History and counters go in the same transaction.
-    pub async fn update_case(&self, expected_version: i64, applied: &Applied, nodes: &[String]) -> Result<Case> {
+    pub async fn update_case(
+        &self,
+        expected_version: i64,
+        applied: &Applied,
+        nodes: &[String],
+    ) -> Result<Case> {
         let c = &applied.case;
         let sets: Vec<String> = CASE_COLS
             .split(", ")
@@ -506,7 +560,10 @@ impl Store {
             let (total,): (i64,) = bind_args!(sqlx::query_as(AssertSqlSafe(count_sql.as_str())), &args).fetch_one(p).await?;
             (rows, total)
         });
-        let cases = rows.into_iter().map(Case::try_from).collect::<Result<Vec<_>>>()?;
+        let cases = rows
+            .into_iter()
+            .map(Case::try_from)
+            .collect::<Result<Vec<_>>>()?;
         Ok(CasePage { cases, total })
     }
 
@@ -521,7 +578,8 @@ impl Store {
     }
 
     pub async fn case_count(&self) -> Result<i64> {
-        let (n,): (i64,) = with_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM cases").fetch_one(p).await)?;
+        let (n,): (i64,) =
+            with_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM cases").fetch_one(p).await)?;
         Ok(n)
     }
 

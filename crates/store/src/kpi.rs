@@ -1,10 +1,10 @@
 //! KPI counter rows (综合评价): added to as cases move, summed per node and period on read.
 
-use sqlx::AssertSqlSafe;
 use crate::{Result, Store, with_pool};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use safegrid_domain::engine::Case;
 use safegrid_domain::kpi::Counters;
+use sqlx::AssertSqlSafe;
 
 /// The counter day of a case: the Shanghai date it was reported, as yyyymmdd.
 pub fn case_day(created_at: DateTime<Utc>) -> i32 {
@@ -18,7 +18,9 @@ pub fn day_number(d: NaiveDate) -> i32 {
 
 fn upsert_sql() -> String {
     let cols = Counters::FIELDS.join(", ");
-    let ph: Vec<String> = (0..Counters::FIELDS.len()).map(|i| format!("${}", i + 4)).collect();
+    let ph: Vec<String> = (0..Counters::FIELDS.len())
+        .map(|i| format!("${}", i + 4))
+        .collect();
     let sets: Vec<String> = Counters::FIELDS
         .iter()
         .map(|f| format!("{f} = kpi_daily.{f} + excluded.{f}"))
@@ -51,7 +53,10 @@ where
     let sql = upsert_sql();
     let day = case_day(case.created_at);
     for node in nodes {
-        let mut q = sqlx::query::<DB>(AssertSqlSafe(sql.as_str())).bind(case.county_code.clone()).bind(node.clone()).bind(day);
+        let mut q = sqlx::query::<DB>(AssertSqlSafe(sql.as_str()))
+            .bind(case.county_code.clone())
+            .bind(node.clone())
+            .bind(day);
         for v in delta.values() {
             q = q.bind(v);
         }
@@ -75,7 +80,10 @@ where
 {
     let sql = upsert_sql();
     for (county, node, day, c) in rows {
-        let mut q = sqlx::query::<DB>(AssertSqlSafe(sql.as_str())).bind(county.clone()).bind(node.clone()).bind(*day);
+        let mut q = sqlx::query::<DB>(AssertSqlSafe(sql.as_str()))
+            .bind(county.clone())
+            .bind(node.clone())
+            .bind(*day);
         for v in c.values() {
             q = q.bind(v);
         }
@@ -105,7 +113,13 @@ impl Store {
 
     /// Counters of every child node of a kind under a prefix, for rankings: nodes whose code has
     /// `len` characters and starts with `prefix`.
-    pub async fn kpi_children(&self, prefix: &str, len: i32, from_day: i32, to_day: i32) -> Result<Vec<(String, Counters)>> {
+    pub async fn kpi_children(
+        &self,
+        prefix: &str,
+        len: i32,
+        from_day: i32,
+        to_day: i32,
+    ) -> Result<Vec<(String, Counters)>> {
         let sums: Vec<String> = Counters::FIELDS
             .iter()
             .map(|f| format!("CAST(COALESCE(SUM({f}), 0) AS BIGINT)"))
@@ -126,6 +140,9 @@ impl Store {
             }
             out
         });
-        Ok(rows.into_iter().map(|(n, v)| (n, Counters::from_values(&v))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(n, v)| (n, Counters::from_values(&v)))
+            .collect())
     }
 }

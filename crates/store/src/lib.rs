@@ -14,13 +14,15 @@ mod time;
 pub use accounts::{NewUser, TokenInfo, User};
 pub use cases::{CaseFilter, CasePage, EventRow, SortOrder};
 pub use jobs::JobClaim;
-pub use territory::{CategoryRow, Department, Grid, Region};
 pub use kpi::{case_day, day_number as kpi_day};
+pub use territory::{CategoryRow, Department, Grid, Region};
 pub use time::{from_ms, to_ms};
 
 use safegrid_domain::FieldError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -80,8 +82,16 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(if in_memory { 1 } else { 8 })
                 .min_connections(if in_memory { 1 } else { 0 })
-                .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-                .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+                .idle_timeout(if in_memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(600))
+                })
+                .max_lifetime(if in_memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(3600))
+                })
                 .connect_with(opts)
                 .await?;
             Ok(Store::Sqlite(pool))
@@ -148,10 +158,12 @@ impl Store {
 /// Maps a unique-key violation to a conflict naming what was taken.
 pub(crate) fn unique_to_conflict(e: sqlx::Error, what: &str) -> StoreError {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!("{what} already exists")),
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
-            StoreError::Invalid(FieldError::new(what, "refers to something that does not exist"))
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict(format!("{what} already exists"))
         }
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::Invalid(
+            FieldError::new(what, "refers to something that does not exist"),
+        ),
         _ => StoreError::Db(e),
     }
 }

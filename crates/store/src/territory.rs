@@ -1,11 +1,11 @@
 //! Territory (regions, grids), departments, the category catalog with its deadlines, and the
 //! official calendar. Imports replace or add rows inside one transaction: all or nothing.
 
-use sqlx::AssertSqlSafe;
 use crate::time::to_ms;
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use sqlx::AssertSqlSafe;
 
 /// An administrative region (行政区划) on one of five levels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
@@ -91,8 +91,17 @@ impl Store {
     }
 
     /// Regions filtered by parent and/or level, without geometry unless asked.
-    pub async fn regions(&self, parent: Option<&str>, level: Option<i16>, with_geometry: bool) -> Result<Vec<Region>> {
-        let geom = if with_geometry { "geometry" } else { "NULL AS geometry" };
+    pub async fn regions(
+        &self,
+        parent: Option<&str>,
+        level: Option<i16>,
+        with_geometry: bool,
+    ) -> Result<Vec<Region>> {
+        let geom = if with_geometry {
+            "geometry"
+        } else {
+            "NULL AS geometry"
+        };
         let sql = format!(
             "SELECT code, parent_code, level, name, {geom} FROM regions
              WHERE ($1 IS NULL OR parent_code = $1) AND ($2 IS NULL OR level = $2) ORDER BY code"
@@ -142,7 +151,8 @@ impl Store {
     }
 
     pub async fn grid_count(&self) -> Result<i64> {
-        let (n,): (i64,) = with_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM grids").fetch_one(p).await)?;
+        let (n,): (i64,) =
+            with_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM grids").fetch_one(p).await)?;
         Ok(n)
     }
 
@@ -172,7 +182,11 @@ impl Store {
     }
 
     /// Inserts or updates categories with their limits `(category, urgency, stage, limit)`.
-    pub async fn upsert_categories(&self, cats: &[CategoryRow], limits: &[(String, String, String, String)]) -> Result<()> {
+    pub async fn upsert_categories(
+        &self,
+        cats: &[CategoryRow],
+        limits: &[(String, String, String, String)],
+    ) -> Result<()> {
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             for c in cats {
@@ -214,7 +228,10 @@ impl Store {
 
     /// Loads calendar days (date, kind, name_zh, name_en), replacing the listed dates' entries and,
     /// for each year present, removing that year's entries not in the new list (a year is loaded whole).
-    pub async fn replace_calendar(&self, days: &[(String, String, String, String)]) -> Result<usize> {
+    pub async fn replace_calendar(
+        &self,
+        days: &[(String, String, String, String)],
+    ) -> Result<usize> {
         let mut years: Vec<&str> = days.iter().map(|d| &d.0[..4]).collect();
         years.sort_unstable();
         years.dedup();

@@ -2,10 +2,10 @@
 //! level on both backends (atomic writes, version checks, counters, jobs, accounts, calendar).
 
 use chrono::{Duration, TimeZone, Utc};
+use safegrid_domain::Role;
 use safegrid_domain::calendar::WorkCalendar;
 use safegrid_domain::catalog::{Stage, Urgency};
 use safegrid_domain::engine::{self, ActionRequest, Actor, Context, Limits, NewCase};
-use safegrid_domain::Role;
 use safegrid_store::{CaseFilter, Department, NewUser, Region, Store, StoreError};
 
 struct FixedLimits;
@@ -21,7 +21,9 @@ impl Limits for FixedLimits {
 }
 
 fn loud_skip(what: &str) {
-    eprintln!("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n!!! SKIPPED {what}: PostgreSQL is not reachable\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n!!! SKIPPED {what}: PostgreSQL is not reachable\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("a skipped test is a failure under CI=true: {what}");
     }
@@ -29,11 +31,18 @@ fn loud_skip(what: &str) {
 
 async fn pg_store() -> Option<Store> {
     use sqlx::Connection;
-    let admin = std::env::var("SAFEGRID_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("SAFEGRID_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
     let name = format!("safegrid_store_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.ok()?;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
     Store::connect(&format!("{base}/{name}")).await.ok()
 }
 
@@ -48,7 +57,9 @@ fn both_migration_trees_have_the_same_versions() {
 async fn store_suite_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("sg-store-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::connect(&format!("sqlite://{}/s.db", dir.display())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}/s.db", dir.display()))
+        .await
+        .unwrap();
     suite(&store).await;
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
@@ -79,7 +90,11 @@ async fn suite(store: &Store) {
         r("330599000000", Some("339900000000"), 2, "孤儿"),
     ];
     assert!(store.upsert_regions(&bad).await.is_err());
-    assert_eq!(store.region_count().await.unwrap(), 0, "nothing of a failed batch is written");
+    assert_eq!(
+        store.region_count().await.unwrap(),
+        0,
+        "nothing of a failed batch is written"
+    );
     store
         .upsert_regions(&[
             r("330000000000", None, 1, "浙江省"),
@@ -88,7 +103,14 @@ async fn suite(store: &Store) {
         ])
         .await
         .unwrap();
-    assert_eq!(store.regions(Some("330500000000"), None, false).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .regions(Some("330500000000"), None, false)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     store
         .upsert_departments(&[Department {
             code: "330502-cgj".into(),
@@ -126,22 +148,41 @@ async fn suite(store: &Store) {
         })
         .await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))));
-    store.create_session("h1", u.id, Utc::now() + Duration::hours(1)).await.unwrap();
-    assert_eq!(store.session_user("h1", 60_000).await.unwrap().username, "d1");
+    store
+        .create_session("h1", u.id, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session_user("h1", 60_000).await.unwrap().username,
+        "d1"
+    );
     assert!(store.session_user("nope", 60_000).await.is_err());
     store.delete_session("h1").await.unwrap();
     assert!(store.session_user("h1", 60_000).await.is_err());
     let t = store.create_token(u.id, "ci", "th", None).await.unwrap();
     assert_eq!(store.token_user("th").await.unwrap().id, u.id);
     store.revoke_token(t.id).await.unwrap();
-    assert!(store.token_user("th").await.is_err(), "a revoked token is refused");
-    let _ = store.create_token(u.id, "old", "th2", Some(Utc::now() - Duration::hours(1))).await.unwrap();
-    assert!(store.token_user("th2").await.is_err(), "an expired token is refused");
+    assert!(
+        store.token_user("th").await.is_err(),
+        "a revoked token is refused"
+    );
+    let _ = store
+        .create_token(u.id, "old", "th2", Some(Utc::now() - Duration::hours(1)))
+        .await
+        .unwrap();
+    assert!(
+        store.token_user("th2").await.is_err(),
+        "an expired token is refused"
+    );
 
     // Cases: numbers per county and day, version checks, history and counters in one transaction.
     let cal = WorkCalendar::builtin();
     let now = Utc.with_ymd_and_hms(2026, 9, 18, 2, 0, 0).unwrap();
-    let ctx = Context { calendar: &cal, limits: &FixedLimits, now };
+    let ctx = Context {
+        calendar: &cal,
+        limits: &FixedLimits,
+        now,
+    };
     let new = |n: u8| NewCase {
         id: uuid::Uuid::now_v7(),
         county_code: "330502".into(),
@@ -163,25 +204,73 @@ async fn suite(store: &Store) {
         reporter_phone: None,
         reporter_user: None,
     };
-    let nodes = vec!["330000000000".to_string(), "330500000000".into(), "330502000000".into()];
-    let a = store.insert_case(&engine::create(new(1), None, &ctx).unwrap(), &nodes).await.unwrap();
-    let b = store.insert_case(&engine::create(new(2), None, &ctx).unwrap(), &nodes).await.unwrap();
+    let nodes = vec![
+        "330000000000".to_string(),
+        "330500000000".into(),
+        "330502000000".into(),
+    ];
+    let a = store
+        .insert_case(&engine::create(new(1), None, &ctx).unwrap(), &nodes)
+        .await
+        .unwrap();
+    let b = store
+        .insert_case(&engine::create(new(2), None, &ctx).unwrap(), &nodes)
+        .await
+        .unwrap();
     assert_eq!(a.number, "3305022026091800001");
     assert_eq!(b.number, "3305022026091800002");
-    assert_eq!(store.case_by_tracking_code("TRACK2").await.unwrap().id, b.id);
+    assert_eq!(
+        store.case_by_tracking_code("TRACK2").await.unwrap().id,
+        b.id
+    );
 
-    let actor = Actor { id: Some(u.id), username: "d1".into(), role: Role::Dispatcher, department: None, grids: vec![], regions: vec![] };
-    let reg = engine::apply(&a, &ActionRequest { action: "register".into(), ..Default::default() }, &actor, &ctx).unwrap();
+    let actor = Actor {
+        id: Some(u.id),
+        username: "d1".into(),
+        role: Role::Dispatcher,
+        department: None,
+        grids: vec![],
+        regions: vec![],
+    };
+    let reg = engine::apply(
+        &a,
+        &ActionRequest {
+            action: "register".into(),
+            ..Default::default()
+        },
+        &actor,
+        &ctx,
+    )
+    .unwrap();
     store.update_case(a.version, &reg, &nodes).await.unwrap();
     // A second writer holding the old version loses, and writes nothing.
-    let stale = engine::apply(&a, &ActionRequest { action: "reject".into(), note: Some("x".into()), ..Default::default() }, &actor, &ctx).unwrap();
-    assert!(matches!(store.update_case(a.version, &stale, &nodes).await, Err(StoreError::Conflict(_))));
+    let stale = engine::apply(
+        &a,
+        &ActionRequest {
+            action: "reject".into(),
+            note: Some("x".into()),
+            ..Default::default()
+        },
+        &actor,
+        &ctx,
+    )
+    .unwrap();
+    assert!(matches!(
+        store.update_case(a.version, &stale, &nodes).await,
+        Err(StoreError::Conflict(_))
+    ));
     let stored = store.case(a.id).await.unwrap();
     assert_eq!(stored.status, "registered");
     assert_eq!(stored.version, a.version + 1);
     let events = store.events(&stored).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["report", "register"]);
-    assert_eq!(stored.stage_due_at, reg.case.stage_due_at, "times survive the round trip to the millisecond");
+    assert_eq!(
+        events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["report", "register"]
+    );
+    assert_eq!(
+        stored.stage_due_at, reg.case.stage_due_at,
+        "times survive the round trip to the millisecond"
+    );
 
     let day = safegrid_store::case_day(now);
     let k = store.kpi("330502000000", day, day).await.unwrap();
@@ -189,21 +278,48 @@ async fn suite(store: &Store) {
     let k = store.kpi("330000000000", day, day).await.unwrap();
     assert_eq!(k.reported, 2);
     let kids = store.kpi_children("3305", 12, day, day).await.unwrap();
-    assert!(kids.iter().any(|(n, c)| n == "330502000000" && c.registered == 1));
+    assert!(
+        kids.iter()
+            .any(|(n, c)| n == "330502000000" && c.registered == 1)
+    );
 
     // Filters.
     let page = store
-        .list_cases(&CaseFilter { statuses: vec!["registered".into()], limit: 10, ..Default::default() }, &[])
+        .list_cases(
+            &CaseFilter {
+                statuses: vec!["registered".into()],
+                limit: 10,
+                ..Default::default()
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(page.total, 1);
     let page = store
-        .list_cases(&CaseFilter { text: Some("100%_".into()), limit: 10, ..Default::default() }, &[])
+        .list_cases(
+            &CaseFilter {
+                text: Some("100%_".into()),
+                limit: 10,
+                ..Default::default()
+            },
+            &[],
+        )
         .await
         .unwrap();
-    assert_eq!(page.total, 0, "LIKE wildcards in the user's text are literal");
+    assert_eq!(
+        page.total, 0,
+        "LIKE wildcards in the user's text are literal"
+    );
     let page = store
-        .list_cases(&CaseFilter { region_prefix: Some("330502".into()), limit: 1, ..Default::default() }, &[])
+        .list_cases(
+            &CaseFilter {
+                region_prefix: Some("330502".into()),
+                limit: 1,
+                ..Default::default()
+            },
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!((page.total, page.cases.len()), (2, 1));
@@ -211,19 +327,62 @@ async fn suite(store: &Store) {
     // Jobs: one claim per run, however many runners ask.
     let t0 = Utc::now();
     store.ensure_job("watch", 60_000, t0).await.unwrap();
-    let c1 = store.claim_job("watch", "r1", t0, 30_000).await.unwrap().expect("due job is claimed");
-    assert!(store.claim_job("watch", "r2", t0, 30_000).await.unwrap().is_none(), "no double firing");
+    let c1 = store
+        .claim_job("watch", "r1", t0, 30_000)
+        .await
+        .unwrap()
+        .expect("due job is claimed");
+    assert!(
+        store
+            .claim_job("watch", "r2", t0, 30_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "no double firing"
+    );
     store.finish_job(&c1, "r1", t0, "ok").await.unwrap();
-    assert!(store.claim_job("watch", "r2", t0, 30_000).await.unwrap().is_none(), "not due again yet");
+    assert!(
+        store
+            .claim_job("watch", "r2", t0, 30_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "not due again yet"
+    );
     let later = t0 + Duration::minutes(2);
-    assert!(store.claim_job("watch", "r2", later, 30_000).await.unwrap().is_some());
+    assert!(
+        store
+            .claim_job("watch", "r2", later, 30_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // A crashed runner's lease expires and another takes over.
-    assert!(store.claim_job("watch", "r3", later + Duration::minutes(1), 30_000).await.unwrap().is_some());
+    assert!(
+        store
+            .claim_job("watch", "r3", later + Duration::minutes(1), 30_000)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Calendar: a year is replaced whole.
-    let day = |d: &str, k: &str| (d.to_string(), k.to_string(), "x".to_string(), "x".to_string());
-    store.replace_calendar(&[day("2027-01-01", "holiday"), day("2027-01-02", "holiday")]).await.unwrap();
-    store.replace_calendar(&[day("2027-01-01", "holiday")]).await.unwrap();
+    let day = |d: &str, k: &str| {
+        (
+            d.to_string(),
+            k.to_string(),
+            "x".to_string(),
+            "x".to_string(),
+        )
+    };
+    store
+        .replace_calendar(&[day("2027-01-01", "holiday"), day("2027-01-02", "holiday")])
+        .await
+        .unwrap();
+    store
+        .replace_calendar(&[day("2027-01-01", "holiday")])
+        .await
+        .unwrap();
     assert_eq!(store.calendar_days().await.unwrap().len(), 1);
 
     // Settings.

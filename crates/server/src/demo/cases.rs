@@ -12,10 +12,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, CategoryKind, Urgency};
+use safegrid_domain::catalog::{NoteKind, Texts};
 use safegrid_domain::codes::{CaseNumber, GeoPoint};
 use safegrid_domain::engine::{self, ActionRequest, Actor, Applied, Case, Context, Event, NewCase};
 use safegrid_domain::kpi::Counters;
-use safegrid_domain::catalog::{NoteKind, Texts};
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
 use safegrid_store::{Grid, case_day};
 use std::collections::HashMap;
@@ -32,7 +32,10 @@ struct Sim<'a> {
 
 impl Sim<'_> {
     fn record(&mut self, a: Applied, dept_before: Option<String>) {
-        let nodes = kpi_nodes(&a.case, a.case.department.as_deref().or(dept_before.as_deref()));
+        let nodes = kpi_nodes(
+            &a.case,
+            a.case.department.as_deref().or(dept_before.as_deref()),
+        );
         let day = case_day(a.case.created_at);
         for n in nodes {
             self.counters
@@ -91,7 +94,11 @@ impl Sim<'_> {
     /// A moment `frac` of the way through the current stage's limit (beyond 1.0 = overdue).
     fn within_stage(&self, t: DateTime<Utc>, frac: f64) -> DateTime<Utc> {
         let due = self.case.stage_due_at.unwrap_or(t + Duration::hours(8));
-        let start = self.case.stage_started_at.unwrap_or(t).max(t - Duration::days(400));
+        let start = self
+            .case
+            .stage_started_at
+            .unwrap_or(t)
+            .max(t - Duration::days(400));
         let span = (due - start).num_seconds().max(600) as f64;
         (t.max(start) + Duration::seconds((span * frac) as i64)).max(t + Duration::minutes(3))
     }
@@ -124,10 +131,17 @@ fn random_point(g: &MultiPolygon<f64>, rng: &mut impl Rng) -> Option<(f64, f64)>
     None
 }
 
-const SURNAMES: &[&str] = &["张", "王", "李", "赵", "陈", "刘", "杨", "黄", "周", "吴", "徐", "孙", "沈", "钱", "朱", "姚"];
+const SURNAMES: &[&str] = &[
+    "张", "王", "李", "赵", "陈", "刘", "杨", "黄", "周", "吴", "徐", "孙", "沈", "钱", "朱", "姚",
+];
 
 /// Generates and stores the demo's cases; returns (cases, events).
-pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, grids: &[Grid]) -> anyhow::Result<(usize, usize)> {
+pub async fn generate(
+    st: &SharedState,
+    opts: &DemoOptions,
+    catalog: &Catalog,
+    grids: &[Grid],
+) -> anyhow::Result<(usize, usize)> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_mul(31).wrapping_add(7));
     let cal = st.calendar();
     let limits = st.limits();
@@ -153,7 +167,10 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
         regions: vec![ROOT.into()],
     };
     let gw_id = id_of("demo-gridworker");
-    let gw_grid = users.iter().find(|u| u.username == "demo-gridworker").and_then(|u| u.grids.first().cloned());
+    let gw_grid = users
+        .iter()
+        .find(|u| u.username == "demo-gridworker")
+        .and_then(|u| u.grids.first().cloned());
     let handler_id = id_of("demo-handler");
 
     // Categories weighted as they come in: street events most, then components, opinions least.
@@ -186,8 +203,16 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
         .map(|_| {
             let day = rng.random_range(0..365i64);
             // Most reports come in daytime (Shanghai 07:00–21:00).
-            let minute = if rng.random_bool(0.85) { rng.random_range(7 * 60..21 * 60) } else { rng.random_range(0..24 * 60) };
-            start.date_naive().and_hms_opt(0, 0, 0).map(|d| Utc.from_utc_datetime(&d)).unwrap_or(start)
+            let minute = if rng.random_bool(0.85) {
+                rng.random_range(7 * 60..21 * 60)
+            } else {
+                rng.random_range(0..24 * 60)
+            };
+            start
+                .date_naive()
+                .and_hms_opt(0, 0, 0)
+                .map(|d| Utc.from_utc_datetime(&d))
+                .unwrap_or(start)
                 + Duration::days(day)
                 + Duration::minutes(minute - 8 * 60)
         })
@@ -195,7 +220,11 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
         .collect();
     times.sort();
 
-    let pb = if opts.quiet { ProgressBar::hidden() } else { super::bar(false, times.len() as u64, "cases") };
+    let pb = if opts.quiet {
+        ProgressBar::hidden()
+    } else {
+        super::bar(false, times.len() as u64, "cases")
+    };
     let mut seqs: HashMap<(String, String), i64> = HashMap::new();
     let mut out: Vec<(Case, Vec<Event>)> = Vec::with_capacity(times.len());
     let mut counters: HashMap<(String, String, i32), Counters> = HashMap::new();
@@ -206,24 +235,37 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
     for t0 in times {
         // Category and place.
         let mut x = rng.random_range(0.0..cat_total);
-        let cat = cats.iter().find(|c| {
-            x -= c.1;
-            x <= 0.0
-        }).map(|c| c.0).unwrap_or(cats[0].0);
+        let cat = cats
+            .iter()
+            .find(|c| {
+                x -= c.1;
+                x <= 0.0
+            })
+            .map(|c| c.0)
+            .unwrap_or(cats[0].0);
         let gi = rng.random_range(0..grids.len());
         let grid = &grids[gi];
-        let Some((lon, lat)) = random_point(&parsed[gi], &mut rng) else { continue };
+        let Some((lon, lat)) = random_point(&parsed[gi], &mut rng) else {
+            continue;
+        };
         let _ = GeoPoint::new(lon, lat)?;
-        let channel = *[("grid_worker", 55), ("hotline", 22), ("web", 10), ("app", 6), ("wechat", 4), ("open311", 3)]
-            .iter()
-            .scan(rng.random_range(0..100), |r, (c, w)| {
-                let hit = *r < *w;
-                *r -= w;
-                Some((c, hit))
-            })
-            .find(|(_, hit)| *hit)
-            .map(|(c, _)| c)
-            .unwrap_or(&"web");
+        let channel = *[
+            ("grid_worker", 55),
+            ("hotline", 22),
+            ("web", 10),
+            ("app", 6),
+            ("wechat", 4),
+            ("open311", 3),
+        ]
+        .iter()
+        .scan(rng.random_range(0..100), |r, (c, w)| {
+            let hit = *r < *w;
+            *r -= w;
+            Some((c, hit))
+        })
+        .find(|(_, hit)| *hit)
+        .map(|(c, _)| c)
+        .unwrap_or(&"web");
         let urgency = match rng.random_range(0..100) {
             0..=84 => Urgency::Normal,
             85..=97 => Urgency::Urgent,
@@ -233,15 +275,30 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
             (None, None)
         } else {
             let s = SURNAMES[pick(&mut rng, SURNAMES.len())];
-            let name = format!("{s}{}", if rng.random_bool(0.5) { "先生" } else { "女士" });
-            let phone = format!("1{}{:09}", [3, 5, 7, 8, 9][pick(&mut rng, 5)], rng.random_range(0..1_000_000_000u64));
+            let name = format!(
+                "{s}{}",
+                if rng.random_bool(0.5) {
+                    "先生"
+                } else {
+                    "女士"
+                }
+            );
+            let phone = format!(
+                "1{}{:09}",
+                [3, 5, 7, 8, 9][pick(&mut rng, 5)],
+                rng.random_range(0..1_000_000_000u64)
+            );
             (Some(name), Some(phone))
         };
         let county = grid.county_code.clone();
         let local_day = (t0 + Duration::hours(8)).date_naive();
-        let seq = seqs.entry((county.clone(), local_day.format("%Y%m%d").to_string())).or_insert(0);
+        let seq = seqs
+            .entry((county.clone(), local_day.format("%Y%m%d").to_string()))
+            .or_insert(0);
         *seq += 1;
-        let number = CaseNumber::new(&county, local_day, *seq as u32).map_err(|e| anyhow::anyhow!("{e}"))?.to_string();
+        let number = CaseNumber::new(&county, local_day, *seq as u32)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .to_string();
         let mut pick_fn = |n: usize| rng.random_range(0..n.max(1));
         let description = texts.describe(&cat.code, &mut pick_fn);
         let new = NewCase {
@@ -266,15 +323,31 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
             reporter_user: None,
         };
         let gw_actor = Actor {
-            id: if gw_grid.as_deref() == Some(grid.code.as_str()) { gw_id } else { None },
+            id: if gw_grid.as_deref() == Some(grid.code.as_str()) {
+                gw_id
+            } else {
+                None
+            },
             username: format!("网格员-{}", &grid.code[9..]),
             role: Role::GridWorker,
             department: None,
             grids: vec![grid.code.clone()],
             regions: vec![],
         };
-        let ctx = Context { calendar: &cal, limits: limits.as_ref(), now: t0 };
-        let created = engine::create(new, if channel == "grid_worker" { Some(&gw_actor) } else { None }, &ctx)?;
+        let ctx = Context {
+            calendar: &cal,
+            limits: limits.as_ref(),
+            now: t0,
+        };
+        let created = engine::create(
+            new,
+            if channel == "grid_worker" {
+                Some(&gw_actor)
+            } else {
+                None
+            },
+            &ctx,
+        )?;
         let mut sim = Sim {
             ctx_cal: &cal,
             limits: limits.as_ref(),
@@ -284,20 +357,40 @@ pub async fn generate(st: &SharedState, opts: &DemoOptions, catalog: &Catalog, g
             now,
         };
         sim.record(created, None);
-        simulate(&mut sim, &mut rng, &texts, &dispatcher, &leader, &gw_actor, handler_id, &recent_by_grid, cat.department.as_str());
+        simulate(
+            &mut sim,
+            &mut rng,
+            &texts,
+            &dispatcher,
+            &leader,
+            &gw_actor,
+            handler_id,
+            &recent_by_grid,
+            cat.department.as_str(),
+        );
         sim.watch_until(now);
-        recent_by_grid.insert(format!("{}{}", grid.code, cat.code), (sim.case.id, sim.case.status.clone()));
+        recent_by_grid.insert(
+            format!("{}{}", grid.code, cat.code),
+            (sim.case.id, sim.case.status.clone()),
+        );
         counters = std::mem::take(&mut sim.counters);
         events_total += sim.events.len();
         out.push((sim.case, sim.events));
         pb.inc(1);
     }
     pb.finish_and_clear();
-    let counter_rows: Vec<(String, String, i32, Counters)> =
-        counters.into_iter().map(|((c, n, d), k)| (c, n, d, k)).collect();
-    let seq_rows: Vec<(String, String, i64)> = seqs.into_iter().map(|((c, d), s)| (c, d, s)).collect();
+    let counter_rows: Vec<(String, String, i32, Counters)> = counters
+        .into_iter()
+        .map(|((c, n, d), k)| (c, n, d, k))
+        .collect();
+    let seq_rows: Vec<(String, String, i64)> =
+        seqs.into_iter().map(|((c, d), s)| (c, d, s)).collect();
     let n = out.len();
-    let pb = if opts.quiet { ProgressBar::new_spinner().with_message("") } else { ProgressBar::new_spinner().with_message("saving cases…") };
+    let pb = if opts.quiet {
+        ProgressBar::new_spinner().with_message("")
+    } else {
+        ProgressBar::new_spinner().with_message("saving cases…")
+    };
     if opts.quiet {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
@@ -333,7 +426,11 @@ fn simulate(
         return;
     }
     if r < 0.055 {
-        let key = format!("{}{}", sim.case.grid_code.clone().unwrap_or_default(), sim.case.category);
+        let key = format!(
+            "{}{}",
+            sim.case.grid_code.clone().unwrap_or_default(),
+            sim.case.category
+        );
         if let Some((of, _)) = recent.get(&key) {
             let mut rq = req("link_duplicate");
             rq.of = Some(*of);
@@ -357,7 +454,13 @@ fn simulate(
         sim.act(t, req("close"), dispatcher);
         return;
     }
-    let late = |rng: &mut ChaCha8Rng, p: f64| if rng.random_bool(p) { rng.random_range(1.05..2.5) } else { rng.random_range(0.05..0.85) };
+    let late = |rng: &mut ChaCha8Rng, p: f64| {
+        if rng.random_bool(p) {
+            rng.random_range(1.05..2.5)
+        } else {
+            rng.random_range(0.05..0.85)
+        }
+    };
     let f = late(rng, 0.03);
     let t = sim.within_stage(c0, f);
     if !sim.act(t, req("register"), dispatcher) {
@@ -365,7 +468,11 @@ fn simulate(
     }
     if rng.random_bool(0.004) {
         let t = sim.within_stage(t, 0.3);
-        sim.act(t, with_note("void", "经核实为误报，申请作废。".into()), leader);
+        sim.act(
+            t,
+            with_note("void", "经核实为误报，申请作废。".into()),
+            leader,
+        );
         return;
     }
     let dept = format!("{}-{}", sim.case.county_code, dept_kind);
@@ -380,7 +487,11 @@ fn simulate(
     let mut t = sim.within_stage(t, late(rng, 0.03));
     // Returned and re-dispatched: first sent to the wrong department.
     if rng.random_bool(0.07) {
-        let wrong = format!("{}-{}", sim.case.county_code, if dept_kind == "jd" { "cgj" } else { "jd" });
+        let wrong = format!(
+            "{}-{}",
+            sim.case.county_code,
+            if dept_kind == "jd" { "cgj" } else { "jd" }
+        );
         let mut d = req("dispatch");
         d.department = Some(wrong.clone());
         if !sim.act(t, d, dispatcher) {
@@ -413,7 +524,11 @@ fn simulate(
         let ok = if rng.random_bool(0.8) {
             sim.act(t, req("approve_extension"), dispatcher)
         } else {
-            sim.act(t, with_note("refuse_extension", "理由不充分，请按原时限办结。".into()), dispatcher)
+            sim.act(
+                t,
+                with_note("refuse_extension", "理由不充分，请按原时限办结。".into()),
+                dispatcher,
+            )
         };
         if !ok {
             return;
@@ -448,7 +563,11 @@ fn simulate(
         let failed = round == 0 && rng.random_bool(0.07);
         let mut v = req("verify");
         v.passed = Some(!failed);
-        v.note = Some(if failed { note(NoteKind::Rework, rng) } else { note(NoteKind::Verified, rng) });
+        v.note = Some(if failed {
+            note(NoteKind::Rework, rng)
+        } else {
+            note(NoteKind::Verified, rng)
+        });
         if !sim.act(t, v, gw) {
             return;
         }
@@ -467,10 +586,19 @@ fn simulate(
     }
     if rng.random_bool(0.65) {
         t += Duration::hours(rng.random_range(2..72));
-        let score = *[5, 5, 5, 5, 4, 4, 4, 3, 2, 1].get(rng.random_range(0..10)).unwrap_or(&5);
+        let score = *[5, 5, 5, 5, 4, 4, 4, 3, 2, 1]
+            .get(rng.random_range(0..10))
+            .unwrap_or(&5);
         let mut rq = req("rate");
         rq.score = Some(score);
-        rq.note = Some(note(if score >= 4 { NoteKind::Satisfied } else { NoteKind::Dissatisfied }, rng));
+        rq.note = Some(note(
+            if score >= 4 {
+                NoteKind::Satisfied
+            } else {
+                NoteKind::Dissatisfied
+            },
+            rng,
+        ));
         sim.act(t, rq, dispatcher);
     }
 }

@@ -32,9 +32,21 @@ pub const GRIDWORKER_POINT: (f64, f64) = (120.02352, 30.78412);
 /// (username, role, what the account covers)
 pub const ACCOUNTS: [(&str, Role, &str); 7] = [
     ("demo-admin", Role::Admin, "全部 / everything"),
-    ("demo-dispatcher", Role::Dispatcher, "湖州市综治中心 / Huzhou command center"),
-    ("demo-gridworker", Role::GridWorker, "吴兴区的一个网格 / one grid in 吴兴区"),
-    ("demo-handler", Role::Handler, "吴兴区城管 / 吴兴区 urban management"),
+    (
+        "demo-dispatcher",
+        Role::Dispatcher,
+        "湖州市综治中心 / Huzhou command center",
+    ),
+    (
+        "demo-gridworker",
+        Role::GridWorker,
+        "吴兴区的一个网格 / one grid in 吴兴区",
+    ),
+    (
+        "demo-handler",
+        Role::Handler,
+        "吴兴区城管 / 吴兴区 urban management",
+    ),
     ("demo-mediator", Role::Mediator, "湖州市 / Huzhou"),
     ("demo-leader", Role::Leader, "湖州市 / Huzhou"),
     ("demo-citizen", Role::Citizen, "市民 / resident"),
@@ -86,23 +98,32 @@ struct Built {
 
 /// Invents township, village and grid polygons inside the real county boundaries.
 fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
-    let mut regions = parse_divisions(DIVISIONS_CSV).map_err(|e| anyhow::anyhow!("embedded divisions: {e:?}"))?;
+    let mut regions =
+        parse_divisions(DIVISIONS_CSV).map_err(|e| anyhow::anyhow!("embedded divisions: {e:?}"))?;
     let fc: serde_json::Value = serde_json::from_str(COUNTIES_GEOJSON)?;
     let mut county_geom: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
     for f in fc["features"].as_array().context("county features")? {
         let gb = f["properties"]["gb"].as_str().unwrap_or("");
         let code = format!("{:0<12}", gb.trim_start_matches("156"));
-        let mp = safegrid_geo::from_geojson_value(&f["geometry"]).map_err(|e| anyhow::anyhow!("county {code}: {e}"))?;
+        let mp = safegrid_geo::from_geojson_value(&f["geometry"])
+            .map_err(|e| anyhow::anyhow!("county {code}: {e}"))?;
         county_geom.insert(code, mp);
     }
     let children = |regions: &[Region], parent: &str| -> Vec<String> {
-        regions.iter().filter(|r| r.parent_code.as_deref() == Some(parent)).map(|r| r.code.clone()).collect()
+        regions
+            .iter()
+            .filter(|r| r.parent_code.as_deref() == Some(parent))
+            .map(|r| r.code.clone())
+            .collect()
     };
     let mut geoms: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
     let mut grids = Vec::new();
     let village_total = regions.iter().filter(|r| r.level == 5).count() as u64;
     let pb = bar(quiet, village_total, "grids");
-    let names: BTreeMap<String, String> = regions.iter().map(|r| (r.code.clone(), r.name.clone())).collect();
+    let names: BTreeMap<String, String> = regions
+        .iter()
+        .map(|r| (r.code.clone(), r.name.clone()))
+        .collect();
     for (county, shape) in &county_geom {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ county.parse::<u64>().unwrap_or(0));
         let towns = children(&regions, county);
@@ -110,25 +131,39 @@ fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
             continue;
         }
         let town_villages: Vec<Vec<String>> = towns.iter().map(|t| children(&regions, t)).collect();
-        let weights: Vec<f64> = town_villages.iter().map(|v| (v.len().max(1) as f64) * rng.random_range(0.7..1.3)).collect();
-        let town_parts = partition(shape, &weights, &mut rng).map_err(|e| anyhow::anyhow!("partitioning {county}: {e}"))?;
+        let weights: Vec<f64> = town_villages
+            .iter()
+            .map(|v| (v.len().max(1) as f64) * rng.random_range(0.7..1.3))
+            .collect();
+        let town_parts = partition(shape, &weights, &mut rng)
+            .map_err(|e| anyhow::anyhow!("partitioning {county}: {e}"))?;
         for ((town, villages), tshape) in towns.iter().zip(&town_villages).zip(town_parts) {
             geoms.insert(town.clone(), tshape.clone());
             if villages.is_empty() {
                 continue;
             }
-            let vw: Vec<f64> = villages.iter().map(|_| rng.random_range(0.6..1.4)).collect();
-            let vparts = partition(&tshape, &vw, &mut rng).map_err(|e| anyhow::anyhow!("partitioning {town}: {e}"))?;
+            let vw: Vec<f64> = villages
+                .iter()
+                .map(|_| rng.random_range(0.6..1.4))
+                .collect();
+            let vparts = partition(&tshape, &vw, &mut rng)
+                .map_err(|e| anyhow::anyhow!("partitioning {town}: {e}"))?;
             for (village, vshape) in villages.iter().zip(vparts) {
                 let n = rng.random_range(10..=20usize);
                 let gw: Vec<f64> = (0..n).map(|_| rng.random_range(0.7..1.3)).collect();
-                let gparts = partition(&vshape, &gw, &mut rng).map_err(|e| anyhow::anyhow!("partitioning {village}: {e}"))?;
+                let gparts = partition(&vshape, &gw, &mut rng)
+                    .map_err(|e| anyhow::anyhow!("partitioning {village}: {e}"))?;
                 let order = order_west_east_north_south(&gparts);
-                let vcode = safegrid_domain::codes::RegionCode::parse(village).map_err(|e| anyhow::anyhow!("{e}"))?;
-                let short = names.get(village).map(|n| short_name(n)).unwrap_or_default();
+                let vcode = safegrid_domain::codes::RegionCode::parse(village)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let short = names
+                    .get(village)
+                    .map(|n| short_name(n))
+                    .unwrap_or_default();
                 for (seq, idx) in order.iter().enumerate() {
                     let g = &gparts[*idx];
-                    let code = GridCode::new(&vcode, (seq + 1) as u16).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let code = GridCode::new(&vcode, (seq + 1) as u16)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     grids.push(Grid {
                         county_code: code.county().to_string(),
                         code: code.as_str().to_string(),
@@ -156,10 +191,15 @@ fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
 
 /// "八里店镇潘店村民委员会" → "潘店村": drop the committee suffix for labels.
 fn short_name(n: &str) -> String {
-    for suffix in ["村民委员会", "居民委员会", "社区居委会", "居委会", "委员会"] {
+    for suffix in ["村民委员会", "居民委员会", "社区居委会", "居委会", "委员会"]
+    {
         if let Some(s) = n.strip_suffix(suffix) {
             let s = s.to_string();
-            return if suffix.starts_with('村') { format!("{s}村") } else { format!("{s}社区") };
+            return if suffix.starts_with('村') {
+                format!("{s}村")
+            } else {
+                format!("{s}社区")
+            };
         }
     }
     n.to_string()
@@ -183,7 +223,9 @@ fn departments(catalog: &Catalog, regions: &[Region]) -> Vec<Department> {
     out
 }
 
-pub fn catalog_rows(catalog: &Catalog) -> (Vec<CategoryRow>, Vec<(String, String, String, String)>) {
+pub fn catalog_rows(
+    catalog: &Catalog,
+) -> (Vec<CategoryRow>, Vec<(String, String, String, String)>) {
     let mut rows = vec![];
     let mut limits = vec![];
     for c in &catalog.categories {
@@ -205,7 +247,12 @@ pub fn catalog_rows(catalog: &Catalog) -> (Vec<CategoryRow>, Vec<(String, String
         });
         for (u, stages) in &c.limits {
             for (s, l) in stages {
-                limits.push((c.code.clone(), u.as_str().to_string(), s.as_str().to_string(), l.clone()));
+                limits.push((
+                    c.code.clone(),
+                    u.as_str().to_string(),
+                    s.as_str().to_string(),
+                    l.clone(),
+                ));
             }
         }
     }

@@ -28,17 +28,26 @@ fn to_api(e: ImportError) -> ApiError {
         ImportError::Refused(f) => {
             let first = f.problems.first();
             let mut err = ApiError::invalid(
-                first.map(|p| p.field.clone()).unwrap_or_else(|| "body".into()),
+                first
+                    .map(|p| p.field.clone())
+                    .unwrap_or_else(|| "body".into()),
                 first.map(|p| p.reason.clone()).unwrap_or_default(),
             );
-            err.message = format!("{} import refused, nothing written: {}", f.what, err.message);
+            err.message = format!(
+                "{} import refused, nothing written: {}",
+                f.what, err.message
+            );
             err.with_extra(json!({ "problems": f.problems }))
         }
         ImportError::Internal(e) => ApiError::internal(format!("{e:#}")),
     }
 }
 
-async fn divisions(State(st): State<SharedState>, CurrentUser(u): CurrentUser, body: Bytes) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn divisions(
+    State(st): State<SharedState>,
+    CurrentUser(u): CurrentUser,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     admin_only(&u)?;
     let r = st.import_divisions(&body).await.map_err(to_api)?;
     Ok((StatusCode::OK, Json(json!(r))))
@@ -60,16 +69,31 @@ async fn grids(
 ) -> ApiResult<Json<Value>> {
     admin_only(&u)?;
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
-    let crs: Crs = q.crs.as_deref().unwrap_or("wgs84").parse().map_err(|e: safegrid_geo::UnknownCrs| ApiError::invalid("crs", e.to_string()))?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "is not valid UTF-8"))?;
+    let crs: Crs = q
+        .crs
+        .as_deref()
+        .unwrap_or("wgs84")
+        .parse()
+        .map_err(|e: safegrid_geo::UnknownCrs| ApiError::invalid("crs", e.to_string()))?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "is not valid UTF-8"))?;
     let r = st
-        .import_grids(text, crs, q.code_property.as_deref().unwrap_or("code"), q.name_property.as_deref().unwrap_or("name"))
+        .import_grids(
+            text,
+            crs,
+            q.code_property.as_deref().unwrap_or("code"),
+            q.name_property.as_deref().unwrap_or("name"),
+        )
         .await
         .map_err(to_api)?;
     Ok(Json(json!(r)))
 }
 
-async fn calendar(State(st): State<SharedState>, CurrentUser(u): CurrentUser, body: Bytes) -> ApiResult<Json<Value>> {
+async fn calendar(
+    State(st): State<SharedState>,
+    CurrentUser(u): CurrentUser,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
     admin_only(&u)?;
     let r = st.import_calendar(&body).await.map_err(to_api)?;
     Ok(Json(json!(r)))

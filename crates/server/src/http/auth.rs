@@ -4,8 +4,8 @@
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
 use crate::state::SharedState;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -48,7 +48,11 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -98,14 +102,23 @@ async fn resolve(parts: &Parts, state: &SharedState) -> Result<Option<User>, Api
 
 impl FromRequestParts<SharedState> for CurrentUser {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
-        resolve(parts, state).await?.map(CurrentUser).ok_or_else(ApiError::unauthorized)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
+        resolve(parts, state)
+            .await?
+            .map(CurrentUser)
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 
 impl FromRequestParts<SharedState> for MaybeUser {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SharedState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(MaybeUser(resolve(parts, state).await?))
     }
 }
@@ -123,8 +136,18 @@ fn user_json(u: &User) -> serde_json::Value {
     })
 }
 
-async fn login(State(st): State<SharedState>, headers: HeaderMap, ApiJson(b): ApiJson<LoginBody>) -> ApiResult<Response> {
-    let bad = || ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password");
+async fn login(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let bad = || {
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong username or password",
+        )
+    };
     if b.username.trim().is_empty() {
         return Err(ApiError::invalid("username", "must not be empty"));
     }
@@ -142,7 +165,9 @@ async fn login(State(st): State<SharedState>, headers: HeaderMap, ApiJson(b): Ap
     }
     let secret = random_secret("");
     let expires = Utc::now() + Duration::hours(st.settings.session_absolute_hours);
-    st.store.create_session(&hash_secret(&secret), user.id, expires).await?;
+    st.store
+        .create_session(&hash_secret(&secret), user.id, expires)
+        .await?;
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

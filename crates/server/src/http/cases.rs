@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDate, Utc};
 use safegrid_domain::Role;
-use safegrid_domain::codes::{Phone, PersonName, RegionCode};
+use safegrid_domain::codes::{PersonName, Phone, RegionCode};
 use safegrid_domain::engine::{self, ActionRequest, Case};
 use safegrid_domain::workflow::workflow;
 use safegrid_store::{CaseFilter, SortOrder, StoreError, User, from_ms};
@@ -26,7 +26,9 @@ pub fn in_scope(user: &User, case: &Case) -> bool {
     match user.role {
         Role::Handler => case.department.is_some() && case.department == user.department,
         Role::GridWorker | Role::GridLeader => {
-            case.grid_code.as_ref().is_some_and(|g| user.grids.contains(g))
+            case.grid_code
+                .as_ref()
+                .is_some_and(|g| user.grids.contains(g))
                 || (!user.regions.is_empty() && user.actor().covers_region(&case.region_code))
                 || case.created_by == Some(user.id)
         }
@@ -44,7 +46,9 @@ fn scope_filter(user: &User, f: &mut CaseFilter) {
             .collect()
     };
     match user.role {
-        Role::Handler => f.scope_department = Some(user.department.clone().unwrap_or_else(|| "\u{0}".into())),
+        Role::Handler => {
+            f.scope_department = Some(user.department.clone().unwrap_or_else(|| "\u{0}".into()))
+        }
         Role::GridWorker | Role::GridLeader => {
             f.scope_grids = user.grids.clone();
             f.scope_regions = shorts(&user.regions);
@@ -65,14 +69,18 @@ fn reporter_json(case: &Case, viewer: Option<&User>) -> Value {
         if full {
             n.to_string()
         } else {
-            PersonName::parse(n).map(|p| p.masked()).unwrap_or_else(|_| "*".into())
+            PersonName::parse(n)
+                .map(|p| p.masked())
+                .unwrap_or_else(|_| "*".into())
         }
     });
     let phone = case.reporter_phone.as_deref().map(|p| {
         if full {
             p.to_string()
         } else {
-            Phone::parse(p).map(|p| p.masked()).unwrap_or_else(|_| "****".into())
+            Phone::parse(p)
+                .map(|p| p.masked())
+                .unwrap_or_else(|_| "****".into())
         }
     });
     if name.is_none() && phone.is_none() {
@@ -88,7 +96,9 @@ pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value 
     let cat = cats.get(&case.category);
     let names = st.region_names();
     let now = Utc::now();
-    let allowed: Vec<String> = viewer.map(|u| engine::allowed_actions(case, &u.actor())).unwrap_or_default();
+    let allowed: Vec<String> = viewer
+        .map(|u| engine::allowed_actions(case, &u.actor()))
+        .unwrap_or_default();
     json!({
         "id": case.id,
         "number": case.number,
@@ -140,7 +150,8 @@ pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value 
 }
 
 fn etag(case: &Case) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", case.version)).unwrap_or(HeaderValue::from_static("\"0\""))
+    HeaderValue::from_str(&format!("\"{}\"", case.version))
+        .unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
 fn with_etag(case: &Case, status: StatusCode, body: Value) -> Response {
@@ -149,9 +160,17 @@ fn with_etag(case: &Case, status: StatusCode, body: Value) -> Response {
     r
 }
 
-async fn create(State(st): State<SharedState>, MaybeUser(user): MaybeUser, ApiJson(body): ApiJson<CreateCase>) -> ApiResult<Response> {
+async fn create(
+    State(st): State<SharedState>,
+    MaybeUser(user): MaybeUser,
+    ApiJson(body): ApiJson<CreateCase>,
+) -> ApiResult<Response> {
     let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
-    let mut r = with_etag(&case, StatusCode::CREATED, case_json(&st, &case, user.as_ref()));
+    let mut r = with_etag(
+        &case,
+        StatusCode::CREATED,
+        case_json(&st, &case, user.as_ref()),
+    );
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
@@ -171,22 +190,35 @@ async fn load_visible(st: &SharedState, id: &str, user: &User) -> ApiResult<Case
     }
 }
 
-async fn get_case(State(st): State<SharedState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> ApiResult<Response> {
+async fn get_case(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let case = load_visible(&st, &id, &user).await?;
-    Ok(with_etag(&case, StatusCode::OK, case_json(&st, &case, Some(&user))))
+    Ok(with_etag(
+        &case,
+        StatusCode::OK,
+        case_json(&st, &case, Some(&user)),
+    ))
 }
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     let Some(v) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+    let s = v
+        .to_str()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"');
     if s == "*" {
         return Ok(None);
     }
-    s.parse::<i64>()
-        .map(Some)
-        .map_err(|_| ApiError::bad_request(Some("If-Match"), "must be the case's version (its ETag)"))
+    s.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::bad_request(Some("If-Match"), "must be the case's version (its ETag)")
+    })
 }
 
 async fn act(
@@ -200,8 +232,20 @@ async fn act(
     if req.action.trim().is_empty() {
         return Err(ApiError::invalid("action", "is required"));
     }
-    let case = st.act(visible.id, &req, &user.actor(), if_match(&headers)?, Utc::now()).await?;
-    Ok(with_etag(&case, StatusCode::OK, case_json(&st, &case, Some(&user))))
+    let case = st
+        .act(
+            visible.id,
+            &req,
+            &user.actor(),
+            if_match(&headers)?,
+            Utc::now(),
+        )
+        .await?;
+    Ok(with_etag(
+        &case,
+        StatusCode::OK,
+        case_json(&st, &case, Some(&user)),
+    ))
 }
 
 pub fn event_json(e: &safegrid_store::EventRow, public: bool) -> Value {
@@ -223,7 +267,11 @@ pub fn event_json(e: &safegrid_store::EventRow, public: bool) -> Value {
     v
 }
 
-async fn history(State(st): State<SharedState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn history(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let case = load_visible(&st, &id, &user).await?;
     let events = st.store.events(&case).await?;
     Ok(Json(json!({
@@ -242,18 +290,33 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
     let events = st.store.events(&case).await?;
     let mut v = case_json(&st, &case, None);
     if let Some(o) = v.as_object_mut() {
-        for k in ["reporter", "allowed_actions", "id", "version", "pending_extension", "duplicate_of"] {
+        for k in [
+            "reporter",
+            "allowed_actions",
+            "id",
+            "version",
+            "pending_extension",
+            "duplicate_of",
+        ] {
             o.remove(k);
         }
     }
-    v["timeline"] = json!(events.iter().map(|e| {
-        let mut j = event_json(e, true);
-        // Notes of internal steps may name people; the public sees the step, not the note.
-        if !matches!(e.action.as_str(), "report" | "handle" | "close" | "reject" | "self_handle") {
-            j["note"] = Value::Null;
-        }
-        j
-    }).collect::<Vec<_>>());
+    v["timeline"] = json!(
+        events
+            .iter()
+            .map(|e| {
+                let mut j = event_json(e, true);
+                // Notes of internal steps may name people; the public sees the step, not the note.
+                if !matches!(
+                    e.action.as_str(),
+                    "report" | "handle" | "close" | "reject" | "self_handle"
+                ) {
+                    j["note"] = Value::Null;
+                }
+                j
+            })
+            .collect::<Vec<_>>()
+    );
     Ok(Json(v))
 }
 
@@ -284,11 +347,20 @@ pub fn parse_day(s: &str, field: &str, end: bool) -> ApiResult<chrono::DateTime<
     }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD or an RFC 3339 time"))?;
-    let t = if end { d.and_hms_opt(23, 59, 59) } else { d.and_hms_opt(0, 0, 0) }.expect("valid time");
+    let t = if end {
+        d.and_hms_opt(23, 59, 59)
+    } else {
+        d.and_hms_opt(0, 0, 0)
+    }
+    .expect("valid time");
     Ok((t - chrono::Duration::hours(8)).and_utc())
 }
 
-async fn list(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+async fn list(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
     let page = q.page.unwrap_or(1);
     let page_size = q.page_size.unwrap_or(50);
@@ -306,11 +378,18 @@ async fn list(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: 
         ..Default::default()
     };
     if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        f.statuses = s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+        f.statuses = s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect();
     }
     if let Some(t) = q.case_type.as_deref().filter(|s| !s.is_empty()) {
         if workflow(t).is_none() {
-            return Err(ApiError::invalid("type", "must be one of service_event, dispute, petition, hazard"));
+            return Err(ApiError::invalid(
+                "type",
+                "must be one of service_event, dispute, petition, hazard",
+            ));
         }
         f.case_type = Some(t.to_string());
     }
@@ -344,12 +423,22 @@ async fn list(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: 
         Some("oldest") => SortOrder::OldestFirst,
         Some("due") => SortOrder::DueFirst,
         Some("updated") => SortOrder::UpdatedFirst,
-        Some(_) => return Err(ApiError::invalid("sort", "must be newest, oldest, due or updated")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sort",
+                "must be newest, oldest, due or updated",
+            ));
+        }
     };
     scope_filter(&user, &mut f);
     let terminal: Vec<String> = safegrid_domain::workflow::builtin()
         .values()
-        .flat_map(|w| w.states.iter().filter(|s| s.terminal).map(|s| s.name.clone()))
+        .flat_map(|w| {
+            w.states
+                .iter()
+                .filter(|s| s.terminal)
+                .map(|s| s.name.clone())
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

@@ -51,7 +51,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -112,7 +116,9 @@ impl From<EngineError> for ApiError {
                 err
             }
             EngineError::Invalid(f) => f.clone().into(),
-            EngineError::UnknownCaseType(t) => ApiError::invalid("type", format!("unknown case type {t}")),
+            EngineError::UnknownCaseType(t) => {
+                ApiError::invalid("type", format!("unknown case type {t}"))
+            }
         }
     }
 }
@@ -126,7 +132,9 @@ impl From<anyhow::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({ "code": self.code, "message": self.message, "field": self.field });
-        if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (self.extra, body.as_object_mut()) {
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
+            (self.extra, body.as_object_mut())
+        {
             obj.extend(extra);
         }
         let mut resp = (self.status, axum::Json(json!({ "error": body }))).into_response();

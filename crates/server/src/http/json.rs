@@ -23,13 +23,18 @@ where
             .unwrap_or("")
             .to_ascii_lowercase();
         let is_form = ct.starts_with("application/x-www-form-urlencoded");
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(e.status(), "too_large", "request body is too large")
-            } else {
-                ApiError::bad_request(Some("body"), format!("cannot read the request body: {e}"))
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(e.status(), "too_large", "request body is too large")
+                } else {
+                    ApiError::bad_request(
+                        Some("body"),
+                        format!("cannot read the request body: {e}"),
+                    )
+                }
+            })?;
         parse_body(&bytes, is_form).map(ApiJson)
     }
 }
@@ -37,7 +42,8 @@ where
 /// Parses a JSON (or form-encoded) body into `T`, naming the field that failed.
 pub fn parse_body<T: DeserializeOwned>(bytes: &[u8], is_form: bool) -> Result<T, ApiError> {
     let value: serde_json::Value = if is_form {
-        let text = std::str::from_utf8(bytes).map_err(|_| ApiError::bad_request(Some("body"), "body is not valid UTF-8"))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| ApiError::bad_request(Some("body"), "body is not valid UTF-8"))?;
         let map: serde_json::Map<String, serde_json::Value> = text
             .split('&')
             .filter(|kv| !kv.is_empty())
@@ -49,15 +55,23 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8], is_form: bool) -> Result<T,
         serde_json::Value::Object(map)
     } else {
         if bytes.is_empty() {
-            return Err(ApiError::bad_request(Some("body"), "body is empty; send a JSON object"));
+            return Err(ApiError::bad_request(
+                Some("body"),
+                "body is empty; send a JSON object",
+            ));
         }
-        serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(Some("body"), format!("body is not valid JSON: {e}")))?
+        serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request(Some("body"), format!("body is not valid JSON: {e}"))
+        })?
     };
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
         // serde says "missing field `x`" at the parent's path: name the field itself.
-        let field = match inner.strip_prefix("missing field `").and_then(|s| s.split('`').next()) {
+        let field = match inner
+            .strip_prefix("missing field `")
+            .and_then(|s| s.split('`').next())
+        {
             Some(f) if path == "." => f.to_string(),
             Some(f) => format!("{path}.{f}"),
             None => path,

@@ -22,7 +22,8 @@ use tower_http::timeout::TimeoutLayer;
 /// Times go out in Asia/Shanghai (+08:00), stored in UTC.
 pub fn local_time(t: DateTime<Utc>) -> String {
     let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    t.with_timezone(&cst).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    t.with_timezone(&cst)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 pub fn opt_local_time(t: Option<DateTime<Utc>>) -> Option<String> {
@@ -30,7 +31,11 @@ pub fn opt_local_time(t: Option<DateTime<Utc>>) -> Option<String> {
 }
 
 async fn not_found() -> error::ApiError {
-    error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/openapi.json")
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /api/v1/openapi.json",
+    )
 }
 
 pub fn app(state: SharedState) -> Router {
@@ -45,7 +50,10 @@ pub fn app(state: SharedState) -> Router {
         .merge(meta::router())
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),

@@ -42,7 +42,10 @@ fn counts_json(c: &Counters) -> Value {
 }
 
 fn figures(st: &SharedState, c: &Counters) -> Value {
-    let score = c.score(&st.settings.score_weights, if c.reported > 0 { 1.0 } else { 0.0 });
+    let score = c.score(
+        &st.settings.score_weights,
+        if c.reported > 0 { 1.0 } else { 0.0 },
+    );
     json!({
         "counts": counts_json(c),
         "rates": c.rates(),
@@ -58,23 +61,36 @@ fn may_read_region(user: &User, region: &str) -> bool {
     }
 }
 
-async fn kpi(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<Value>> {
+async fn kpi(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
-    let today = Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset")).date_naive();
+    let today = Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .date_naive();
     let to = date(q.to.as_deref(), "to", today)?;
     let from = date(q.from.as_deref(), "from", to - Duration::days(364))?;
     if from > to {
         return Err(ApiError::invalid("from", "must not be after to"));
     }
-    let (node, label, kind, region_for_children) = if let Some(g) = q.grid.as_deref().filter(|s| !s.is_empty()) {
+    let (node, label, kind, region_for_children) = if let Some(g) =
+        q.grid.as_deref().filter(|s| !s.is_empty())
+    {
         let g = GridCode::parse(g).map_err(|e| ApiError::invalid("grid", e.reason))?;
-        let ok = user.grids.iter().any(|x| x == g.as_str()) || may_read_region(&user, g.village().as_str());
+        let ok = user.grids.iter().any(|x| x == g.as_str())
+            || may_read_region(&user, g.village().as_str());
         if !ok {
             return Err(ApiError::not_found("grid"));
         }
         (g.as_str().to_string(), None, "grid", None)
     } else if let Some(d) = q.department.as_deref().filter(|s| !s.is_empty()) {
-        let dep = st.store.department(d).await.map_err(|_| ApiError::not_found("department"))?;
+        let dep = st
+            .store
+            .department(d)
+            .await
+            .map_err(|_| ApiError::not_found("department"))?;
         let ok = user.department.as_deref() == Some(d) || may_read_region(&user, &dep.region_code);
         if !ok {
             return Err(ApiError::not_found("department"));
@@ -85,7 +101,9 @@ async fn kpi(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: R
             Some(r) => RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?,
             None => {
                 let root = user.regions.first().cloned().or(st.root_region().await?);
-                let root = root.ok_or_else(|| ApiError::invalid("region", "is required (no territory loaded)"))?;
+                let root = root.ok_or_else(|| {
+                    ApiError::invalid("region", "is required (no territory loaded)")
+                })?;
                 RegionCode::parse(&root).map_err(ApiError::internal)?
             }
         };
@@ -112,7 +130,12 @@ async fn kpi(State(st): State<SharedState>, CurrentUser(user): CurrentUser, q: R
         let rows = st.store.kpi_children(code.short(), 12, fd, td).await?;
         let kids: Vec<Value> = rows
             .iter()
-            .filter(|(n, _)| RegionCode::parse(n).ok().and_then(|r| r.parent()).is_some_and(|p| p == code))
+            .filter(|(n, _)| {
+                RegionCode::parse(n)
+                    .ok()
+                    .and_then(|r| r.parent())
+                    .is_some_and(|p| p == code)
+            })
             .map(|(n, c)| {
                 let mut k = json!({ "node": n, "name": names.get(n) });
                 if let (Some(o), Value::Object(f)) = (k.as_object_mut(), figures(&st, c)) {

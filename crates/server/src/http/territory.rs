@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 type Q<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 fn query<T>(q: Q<T>) -> ApiResult<T> {
-    q.map(|Query(v)| v).map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
 }
 
 #[derive(Deserialize)]
@@ -32,14 +33,24 @@ fn level_num(s: &str) -> ApiResult<i16> {
         "3" | "county" => 3,
         "4" | "township" => 4,
         "5" | "village" => 5,
-        _ => return Err(ApiError::invalid("level", "must be province, city, county, township or village (or 1–5)")),
+        _ => {
+            return Err(ApiError::invalid(
+                "level",
+                "must be province, city, county, township or village (or 1–5)",
+            ));
+        }
     })
 }
 
 fn region_json(r: &safegrid_store::Region, with_geometry: bool) -> Value {
-    let mut v = json!({ "code": r.code, "parent_code": r.parent_code, "level": r.level, "name": r.name });
+    let mut v =
+        json!({ "code": r.code, "parent_code": r.parent_code, "level": r.level, "name": r.name });
     if with_geometry {
-        v["geometry"] = r.geometry.as_deref().and_then(|g| serde_json::from_str(g).ok()).unwrap_or(Value::Null);
+        v["geometry"] = r
+            .geometry
+            .as_deref()
+            .and_then(|g| serde_json::from_str(g).ok())
+            .unwrap_or(Value::Null);
     }
     v
 }
@@ -47,13 +58,25 @@ fn region_json(r: &safegrid_store::Region, with_geometry: bool) -> Value {
 async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> ApiResult<Json<Value>> {
     let q = query(q)?;
     let parent = match q.parent.as_deref().filter(|s| !s.is_empty()) {
-        Some(p) => Some(RegionCode::parse(p).map_err(|e| ApiError::invalid("parent", e.reason))?.as_str().to_string()),
+        Some(p) => Some(
+            RegionCode::parse(p)
+                .map_err(|e| ApiError::invalid("parent", e.reason))?
+                .as_str()
+                .to_string(),
+        ),
         None => None,
     };
-    let level = q.level.as_deref().filter(|s| !s.is_empty()).map(level_num).transpose()?;
+    let level = q
+        .level
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(level_num)
+        .transpose()?;
     let geom = q.geometry.unwrap_or(false);
     let items = st.store.regions(parent.as_deref(), level, geom).await?;
-    Ok(Json(json!({ "items": items.iter().map(|r| region_json(r, geom)).collect::<Vec<_>>(), "total": items.len() })))
+    Ok(Json(
+        json!({ "items": items.iter().map(|r| region_json(r, geom)).collect::<Vec<_>>(), "total": items.len() }),
+    ))
 }
 
 async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
@@ -64,8 +87,18 @@ async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> ApiR
     })?;
     let children = st.store.regions(Some(code.as_str()), None, false).await?;
     let mut v = region_json(&r, true);
-    v["children"] = json!(children.iter().map(|c| region_json(c, false)).collect::<Vec<_>>());
-    v["path"] = json!(code.ancestors().iter().map(|a| json!({"code": a.as_str(), "name": st.region_names().get(a.as_str())})).collect::<Vec<_>>());
+    v["children"] = json!(
+        children
+            .iter()
+            .map(|c| region_json(c, false))
+            .collect::<Vec<_>>()
+    );
+    v["path"] = json!(
+        code.ancestors()
+            .iter()
+            .map(|a| json!({"code": a.as_str(), "name": st.region_names().get(a.as_str())}))
+            .collect::<Vec<_>>()
+    );
     Ok(Json(v))
 }
 
@@ -93,7 +126,12 @@ fn grid_feature(g: &safegrid_store::Grid) -> Value {
 async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json<Value>> {
     let q = query(q)?;
     let prefix = match q.region.as_deref().filter(|s| !s.is_empty()) {
-        Some(r) => Some(RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?.short().to_string()),
+        Some(r) => Some(
+            RegionCode::parse(r)
+                .map_err(|e| ApiError::invalid("region", e.reason))?
+                .short()
+                .to_string(),
+        ),
         None => None,
     };
     let page = q.page.unwrap_or(1);
@@ -104,7 +142,10 @@ async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json
     if !(1..=5000).contains(&size) {
         return Err(ApiError::invalid("page_size", "must be between 1 and 5000"));
     }
-    let items = st.store.grids(prefix.as_deref(), size, (page - 1) * size).await?;
+    let items = st
+        .store
+        .grids(prefix.as_deref(), size, (page - 1) * size)
+        .await?;
     Ok(Json(json!({
         "type": "FeatureCollection",
         "features": items.iter().map(grid_feature).collect::<Vec<_>>(),
@@ -139,8 +180,12 @@ struct LocateQuery {
 }
 
 fn num(v: Option<&str>, field: &str) -> ApiResult<f64> {
-    let s = v.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid(field, "is required"))?;
-    s.parse::<f64>().map_err(|_| ApiError::invalid(field, "must be a number in degrees"))
+    let s = v
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid(field, "is required"))?;
+    s.parse::<f64>()
+        .map_err(|_| ApiError::invalid(field, "must be a number in degrees"))
 }
 
 /// Point → grid → region path.
@@ -149,7 +194,11 @@ async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> ApiResult<J
     let p = GeoPoint::new(num(q.lon.as_deref(), "lon")?, num(q.lat.as_deref(), "lat")?)?;
     let loc = st.locator().locate(p.lon, p.lat);
     let names = st.region_names();
-    let deepest = loc.grid.as_ref().map(|g| g[..12].to_string()).or(loc.region.clone());
+    let deepest = loc
+        .grid
+        .as_ref()
+        .map(|g| g[..12].to_string())
+        .or(loc.region.clone());
     let path: Vec<Value> = deepest
         .as_deref()
         .and_then(|r| RegionCode::parse(r).ok())
@@ -161,7 +210,12 @@ async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> ApiResult<J
         })
         .unwrap_or_default();
     let grid = match &loc.grid {
-        Some(g) => st.store.grid(g).await.ok().map(|g| json!({ "code": g.code, "name": g.name })),
+        Some(g) => st
+            .store
+            .grid(g)
+            .await
+            .ok()
+            .map(|g| json!({ "code": g.code, "name": g.name })),
         None => None,
     };
     Ok(Json(json!({

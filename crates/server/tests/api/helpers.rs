@@ -36,7 +36,8 @@ pub fn skipped(what: &str) {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("SAFEGRID_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("SAFEGRID_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh PostgreSQL database, or `None` when no server is reachable.
@@ -49,7 +50,10 @@ pub async fn fresh_pg_database() -> Option<String> {
         .execute(&mut conn)
         .await
         .expect("CREATE DATABASE");
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
     Some(format!("{base}/{name}"))
 }
 
@@ -58,7 +62,8 @@ pub mod tempdir {
     pub struct TempDir(pub std::path::PathBuf);
     impl TempDir {
         pub fn new() -> TempDir {
-            let p = std::env::temp_dir().join(format!("safegrid-test-{}", uuid::Uuid::now_v7().simple()));
+            let p = std::env::temp_dir()
+                .join(format!("safegrid-test-{}", uuid::Uuid::now_v7().simple()));
             std::fs::create_dir_all(&p).expect("temp dir");
             TempDir(p)
         }
@@ -75,7 +80,11 @@ pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
     let (url, tmp, name) = match backend {
         Backend::Sqlite => {
             let tmp = tempdir::TempDir::new();
-            (format!("sqlite://{}/test.db", tmp.0.display()), Some(tmp), "sqlite")
+            (
+                format!("sqlite://{}/test.db", tmp.0.display()),
+                Some(tmp),
+                "sqlite",
+            )
         }
         Backend::Postgres => match fresh_pg_database().await {
             Some(u) => (u, None, "postgres"),
@@ -88,19 +97,36 @@ pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
         ..Settings::default()
     };
     let state = safegrid::open(settings).await?;
-    demo::build(&state, &DemoOptions { seed: 7, cases: 300, password: Some(PASSWORD.into()), quiet: true }).await?;
+    demo::build(
+        &state,
+        &DemoOptions {
+            seed: 7,
+            cases: 300,
+            password: Some(PASSWORD.into()),
+            quiet: true,
+        },
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let st = state.clone();
     tokio::spawn(async move {
         let _ = safegrid::serve(st, listener, std::future::pending()).await;
     });
-    Ok(Some(TestApp { base: format!("http://{addr}"), state, backend: name, _tmp: tmp }))
+    Ok(Some(TestApp {
+        base: format!("http://{addr}"),
+        state,
+        backend: name,
+        _tmp: tmp,
+    }))
 }
 
 /// A logged-in (cookie) client.
 pub async fn login(app: &TestApp, user: &str) -> Client {
-    let c = Client::builder().cookie_store(true).build().expect("client");
+    let c = Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
     let r = c
         .post(format!("{}/api/v1/auth/login", app.base))
         .json(&json!({ "username": user, "password": PASSWORD }))
@@ -108,7 +134,11 @@ pub async fn login(app: &TestApp, user: &str) -> Client {
         .await
         .expect("login request");
     assert_eq!(r.status(), StatusCode::OK, "login {user}");
-    assert!(r.headers().get("set-cookie").is_some_and(|v| v.to_str().unwrap().contains("HttpOnly")));
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .is_some_and(|v| v.to_str().unwrap().contains("HttpOnly"))
+    );
     c
 }
 
