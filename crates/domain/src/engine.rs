@@ -261,10 +261,10 @@ fn parse_limit(s: &str, field: &str) -> Result<Limit, FieldError> {
 
 fn require_note(req: &ActionRequest, needed: bool) -> Result<Option<String>, FieldError> {
     let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if let Some(n) = note {
-        if n.chars().count() > 4000 {
-            return Err(FieldError::new("note", "must be at most 4000 characters"));
-        }
+    if let Some(n) = note
+        && n.chars().count() > 4000
+    {
+        return Err(FieldError::new("note", "must be at most 4000 characters"));
     }
     if needed && note.is_none() {
         return Err(FieldError::new(

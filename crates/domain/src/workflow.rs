@@ -229,14 +229,15 @@ impl Workflow {
         // One action from one state must lead to one place (guards excepted).
         for (i, a) in transitions.iter().enumerate() {
             for b in &transitions[i + 1..] {
-                if a.action == b.action && a.guard == b.guard {
-                    if let Some(s) = a.from.iter().find(|s| b.from.contains(s)) {
-                        return Err(WorkflowError::Ambiguous {
-                            case_type: ct,
-                            action: a.action.clone(),
-                            state: s.clone(),
-                        });
-                    }
+                if a.action == b.action
+                    && a.guard == b.guard
+                    && let Some(s) = a.from.iter().find(|s| b.from.contains(s))
+                {
+                    return Err(WorkflowError::Ambiguous {
+                        case_type: ct,
+                        action: a.action.clone(),
+                        state: s.clone(),
+                    });
                 }
             }
         }
@@ -362,10 +363,10 @@ mod tests {
             while i < seen.len() {
                 let s = seen[i].clone();
                 for t in wf.transitions.iter().filter(|t| t.from.contains(&s)) {
-                    if let Target::State(to) = &t.to {
-                        if !seen.contains(to) {
-                            seen.push(to.clone());
-                        }
+                    if let Target::State(to) = &t.to
+                        && !seen.contains(to)
+                    {
+                        seen.push(to.clone());
                     }
                 }
                 i += 1;

@@ -291,17 +291,16 @@ impl AppState {
                 });
                 continue;
             };
-            if let Some(vg) = vgeom.as_deref().and_then(|g| serde_json::from_str(g).ok()) {
-                if let Ok(parent) = safegrid_geo::from_geojson_value(&vg) {
-                    if !within_parent(&f.geometry, &parent, 0.05) {
-                        problems.push(Problem {
-                            at: f.index,
-                            field: format!("features[{}].geometry", f.index),
-                            reason: format!("lies outside its parent village {}", village.as_str()),
-                        });
-                        continue;
-                    }
-                }
+            if let Some(vg) = vgeom.as_deref().and_then(|g| serde_json::from_str(g).ok())
+                && let Ok(parent) = safegrid_geo::from_geojson_value(&vg)
+                && !within_parent(&f.geometry, &parent, 0.05)
+            {
+                problems.push(Problem {
+                    at: f.index,
+                    field: format!("features[{}].geometry", f.index),
+                    reason: format!("lies outside its parent village {}", village.as_str()),
+                });
+                continue;
             }
             let households = f
                 .properties

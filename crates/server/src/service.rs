@@ -101,10 +101,10 @@ impl AppState {
         if let Some(r) = loc.region {
             return Ok((None, r));
         }
-        if self.locator().region_count() == 0 {
-            if let Some(root) = self.root_region().await? {
-                return Ok((None, root));
-            }
+        if self.locator().region_count() == 0
+            && let Some(root) = self.root_region().await?
+        {
+            return Ok((None, root));
         }
         Err(ApiError::invalid(
             "lat",
@@ -133,16 +133,16 @@ impl AppState {
                 format!("unknown category {cat_code}; see GET /api/v1/categories"),
             )
         })?;
-        if let Some(t) = input.case_type.as_deref() {
-            if t != cat.case_type {
-                return Err(ApiError::invalid(
-                    "type",
-                    format!(
-                        "category {} belongs to case type {}, not {t}",
-                        cat.code, cat.case_type
-                    ),
-                ));
-            }
+        if let Some(t) = input.case_type.as_deref()
+            && t != cat.case_type
+        {
+            return Err(ApiError::invalid(
+                "type",
+                format!(
+                    "category {} belongs to case type {}, not {t}",
+                    cat.code, cat.case_type
+                ),
+            ));
         }
         let description = engine::validate_description(&input.description)?;
         let urgency = match input.urgency.as_deref() {
@@ -269,18 +269,18 @@ impl AppState {
             StoreError::NotFound => ApiError::not_found("case"),
             e => e.into(),
         })?;
-        if let Some(v) = expected_version.or(req.version) {
-            if v != case.version {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "version_mismatch",
-                    format!(
-                        "case {} is at version {}, not {v}; reload and try again",
-                        case.number, case.version
-                    ),
-                )
-                .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
-            }
+        if let Some(v) = expected_version.or(req.version)
+            && v != case.version
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "version_mismatch",
+                format!(
+                    "case {} is at version {}, not {v}; reload and try again",
+                    case.number, case.version
+                ),
+            )
+            .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
         }
         self.check_references(&case, req).await?;
         let applied = self.apply(&case, req, actor, now)?;
@@ -317,42 +317,40 @@ impl AppState {
     }
 
     async fn check_references(&self, case: &Case, req: &ActionRequest) -> ApiResult<()> {
-        if req.action == "dispatch" {
-            if let Some(d) = req
+        if req.action == "dispatch"
+            && let Some(d) = req
                 .department
                 .as_deref()
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
-            {
-                match self.store.department(d).await {
-                    Ok(dep) if dep.active => {}
-                    Ok(_) => {
-                        return Err(ApiError::invalid(
-                            "department",
-                            format!("department {d} is inactive"),
-                        ));
-                    }
-                    Err(StoreError::NotFound) => {
-                        return Err(ApiError::invalid(
-                            "department",
-                            format!("unknown department {d}; see GET /api/v1/departments"),
-                        ));
-                    }
-                    Err(e) => return Err(e.into()),
+        {
+            match self.store.department(d).await {
+                Ok(dep) if dep.active => {}
+                Ok(_) => {
+                    return Err(ApiError::invalid(
+                        "department",
+                        format!("department {d} is inactive"),
+                    ));
                 }
+                Err(StoreError::NotFound) => {
+                    return Err(ApiError::invalid(
+                        "department",
+                        format!("unknown department {d}; see GET /api/v1/departments"),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
-        if req.action == "link_duplicate" {
-            if let Some(of) = req.of {
-                if of != case.id {
-                    match self.store.case(of).await {
-                        Ok(_) => {}
-                        Err(StoreError::NotFound) => {
-                            return Err(ApiError::invalid("of", format!("no case with id {of}")));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
+        if req.action == "link_duplicate"
+            && let Some(of) = req.of
+            && of != case.id
+        {
+            match self.store.case(of).await {
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    return Err(ApiError::invalid("of", format!("no case with id {of}")));
                 }
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())

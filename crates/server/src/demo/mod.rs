@@ -223,9 +223,11 @@ fn departments(catalog: &Catalog, regions: &[Region]) -> Vec<Department> {
     out
 }
 
-pub fn catalog_rows(
-    catalog: &Catalog,
-) -> (Vec<CategoryRow>, Vec<(String, String, String, String)>) {
+/// A deadline limit row: (category, urgency, stage, limit).
+pub type LimitRow = (String, String, String, String);
+
+/// The catalog as stored rows: categories and their deadline limits.
+pub fn catalog_rows(catalog: &Catalog) -> (Vec<CategoryRow>, Vec<LimitRow>) {
     let mut rows = vec![];
     let mut limits = vec![];
     for c in &catalog.categories {

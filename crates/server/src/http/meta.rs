@@ -11,7 +11,17 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 /// (method, path, tag, summary, query parameters, request body schema, auth needed)
-pub const OPERATIONS: &[(&str, &str, &str, &str, &[&str], Option<&str>, bool)] = &[
+pub type Operation = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    bool,
+);
+
+pub const OPERATIONS: &[Operation] = &[
     (
         "post",
         "/api/v1/auth/login",

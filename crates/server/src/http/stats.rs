@@ -120,10 +120,10 @@ async fn kpi(
         "from": from.to_string(), "to": to.to_string(),
         "cohort": "cases reported in the period, as they stand now",
     });
-    if let Some(o) = v.as_object_mut() {
-        if let Value::Object(f) = figures(&st, &c) {
-            o.extend(f);
-        }
+    if let Some(o) = v.as_object_mut()
+        && let Value::Object(f) = figures(&st, &c)
+    {
+        o.extend(f);
     }
     if let (Some(code), true) = (region_for_children, q.children.unwrap_or(false)) {
         let names = st.region_names();

@@ -356,7 +356,7 @@ async fn bad_input_is_refused_naming_the_field(app: &TestApp) {
     assert!(s.is_client_error());
     assert_eq!(e["error"]["field"], "light");
     // Unauthenticated reads are refused.
-    let (s, e) = get(&Client::new(), format!("{url}")).await;
+    let (s, e) = get(&Client::new(), url.to_string()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(e["error"]["code"], "unauthorized");
     let (s, _) = post(
