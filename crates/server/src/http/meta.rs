@@ -1,6 +1,6 @@
 //! Health, the OpenAPI 3.1 description of the API and its offline docs page, and the landing page.
-//! The OpenAPI document is written here by hand from one table of operations; a test checks that
-//! every route the router serves is described.
+//! The OpenAPI document is written here by hand from one table of operations (the API tests check
+//! the main paths are there); keep the table in step with the routers.
 
 use crate::state::SharedState;
 use axum::extract::State;

@@ -321,14 +321,18 @@ async fn bad_input_is_refused_naming_the_field(app: &TestApp) {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["field"], "body");
     // Bodies over the limit are refused before parsing.
-    let r = gw
+    // The server answers 413 as soon as the declared length is over the limit, and may close
+    // the connection before the client has finished writing: either outcome is a refusal.
+    match gw
         .post(url.clone())
         .header("content-type", "application/json")
         .body(vec![b' '; 3 * 1024 * 1024])
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    {
+        Ok(r) => assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => assert!(e.is_request(), "{e}"),
+    }
     // Locate with a bad latitude.
     let (s, e) = get(&gw, format!("{}/api/v1/locate?lat=91&lon=120", app.base)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
