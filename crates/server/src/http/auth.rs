@@ -177,7 +177,9 @@ async fn login(
         st.settings.session_absolute_hours * 3600,
         if secure { "; Secure" } else { "" }
     );
-    let mut resp = Json(json!({ "user": user_json(&user), "expires_at": expires })).into_response();
+    let mut resp =
+        Json(json!({ "user": user_json(&user), "expires_at": super::local_time(expires) }))
+            .into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
