@@ -2,7 +2,7 @@
 //! file is reported (line or feature index, field, reason) and nothing of a failed import is written.
 
 use crate::state::AppState;
-use safegrid_domain::calendar::{DayKind, parse_calendar_csv};
+use safegrid_domain::calendar::{CalendarEntry, DayKind, parse_calendar_csv};
 use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_geo::{
     Crs, ImportErrors, area_m2, parse_feature_collection, to_geojson_geometry, within_parent,
@@ -340,22 +340,7 @@ impl AppState {
                 }],
             )
         })?;
-        let rows: Vec<(String, String, String, String)> = entries
-            .iter()
-            .map(|e| {
-                let kind = if e.kind == DayKind::Workday {
-                    "workday"
-                } else {
-                    "holiday"
-                };
-                (
-                    e.date.to_string(),
-                    kind.to_string(),
-                    e.name_zh.clone(),
-                    e.name_en.clone(),
-                )
-            })
-            .collect();
+        let rows: Vec<(String, String, String, String)> = entries.iter().map(day_row).collect();
         if self.store.calendar_days().await?.is_empty() {
             // First load: keep the built-in years too, so loading 2027 does not lose 2004–2026.
             let builtin = safegrid_domain::calendar::WorkCalendar::builtin();
@@ -363,19 +348,7 @@ impl AppState {
                 .entries()
                 .iter()
                 .filter(|b| !rows.iter().any(|r| r.0[..4] == b.date.to_string()[..4]))
-                .map(|e| {
-                    let kind = if e.kind == DayKind::Workday {
-                        "workday"
-                    } else {
-                        "holiday"
-                    };
-                    (
-                        e.date.to_string(),
-                        kind.to_string(),
-                        e.name_zh.clone(),
-                        e.name_en.clone(),
-                    )
-                })
+                .map(day_row)
                 .collect();
             base.extend(rows.iter().cloned());
             self.store.replace_calendar(&base).await?;
@@ -388,4 +361,18 @@ impl AppState {
             imported: rows.len(),
         })
     }
+}
+
+/// A calendar entry as a stored row (date, kind, name_zh, name_en).
+fn day_row(e: &CalendarEntry) -> (String, String, String, String) {
+    let kind = match e.kind {
+        DayKind::Workday => "workday",
+        DayKind::Holiday => "holiday",
+    };
+    (
+        e.date.to_string(),
+        kind.to_string(),
+        e.name_zh.clone(),
+        e.name_en.clone(),
+    )
 }

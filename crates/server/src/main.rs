@@ -399,6 +399,14 @@ fn read_file(p: &PathBuf) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `--region CODE` as the significant prefix of its subtree.
+fn region_prefix(region: Option<String>) -> anyhow::Result<Option<String>> {
+    region
+        .map(|r| RegionCode::parse(&r).map(|c| c.short().to_string()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--region: {}", e.reason))
+}
+
 fn output(out: Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match out {
         Some(p) => Box::new(std::io::BufWriter::new(
@@ -413,10 +421,7 @@ async fn export_cases(
     region: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let prefix = region
-        .map(|r| RegionCode::parse(&r).map(|c| c.short().to_string()))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
+    let prefix = region_prefix(region)?;
     let mut f = CaseFilter {
         region_prefix: prefix,
         order: SortOrder::OldestFirst,
@@ -500,10 +505,7 @@ async fn export_grids(
     region: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let prefix = region
-        .map(|r| RegionCode::parse(&r).map(|c| c.short().to_string()))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?;
+    let prefix = region_prefix(region)?;
     let mut w = output(out)?;
     write!(w, "{{\"type\":\"FeatureCollection\",\"features\":[")?;
     let mut offset = 0;

@@ -157,3 +157,10 @@ pub async fn post(c: &Client, url: String, body: Value) -> (StatusCode, Value) {
 pub async fn act(app: &TestApp, c: &Client, id: &str, body: Value) -> (StatusCode, Value) {
     post(c, format!("{}/api/v1/cases/{id}/actions", app.base), body).await
 }
+
+/// Fires an action that must succeed; returns the case.
+pub async fn act_ok(app: &TestApp, c: &Client, id: &str, body: Value) -> Value {
+    let (s, v) = act(app, c, id, body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{body} → {v}");
+    v
+}

@@ -140,18 +140,11 @@ async fn manhole_cover_story(app: &TestApp) {
         "{allowed:?}"
     );
 
-    let step = |c: &Client, body: Value| {
-        let c = c.clone();
-        let id = id.clone();
-        async move {
-            let (s, v) = act(app, &c, &id, body.clone()).await;
-            assert_eq!(s, StatusCode::OK, "{body} → {v}");
-            v
-        }
-    };
-    step(&disp, json!({"action": "register"})).await;
-    let v = step(
+    act_ok(app, &disp, &id, json!({"action": "register"})).await;
+    let v = act_ok(
+        app,
         &disp,
+        &id,
         json!({"action": "dispatch", "department": "330502-jd"}),
     )
     .await;
@@ -185,38 +178,58 @@ async fn manhole_cover_story(app: &TestApp) {
         .await
         .unwrap();
     let jd = login(app, &jd_user.username).await;
-    let v = step(
+    let v = act_ok(
+        app,
         &jd,
+        &id,
         json!({"action": "return", "note": "井盖属城管部门管养，请改派。"}),
     )
     .await;
     assert_eq!(v["status"], "returned");
-    let v = step(
+    let v = act_ok(
+        app,
         &disp,
+        &id,
         json!({"action": "dispatch", "department": "330502-cgj"}),
     )
     .await;
     assert_eq!(v["department"], "330502-cgj");
-    step(&handler, json!({"action": "accept"})).await;
-    let v = step(
+    act_ok(app, &handler, &id, json!({"action": "accept"})).await;
+    let v = act_ok(
+        app,
         &handler,
+        &id,
         json!({"action": "handle", "note": "已更换新井盖。"}),
     )
     .await;
     assert_eq!(v["status"], "handled");
-    let v = step(
+    let v = act_ok(
+        app,
         &gw,
+        &id,
         json!({"action": "verify", "passed": false, "note": "井盖仍松动。"}),
     )
     .await;
     assert_eq!(v["status"], "rework");
-    step(&handler, json!({"action": "handle", "note": "已加固。"})).await;
-    let v = step(&gw, json!({"action": "verify", "passed": true})).await;
+    act_ok(
+        app,
+        &handler,
+        &id,
+        json!({"action": "handle", "note": "已加固。"}),
+    )
+    .await;
+    let v = act_ok(app, &gw, &id, json!({"action": "verify", "passed": true})).await;
     assert_eq!(v["status"], "verified");
-    let v = step(&disp, json!({"action": "close"})).await;
+    let v = act_ok(app, &disp, &id, json!({"action": "close"})).await;
     assert_eq!(v["status"], "closed");
     assert_eq!(v["overdue"], false);
-    let v = step(&disp, json!({"action": "rate", "score": 5, "note": "满意"})).await;
+    let v = act_ok(
+        app,
+        &disp,
+        &id,
+        json!({"action": "rate", "score": 5, "note": "满意"}),
+    )
+    .await;
     assert_eq!(v["rating"], 5);
 
     let (_, hist) = get(&disp, format!("{}/api/v1/cases/{id}/history", app.base)).await;
@@ -431,14 +444,13 @@ async fn wrong_state_answers_409_with_allowed_actions(app: &TestApp) {
     let (s, _) = act(app, &gw, id, json!({"action": "register"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Self-handled by the grid worker, then verified and closed.
-    let (s, v) = act(
+    let v = act_ok(
         app,
         &gw,
         id,
         json!({"action": "self_handle", "note": "已现场清理。"}),
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "handled");
 }
 
@@ -554,8 +566,7 @@ async fn suspension_extension_and_duplicates(app: &TestApp) {
         a["id"].as_str().unwrap().to_string(),
         b["id"].as_str().unwrap().to_string(),
     );
-    let (s, v) = act(app, &disp, &b, json!({"action": "link_duplicate", "of": a})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = act_ok(app, &disp, &b, json!({"action": "link_duplicate", "of": a})).await;
     assert_eq!(v["status"], "merged");
     assert_eq!(v["duplicate_of"], a);
     act(app, &disp, &a, json!({"action": "register"})).await;
@@ -568,52 +579,47 @@ async fn suspension_extension_and_duplicates(app: &TestApp) {
     .await;
     act(app, &handler, &a, json!({"action": "accept"})).await;
     let (_, v0) = get(&disp, format!("{}/api/v1/cases/{a}", app.base)).await;
-    let (s, v) = act(
+    let v = act_ok(
         app,
         &handler,
         &a,
         json!({"action": "request_extension", "note": "需采购配件", "extend_by": "2 working_days"}),
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = act(app, &leader, &a, json!({"action": "approve_extension"})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "extension_requested");
+    assert_eq!(v["pending_extension"], "2 working_days");
+    let v = act_ok(app, &leader, &a, json!({"action": "approve_extension"})).await;
     assert!(
         v["due_at"].as_str().unwrap() > v0["due_at"].as_str().unwrap(),
         "extension moves the deadline"
     );
-    let (s, v) = act(
+    let v = act_ok(
         app,
         &disp,
         &a,
         json!({"action": "suspend", "note": "等待燃气公司配合"}),
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "suspended");
-    let (s, v) = act(app, &disp, &a, json!({"action": "resume"})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = act_ok(app, &disp, &a, json!({"action": "resume"})).await;
     assert_eq!(v["status"], "accepted");
-    let (s, v) = act(
+    let v = act_ok(
         app,
         &leader,
         &a,
         json!({"action": "supervise", "level": "red", "note": "限期办结"}),
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["supervision"], "red");
-    let (s, v) = act(app, &disp, &a, json!({"action": "expedite"})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let v = act_ok(app, &disp, &a, json!({"action": "expedite"})).await;
     assert_eq!(v["urgency"], "urgent");
-    let (s, v) = act(
+    let v = act_ok(
         app,
         &leader,
         &a,
         json!({"action": "void", "note": "重复登记"}),
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "voided");
 }
 
