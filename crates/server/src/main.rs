@@ -199,7 +199,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .ok()
                 .filter(|p| !p.is_empty());
             if with_demo {
-                if !demo::is_built(&st).await? {
+                let demo_state = demo::state(&st).await?;
+                if demo_state == demo::DemoState::Other {
+                    bail!(
+                        "{} holds territory but no complete demo (a real deployment, or an interrupted demo build): \
+                         serve it without --demo, or give --demo an empty database",
+                        safegrid::redact(&st.settings.database)
+                    );
+                }
+                if demo_state == demo::DemoState::Empty {
                     let opts = DemoOptions {
                         seed: st.settings.demo_seed,
                         cases: st.settings.demo_cases,
@@ -257,7 +265,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { what } => {
             let st = safegrid::open(settings).await?;
-            match what {
+            // Imports run as one transaction, so progress is a ticking spinner rather than a count.
+            let spinner =
+                indicatif::ProgressBar::new_spinner().with_message("importing (all or nothing)…");
+            spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+            let result = match what {
                 ImportWhat::Divisions { file } => {
                     let bytes = read_file(&file)?;
                     import_result(st.import_divisions(&bytes).await)
@@ -283,7 +295,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let bytes = read_file(&file)?;
                     import_result(st.import_calendar(&bytes).await)
                 }
-            }
+            };
+            spinner.finish_and_clear();
+            result
         }
         Command::Export { what } => {
             let st = safegrid::open(settings).await?;

@@ -257,18 +257,16 @@ impl AppState {
     }
 
     /// Fires an action on a case on behalf of `actor`, with the checks that need storage.
+    /// `case` is as the caller read it; the store's version check catches anyone who changed
+    /// it since.
     pub async fn act(
         &self,
-        id: Uuid,
+        case: &Case,
         req: &ActionRequest,
         actor: &Actor,
         expected_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> ApiResult<Case> {
-        let case = self.store.case(id).await.map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("case"),
-            e => e.into(),
-        })?;
         if let Some(v) = expected_version.or(req.version)
             && v != case.version
         {
@@ -282,8 +280,8 @@ impl AppState {
             )
             .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
         }
-        self.check_references(&case, req).await?;
-        let applied = self.apply(&case, req, actor, now)?;
+        self.check_references(case, req).await?;
+        let applied = self.apply(case, req, actor, now)?;
         let dept_before = case.department.clone();
         let nodes = kpi_nodes(
             &applied.case,

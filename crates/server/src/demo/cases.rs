@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, CategoryKind, Urgency};
 use safegrid_domain::catalog::{NoteKind, Texts};
-use safegrid_domain::codes::{CaseNumber, GeoPoint};
+use safegrid_domain::codes::CaseNumber;
 use safegrid_domain::engine::{self, ActionRequest, Actor, Applied, Case, Context, Event, NewCase};
 use safegrid_domain::kpi::Counters;
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
@@ -228,7 +228,7 @@ pub async fn generate(
     let mut seqs: HashMap<(String, String), i64> = HashMap::new();
     let mut out: Vec<(Case, Vec<Event>)> = Vec::with_capacity(times.len());
     let mut counters: HashMap<(String, String, i32), Counters> = HashMap::new();
-    let mut recent_by_grid: HashMap<String, (Uuid, String)> = HashMap::new();
+    let mut recent_by_grid: HashMap<String, Uuid> = HashMap::new();
     let mut events_total = 0usize;
     let pick = |rng: &mut ChaCha8Rng, n: usize| rng.random_range(0..n.max(1));
 
@@ -248,7 +248,6 @@ pub async fn generate(
         let Some((lon, lat)) = random_point(&parsed[gi], &mut rng) else {
             continue;
         };
-        let _ = GeoPoint::new(lon, lat)?;
         let channel = *[
             ("grid_worker", 55),
             ("hotline", 22),
@@ -369,10 +368,7 @@ pub async fn generate(
             cat.department.as_str(),
         );
         sim.watch_until(now);
-        recent_by_grid.insert(
-            format!("{}{}", grid.code, cat.code),
-            (sim.case.id, sim.case.status.clone()),
-        );
+        recent_by_grid.insert(format!("{}{}", grid.code, cat.code), sim.case.id);
         counters = std::mem::take(&mut sim.counters);
         events_total += sim.events.len();
         out.push((sim.case, sim.events));
@@ -409,7 +405,7 @@ fn simulate(
     leader: &Actor,
     gw: &Actor,
     handler_id: Option<Uuid>,
-    recent: &HashMap<String, (Uuid, String)>,
+    recent: &HashMap<String, Uuid>,
     dept_kind: &str,
 ) {
     let note = |kind: NoteKind, rng: &mut ChaCha8Rng| {
@@ -431,7 +427,7 @@ fn simulate(
             sim.case.grid_code.clone().unwrap_or_default(),
             sim.case.category
         );
-        if let Some((of, _)) = recent.get(&key) {
+        if let Some(of) = recent.get(&key) {
             let mut rq = req("link_duplicate");
             rq.of = Some(*of);
             rq.note = Some("同一事项已有在办案件，告知进展。".into());

@@ -86,9 +86,28 @@ fn bar(quiet: bool, len: u64, msg: &'static str) -> ProgressBar {
     pb
 }
 
-/// Whether the demo (or any territory) is already in the database.
-pub async fn is_built(st: &SharedState) -> anyhow::Result<bool> {
-    Ok(st.store.region_count().await? > 0)
+/// What the database holds, as far as the demo is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoState {
+    /// No territory at all: the demo can be built.
+    Empty,
+    /// A demo whose build ran to the end.
+    Built,
+    /// Territory that is not a complete demo: a real deployment, or an interrupted build.
+    Other,
+}
+
+/// The demo's last step records this setting, so an interrupted build is never taken for a demo.
+const BUILT_MARK: &str = "demo_built_at";
+
+pub async fn state(st: &SharedState) -> anyhow::Result<DemoState> {
+    if st.store.setting(BUILT_MARK).await?.is_some() {
+        Ok(DemoState::Built)
+    } else if st.store.region_count().await? == 0 {
+        Ok(DemoState::Empty)
+    } else {
+        Ok(DemoState::Other)
+    }
 }
 
 struct Built {
@@ -264,7 +283,7 @@ pub fn catalog_rows(catalog: &Catalog) -> (Vec<CategoryRow>, Vec<LimitRow>) {
 /// Builds the demo into an empty database.
 pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let started = Instant::now();
-    if is_built(st).await? {
+    if state(st).await? != DemoState::Empty {
         bail!("the database already holds territory; the demo builds only into an empty database");
     }
     let (seed, quiet) = (opts.seed, opts.quiet);
@@ -316,6 +335,9 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
 
     // A year of cases.
     let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids).await?;
+    st.store
+        .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())
+        .await?;
     Ok(DemoSummary {
         regions: built.regions.len(),
         grids: built.grids.len(),

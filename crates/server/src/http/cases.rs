@@ -234,7 +234,7 @@ async fn act(
     }
     let case = st
         .act(
-            visible.id,
+            &visible,
             &req,
             &user.actor(),
             if_match(&headers)?,

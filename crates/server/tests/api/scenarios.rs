@@ -20,6 +20,10 @@ pub async fn run_all(app: &TestApp) {
 
 async fn health_docs_and_reference_data(app: &TestApp) {
     let c = Client::new();
+    assert_eq!(
+        safegrid::demo::state(&app.state).await.unwrap(),
+        safegrid::demo::DemoState::Built
+    );
     let (s, h) = get(&c, format!("{}/healthz", app.base)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["status"], "ok");
