@@ -2,6 +2,7 @@
 //! when present), then `SAFEGRID__*` environment variables (`SAFEGRID__LISTEN`,
 //! `SAFEGRID__DATABASE`, nested keys joined by `__`), then command-line flags.
 
+use crate::ratelimit::Rate;
 use anyhow::{Context, bail};
 use safegrid_domain::kpi::ScoreWeights;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,32 @@ pub struct Settings {
     pub demo_seed: u64,
     pub demo_cases: usize,
     pub score_weights: ScoreWeights,
+    pub rate_limits: RateLimits,
+}
+
+/// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    /// Login attempts per client address.
+    pub login: Rate,
+    /// Reports from residents without an account, per client address.
+    pub public_intake: Rate,
+    /// Open311 requests per api_key.
+    pub open311_key: Rate,
+    /// Open311 requests per client address.
+    pub open311_address: Rate,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            login: Rate::new(20, 10),
+            public_intake: Rate::new(10, 5),
+            open311_key: Rate::new(600, 120),
+            open311_address: Rate::new(60, 20),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -43,6 +70,7 @@ impl Default for Settings {
             demo_seed: 20_261_121,
             demo_cases: 50_000,
             score_weights: ScoreWeights::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod ratelimit;
 pub mod service;
 pub mod state;
 

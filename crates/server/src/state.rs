@@ -63,6 +63,8 @@ pub struct AppState {
     locator: RwLock<Arc<Locator>>,
     /// Region names by code, for labels.
     region_names: RwLock<Arc<HashMap<String, String>>>,
+    /// Buckets of every rate-limited door (keys say which door); rates come from `settings.rate_limits`.
+    pub limiter: crate::ratelimit::Limiter,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -91,6 +93,7 @@ impl AppState {
             categories: RwLock::new(Arc::new(HashMap::new())),
             locator: RwLock::new(Arc::new(Locator::new(vec![], vec![]))),
             region_names: RwLock::new(Arc::new(HashMap::new())),
+            limiter: crate::ratelimit::Limiter::new(),
         };
         st.reload_calendar().await?;
         st.reload_catalog().await?;

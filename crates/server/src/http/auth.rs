@@ -31,6 +31,13 @@ pub fn random_secret(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(b))
 }
 
+/// The CSRF token (防跨站请求伪造) bound to a session: derived from the session secret, so it needs no
+/// storage and changes with every login. Forms carry it in a hidden `csrf` field, scripts in the
+/// `X-CSRF-Token` header; the session cookie alone is never enough to change anything.
+pub fn csrf_token(session_secret: &str) -> String {
+    hash_secret(&format!("csrf:{session_secret}"))[..32].to_string()
+}
+
 /// Hashes a password with argon2id (default parameters), off the async threads.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {
@@ -65,7 +72,7 @@ pub struct CurrentUser(pub User);
 /// The account of a request when there is one (public endpoints).
 pub struct MaybeUser(pub Option<User>);
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
