@@ -41,6 +41,8 @@ pub struct Case {
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
     pub reporter_user: Option<Uuid>,
+    /// The reporter asked to stay anonymous (匿名): contact kept only for the call-back.
+    pub reporter_anonymous: bool,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -623,6 +625,7 @@ pub struct NewCase {
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
     pub reporter_user: Option<Uuid>,
+    pub reporter_anonymous: bool,
 }
 
 /// Reporting channels (来源渠道).
@@ -677,6 +680,7 @@ pub fn create(new: NewCase, actor: Option<&Actor>, ctx: &Context) -> Result<Appl
         reporter_name: new.reporter_name,
         reporter_phone: new.reporter_phone,
         reporter_user: new.reporter_user,
+        reporter_anonymous: new.reporter_anonymous,
         created_by: actor.and_then(|a| a.id),
         created_at: now,
         updated_at: now,

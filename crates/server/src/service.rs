@@ -44,6 +44,9 @@ pub struct Reporter {
     pub name: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+    /// Stay anonymous (匿名): the contact is kept for the command center's call-back only.
+    #[serde(default)]
+    pub anonymous: bool,
 }
 
 const TRACKING_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -242,6 +245,7 @@ impl AppState {
             reporter_name,
             reporter_phone,
             reporter_user: user.filter(|u| u.role == Role::Citizen).map(|u| u.id),
+            reporter_anonymous: input.reporter.as_ref().is_some_and(|r| r.anonymous),
         };
         let cal = self.calendar();
         let limits = self.limits();

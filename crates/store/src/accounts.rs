@@ -25,6 +25,8 @@ pub struct User {
     pub grids: Vec<String>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Locked after repeated failed logins until this time.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -52,6 +54,18 @@ pub struct NewUser {
     pub grids: Vec<String>,
 }
 
+/// A change to an account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` clears the department.
+    pub department: Option<Option<String>>,
+    pub regions: Option<Vec<String>>,
+    pub grids: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
 /// A machine token's metadata (never its secret).
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenInfo {
@@ -61,6 +75,8 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// `read` or `read,write`.
+    pub scopes: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -75,6 +91,7 @@ struct UserRow {
     grids: String,
     disabled: bool,
     created_at: i64,
+    locked_until: Option<i64>,
 }
 
 fn split(s: &str) -> Vec<String> {
@@ -102,11 +119,12 @@ impl TryFrom<UserRow> for User {
             grids: split(&r.grids),
             disabled: r.disabled,
             created_at: from_ms(r.created_at),
+            locked_until: r.locked_until.map(from_ms),
         })
     }
 }
 
-const USER_COLS: &str = "id, username, display_name, password_hash, role, department_code, regions, grids, disabled, created_at";
+const USER_COLS: &str = "id, username, display_name, password_hash, role, department_code, regions, grids, disabled, created_at, locked_until";
 
 impl Store {
     pub async fn create_user(&self, u: &NewUser) -> Result<User> {
@@ -194,10 +212,23 @@ impl Store {
         token_hash: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<TokenInfo> {
+        self.create_token_scoped(user, name, token_hash, expires_at, "read,write")
+            .await
+    }
+
+    /// Records a machine token limited to `scopes` (`read` or `read,write`).
+    pub async fn create_token_scoped(
+        &self,
+        user: Uuid,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+        scopes: &str,
+    ) -> Result<TokenInfo> {
         let id = Uuid::now_v7();
         let now = Utc::now();
-        with_pool!(self, p => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id).bind(user).bind(name).bind(token_hash).bind(to_ms(now)).bind(expires_at.map(to_ms)).execute(p).await.map(|_| ()))?;
+        with_pool!(self, p => sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, expires_at, scopes) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id).bind(user).bind(name).bind(token_hash).bind(to_ms(now)).bind(expires_at.map(to_ms)).bind(scopes).execute(p).await.map(|_| ()))?;
         Ok(TokenInfo {
             id,
             user_id: user,
@@ -205,21 +236,111 @@ impl Store {
             created_at: now,
             expires_at,
             revoked_at: None,
+            scopes: scopes.to_string(),
         })
     }
 
     /// The user of a live (unrevoked, unexpired) token.
     pub async fn token_user(&self, token_hash: &str) -> Result<User> {
+        Ok(self.token_user_scoped(token_hash).await?.0)
+    }
+
+    /// The user of a live token and the token's scopes.
+    pub async fn token_user_scoped(&self, token_hash: &str) -> Result<(User, String)> {
         let now = to_ms(Utc::now());
-        let row: Option<(Uuid,)> = with_pool!(self, p => sqlx::query_as(
-            "SELECT user_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+        let row: Option<(Uuid, String)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT user_id, scopes FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
             .bind(token_hash).bind(now).fetch_optional(p).await)?;
-        let (id,) = row.ok_or(StoreError::NotFound)?;
+        let (id, scopes) = row.ok_or(StoreError::NotFound)?;
         let u = self.user(id).await?;
         if u.disabled {
             return Err(StoreError::NotFound);
         }
-        Ok(u)
+        Ok((u, scopes))
+    }
+
+    /// Every token's metadata (never a secret), newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        type Row = (Uuid, Uuid, String, i64, Option<i64>, Option<i64>, String);
+        let rows: Vec<Row> = with_pool!(self, p => sqlx::query_as(
+            "SELECT id, user_id, name, created_at, expires_at, revoked_at, scopes FROM api_tokens ORDER BY created_at DESC")
+            .fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TokenInfo {
+                id: r.0,
+                user_id: r.1,
+                name: r.2,
+                created_at: from_ms(r.3),
+                expires_at: r.4.map(from_ms),
+                revoked_at: r.5.map(from_ms),
+                scopes: r.6,
+            })
+            .collect())
+    }
+
+    /// Counts a failed login; at `max` consecutive failures the account locks until `now + lock`
+    /// (and the count restarts). Returns the lock's end when this failure locked it.
+    pub async fn login_failed(
+        &self,
+        id: Uuid,
+        max: i32,
+        lock: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let now = Utc::now();
+        let until = to_ms(now + lock);
+        let row: Option<(i32, Option<i64>)> = with_pool!(self, p => sqlx::query_as(
+            "UPDATE users SET failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
+                              locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END
+             WHERE id = $1 RETURNING failed_logins, locked_until")
+            .bind(id).bind(max).bind(until).fetch_optional(p).await)?;
+        Ok(match row {
+            Some((0, Some(t))) if t == until => Some(from_ms(t)),
+            _ => None,
+        })
+    }
+
+    /// A successful login clears the failure count.
+    pub async fn login_succeeded(&self, id: Uuid) -> Result<()> {
+        with_pool!(self, p => sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Applies `change` to an account; disabling it or changing its role or scope ends its sessions,
+    /// so a narrower scope takes effect at once.
+    pub async fn update_user(&self, id: Uuid, change: &UserChange) -> Result<User> {
+        let cur = self.user(id).await?;
+        let role = change.role.unwrap_or(cur.role);
+        let department = change.department.clone().unwrap_or(cur.department.clone());
+        let regions = change.regions.clone().unwrap_or(cur.regions.clone());
+        let grids = change.grids.clone().unwrap_or(cur.grids.clone());
+        let disabled = change.disabled.unwrap_or(cur.disabled);
+        let name = change
+            .display_name
+            .clone()
+            .unwrap_or(cur.display_name.clone());
+        let narrowed = role != cur.role
+            || department != cur.department
+            || regions != cur.regions
+            || grids != cur.grids
+            || (disabled && !cur.disabled);
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("UPDATE users SET display_name = $2, role = $3, department_code = $4, regions = $5, grids = $6, disabled = $7 WHERE id = $1")
+                .bind(id).bind(&name).bind(role.as_str()).bind(&department).bind(regions.join(",")).bind(grids.join(",")).bind(disabled)
+                .execute(&mut *tx).await.map_err(|e| unique_to_conflict(e, "department"))?;
+            if narrowed {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        self.user(id).await
+    }
+
+    /// Ends every session of an account (after a password change, for instance).
+    pub async fn delete_user_sessions(&self, id: Uuid) -> Result<()> {
+        with_pool!(self, p => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
     }
 
     pub async fn revoke_token(&self, id: Uuid) -> Result<()> {

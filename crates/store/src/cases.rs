@@ -2,6 +2,7 @@
 //! counter delta in one transaction, and updates compare-and-swap on the case's version so that
 //! two dispatchers cannot both dispatch one case.
 
+use crate::audit::{AuditEntry, append_audit};
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, with_pool};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -28,9 +29,9 @@ pub(crate) const CASE_COLS: &str = "county_code, id, number, tracking_code, case
 address, lat, lon, grid_code, region_code, needs_grid, needs_location, department, reporter_name, reporter_phone, reporter_user, \
 created_by, created_at, updated_at, registered_at, dispatched_at, handled_at, verified_at, closed_at, due_at, stage, stage_limit, \
 stage_started_at, stage_due_at, stage_yellow_at, light, suspended_from, suspended_remaining, supervision, expedited, duplicate_of, \
-rating, rework_count, return_count, extension_count, pending_extension, ever_overdue, version";
+rating, rework_count, return_count, extension_count, pending_extension, ever_overdue, version, reporter_anonymous";
 
-const CASE_COL_COUNT: usize = 48;
+const CASE_COL_COUNT: usize = 49;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CaseRow {
@@ -55,6 +56,7 @@ pub(crate) struct CaseRow {
     reporter_name: Option<String>,
     reporter_phone: Option<String>,
     reporter_user: Option<Uuid>,
+    reporter_anonymous: bool,
     created_by: Option<Uuid>,
     created_at: i64,
     updated_at: i64,
@@ -115,6 +117,7 @@ impl TryFrom<CaseRow> for Case {
             reporter_name: r.reporter_name,
             reporter_phone: r.reporter_phone,
             reporter_user: r.reporter_user,
+            reporter_anonymous: r.reporter_anonymous,
             created_by: r.created_by,
             created_at: from_ms(r.created_at),
             updated_at: from_ms(r.updated_at),
@@ -196,6 +199,7 @@ macro_rules! bind_case {
             .bind(c.pending_extension.clone())
             .bind(c.ever_overdue)
             .bind(c.version)
+            .bind(c.reporter_anonymous)
     }};
 }
 
@@ -436,6 +440,18 @@ fn local_date(t: DateTime<Utc>) -> chrono::NaiveDate {
     t.with_timezone(&cst).date_naive()
 }
 
+/// The audit entry of a case transition (its note stays in the case history: notes may hold personal data).
+fn case_audit(c: &Case, e: &Event, action: &str) -> AuditEntry {
+    AuditEntry::new(
+        e.actor_id,
+        e.actor_name.clone(),
+        format!("case.{action}"),
+        "case",
+        Some(c.number.clone()),
+        serde_json::json!({ "id": c.id, "from": e.from_status, "to": e.to_status, "version": c.version }),
+    )
+}
+
 impl Store {
     /// Inserts a new case with its first history entry and counters, allocating its number
     /// (county + day + sequence) inside the same transaction. Returns the stored case.
@@ -463,6 +479,7 @@ impl Store {
             bind_case!(sqlx::query(AssertSqlSafe(insert.as_str())), &c).execute(&mut *tx).await?;
             bind_event!(sqlx::query(AssertSqlSafe(ins_ev.as_str())), &c, 1i32, &applied.event).execute(&mut *tx).await?;
             crate::kpi::add_counters(&mut tx, &c, nodes, &applied.counters).await?;
+            append_audit!(tx, &case_audit(&c, &applied.event, "create"), to_ms(applied.event.at))?;
             tx.commit().await?;
         });
         Ok(c)
@@ -508,6 +525,7 @@ impl Store {
                 .bind(&e.actor_name).bind(e.actor_role.as_str()).bind(to_ms(e.at)).bind(&e.note).bind(e.data.to_string())
                 .execute(&mut *tx).await?;
             crate::kpi::add_counters(&mut tx, c, nodes, &applied.counters).await?;
+            append_audit!(tx, &case_audit(c, e, &e.action), to_ms(e.at))?;
             tx.commit().await?;
         });
         Ok(c.clone())

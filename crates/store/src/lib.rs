@@ -5,16 +5,20 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+pub mod audit;
 mod cases;
 mod jobs;
 mod kpi;
+mod privacy;
 mod territory;
 mod time;
 
-pub use accounts::{NewUser, TokenInfo, User};
+pub use accounts::{NewUser, TokenInfo, User, UserChange};
+pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerdict};
 pub use cases::{CaseFilter, CasePage, EventRow, SortOrder};
 pub use jobs::JobClaim;
 pub use kpi::{case_day, day_number as kpi_day};
+pub use privacy::Eraser;
 pub use territory::{CategoryRow, Department, Grid, Region};
 pub use time::{from_ms, to_ms};
 

@@ -201,8 +201,9 @@ async fn suite(store: &Store) {
         needs_grid: true,
         needs_location: false,
         reporter_name: None,
-        reporter_phone: None,
+        reporter_phone: Some(format!("1381234567{}", n % 10)),
         reporter_user: None,
+        reporter_anonymous: false,
     };
     let nodes = vec![
         "330000000000".to_string(),
@@ -389,4 +390,220 @@ async fn suite(store: &Store) {
     store.set_setting("k", "v1").await.unwrap();
     store.set_setting("k", "v2").await.unwrap();
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v2"));
+
+    security(store).await;
+}
+
+/// Audit chain, lockout, token scopes and erasure, on the store left by the suite above.
+async fn security(store: &Store) {
+    use safegrid_store::{AuditEntry, AuditFilter, Eraser, UserChange};
+    // Every case transition above wrote an audit entry in its own transaction.
+    let (case_entries, total) = store
+        .audit_search(&AuditFilter {
+            action: Some("case.".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(total > 0 && case_entries.iter().all(|e| e.action.starts_with("case.")));
+    for i in 0..3 {
+        store
+            .audit(&AuditEntry::new(
+                None,
+                "admin",
+                "account.update",
+                "user",
+                Some(format!("u{i}")),
+                serde_json::json!({ "i": i }),
+            ))
+            .await
+            .unwrap();
+    }
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, None, "{v:?}");
+    let n = v.entries;
+    assert!(n >= 3);
+    let (found, _) = store
+        .audit_search(&AuditFilter {
+            target_id: Some("u1".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].detail["i"], 1);
+
+    // Concurrent appends never fork the chain.
+    let mut handles = vec![];
+    for i in 0..8 {
+        let s = store.clone();
+        handles.push(tokio::spawn(async move {
+            s.audit(&AuditEntry::new(
+                None,
+                "x",
+                "test.concurrent",
+                "t",
+                None,
+                serde_json::json!(i),
+            ))
+            .await
+            .unwrap()
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(store.verify_audit(|_| {}).await.unwrap().entries, n + 8);
+
+    // Tampering: an edited entry is found, then a deleted one, then a removed tail.
+    let exec = |sql: String| async move {
+        match store {
+            Store::Sqlite(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .map(|_| ()),
+            Store::Postgres(p) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(p)
+                .await
+                .map(|_| ()),
+        }
+        .unwrap()
+    };
+    exec("UPDATE audit_log SET actor_name = 'nobody' WHERE seq = 2".into()).await;
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, Some(2), "{v:?}");
+    assert!(v.reason.unwrap().contains("edited"));
+    exec("DELETE FROM audit_log WHERE seq = 2".into()).await;
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, Some(2), "{v:?}");
+    assert!(v.reason.unwrap().contains("missing"));
+    exec(format!(
+        "DELETE FROM audit_log WHERE seq <= 2 OR seq = {}",
+        n + 8
+    ))
+    .await;
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, Some(1), "{v:?}");
+
+    // Lockout: the fifth consecutive failure locks; success clears the count.
+    let u = store.users().await.unwrap().remove(0);
+    for _ in 0..4 {
+        assert!(
+            store
+                .login_failed(u.id, 5, Duration::minutes(15))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let until = store
+        .login_failed(u.id, 5, Duration::minutes(15))
+        .await
+        .unwrap();
+    assert!(until.is_some_and(|t| t > Utc::now() + Duration::minutes(14)));
+    assert!(store.user(u.id).await.unwrap().locked_until.is_some());
+    store.login_succeeded(u.id).await.unwrap();
+    assert!(store.user(u.id).await.unwrap().locked_until.is_none());
+
+    // A narrowed scope ends the account's sessions at once.
+    store
+        .create_session("sess-hash", u.id, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(store.session_user("sess-hash", 60_000).await.is_ok());
+    let changed = store
+        .update_user(
+            u.id,
+            &UserChange {
+                regions: Some(vec!["330502000000".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.regions, vec!["330502000000".to_string()]);
+    assert!(store.session_user("sess-hash", 60_000).await.is_err());
+
+    // Token scopes are stored and read back.
+    store
+        .create_token_scoped(u.id, "ro", "tok-hash", None, "read")
+        .await
+        .unwrap();
+    assert_eq!(store.token_user_scoped("tok-hash").await.unwrap().1, "read");
+    assert!(store.tokens().await.unwrap().iter().any(|t| t.name == "ro"));
+
+    // Erasure: by phone, audited; then nothing is left to erase.
+    let by = Eraser {
+        actor_id: None,
+        actor_name: "admin".into(),
+        reason: "resident request".into(),
+    };
+    let all = store
+        .list_cases(
+            &CaseFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    let phone = all
+        .cases
+        .iter()
+        .find_map(|c| c.reporter_phone.clone())
+        .expect("a case with a phone");
+    {
+        let erased = store.erase_contact(None, Some(&phone), &by).await.unwrap();
+        assert!(!erased.is_empty());
+        let again = store
+            .list_cases(
+                &CaseFilter {
+                    limit: 1000,
+                    ..Default::default()
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        assert!(
+            again
+                .cases
+                .iter()
+                .all(|c| c.reporter_phone.as_deref() != Some(phone.as_str()))
+        );
+        let (e, _) = store
+            .audit_search(&AuditFilter {
+                action: Some("privacy.erase".into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(e.len(), 1);
+    }
+    // Purge by age: everything terminal and older than tomorrow loses its contact.
+    let statuses: Vec<String> = all.cases.iter().map(|c| c.status.clone()).collect();
+    store
+        .purge_contacts(Utc::now() + Duration::days(1), &statuses, &by, 2, |_| {})
+        .await
+        .unwrap();
+    let after = store
+        .list_cases(
+            &CaseFilter {
+                limit: 1000,
+                ..Default::default()
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        after
+            .cases
+            .iter()
+            .all(|c| c.reporter_name.is_none() && c.reporter_phone.is_none())
+    );
 }

@@ -320,6 +320,7 @@ pub async fn generate(
             reporter_name: reporter.0,
             reporter_phone: reporter.1,
             reporter_user: None,
+            reporter_anonymous: false,
         };
         let gw_actor = Actor {
             id: if gw_grid.as_deref() == Some(grid.code.as_str()) {

@@ -1,0 +1,377 @@
+//! The audit trail (审计日志): who did what, when, from where. Append-only and tamper-evident:
+//! every entry carries SHA-256 over its own fields and the previous entry's hash, so editing or
+//! deleting any row breaks the chain from there on, and `verify_audit` says where.
+//!
+//! Appends serialise on the one `audit_head` row (a row lock in PostgreSQL, the write lock in
+//! SQLite), so the chain has no forks even with many writers. Entries about a change are written
+//! in the change's own transaction: a case transition and its audit entry commit together or not at all.
+
+use crate::time::{from_ms, to_ms};
+use crate::{Result, Store, with_pool};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
+use uuid::Uuid;
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Where the current request came from; the HTTP layer sets it for the request's task so that
+/// entries written deep in storage still know the client address.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub ip: Option<String>,
+}
+
+tokio::task_local! {
+    pub static REQUEST: RequestContext;
+}
+
+/// The client address of the current request, if this task serves one.
+pub fn current_ip() -> Option<String> {
+    REQUEST.try_with(|r| r.ip.clone()).ok().flatten()
+}
+
+/// What happened: `action` is a dotted name (`auth.login`, `case.dispatch`, `privacy.reveal`, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl AuditEntry {
+    pub fn new(
+        actor_id: Option<Uuid>,
+        actor_name: impl Into<String>,
+        action: impl Into<String>,
+        target_type: impl Into<String>,
+        target_id: Option<String>,
+        detail: serde_json::Value,
+    ) -> AuditEntry {
+        AuditEntry {
+            actor_id,
+            actor_name: actor_name.into(),
+            action: action.into(),
+            target_type: target_type.into(),
+            target_id,
+            detail,
+        }
+    }
+}
+
+/// A stored entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub ip: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The chain hash of an entry: SHA-256 over the previous hash and the entry's fields as a JSON
+/// array (unambiguous: no field can bleed into the next).
+#[allow(clippy::too_many_arguments)]
+pub fn entry_hash(
+    prev: &str,
+    seq: i64,
+    at_ms: i64,
+    actor_id: Option<Uuid>,
+    actor_name: &str,
+    ip: Option<&str>,
+    action: &str,
+    target_type: &str,
+    target_id: Option<&str>,
+    detail: &str,
+) -> String {
+    let fields = serde_json::json!([
+        seq,
+        at_ms,
+        actor_id.map(|u| u.to_string()),
+        actor_name,
+        ip,
+        action,
+        target_type,
+        target_id,
+        detail
+    ]);
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(fields.to_string().as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appends `$entry` inside the open transaction `$tx` (used in `with_pool!` arms, so it is
+/// type-checked for each backend). Evaluates to `Result<i64, sqlx::Error>` (the new seq).
+macro_rules! append_audit {
+    ($tx:expr, $entry:expr, $at:expr) => {{
+        async {
+            let e: &$crate::audit::AuditEntry = $entry;
+            let at_ms: i64 = $at;
+            let (seq, prev): (i64, String) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+            )
+            .fetch_one(&mut *$tx)
+            .await?;
+            let ip = $crate::audit::current_ip();
+            let detail = e.detail.to_string();
+            let hash = $crate::audit::entry_hash(
+                &prev,
+                seq,
+                at_ms,
+                e.actor_id,
+                &e.actor_name,
+                ip.as_deref(),
+                &e.action,
+                &e.target_type,
+                e.target_id.as_deref(),
+                &detail,
+            );
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor_id, actor_name, ip, action, target_type, target_id, detail, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(seq)
+            .bind(at_ms)
+            .bind(e.actor_id)
+            .bind(&e.actor_name)
+            .bind(&ip)
+            .bind(&e.action)
+            .bind(&e.target_type)
+            .bind(&e.target_id)
+            .bind(&detail)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&hash)
+                .execute(&mut *$tx)
+                .await?;
+            Ok::<i64, sqlx::Error>(seq)
+        }
+        .await
+    }};
+}
+pub(crate) use append_audit;
+
+/// Filters of an audit search; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// An action or a prefix ending in `.` (`auth.` matches every login event).
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// What `verify_audit` found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AuditVerdict {
+    pub entries: i64,
+    /// The first entry at which the chain breaks, with the reason; `None` when intact.
+    pub broken_at: Option<i64>,
+    pub reason: Option<String>,
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    Option<Uuid>,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+const AUDIT_COLS: &str =
+    "seq, at, actor_id, actor_name, ip, action, target_type, target_id, detail, prev_hash, hash";
+
+fn record(r: AuditRow) -> AuditRecord {
+    AuditRecord {
+        seq: r.0,
+        at: from_ms(r.1),
+        actor_id: r.2,
+        actor_name: r.3,
+        ip: r.4,
+        action: r.5,
+        target_type: r.6,
+        target_id: r.7,
+        detail: serde_json::from_str(&r.8).unwrap_or(serde_json::Value::String(r.8)),
+        prev_hash: r.9,
+        hash: r.10,
+    }
+}
+
+impl Store {
+    /// Appends one entry in its own transaction.
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<i64> {
+        let at = to_ms(Utc::now());
+        let seq = with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let seq = append_audit!(tx, entry, at)?;
+            tx.commit().await?;
+            seq
+        });
+        Ok(seq)
+    }
+
+    /// Searches the trail, newest first.
+    pub async fn audit_search(&self, f: &AuditFilter) -> Result<(Vec<AuditRecord>, i64)> {
+        let mut conds: Vec<String> = vec![];
+        let mut args: Vec<String> = vec![];
+        let mut arg = |v: String, conds: &mut Vec<String>, sql: &str| {
+            args.push(v);
+            conds.push(sql.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(a) = f.actor.as_deref().filter(|s| !s.is_empty()) {
+            arg(a.to_string(), &mut conds, "actor_name = ?");
+        }
+        if let Some(a) = f.action.as_deref().filter(|s| !s.is_empty()) {
+            if let Some(prefix) = a.strip_suffix('.') {
+                arg(format!("{prefix}.%"), &mut conds, "action LIKE ?");
+            } else {
+                arg(a.to_string(), &mut conds, "action = ?");
+            }
+        }
+        if let Some(t) = f.target_type.as_deref().filter(|s| !s.is_empty()) {
+            arg(t.to_string(), &mut conds, "target_type = ?");
+        }
+        if let Some(t) = f.target_id.as_deref().filter(|s| !s.is_empty()) {
+            arg(t.to_string(), &mut conds, "target_id = ?");
+        }
+        let n = args.len();
+        let mut time_conds = vec![];
+        if f.from.is_some() {
+            time_conds.push(format!("at >= ${}", n + 1));
+        }
+        if f.to.is_some() {
+            time_conds.push(format!("at <= ${}", n + 1 + usize::from(f.from.is_some())));
+        }
+        conds.extend(time_conds);
+        let wh = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_log {wh} ORDER BY seq DESC LIMIT {} OFFSET {}",
+            f.limit.clamp(1, 1000),
+            f.offset.max(0)
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM audit_log {wh}");
+        let (rows, total) = with_pool!(self, p => {
+            let mut q = sqlx::query_as::<_, AuditRow>(AssertSqlSafe(sql.as_str()));
+            let mut c = sqlx::query_as::<_, (i64,)>(AssertSqlSafe(count_sql.as_str()));
+            for a in &args {
+                q = q.bind(a.clone());
+                c = c.bind(a.clone());
+            }
+            for t in [f.from, f.to].into_iter().flatten() {
+                q = q.bind(to_ms(t));
+                c = c.bind(to_ms(t));
+            }
+            let rows = q.fetch_all(p).await?;
+            let (total,) = c.fetch_one(p).await?;
+            (rows, total)
+        });
+        Ok((rows.into_iter().map(record).collect(), total))
+    }
+
+    /// Walks the whole chain in order and reports the first entry that does not fit: a changed
+    /// field (hash mismatch), a deleted entry (a gap in `seq` or a `prev_hash` that does not match),
+    /// or missing entries at the end (the head says there were more).
+    pub async fn verify_audit(&self, mut progress: impl FnMut(i64)) -> Result<AuditVerdict> {
+        let (head_seq, head_hash): (i64, String) = with_pool!(self, p => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(p).await)?;
+        let mut prev_hash = GENESIS.to_string();
+        let mut expect = 1i64;
+        let mut seen = 0i64;
+        let sql =
+            format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000");
+        let broken = |at: i64, why: String, seen: i64| AuditVerdict {
+            entries: seen,
+            broken_at: Some(at),
+            reason: Some(why),
+        };
+        loop {
+            let rows: Vec<AuditRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(expect).fetch_all(p).await)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in rows {
+                let rec = record(r.clone());
+                if rec.seq != expect {
+                    return Ok(broken(
+                        expect,
+                        format!("entry {expect} is missing (next entry is {})", rec.seq),
+                        seen,
+                    ));
+                }
+                if rec.prev_hash != prev_hash {
+                    return Ok(broken(
+                        rec.seq,
+                        "its link to the previous entry does not match (an entry before it was changed or removed)".into(),
+                        seen,
+                    ));
+                }
+                let h = entry_hash(
+                    &rec.prev_hash,
+                    rec.seq,
+                    r.1,
+                    rec.actor_id,
+                    &rec.actor_name,
+                    rec.ip.as_deref(),
+                    &rec.action,
+                    &rec.target_type,
+                    rec.target_id.as_deref(),
+                    &r.8,
+                );
+                if h != rec.hash {
+                    return Ok(broken(
+                        rec.seq,
+                        "its content does not match its hash (the entry was edited)".into(),
+                        seen,
+                    ));
+                }
+                prev_hash = rec.hash;
+                expect += 1;
+                seen += 1;
+            }
+            progress(seen);
+        }
+        if seen != head_seq || prev_hash != head_hash {
+            return Ok(broken(
+                seen + 1,
+                format!(
+                    "the trail ends at entry {seen} but {head_seq} were written (entries at the end were removed)"
+                ),
+                seen,
+            ));
+        }
+        Ok(AuditVerdict {
+            entries: seen,
+            broken_at: None,
+            reason: None,
+        })
+    }
+}
