@@ -28,6 +28,11 @@ pub struct Settings {
     pub demo_cases: usize,
     pub score_weights: ScoreWeights,
     pub rate_limits: RateLimits,
+    /// Take the client address from `X-Forwarded-For` (only behind a reverse proxy you run).
+    pub trust_proxy: bool,
+    /// Consecutive failed logins that lock an account, and for how long.
+    pub lockout_failures: i32,
+    pub lockout_minutes: i64,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -71,6 +76,9 @@ impl Default for Settings {
             demo_cases: 50_000,
             score_weights: ScoreWeights::default(),
             rate_limits: RateLimits::default(),
+            trust_proxy: false,
+            lockout_failures: 5,
+            lockout_minutes: 15,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod jobs;
@@ -51,10 +52,13 @@ pub async fn serve(
     let runner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     let job = tokio::spawn(jobs::run(state.clone(), runner));
     let app = http::app(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving HTTP")?;
     job.abort();
     Ok(())
 }

@@ -71,6 +71,52 @@ enum Command {
         #[command(subcommand)]
         what: UserWhat,
     },
+    /// The audit trail: check its hash chain, or search it.
+    Audit {
+        #[command(subcommand)]
+        what: AuditWhat,
+    },
+    /// Residents' personal data: retention purge and erasure on request.
+    Privacy {
+        #[command(subcommand)]
+        what: PrivacyWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditWhat {
+    /// Walk the chain; exits non-zero and names the first bad entry when a row was edited or removed.
+    Verify,
+    /// Print entries, newest first (tab-separated).
+    Search {
+        #[arg(long)]
+        actor: Option<String>,
+        /// An action, or a prefix ending in '.', e.g. `auth.`
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrivacyWhat {
+    /// Erase reporter name and phone of cases closed more than DAYS days ago.
+    Purge {
+        #[arg(long)]
+        older_than: i64,
+    },
+    /// Erase a resident's contact data on their request: of one case, or of every case with a phone.
+    Erase {
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,10 +168,17 @@ enum TokenWhat {
         /// A label for the token.
         #[arg(long, default_value = "cli")]
         name: String,
-        /// Days until it expires (default: never).
+        /// Days until it expires (0: never).
+        #[arg(long, default_value_t = 365)]
+        expires_days: i64,
+        /// Allow reads only (GET); the default allows writes too.
         #[arg(long)]
-        expires_days: Option<i64>,
+        read_only: bool,
     },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id or by name.
+    Revoke { token: String },
 }
 
 #[derive(Subcommand)]
@@ -297,6 +350,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             spinner.finish_and_clear();
+            if result.is_ok() {
+                cli_audit(
+                    &st,
+                    "territory.import",
+                    "territory",
+                    None,
+                    serde_json::json!({}),
+                )
+                .await?;
+            }
             result
         }
         Command::Export { what } => {
@@ -306,26 +369,202 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ExportWhat::Grids { region, out } => export_grids(&st, region, out).await,
             }
         }
-        Command::Token {
-            what:
+        Command::Token { what } => {
+            let st = safegrid::open(settings).await?;
+            match what {
                 TokenWhat::Create {
                     user,
                     name,
                     expires_days,
-                },
-        } => {
+                    read_only,
+                } => {
+                    let u = st
+                        .store
+                        .user_by_name(&user)
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no account named {user}"))?;
+                    let secret = random_secret("sgt_");
+                    let expires = (expires_days > 0)
+                        .then(|| chrono::Utc::now() + chrono::Duration::days(expires_days));
+                    let scopes = if read_only { "read" } else { "read,write" };
+                    let t = st
+                        .store
+                        .create_token_scoped(u.id, &name, &hash_secret(&secret), expires, scopes)
+                        .await?;
+                    cli_audit(&st, "token.create", "token", Some(t.id.to_string()),
+                        serde_json::json!({ "user": user, "name": name, "scopes": scopes, "expires_days": expires_days })).await?;
+                    println!("{secret}");
+                }
+                TokenWhat::List => {
+                    for t in st.store.tokens().await? {
+                        println!(
+                            "{}\t{}\t{}\t{}\texpires {}\t{}",
+                            t.id,
+                            t.name,
+                            t.user_id,
+                            t.scopes,
+                            t.expires_at
+                                .map(safegrid::http::local_time)
+                                .unwrap_or_else(|| "never".into()),
+                            if t.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "live"
+                            }
+                        );
+                    }
+                }
+                TokenWhat::Revoke { token } => {
+                    let all = st.store.tokens().await?;
+                    let t = all
+                        .iter()
+                        .find(|t| {
+                            t.id.to_string() == token || (t.name == token && t.revoked_at.is_none())
+                        })
+                        .ok_or_else(|| anyhow::anyhow!("no live token with id or name {token}"))?;
+                    st.store.revoke_token(t.id).await?;
+                    cli_audit(
+                        &st,
+                        "token.revoke",
+                        "token",
+                        Some(t.id.to_string()),
+                        serde_json::json!({ "name": t.name }),
+                    )
+                    .await?;
+                    println!("revoked {} ({})", t.id, t.name);
+                }
+            }
+            Ok(())
+        }
+        Command::Audit { what } => {
             let st = safegrid::open(settings).await?;
-            let u = st
-                .store
-                .user_by_name(&user)
-                .await
-                .map_err(|_| anyhow::anyhow!("no account named {user}"))?;
-            let secret = random_secret("sgt_");
-            let expires = expires_days.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
-            st.store
-                .create_token(u.id, &name, &hash_secret(&secret), expires)
-                .await?;
-            println!("{secret}");
+            match what {
+                AuditWhat::Verify => {
+                    let pb = indicatif::ProgressBar::new_spinner();
+                    let v = st
+                        .store
+                        .verify_audit(|n| pb.set_message(format!("{n} entries checked")))
+                        .await?;
+                    pb.finish_and_clear();
+                    match v.broken_at {
+                        None => {
+                            println!("audit trail intact: {} entries", v.entries);
+                            Ok(())
+                        }
+                        Some(at) => bail!(
+                            "audit trail BROKEN at entry {at}: {} ({} entries verified before it)",
+                            v.reason.unwrap_or_default(),
+                            v.entries
+                        ),
+                    }
+                }
+                AuditWhat::Search {
+                    actor,
+                    action,
+                    target,
+                    limit,
+                } => {
+                    let (rows, total) = st
+                        .store
+                        .audit_search(&safegrid_store::AuditFilter {
+                            actor,
+                            action,
+                            target_id: target,
+                            limit,
+                            ..Default::default()
+                        })
+                        .await?;
+                    for r in rows {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}:{}\t{}",
+                            r.seq,
+                            safegrid::http::local_time(r.at),
+                            r.actor_name,
+                            r.ip.unwrap_or_default(),
+                            r.action,
+                            r.target_type,
+                            r.target_id.unwrap_or_default(),
+                            r.detail
+                        );
+                    }
+                    eprintln!("{total} matching entries");
+                    Ok(())
+                }
+            }
+        }
+        Command::Privacy { what } => {
+            let st = safegrid::open(settings).await?;
+            let by = safegrid_store::Eraser {
+                actor_id: None,
+                actor_name: cli_actor(),
+                reason: String::new(),
+            };
+            match what {
+                PrivacyWhat::Purge { older_than } => {
+                    if older_than < 0 {
+                        bail!("--older-than: must be 0 or more days");
+                    }
+                    let cutoff = chrono::Utc::now() - chrono::Duration::days(older_than);
+                    let terminal: Vec<String> = safegrid_domain::workflow::builtin()
+                        .values()
+                        .flat_map(|w| {
+                            w.states
+                                .iter()
+                                .filter(|s| s.terminal)
+                                .map(|s| s.name.clone())
+                        })
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let pb = indicatif::ProgressBar::new_spinner();
+                    let by = safegrid_store::Eraser {
+                        reason: format!("retention: closed more than {older_than} days ago"),
+                        ..by
+                    };
+                    let n = st
+                        .store
+                        .purge_contacts(cutoff, &terminal, &by, 1000, |n| {
+                            pb.set_message(format!("{n} cases erased"))
+                        })
+                        .await?;
+                    pb.finish_and_clear();
+                    println!(
+                        "erased the reporter contact of {n} cases closed before {}",
+                        safegrid::http::local_time(cutoff)
+                    );
+                }
+                PrivacyWhat::Erase {
+                    case,
+                    phone,
+                    reason,
+                } => {
+                    if reason.trim().chars().count() < 4 {
+                        bail!("--reason: say why (at least 4 characters)");
+                    }
+                    let by = safegrid_store::Eraser { reason, ..by };
+                    let erased = match (case, phone) {
+                        (Some(c), None) => {
+                            let case = match uuid::Uuid::parse_str(&c) {
+                                Ok(id) => st.store.case(id).await,
+                                Err(_) => st.store.case_by_number(&c).await,
+                            }
+                            .map_err(|_| anyhow::anyhow!("--case: no case {c}"))?;
+                            st.store.erase_contact(Some(case.id), None, &by).await?
+                        }
+                        (None, Some(p)) => {
+                            let p = safegrid_domain::codes::Phone::parse(&p)
+                                .map_err(|e| anyhow::anyhow!("--phone: {}", e.reason))?;
+                            st.store.erase_contact(None, Some(p.as_str()), &by).await?
+                        }
+                        _ => bail!("give exactly one of --case or --phone"),
+                    };
+                    println!(
+                        "erased the reporter contact of {} cases: {}",
+                        erased.len(),
+                        erased.join(", ")
+                    );
+                }
+            }
             Ok(())
         }
         Command::User {
@@ -377,9 +616,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 (random_secret("")[..16].to_string(), true)
             };
-            if password.chars().count() < 10 {
-                bail!("the password must have at least 10 characters");
-            }
+            safegrid::http::auth::check_password(&password, &name)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.reason))?;
             let u = st
                 .store
                 .create_user(&NewUser {
@@ -392,6 +630,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     grids,
                 })
                 .await?;
+            cli_audit(&st, "account.create", "user", Some(u.username.clone()),
+                serde_json::json!({ "role": u.role, "department": u.department, "regions": u.regions, "grids": u.grids })).await?;
             println!("created account {} ({}) id {}", u.username, u.role, u.id);
             if generated {
                 println!("password: {password}");
@@ -399,6 +639,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Who runs the CLI, for the audit trail: the operating-system account.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+async fn cli_audit(
+    st: &safegrid::state::SharedState,
+    action: &str,
+    target_type: &str,
+    target_id: Option<String>,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    st.store
+        .audit(&safegrid_store::AuditEntry::new(
+            None,
+            cli_actor(),
+            action,
+            target_type,
+            target_id,
+            detail,
+        ))
+        .await?;
+    Ok(())
 }
 
 fn read_file(p: &PathBuf) -> anyhow::Result<Vec<u8>> {
@@ -445,71 +715,29 @@ async fn export_cases(
     let total = st.store.list_cases(&f, &[]).await?.total;
     let pb = indicatif::ProgressBar::new(total as u64);
     let mut w = csv::Writer::from_writer(output(out)?);
-    w.write_record([
-        "number",
-        "id",
-        "type",
-        "category",
-        "status",
-        "urgency",
-        "channel",
-        "region_code",
-        "grid_code",
-        "department",
-        "lat",
-        "lon",
-        "created_at",
-        "registered_at",
-        "dispatched_at",
-        "handled_at",
-        "closed_at",
-        "due_at",
-        "overdue",
-        "rework_count",
-        "rating",
-        "description",
-    ])?;
+    w.write_record(safegrid::export::CASE_COLUMNS)?;
     f.limit = 5000;
-    let t = |x: Option<chrono::DateTime<chrono::Utc>>| {
-        x.map(safegrid::http::local_time).unwrap_or_default()
-    };
     loop {
         let page = st.store.list_cases(&f, &[]).await?;
         if page.cases.is_empty() {
             break;
         }
         for c in &page.cases {
-            // Reporter contact is personal data and never leaves in an export.
-            w.write_record([
-                c.number.clone(),
-                c.id.to_string(),
-                c.case_type.clone(),
-                c.category.clone(),
-                c.status.clone(),
-                c.urgency.as_str().to_string(),
-                c.channel.clone(),
-                c.region_code.clone(),
-                c.grid_code.clone().unwrap_or_default(),
-                c.department.clone().unwrap_or_default(),
-                c.lat.map(|v| v.to_string()).unwrap_or_default(),
-                c.lon.map(|v| v.to_string()).unwrap_or_default(),
-                t(Some(c.created_at)),
-                t(c.registered_at),
-                t(c.dispatched_at),
-                t(c.handled_at),
-                t(c.closed_at),
-                t(c.due_at),
-                c.ever_overdue.to_string(),
-                c.rework_count.to_string(),
-                c.rating.map(|r| r.to_string()).unwrap_or_default(),
-                c.description.clone(),
-            ])?;
+            w.write_record(safegrid::export::case_row(c))?;
         }
         pb.inc(page.cases.len() as u64);
         f.offset += page.cases.len() as i64;
     }
     w.flush()?;
     pb.finish_and_clear();
+    cli_audit(
+        st,
+        "export.cases",
+        "cases",
+        None,
+        serde_json::json!({ "rows": total, "region": f.region_prefix }),
+    )
+    .await?;
     eprintln!("exported {total} cases");
     Ok(())
 }

@@ -9,18 +9,28 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use safegrid_domain::Role;
 use safegrid_geo::Crs;
 use safegrid_store::User;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn admin_only(u: &User) -> ApiResult<()> {
-    if u.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only an administrator may import"))
-    }
+    super::policy::require(u, super::policy::Perm::ManageTerritory)
+}
+
+/// Records a finished import in the audit trail (what, by whom, how much).
+async fn audited(st: &SharedState, u: &User, what: &str, report: Value) -> ApiResult<Value> {
+    st.store
+        .audit(&safegrid_store::AuditEntry::new(
+            Some(u.id),
+            u.username.clone(),
+            format!("territory.import_{what}"),
+            "territory",
+            None,
+            report.clone(),
+        ))
+        .await?;
+    Ok(report)
 }
 
 fn to_api(e: ImportError) -> ApiError {
@@ -50,7 +60,10 @@ async fn divisions(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     admin_only(&u)?;
     let r = st.import_divisions(&body).await.map_err(to_api)?;
-    Ok((StatusCode::OK, Json(json!(r))))
+    Ok((
+        StatusCode::OK,
+        Json(audited(&st, &u, "divisions", json!(r)).await?),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -86,7 +99,7 @@ async fn grids(
         )
         .await
         .map_err(to_api)?;
-    Ok(Json(json!(r)))
+    Ok(Json(audited(&st, &u, "grids", json!(r)).await?))
 }
 
 async fn calendar(
@@ -96,7 +109,7 @@ async fn calendar(
 ) -> ApiResult<Json<Value>> {
     admin_only(&u)?;
     let r = st.import_calendar(&body).await.map_err(to_api)?;
-    Ok(Json(json!(r)))
+    Ok(Json(audited(&st, &u, "calendar", json!(r)).await?))
 }
 
 pub fn router() -> Router<SharedState> {

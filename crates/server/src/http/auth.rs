@@ -3,18 +3,20 @@
 
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
+use crate::ratelimit::RetryAfter;
 use crate::state::SharedState;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use rand::RngCore;
-use safegrid_store::{StoreError, User};
+use safegrid_domain::FieldError;
+use safegrid_store::{AuditEntry, StoreError, User};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -90,8 +92,20 @@ async fn resolve(parts: &Parts, state: &SharedState) -> Result<Option<User>, Api
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
             .ok_or_else(ApiError::unauthorized)?;
-        return match state.store.token_user(&hash_secret(token.trim())).await {
-            Ok(u) => Ok(Some(u)),
+        return match state
+            .store
+            .token_user_scoped(&hash_secret(token.trim()))
+            .await
+        {
+            Ok((u, scopes)) => {
+                let reads = matches!(parts.method, Method::GET | Method::HEAD);
+                if !reads && !scopes.split(',').any(|s| s.trim() == "write") {
+                    return Err(ApiError::forbidden(
+                        "this token is read-only (scope \"read\")",
+                    ));
+                }
+                Ok(Some(u))
+            }
             Err(StoreError::NotFound) => Err(ApiError::unauthorized()),
             Err(e) => Err(e.into()),
         };
@@ -143,6 +157,56 @@ fn user_json(u: &User) -> serde_json::Value {
     })
 }
 
+/// The password rules (口令策略): at least 10 characters, not one of the common passwords, not
+/// the username, not a single repeated character.
+pub fn check_password(password: &str, username: &str) -> Result<(), FieldError> {
+    static COMMON: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        include_str!("../../../../data/security/common-passwords.txt")
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    });
+    let n = password.chars().count();
+    if n < 10 {
+        return Err(FieldError::new(
+            "password",
+            "must be at least 10 characters",
+        ));
+    }
+    if n > 200 {
+        return Err(FieldError::new(
+            "password",
+            "must be at most 200 characters",
+        ));
+    }
+    let lower = password.to_lowercase();
+    if common.contains(lower.as_str()) {
+        return Err(FieldError::new(
+            "password",
+            "is one of the most common passwords; choose another",
+        ));
+    }
+    if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+        return Err(FieldError::new("password", "must not contain the username"));
+    }
+    let first = password.chars().next();
+    if password.chars().all(|c| Some(c) == first) {
+        return Err(FieldError::new(
+            "password",
+            "must not be one repeated character",
+        ));
+    }
+    Ok(())
+}
+
+fn too_many(code: &'static str, message: &str, retry_after: u64) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        .with_extra(json!({ "retry_after_seconds": retry_after }))
+        .with_retry_after(retry_after)
+}
+
 async fn login(
     State(st): State<SharedState>,
     headers: HeaderMap,
@@ -150,30 +214,108 @@ async fn login(
 ) -> ApiResult<Response> {
     let bad = || {
         ApiError::new(
-            axum::http::StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
             "bad_credentials",
             "wrong username or password",
         )
     };
-    if b.username.trim().is_empty() {
+    let username = b.username.trim().to_string();
+    if username.is_empty() {
         return Err(ApiError::invalid("username", "must not be empty"));
     }
-    let user = match st.store.user_by_name(b.username.trim()).await {
+    if username.chars().count() > 64 {
+        return Err(ApiError::invalid(
+            "username",
+            "must be at most 64 characters",
+        ));
+    }
+    let ip = safegrid_store::audit::current_ip().unwrap_or_default();
+    if let Err(RetryAfter(secs)) = st
+        .limiter
+        .check(&format!("login:ip:{ip}"), st.settings.rate_limits.login)
+    {
+        return Err(too_many(
+            "rate_limited",
+            "too many login attempts from this address; wait and try again",
+            secs,
+        ));
+    }
+    let failed = |user: Option<&User>, why: &'static str| {
+        AuditEntry::new(
+            user.map(|u| u.id),
+            username.clone(),
+            "auth.login_failed",
+            "user",
+            user.map(|u| u.id.to_string()),
+            json!({ "reason": why }),
+        )
+    };
+    let user = match st.store.user_by_name(&username).await {
         Ok(u) if !u.disabled => u,
-        Ok(_) | Err(StoreError::NotFound) => {
+        Ok(u) => {
+            let _ = verify_password(b.password, DUMMY_HASH.to_string()).await;
+            st.store.audit(&failed(Some(&u), "disabled")).await?;
+            return Err(bad());
+        }
+        Err(StoreError::NotFound) => {
             // Spend the same time as a real check so that timing does not reveal accounts.
             let _ = verify_password(b.password, DUMMY_HASH.to_string()).await;
+            st.store.audit(&failed(None, "unknown username")).await?;
             return Err(bad());
         }
         Err(e) => return Err(e.into()),
     };
+    let now = Utc::now();
+    if let Some(until) = user.locked_until.filter(|t| *t > now) {
+        st.store.audit(&failed(Some(&user), "locked")).await?;
+        let secs = (until - now).num_seconds().max(1) as u64;
+        return Err(too_many(
+            "account_locked",
+            "this account is locked after repeated failed logins; wait and try again",
+            secs,
+        ));
+    }
     if !verify_password(b.password, user.password_hash.clone()).await {
+        let locked = st
+            .store
+            .login_failed(
+                user.id,
+                st.settings.lockout_failures,
+                Duration::minutes(st.settings.lockout_minutes),
+            )
+            .await?;
+        st.store
+            .audit(&failed(Some(&user), "wrong password"))
+            .await?;
+        if let Some(until) = locked {
+            st.store
+                .audit(&AuditEntry::new(
+                    Some(user.id),
+                    username.clone(),
+                    "auth.locked",
+                    "user",
+                    Some(user.id.to_string()),
+                    json!({ "until": super::local_time(until) }),
+                ))
+                .await?;
+        }
         return Err(bad());
     }
+    st.store.login_succeeded(user.id).await?;
     let secret = random_secret("");
-    let expires = Utc::now() + Duration::hours(st.settings.session_absolute_hours);
+    let expires = now + Duration::hours(st.settings.session_absolute_hours);
     st.store
         .create_session(&hash_secret(&secret), user.id, expires)
+        .await?;
+    st.store
+        .audit(&AuditEntry::new(
+            Some(user.id),
+            user.username.clone(),
+            "auth.login",
+            "user",
+            Some(user.id.to_string()),
+            json!({}),
+        ))
         .await?;
     let secure = headers
         .get("x-forwarded-proto")
@@ -184,9 +326,12 @@ async fn login(
         st.settings.session_absolute_hours * 3600,
         if secure { "; Secure" } else { "" }
     );
-    let mut resp =
-        Json(json!({ "user": user_json(&user), "expires_at": super::local_time(expires) }))
-            .into_response();
+    let mut resp = Json(json!({
+        "user": user_json(&user),
+        "expires_at": super::local_time(expires),
+        "csrf_token": csrf_token(&secret),
+    }))
+    .into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
@@ -194,9 +339,25 @@ async fn login(
     Ok(resp)
 }
 
-async fn logout(State(st): State<SharedState>, headers: HeaderMap) -> ApiResult<Response> {
+async fn logout(
+    State(st): State<SharedState>,
+    MaybeUser(user): MaybeUser,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(s) = cookie_value(&headers, SESSION_COOKIE) {
         st.store.delete_session(&hash_secret(&s)).await?;
+    }
+    if let Some(u) = user {
+        st.store
+            .audit(&AuditEntry::new(
+                Some(u.id),
+                u.username.clone(),
+                "auth.logout",
+                "user",
+                Some(u.id.to_string()),
+                json!({}),
+            ))
+            .await?;
     }
     let mut resp = Json(json!({ "ok": true })).into_response();
     resp.headers_mut().insert(
@@ -206,8 +367,12 @@ async fn logout(State(st): State<SharedState>, headers: HeaderMap) -> ApiResult<
     Ok(resp)
 }
 
-async fn me(CurrentUser(u): CurrentUser) -> Json<serde_json::Value> {
-    Json(user_json(&u))
+async fn me(CurrentUser(u): CurrentUser, headers: HeaderMap) -> Json<serde_json::Value> {
+    let mut v = user_json(&u);
+    if let Some(s) = cookie_value(&headers, SESSION_COOKIE) {
+        v["csrf_token"] = json!(csrf_token(&s));
+    }
+    Json(v)
 }
 
 /// A fixed argon2id hash of a random string, used to equalise timing for unknown usernames.

@@ -3,6 +3,7 @@
 use super::auth::{CurrentUser, MaybeUser};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
+use super::policy::{self, Perm};
 use super::{local_time, opt_local_time};
 use crate::service::CreateCase;
 use crate::state::SharedState;
@@ -37,7 +38,7 @@ pub fn in_scope(user: &User, case: &Case) -> bool {
     }
 }
 
-fn scope_filter(user: &User, f: &mut CaseFilter) {
+pub(crate) fn scope_filter(user: &User, f: &mut CaseFilter) {
     let shorts = |codes: &[String]| -> Vec<String> {
         codes
             .iter()
@@ -61,32 +62,37 @@ fn scope_filter(user: &User, f: &mut CaseFilter) {
     }
 }
 
-/// Reporter contact as this viewer may see it: the command center, which calls back, sees it;
-/// everyone else sees it masked (revealing with an audit trail is the privacy work's).
+/// Reporter contact as this viewer may see it (PIPL: minimal, masked). Nobody sees it in the
+/// clear here: whoever must call back asks `POST /cases/{id}/reveal` with a reason, which is
+/// audited. An anonymous report (匿名) shows no contact at all, even masked, except to those who may
+/// reveal it.
 fn reporter_json(case: &Case, viewer: Option<&User>) -> Value {
-    let full = viewer.is_some_and(|u| matches!(u.role, Role::Dispatcher | Role::Admin));
-    let name = case.reporter_name.as_deref().map(|n| {
-        if full {
-            n.to_string()
-        } else {
-            PersonName::parse(n)
-                .map(|p| p.masked())
-                .unwrap_or_else(|_| "*".into())
-        }
-    });
-    let phone = case.reporter_phone.as_deref().map(|p| {
-        if full {
-            p.to_string()
-        } else {
-            Phone::parse(p)
-                .map(|p| p.masked())
-                .unwrap_or_else(|_| "****".into())
-        }
-    });
-    if name.is_none() && phone.is_none() {
+    if case.reporter_name.is_none() && case.reporter_phone.is_none() {
         return Value::Null;
     }
-    json!({ "name": name, "phone": phone, "masked": !full })
+    let may_reveal = viewer.is_some_and(|u| may_reveal(u, case));
+    if case.reporter_anonymous && !may_reveal {
+        return json!({ "anonymous": true, "masked": true, "name": null, "phone": null, "may_reveal": false });
+    }
+    let name = case.reporter_name.as_deref().map(|n| {
+        PersonName::parse(n)
+            .map(|p| p.masked())
+            .unwrap_or_else(|_| "*".into())
+    });
+    let phone = case.reporter_phone.as_deref().map(|p| {
+        Phone::parse(p)
+            .map(|p| p.masked())
+            .unwrap_or_else(|_| "****".into())
+    });
+    json!({ "name": name, "phone": phone, "masked": true, "anonymous": case.reporter_anonymous, "may_reveal": may_reveal })
+}
+
+/// Whether `user` may reveal this case's reporter contact: a role that calls residents back, with
+/// the case in scope; for anonymous reports only the command center.
+pub fn may_reveal(user: &User, case: &Case) -> bool {
+    policy::allows(user.role, Perm::RevealContact)
+        && in_scope(user, case)
+        && (!case.reporter_anonymous || user.role == Role::Dispatcher)
 }
 
 pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value {
@@ -165,6 +171,9 @@ async fn create(
     MaybeUser(user): MaybeUser,
     ApiJson(body): ApiJson<CreateCase>,
 ) -> ApiResult<Response> {
+    if user.is_none() {
+        public_rate_limit(&st, "intake")?;
+    }
     let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
     let mut r = with_etag(
         &case,
@@ -177,11 +186,30 @@ async fn create(
     Ok(r)
 }
 
+/// Residents without an account are limited per client address (429 with `Retry-After`).
+pub(crate) fn public_rate_limit(st: &SharedState, door: &str) -> ApiResult<()> {
+    let ip = safegrid_store::audit::current_ip().unwrap_or_default();
+    st.limiter
+        .check(
+            &format!("{door}:ip:{ip}"),
+            st.settings.rate_limits.public_intake,
+        )
+        .map_err(|crate::ratelimit::RetryAfter(secs)| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many reports from this address; wait and try again",
+            )
+            .with_retry_after(secs)
+            .with_extra(json!({ "retry_after_seconds": secs }))
+        })
+}
+
 fn parse_id(id: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found("case"))
 }
 
-async fn load_visible(st: &SharedState, id: &str, user: &User) -> ApiResult<Case> {
+pub(crate) async fn load_visible(st: &SharedState, id: &str, user: &User) -> ApiResult<Case> {
     let id = parse_id(id)?;
     match st.store.case(id).await {
         Ok(c) if in_scope(user, &c) => Ok(c),
@@ -320,7 +348,7 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
     Ok(Json(v))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<String>,
@@ -356,12 +384,9 @@ pub fn parse_day(s: &str, field: &str, end: bool) -> ApiResult<chrono::DateTime<
     Ok((t - chrono::Duration::hours(8)).and_utc())
 }
 
-async fn list(
-    State(st): State<SharedState>,
-    CurrentUser(user): CurrentUser,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+/// The filter of a list query, with the viewer's scope applied (lists and exports share it).
+fn build_filter(q: &ListQuery, user: &User) -> ApiResult<CaseFilter> {
+    let q = q.clone();
     let page = q.page.unwrap_or(1);
     let page_size = q.page_size.unwrap_or(50);
     if page < 1 {
@@ -430,8 +455,12 @@ async fn list(
             ));
         }
     };
-    scope_filter(&user, &mut f);
-    let terminal: Vec<String> = safegrid_domain::workflow::builtin()
+    scope_filter(user, &mut f);
+    Ok(f)
+}
+
+fn terminal_states() -> Vec<String> {
+    safegrid_domain::workflow::builtin()
         .values()
         .flat_map(|w| {
             w.states
@@ -441,8 +470,18 @@ async fn list(
         })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
-        .collect();
-    let page_data = st.store.list_cases(&f, &terminal).await?;
+        .collect()
+}
+
+async fn list(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let f = build_filter(&q, &user)?;
+    let (page, page_size) = (q.page.unwrap_or(1), f.limit);
+    let page_data = st.store.list_cases(&f, &terminal_states()).await?;
     Ok(Json(json!({
         "items": page_data.cases.iter().map(|c| case_json(&st, c, Some(&user))).collect::<Vec<_>>(),
         "total": page_data.total,
@@ -451,9 +490,74 @@ async fn list(
     })))
 }
 
+/// Cases in the viewer's scope as CSV (the list's filters; no personal data); audited.
+async fn export_csv(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Response> {
+    policy::require(&user, Perm::ExportCases)?;
+    let Query(mut q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    q.page = None;
+    q.page_size = Some(1000);
+    let mut f = build_filter(&q, &user)?;
+    const MAX_ROWS: i64 = 200_000;
+    let terminal = terminal_states();
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record(crate::export::CASE_COLUMNS)
+        .map_err(ApiError::internal)?;
+    let mut n = 0i64;
+    loop {
+        let page = st.store.list_cases(&f, &terminal).await?;
+        if n == 0 && page.total > MAX_ROWS {
+            return Err(ApiError::invalid(
+                "query",
+                format!(
+                    "{} cases match; narrow the filters to at most {MAX_ROWS} (or use `safegrid export cases`)",
+                    page.total
+                ),
+            ));
+        }
+        if page.cases.is_empty() {
+            break;
+        }
+        for c in &page.cases {
+            w.write_record(crate::export::case_row(c))
+                .map_err(ApiError::internal)?;
+        }
+        n += page.cases.len() as i64;
+        f.offset += page.cases.len() as i64;
+    }
+    let body = w.into_inner().map_err(ApiError::internal)?;
+    st.store
+        .audit(&safegrid_store::AuditEntry::new(
+            Some(user.id),
+            user.username.clone(),
+            "export.cases",
+            "cases",
+            None,
+            json!({ "rows": n, "filter": {
+                "status": q.status, "type": q.case_type, "category": q.category, "region": q.region,
+                "grid": q.grid, "department": q.department, "from": q.from, "to": q.to, "q": q.q,
+            } }),
+        ))
+        .await?;
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"cases.csv\""),
+    );
+    Ok(r)
+}
+
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/api/v1/cases", post(create).get(list))
+        .route("/api/v1/cases/export.csv", get(export_csv))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/actions", post(act))
         .route("/api/v1/cases/{id}/history", get(history))

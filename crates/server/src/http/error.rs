@@ -15,6 +15,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub extra: Option<serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             extra: None,
+            retry_after: None,
         }
     }
 
@@ -37,6 +40,7 @@ impl ApiError {
             message: format!("{field}: {reason}"),
             field: Some(field),
             extra: None,
+            retry_after: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl ApiError {
             message: message.into(),
             field: field.map(str::to_string),
             extra: None,
+            retry_after: None,
         }
     }
 
@@ -77,6 +82,11 @@ impl ApiError {
             "internal",
             "internal error; it has been logged",
         )
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
@@ -140,6 +150,10 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status, axum::Json(json!({ "error": body }))).into_response();
         resp.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

@@ -1,19 +1,27 @@
 //! The HTTP API under `/api/v1`: each resource module owns its router; this module merges them
 //! and adds the cross-cutting layers (body limit, timeout, security headers, JSON 404s).
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod cases;
 pub mod error;
 pub mod json;
 pub mod meta;
+pub mod policy;
+pub mod privacy;
 pub mod stats;
 pub mod territory;
 
 use crate::state::SharedState;
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
+use safegrid_store::audit::{REQUEST, RequestContext};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -38,6 +46,64 @@ async fn not_found() -> error::ApiError {
     )
 }
 
+/// The client address: the peer, or with `trust_proxy` the address the reverse proxy reports.
+pub fn client_ip(st: &SharedState, req: &Request) -> Option<String> {
+    if st.settings.trust_proxy {
+        let fwd = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if fwd.is_some() {
+            return fwd;
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+/// Puts the client address where storage can read it (audit entries), for the whole request.
+async fn request_context(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+    let ctx = RequestContext {
+        ip: client_ip(&st, &req),
+    };
+    REQUEST.scope(ctx, next.run(req)).await
+}
+
+/// CSRF (跨站请求伪造) defence for cookie sessions: a state-changing API request that rides on the
+/// session cookie must also carry the session's token in `X-CSRF-Token` (bearer tokens are not
+/// sent by browsers on their own, so they need none). Login is exempt: there is no session yet.
+async fn csrf_guard(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path();
+    if safe
+        || !path.starts_with("/api/")
+        || path == "/api/v1/auth/login"
+        || req.headers().contains_key(header::AUTHORIZATION)
+    {
+        return next.run(req).await;
+    }
+    if let Some(secret) = auth::cookie_value(req.headers(), auth::SESSION_COOKIE) {
+        let sent = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if sent != auth::csrf_token(&secret) {
+            return error::ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "missing or wrong X-CSRF-Token header (it comes with the login answer and GET /api/v1/auth/me)",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 pub fn app(state: SharedState) -> Router {
     let limit = state.settings.body_limit_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_seconds);
@@ -47,8 +113,15 @@ pub fn app(state: SharedState) -> Router {
         .merge(territory::router())
         .merge(stats::router())
         .merge(admin::router())
+        .merge(accounts::router())
+        .merge(privacy::router())
         .merge(meta::router())
         .fallback(not_found)
+        .layer(middleware::from_fn(csrf_guard))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -65,6 +138,18 @@ pub fn app(state: SharedState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("referrer-policy"),
             HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(self)"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
         ))
         .with_state(state)
 }

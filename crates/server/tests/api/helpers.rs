@@ -76,7 +76,23 @@ pub mod tempdir {
 }
 
 /// Starts the app with the demo territory and a few hundred cases; `None` when the backend is absent.
+/// Rate limits are lifted (one address runs the whole suite); tests of the limits use [`spawn_app_with`].
 pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
+    spawn_app_with(backend, |s| {
+        let open = safegrid::ratelimit::Rate::new(100_000, 100_000);
+        s.rate_limits.login = open;
+        s.rate_limits.public_intake = open;
+        s.rate_limits.open311_key = open;
+        s.rate_limits.open311_address = open;
+    })
+    .await
+}
+
+/// Like [`spawn_app`], with the settings adjusted by `adjust`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> anyhow::Result<Option<TestApp>> {
     let (url, tmp, name) = match backend {
         Backend::Sqlite => {
             let tmp = tempdir::TempDir::new();
@@ -91,11 +107,12 @@ pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
             None => return Ok(None),
         },
     };
-    let settings = Settings {
+    let mut settings = Settings {
         database: url,
         deadline_scan_seconds: 1,
         ..Settings::default()
     };
+    adjust(&mut settings);
     let state = safegrid::open(settings).await?;
     demo::build(
         &state,
@@ -121,8 +138,51 @@ pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
     }))
 }
 
-/// A logged-in (cookie) client.
+/// A logged-in (cookie) client that sends the session's CSRF token on every request, as the
+/// web pages do.
 pub async fn login(app: &TestApp, user: &str) -> Client {
+    login_with(app, user, PASSWORD).await.expect("login")
+}
+
+/// Logs in; `Err(status, body)` when refused.
+pub async fn login_with(
+    app: &TestApp,
+    user: &str,
+    password: &str,
+) -> Result<Client, (StatusCode, Value)> {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let c = Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .expect("client");
+    let r = c
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({ "username": user, "password": password }))
+        .send()
+        .await
+        .expect("login request");
+    let status = r.status();
+    let cookie_ok = r
+        .headers()
+        .get("set-cookie")
+        .is_some_and(|v| v.to_str().unwrap().contains("HttpOnly"));
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    if status != StatusCode::OK {
+        return Err((status, body));
+    }
+    assert!(cookie_ok, "session cookie is HttpOnly");
+    let token = body["csrf_token"].as_str().expect("csrf_token").to_string();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-csrf-token", token.parse().unwrap());
+    Ok(Client::builder()
+        .cookie_provider(jar)
+        .default_headers(headers)
+        .build()
+        .expect("client"))
+}
+
+/// A client holding `user`'s session cookie but not its CSRF token (a forged cross-site request).
+pub async fn login_without_csrf(app: &TestApp, user: &str) -> Client {
     let c = Client::builder()
         .cookie_store(true)
         .build()
@@ -133,12 +193,7 @@ pub async fn login(app: &TestApp, user: &str) -> Client {
         .send()
         .await
         .expect("login request");
-    assert_eq!(r.status(), StatusCode::OK, "login {user}");
-    assert!(
-        r.headers()
-            .get("set-cookie")
-            .is_some_and(|v| v.to_str().unwrap().contains("HttpOnly"))
-    );
+    assert_eq!(r.status(), StatusCode::OK);
     c
 }
 

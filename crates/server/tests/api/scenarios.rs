@@ -479,7 +479,21 @@ async fn public_report_and_tracking(app: &TestApp) {
         format!("{}/api/v1/cases/{}", app.base, case["id"].as_str().unwrap()),
     )
     .await;
-    assert_eq!(full["reporter"]["phone"], "13812341234");
+    // Masked even for the command center until it reveals, with a reason, audited.
+    assert_eq!(full["reporter"]["phone"], "138****1234");
+    assert_eq!(full["reporter"]["may_reveal"], true);
+    let (s, r) = post(
+        &disp,
+        format!(
+            "{}/api/v1/cases/{}/reveal",
+            app.base,
+            case["id"].as_str().unwrap()
+        ),
+        json!({"reason": "回访核实处理结果"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["phone"], "13812341234");
     let (s, _) = get(&public, format!("{}/api/v1/track/NOSUCHCODE", app.base)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Address only: accepted and flagged for manual location.

@@ -1,0 +1,80 @@
+//! Case exports as CSV, shared by the CLI and the API: the same columns everywhere, no personal
+//! data ever, and cells that a spreadsheet would run as a formula neutralised.
+
+use crate::http::local_time;
+use chrono::{DateTime, Utc};
+use safegrid_domain::engine::Case;
+
+pub const CASE_COLUMNS: [&str; 22] = [
+    "number",
+    "id",
+    "type",
+    "category",
+    "status",
+    "urgency",
+    "channel",
+    "region_code",
+    "grid_code",
+    "department",
+    "lat",
+    "lon",
+    "created_at",
+    "registered_at",
+    "dispatched_at",
+    "handled_at",
+    "closed_at",
+    "due_at",
+    "overdue",
+    "rework_count",
+    "rating",
+    "description",
+];
+
+/// A text cell as a spreadsheet will read it: a leading `=`, `+`, `-`, `@`, tab or CR would make
+/// Excel or WPS evaluate it (CSV injection), so such cells get a leading apostrophe.
+pub fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// One case's row in `CASE_COLUMNS` order. Reporter contact is personal data and never leaves.
+pub fn case_row(c: &Case) -> [String; 22] {
+    let t = |x: Option<DateTime<Utc>>| x.map(local_time).unwrap_or_default();
+    [
+        c.number.clone(),
+        c.id.to_string(),
+        c.case_type.clone(),
+        c.category.clone(),
+        c.status.clone(),
+        c.urgency.as_str().to_string(),
+        c.channel.clone(),
+        c.region_code.clone(),
+        c.grid_code.clone().unwrap_or_default(),
+        c.department.clone().unwrap_or_default(),
+        c.lat.map(|v| v.to_string()).unwrap_or_default(),
+        c.lon.map(|v| v.to_string()).unwrap_or_default(),
+        t(Some(c.created_at)),
+        t(c.registered_at),
+        t(c.dispatched_at),
+        t(c.handled_at),
+        t(c.closed_at),
+        t(c.due_at),
+        c.ever_overdue.to_string(),
+        c.rework_count.to_string(),
+        c.rating.map(|r| r.to_string()).unwrap_or_default(),
+        cell(&c.description),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::cell("-1+1"), "'-1+1");
+        assert_eq!(super::cell("井盖破损"), "井盖破损");
+    }
+}

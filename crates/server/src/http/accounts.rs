@@ -1,0 +1,400 @@
+//! Administration of accounts, scopes and machine tokens, and the audit trail's search. Every
+//! change here is itself audited.
+
+use super::auth::{CurrentUser, check_password, hash_password};
+use super::cases::parse_day;
+use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
+use super::local_time;
+use super::policy::{Perm, require};
+use crate::state::SharedState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use safegrid_domain::Role;
+use safegrid_domain::codes::{GridCode, RegionCode};
+use safegrid_store::{AuditEntry, AuditFilter, NewUser, StoreError, User, UserChange};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
+        "department": u.department, "regions": u.regions, "grids": u.grids, "disabled": u.disabled,
+        "locked_until": u.locked_until.map(local_time), "created_at": local_time(u.created_at),
+    })
+}
+
+/// Checks a scope: region codes (2–12 digits) and grid codes (15 digits), normalised.
+pub fn parse_scope(regions: &[String], grids: &[String]) -> ApiResult<(Vec<String>, Vec<String>)> {
+    let r = regions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            RegionCode::parse(c)
+                .map(|c| c.as_str().to_string())
+                .map_err(|e| ApiError::invalid(format!("regions[{i}]"), e.reason))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let g = grids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            GridCode::parse(c)
+                .map(|c| c.as_str().to_string())
+                .map_err(|e| ApiError::invalid(format!("grids[{i}]"), e.reason))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok((r, g))
+}
+
+async fn check_department(st: &SharedState, d: Option<&str>) -> ApiResult<()> {
+    if let Some(d) = d {
+        match st.store.department(d).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::invalid("department", "no such department"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+fn parse_role(r: &str) -> ApiResult<Role> {
+    let role: Role = r
+        .parse()
+        .map_err(|e: safegrid_domain::FieldError| ApiError::invalid("role", e.reason))?;
+    if role == Role::System {
+        return Err(ApiError::invalid("role", "system is not a login role"));
+    }
+    Ok(role)
+}
+
+async fn audit(
+    st: &SharedState,
+    by: &User,
+    action: &str,
+    target: &User,
+    detail: Value,
+) -> ApiResult<()> {
+    st.store
+        .audit(&AuditEntry::new(
+            Some(by.id),
+            by.username.clone(),
+            action,
+            "user",
+            Some(target.username.clone()),
+            detail,
+        ))
+        .await?;
+    Ok(())
+}
+
+async fn list_users(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Value>> {
+    require(&user, Perm::ManageAccounts)?;
+    let users = st.store.users().await?;
+    Ok(Json(
+        json!({ "items": users.iter().map(user_json).collect::<Vec<_>>() }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    username: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    role: String,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    grids: Vec<String>,
+    password: String,
+}
+
+async fn create_user(
+    State(st): State<SharedState>,
+    CurrentUser(admin): CurrentUser,
+    ApiJson(b): ApiJson<NewUserBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    require(&admin, Perm::ManageAccounts)?;
+    let username = b.username.trim().to_string();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || !username
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(ApiError::invalid(
+            "username",
+            "must be 1–64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    let role = parse_role(&b.role)?;
+    let (regions, grids) = parse_scope(&b.regions, &b.grids)?;
+    if role == Role::Handler && b.department.is_none() {
+        return Err(ApiError::invalid("department", "is required for a handler"));
+    }
+    check_department(&st, b.department.as_deref()).await?;
+    check_password(&b.password, &username)?;
+    let display_name = b.display_name.unwrap_or_else(|| username.clone());
+    if display_name.chars().count() > 100 {
+        return Err(ApiError::invalid(
+            "display_name",
+            "must be at most 100 characters",
+        ));
+    }
+    let u = st
+        .store
+        .create_user(&NewUser {
+            username,
+            display_name,
+            password_hash: hash_password(b.password).await?,
+            role,
+            department: b.department,
+            regions,
+            grids,
+        })
+        .await?;
+    audit(
+        &st,
+        &admin,
+        "account.create",
+        &u,
+        json!({ "role": u.role, "department": u.department, "regions": u.regions, "grids": u.grids }),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(user_json(&u))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default, with = "double_option")]
+    department: Option<Option<String>>,
+    #[serde(default)]
+    regions: Option<Vec<String>>,
+    #[serde(default)]
+    grids: Option<Vec<String>>,
+    #[serde(default)]
+    disabled: Option<bool>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `"department": null` clears it; an absent key leaves it.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Ok(Some(Option::<String>::deserialize(d)?))
+    }
+}
+
+async fn change_user(
+    State(st): State<SharedState>,
+    CurrentUser(admin): CurrentUser,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ChangeBody>,
+) -> ApiResult<Json<Value>> {
+    require(&admin, Perm::ManageAccounts)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("account"))?;
+    let cur = match st.store.user(id).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => return Err(ApiError::not_found("account")),
+        Err(e) => return Err(e.into()),
+    };
+    let role = b.role.as_deref().map(parse_role).transpose()?;
+    let regions = b
+        .regions
+        .as_deref()
+        .map(|r| parse_scope(r, &[]))
+        .transpose()?
+        .map(|x| x.0);
+    let grids = b
+        .grids
+        .as_deref()
+        .map(|g| parse_scope(&[], g))
+        .transpose()?
+        .map(|x| x.1);
+    if let Some(Some(d)) = &b.department {
+        check_department(&st, Some(d)).await?;
+    }
+    if id == admin.id && (b.disabled == Some(true) || role.is_some_and(|r| r != Role::Admin)) {
+        return Err(ApiError::invalid(
+            "role",
+            "you may not disable or demote your own account (ask another administrator)",
+        ));
+    }
+    if let Some(p) = &b.password {
+        check_password(p, &cur.username)?;
+    }
+    let change = UserChange {
+        display_name: b.display_name.clone(),
+        role,
+        department: b.department.clone(),
+        regions,
+        grids,
+        disabled: b.disabled,
+    };
+    let u = st.store.update_user(id, &change).await?;
+    let password_changed = b.password.is_some();
+    if let Some(p) = b.password {
+        st.store
+            .set_password_hash(id, &hash_password(p).await?)
+            .await?;
+        st.store.delete_user_sessions(id).await?;
+    }
+    audit(
+        &st,
+        &admin,
+        "account.update",
+        &u,
+        json!({
+            "before": { "role": cur.role, "department": cur.department, "regions": cur.regions, "grids": cur.grids, "disabled": cur.disabled },
+            "after": { "role": u.role, "department": u.department, "regions": u.regions, "grids": u.grids, "disabled": u.disabled },
+            "password_changed": password_changed,
+        }),
+    )
+    .await?;
+    Ok(Json(user_json(&u)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+async fn search_audit(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    require(&user, Perm::ReadAudit)?;
+    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let page = q.page.unwrap_or(1);
+    let page_size = q.page_size.unwrap_or(100);
+    if page < 1 {
+        return Err(ApiError::invalid("page", "must be 1 or more"));
+    }
+    if !(1..=1000).contains(&page_size) {
+        return Err(ApiError::invalid("page_size", "must be between 1 and 1000"));
+    }
+    let f = AuditFilter {
+        actor: q.actor,
+        action: q.action,
+        target_type: q.target_type,
+        target_id: q.target_id,
+        from: q
+            .from
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_day(s, "from", false))
+            .transpose()?,
+        to: q
+            .to
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| parse_day(s, "to", true))
+            .transpose()?,
+        limit: page_size,
+        offset: (page - 1) * page_size,
+    };
+    let (rows, total) = st.store.audit_search(&f).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "seq": r.seq, "at": local_time(r.at), "actor": r.actor_name, "actor_id": r.actor_id,
+                "ip": r.ip, "action": r.action, "target_type": r.target_type, "target_id": r.target_id,
+                "detail": r.detail, "hash": r.hash,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "items": items, "total": total, "page": page, "page_size": page_size }),
+    ))
+}
+
+async fn verify_audit(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Value>> {
+    require(&user, Perm::ReadAudit)?;
+    let v = st.store.verify_audit(|_| {}).await?;
+    Ok(Json(
+        json!({ "intact": v.broken_at.is_none(), "entries": v.entries, "broken_at": v.broken_at, "reason": v.reason }),
+    ))
+}
+
+async fn list_tokens(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Value>> {
+    require(&user, Perm::ManageAccounts)?;
+    let toks = st.store.tokens().await?;
+    Ok(Json(json!({ "items": toks.iter().map(|t| json!({
+        "id": t.id, "user_id": t.user_id, "name": t.name, "scopes": t.scopes,
+        "created_at": local_time(t.created_at), "expires_at": t.expires_at.map(local_time),
+        "revoked_at": t.revoked_at.map(local_time),
+    })).collect::<Vec<_>>() })))
+}
+
+async fn revoke_token(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    require(&user, Perm::ManageAccounts)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
+    match st.store.revoke_token(id).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(ApiError::not_found("token")),
+        Err(e) => return Err(e.into()),
+    }
+    st.store
+        .audit(&AuditEntry::new(
+            Some(user.id),
+            user.username.clone(),
+            "token.revoke",
+            "token",
+            Some(id.to_string()),
+            json!({}),
+        ))
+        .await?;
+    Ok(Json(json!({ "revoked": true })))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/admin/users", get(list_users).post(create_user))
+        .route(
+            "/api/v1/admin/users/{id}",
+            axum::routing::patch(change_user),
+        )
+        .route("/api/v1/admin/audit", get(search_audit))
+        .route("/api/v1/admin/audit/verify", get(verify_audit))
+        .route("/api/v1/admin/tokens", get(list_tokens))
+        .route("/api/v1/admin/tokens/{id}/revoke", post(revoke_token))
+}
