@@ -267,6 +267,12 @@ pub struct CaseFilter {
     pub scope_regions: Vec<String>,
     pub scope_grids: Vec<String>,
     pub scope_department: Option<String>,
+    /// Cases reported by this account (residents see their own reports).
+    pub scope_reporter: Option<Uuid>,
+    /// Cases filed by this account (grid workers see what they filed, wherever it landed).
+    pub scope_creator: Option<Uuid>,
+    /// The viewer's scope is empty: match nothing.
+    pub scope_nothing: bool,
     pub now: Option<DateTime<Utc>>,
     pub order: SortOrder,
     pub limit: i64,
@@ -413,6 +419,16 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
             "department = {}",
             push(&mut args, Arg::S(d.clone()))
         ));
+    }
+    if let Some(u) = f.scope_reporter {
+        scope.push(format!("reporter_user = {}", push(&mut args, Arg::U(u))));
+    }
+    if let Some(u) = f.scope_creator {
+        scope.push(format!("created_by = {}", push(&mut args, Arg::U(u))));
+    }
+    if f.scope_nothing {
+        scope.clear();
+        scope.push("1 = 0".into());
     }
     if !scope.is_empty() {
         w.push(format!("({})", scope.join(" OR ")));

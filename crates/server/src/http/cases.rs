@@ -47,17 +47,16 @@ pub(crate) fn scope_filter(user: &User, f: &mut CaseFilter) {
             .collect()
     };
     match user.role {
-        Role::Handler => {
-            f.scope_department = Some(user.department.clone().unwrap_or_else(|| "\u{0}".into()))
-        }
+        Role::Handler => match &user.department {
+            Some(d) => f.scope_department = Some(d.clone()),
+            None => f.scope_nothing = true,
+        },
         Role::GridWorker | Role::GridLeader => {
             f.scope_grids = user.grids.clone();
             f.scope_regions = shorts(&user.regions);
-            if f.scope_grids.is_empty() && f.scope_regions.is_empty() {
-                f.scope_grids = vec!["\u{0}".into()];
-            }
+            f.scope_creator = Some(user.id);
         }
-        Role::Citizen => f.scope_grids = vec!["\u{0}".into()],
+        Role::Citizen => f.scope_reporter = Some(user.id),
         _ => f.scope_regions = shorts(&user.regions),
     }
 }

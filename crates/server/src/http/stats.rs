@@ -57,6 +57,11 @@ fn figures(st: &SharedState, c: &Counters) -> Value {
 fn may_read_region(user: &User, region: &str) -> bool {
     match user.role {
         Role::Citizen | Role::Handler => false,
+        // Grid workers are scoped by their grids; a region only counts when one was given
+        // (an empty region list means "everywhere" only for region-scoped roles).
+        Role::GridWorker | Role::GridLeader => {
+            !user.regions.is_empty() && user.actor().covers_region(region)
+        }
         _ => user.actor().covers_region(region),
     }
 }
@@ -66,6 +71,7 @@ async fn kpi(
     CurrentUser(user): CurrentUser,
     q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
+    super::policy::require(&user, super::policy::Perm::ReadStats)?;
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
     let today = Utc::now()
         .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))

@@ -3,19 +3,49 @@
 
 mod helpers;
 mod scenarios;
+mod security;
 
-use helpers::{Backend, spawn_app};
+use helpers::{Backend, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_suite_on_sqlite() {
     let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
-    scenarios::run_all(&app.expect("sqlite is always available")).await;
+    let app = app.expect("sqlite is always available");
+    scenarios::run_all(&app).await;
+    security::run_all(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_suite_on_postgres() {
     match spawn_app(Backend::Postgres).await.expect("postgres app") {
-        Some(app) => scenarios::run_all(&app).await,
+        Some(app) => {
+            scenarios::run_all(&app).await;
+            security::run_all(&app).await;
+        }
         None => helpers::skipped("api_suite_on_postgres"),
+    }
+}
+
+fn low_limits(s: &mut safegrid::config::Settings) {
+    s.rate_limits.public_intake = safegrid::ratelimit::Rate::new(1, 3);
+    s.rate_limits.login = safegrid::ratelimit::Rate::new(1, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_on_sqlite() {
+    let app = spawn_app_with(Backend::Sqlite, low_limits)
+        .await
+        .expect("sqlite app");
+    security::rate_limits(&app.expect("sqlite is always available")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_on_postgres() {
+    match spawn_app_with(Backend::Postgres, low_limits)
+        .await
+        .expect("postgres app")
+    {
+        Some(app) => security::rate_limits(&app).await,
+        None => helpers::skipped("rate_limits_on_postgres"),
     }
 }
