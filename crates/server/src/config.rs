@@ -28,6 +28,8 @@ pub struct Settings {
     pub demo_cases: usize,
     pub score_weights: ScoreWeights,
     pub rate_limits: RateLimits,
+    /// The Open311 GeoReport v2 door (`[open311]`).
+    pub open311: crate::open311::Open311Settings,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -71,6 +73,7 @@ impl Default for Settings {
             demo_cases: 50_000,
             score_weights: ScoreWeights::default(),
             rate_limits: RateLimits::default(),
+            open311: Default::default(),
         }
     }
 }

@@ -115,16 +115,25 @@ enum ExportWhat {
 
 #[derive(Subcommand)]
 enum TokenWhat {
-    /// Create a bearer token for an account; prints the token and nothing else.
+    /// Create a bearer token for an account, or with --open311 NAME an Open311 api_key for a
+    /// client application; prints the secret once and nothing else.
     Create {
-        #[arg(long)]
-        user: String,
+        #[arg(long, required_unless_present = "open311", conflicts_with = "open311")]
+        user: Option<String>,
+        /// Issue an Open311 api_key to the client application NAME (stored hashed).
+        #[arg(long, value_name = "NAME")]
+        open311: Option<String>,
         /// A label for the token.
         #[arg(long, default_value = "cli")]
         name: String,
         /// Days until it expires (default: never).
         #[arg(long)]
         expires_days: Option<i64>,
+    },
+    /// Revoke the Open311 api_key of a client application.
+    Revoke {
+        #[arg(long, value_name = "NAME")]
+        open311: String,
     },
 }
 
@@ -309,11 +318,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token {
             what:
                 TokenWhat::Create {
+                    user: _,
+                    open311: Some(client),
+                    ..
+                },
+        } => {
+            let st = safegrid::open(settings).await?;
+            println!("{}", safegrid::open311::keys::issue(&st, &client).await?);
+            Ok(())
+        }
+        Command::Token {
+            what: TokenWhat::Revoke { open311 },
+        } => {
+            let st = safegrid::open(settings).await?;
+            st.store
+                .revoke_open311_client(open311.trim())
+                .await
+                .map_err(|_| anyhow::anyhow!("no live Open311 client named {open311}"))?;
+            eprintln!("revoked the api_key of Open311 client {open311}");
+            Ok(())
+        }
+        Command::Token {
+            what:
+                TokenWhat::Create {
                     user,
+                    open311: None,
                     name,
                     expires_days,
                 },
         } => {
+            let user = user.unwrap_or_default();
             let st = safegrid::open(settings).await?;
             let u = st
                 .store

@@ -34,6 +34,10 @@ pub struct CreateCase {
     pub reporter: Option<Reporter>,
     #[serde(default, rename = "type")]
     pub case_type: Option<String>,
+    /// Facts of the channel recorded in the report's history entry (Open311 attributes and
+    /// media); set by channels in code, never read from a request body.
+    #[serde(skip)]
+    pub report_data: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The reporter's contact, kept only as long as a call-back needs it.
@@ -251,7 +255,10 @@ impl AppState {
             now,
         };
         let actor = user.map(User::actor);
-        let applied = engine::create(new, actor.as_ref(), &ctx)?;
+        let mut applied = engine::create(new, actor.as_ref(), &ctx)?;
+        if let (Some(extra), Some(data)) = (input.report_data, applied.event.data.as_object_mut()) {
+            data.extend(extra);
+        }
         let nodes = kpi_nodes(&applied.case, None);
         Ok(self.store.insert_case(&applied, &nodes).await?)
     }

@@ -48,6 +48,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(stats::router())
         .merge(admin::router())
         .merge(meta::router())
+        .merge(crate::open311::router(state.clone()))
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
