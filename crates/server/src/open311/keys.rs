@@ -21,7 +21,7 @@ pub async fn issue(st: &SharedState, name: &str) -> anyhow::Result<String> {
     match st.store.create_open311_client(name, &hash_secret(&key)).await {
         Ok(_) => Ok(key),
         Err(StoreError::Conflict(_)) => anyhow::bail!(
-            "an Open311 client named {name} already exists (revoke it first or pick another name)"
+            "an Open311 client named {name} already exists; pick another name"
         ),
         Err(e) => Err(e.into()),
     }

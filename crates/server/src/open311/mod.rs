@@ -228,16 +228,25 @@ pub fn parse_time(s: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc
     )))
 }
 
-/// The jurisdiction a request is about: its id (a region code's short form) and region prefix.
+/// The jurisdiction a request is about: a region of this deployment.
 #[derive(Debug, Clone)]
 pub struct Jurisdiction {
-    pub id: String,
+    /// The region code's significant digits (2/4/6/9/12): the prefix of every code inside it.
+    pub short: String,
 }
 
 impl Jurisdiction {
     pub fn prefix(&self) -> &str {
-        &self.id
+        &self.short
     }
+    /// The `jurisdiction_id`: the region code as people write it, at least 6 digits (湖州市 = 330500).
+    pub fn id(&self) -> String {
+        jurisdiction_id(&self.short)
+    }
+}
+
+fn jurisdiction_id(short: &str) -> String {
+    format!("{short:0<6}")
 }
 
 /// The jurisdictions this deployment serves, as short region codes.
@@ -263,25 +272,31 @@ pub async fn jurisdictions(st: &SharedState) -> Result<Vec<String>, Fail> {
 /// unknown ids answer 404. The 12-digit form of a region code is accepted too.
 pub async fn jurisdiction(st: &SharedState, p: &Params) -> Result<Jurisdiction, Fail> {
     let all = jurisdictions(st).await?;
+    let ids = || {
+        all.iter()
+            .map(|s| jurisdiction_id(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match p.get("jurisdiction_id") {
         None => match all.as_slice() {
-            [one] => Ok(Jurisdiction { id: one.clone() }),
+            [one] => Ok(Jurisdiction { short: one.clone() }),
             [] => Err(Fail::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "no territory is loaded yet",
             )),
             _ => Err(Fail::bad(format!(
                 "jurisdiction_id: is required on this server (one of {})",
-                all.join(", ")
+                ids()
             ))),
         },
         Some(j) => {
             let short = RegionCode::parse(j).ok().map(|c| c.short().to_string());
             match short.filter(|s| all.contains(s)) {
-                Some(id) => Ok(Jurisdiction { id }),
+                Some(short) => Ok(Jurisdiction { short }),
                 None => Err(Fail::not_found(format!(
                     "jurisdiction_id: unknown jurisdiction {j}; this server serves {}",
-                    all.join(", ")
+                    ids()
                 ))),
             }
         }

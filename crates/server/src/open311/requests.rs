@@ -586,7 +586,7 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
             if !region.starts_with(j.prefix()) {
                 return Err(Fail::bad(format!(
                     "lat/long: the point lies outside jurisdiction {}",
-                    j.id
+                    j.id()
                 )));
             }
         }

@@ -180,11 +180,10 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         .iter()
         .rev()
         .find(|e| {
+            let d = serde_json::from_str::<serde_json::Value>(&e.data).unwrap_or_default();
             e.action == "comment"
-                && serde_json::from_str::<serde_json::Value>(&e.data)
-                    .ok()
-                    .and_then(|d| d.get("update_id").cloned())
-                    == Some(json!(update_id))
+                && d.get("update_id") == Some(&json!(update_id))
+                && d.get("open311_client") == Some(&json!(client.name))
         })
         .map(|e| e.seq)
         .unwrap_or_default();

@@ -77,6 +77,14 @@ pub mod tempdir {
 
 /// Starts the app with the demo territory and a few hundred cases; `None` when the backend is absent.
 pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As [`spawn_app`], with settings adjusted by `tweak` (rate limits, Open311 options…).
+pub async fn spawn_app_with(
+    backend: Backend,
+    tweak: impl FnOnce(&mut Settings),
+) -> anyhow::Result<Option<TestApp>> {
     let (url, tmp, name) = match backend {
         Backend::Sqlite => {
             let tmp = tempdir::TempDir::new();
@@ -91,11 +99,12 @@ pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
             None => return Ok(None),
         },
     };
-    let settings = Settings {
+    let mut settings = Settings {
         database: url,
         deadline_scan_seconds: 1,
         ..Settings::default()
     };
+    tweak(&mut settings);
     let state = safegrid::open(settings).await?;
     demo::build(
         &state,

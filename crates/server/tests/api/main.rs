@@ -2,6 +2,7 @@
 //! Every scenario runs on SQLite and on PostgreSQL (one suite, two backends).
 
 mod helpers;
+mod open311;
 mod scenarios;
 
 use helpers::{Backend, spawn_app};
