@@ -3,6 +3,7 @@
 
 mod helpers;
 mod open311;
+mod open311_georeport;
 mod scenarios;
 
 use helpers::{Backend, spawn_app};
