@@ -90,10 +90,7 @@ fn push(args: &mut Vec<Arg>, a: Arg) -> String {
 }
 
 fn list(args: &mut Vec<Arg>, items: impl Iterator<Item = Arg>) -> String {
-    items
-        .map(|a| push(args, a))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.map(|a| push(args, a)).collect::<Vec<_>>().join(", ")
 }
 
 fn region_range(args: &mut Vec<Arg>, prefix: &str) -> String {

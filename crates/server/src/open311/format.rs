@@ -251,10 +251,7 @@ mod tests {
             Format::split("services.json"),
             Some(("services", Format::Json))
         );
-        assert_eq!(
-            Format::split("req.1.XML"),
-            Some(("req.1", Format::Xml))
-        );
+        assert_eq!(Format::split("req.1.XML"), Some(("req.1", Format::Xml)));
         assert_eq!(Format::split("services"), None);
         assert_eq!(Format::split(".xml"), None);
         assert_eq!(Format::split("a.html"), None);

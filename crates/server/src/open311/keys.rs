@@ -18,11 +18,15 @@ pub async fn issue(st: &SharedState, name: &str) -> anyhow::Result<String> {
         anyhow::bail!("--open311: the client name must be 1 to 100 printable characters");
     }
     let key = random_secret(KEY_PREFIX);
-    match st.store.create_open311_client(name, &hash_secret(&key)).await {
+    match st
+        .store
+        .create_open311_client(name, &hash_secret(&key))
+        .await
+    {
         Ok(_) => Ok(key),
-        Err(StoreError::Conflict(_)) => anyhow::bail!(
-            "an Open311 client named {name} already exists; pick another name"
-        ),
+        Err(StoreError::Conflict(_)) => {
+            anyhow::bail!("an Open311 client named {name} already exists; pick another name")
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -182,7 +182,9 @@ impl Params {
     pub fn parse(text: &str) -> Result<Params, Fail> {
         serde_urlencoded::from_str::<Vec<(String, String)>>(text)
             .map(Params)
-            .map_err(|_| Fail::bad("the parameters are not valid application/x-www-form-urlencoded"))
+            .map_err(|_| {
+                Fail::bad("the parameters are not valid application/x-www-form-urlencoded")
+            })
     }
 
     /// The first non-empty value of `name`, trimmed (an empty parameter equals an absent one).
@@ -365,12 +367,21 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
 }
 
 /// Reads a POST body (at most the configured size) as form parameters.
-pub async fn read_form(st: &SharedState, headers: &HeaderMap, body: axum::body::Body) -> Result<Params, Fail> {
+pub async fn read_form(
+    st: &SharedState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Params, Fail> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if !mime.is_empty() && mime != "application/x-www-form-urlencoded" {
         return Err(Fail::bad(format!(
             "Content-Type: the body must be application/x-www-form-urlencoded, not {mime}"
@@ -480,7 +491,10 @@ fn base_url(st: &SharedState, headers: &HeaderMap) -> String {
 async fn discovery(st: &SharedState, headers: &HeaderMap, f: Format) -> Done {
     let o = &st.settings.open311;
     let endpoint = Node::obj(vec![
-        ("specification", Node::str("http://wiki.open311.org/GeoReport_v2")),
+        (
+            "specification",
+            Node::str("http://wiki.open311.org/GeoReport_v2"),
+        ),
         ("url", Node::str(base_url(st, headers))),
         ("changeset", Node::str(o.changeset.clone())),
         ("type", Node::str("production")),

@@ -26,8 +26,14 @@ use uuid::Uuid;
 
 /// History actions whose notes the public may read (the tracking view's rule, plus residents'
 /// own updates pushed through Open311).
-pub const PUBLIC_NOTE_ACTIONS: [&str; 6] =
-    ["report", "handle", "close", "reject", "self_handle", "comment"];
+pub const PUBLIC_NOTE_ACTIONS: [&str; 6] = [
+    "report",
+    "handle",
+    "close",
+    "reject",
+    "self_handle",
+    "comment",
+];
 
 /// Case types whose text and place stay off the public lists: disputes (矛盾纠纷) and petitions
 /// (信访) are about named people.
@@ -89,7 +95,10 @@ fn request_node(
         .map(str::to_string);
     let mut fields = vec![
         ("service_request_id", Node::str(case.id.to_string())),
-        ("status", Node::str(status::standard(&case.case_type, &case.status))),
+        (
+            "status",
+            Node::str(status::standard(&case.case_type, &case.status)),
+        ),
         ("status_notes", Node::opt(status_notes)),
         ("service_name", Node::opt(cat.map(|c| c.name_zh.clone()))),
         ("service_code", Node::str(case.category.clone())),
@@ -124,7 +133,10 @@ fn request_node(
             .iter()
             .map(|e| {
                 Node::obj(vec![
-                    ("datetime", Node::str(local_time(safegrid_store::from_ms(e.at)))),
+                    (
+                        "datetime",
+                        Node::str(local_time(safegrid_store::from_ms(e.at))),
+                    ),
                     (
                         "description",
                         Node::str(public_description(
@@ -158,7 +170,10 @@ fn request_node(
             Node::obj(vec![
                 ("case_number", Node::str(case.number.clone())),
                 ("state", Node::str(case.status.clone())),
-                ("state_name", Node::str(state_label(&case.case_type, &case.status))),
+                (
+                    "state_name",
+                    Node::str(state_label(&case.case_type, &case.status)),
+                ),
                 (
                     "extended_status",
                     Node::str(status::extended(&case.case_type, &case.status)),
@@ -193,12 +208,7 @@ async fn department_names(st: &SharedState) -> Result<HashMap<String, String>, F
         .collect())
 }
 
-async fn render_cases(
-    st: &SharedState,
-    cases: &[Case],
-    extensions: bool,
-    f: Format,
-) -> Done {
+async fn render_cases(st: &SharedState, cases: &[Case], extensions: bool, f: Format) -> Done {
     let events = st.store.events_of_cases(cases).await?;
     let depts = department_names(st).await?;
     let empty = vec![];
@@ -230,7 +240,12 @@ fn flag(p: &Params, name: &str) -> Result<bool, Fail> {
     }
 }
 
-fn int(p: &Params, name: &str, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, Fail> {
+fn int(
+    p: &Params,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, Fail> {
     match p.get(name) {
         None => Ok(default),
         Some(s) => s
@@ -313,7 +328,9 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
     let end = time("end_date", true);
     let updated_after = time("updated_after", false);
     let updated_before = time("updated_before", true);
-    let page = int(p, "page", 1, 1..=1_000_000).map_err(|e| errors.extend(e.messages)).ok();
+    let page = int(p, "page", 1, 1..=1_000_000)
+        .map_err(|e| errors.extend(e.messages))
+        .ok();
     let page_size = int(p, "page_size", MAX_PAGE, 1..=MAX_PAGE)
         .map_err(|e| errors.extend(e.messages))
         .ok();
@@ -418,8 +435,13 @@ pub fn text_param(p: &Params, name: &str, max: usize) -> Result<Option<String>, 
             "{name}: must be at most {max} characters (it has {})",
             s.chars().count()
         ))),
-        Some(s) if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
-            Err(Fail::bad(format!("{name}: must not contain control characters")))
+        Some(s)
+            if s.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+        {
+            Err(Fail::bad(format!(
+                "{name}: must not contain control characters"
+            )))
         }
         Some(s) => Ok(Some(s.to_string())),
     }
@@ -441,7 +463,11 @@ pub fn media_url_param(p: &Params) -> Result<Option<String>, Fail> {
 
 /// `attribute[CODE]` (and `attribute[CODE][]` for lists) checked against the service's
 /// attributes; every problem is reported at once.
-pub fn read_attributes(p: &Params, attrs: &[Attribute], service: &str) -> Result<Map<String, Value>, Fail> {
+pub fn read_attributes(
+    p: &Params,
+    attrs: &[Attribute],
+    service: &str,
+) -> Result<Map<String, Value>, Fail> {
     let mut errors = vec![];
     let mut given: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in &p.0 {
@@ -452,10 +478,15 @@ pub fn read_attributes(p: &Params, attrs: &[Attribute], service: &str) -> Result
             Some(code) if !code.is_empty() && !code.contains(['[', ']']) => {
                 let v = v.trim();
                 if !v.is_empty() {
-                    given.entry(code.to_string()).or_default().push(v.to_string());
+                    given
+                        .entry(code.to_string())
+                        .or_default()
+                        .push(v.to_string());
                 }
             }
-            _ => errors.push(format!("{k}: attribute parameters are named attribute[CODE]")),
+            _ => errors.push(format!(
+                "{k}: attribute parameters are named attribute[CODE]"
+            )),
         }
     }
     for code in given.keys() {
@@ -483,7 +514,11 @@ pub fn read_attributes(p: &Params, attrs: &[Attribute], service: &str) -> Result
         let keys: Vec<&str> = a.values.iter().map(|x| x.key.as_str()).collect();
         match a.datatype {
             AttributeDatatype::String | AttributeDatatype::Text => {
-                let max = if a.datatype == AttributeDatatype::String { 200 } else { 4000 };
+                let max = if a.datatype == AttributeDatatype::String {
+                    200
+                } else {
+                    4000
+                };
                 if v.chars().count() > max {
                     errors.push(format!("{name}: must be at most {max} characters"));
                 } else if v.chars().any(|c| c.is_control() && c != '\n') {
@@ -543,13 +578,20 @@ fn coordinate(p: &Params, name: &str) -> Result<Option<f64>, Fail> {
             .ok()
             .filter(|v| v.is_finite())
             .map(Some)
-            .ok_or_else(|| Fail::bad(format!("{name}: must be a number in decimal degrees (WGS84)"))),
+            .ok_or_else(|| {
+                Fail::bad(format!(
+                    "{name}: must be a number in decimal degrees (WGS84)"
+                ))
+            }),
     }
 }
 
 /// The reporter's name from first_name/last_name: Chinese names are family name first, unspaced.
 fn reporter_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let cjk = |s: &str| s.chars().all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c == '·');
+    let cjk = |s: &str| {
+        s.chars()
+            .all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c == '·')
+    };
     match (first, last) {
         (Some(f), Some(l)) if cjk(f) && cjk(l) => Some(format!("{l}{f}")),
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
@@ -566,7 +608,9 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
     };
     let cats = st.categories();
     let Some(cat) = cats.get(code).filter(|c| c.active) else {
-        return Err(Fail::not_found(format!("service_code: unknown service {code}")));
+        return Err(Fail::not_found(format!(
+            "service_code: unknown service {code}"
+        )));
     };
     let lat = coordinate(p, "lat")?;
     let lon = coordinate(p, "long")?;
@@ -610,7 +654,7 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
     let account_id = text_param(p, "account_id", 100)?;
     // email and device_id are read by no one here: not stored (data minimisation).
     let name = reporter_name(first.as_deref(), last.as_deref());
-    let reporter = (name.is_some() || phone.is_some()).then(|| Reporter { name, phone });
+    let reporter = (name.is_some() || phone.is_some()).then_some(Reporter { name, phone });
     let address = match (address, address_id) {
         (Some(a), _) => Some(a),
         (None, Some(id)) => Some(format!("address_id {id}")),
@@ -642,7 +686,10 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
             n = case.number,
             t = local_time(d)
         ),
-        None => format!("已受理，案件编号 {n} (received as case {n})", n = case.number),
+        None => format!(
+            "已受理，案件编号 {n} (received as case {n})",
+            n = case.number
+        ),
     };
     Ok(Body::List {
         root: "service_requests",

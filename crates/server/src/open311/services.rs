@@ -39,7 +39,10 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
             Node::obj(vec![
                 ("service_code", Node::str(c.code.clone())),
                 ("service_name", Node::str(c.name_zh.clone())),
-                ("description", Node::str(format!("{} ({})", c.name_zh, c.name_en))),
+                (
+                    "description",
+                    Node::str(format!("{} ({})", c.name_zh, c.name_en)),
+                ),
                 ("metadata", Node::Bool(!attributes_of(c).is_empty())),
                 ("type", Node::str("realtime")),
                 ("keywords", Node::str(keywords_of(c).join(","))),
@@ -62,7 +65,9 @@ fn datatype_description(d: AttributeDatatype) -> &'static str {
         AttributeDatatype::Number => "a number",
         AttributeDatatype::Datetime => "an ISO 8601 date-time with a zone",
         AttributeDatatype::SingleValueList => "one key of the values",
-        AttributeDatatype::MultiValueList => "one or more keys of the values (repeat the parameter)",
+        AttributeDatatype::MultiValueList => {
+            "one or more keys of the values (repeat the parameter)"
+        }
     }
 }
 
@@ -90,7 +95,10 @@ pub async fn definition(
                     ("code", Node::str(a.code.clone())),
                     ("datatype", Node::str(a.datatype.as_str())),
                     ("required", Node::Bool(a.required)),
-                    ("datatype_description", Node::str(datatype_description(a.datatype))),
+                    (
+                        "datatype_description",
+                        Node::str(datatype_description(a.datatype)),
+                    ),
                     ("order", Node::Int(i64::from(a.order))),
                     (
                         "description",

@@ -83,7 +83,12 @@ pub fn extended(case_type: &str, state: &str) -> &'static str {
 pub fn terminal_states() -> Vec<String> {
     let mut v: Vec<String> = builtin()
         .values()
-        .flat_map(|w| w.states.iter().filter(|s| s.terminal).map(|s| s.name.clone()))
+        .flat_map(|w| {
+            w.states
+                .iter()
+                .filter(|s| s.terminal)
+                .map(|s| s.name.clone())
+        })
         .collect();
     v.sort();
     v.dedup();
@@ -94,7 +99,12 @@ pub fn terminal_states() -> Vec<String> {
 pub fn open_states() -> Vec<String> {
     let mut v: Vec<String> = builtin()
         .values()
-        .flat_map(|w| w.states.iter().filter(|s| !s.terminal).map(|s| s.name.clone()))
+        .flat_map(|w| {
+            w.states
+                .iter()
+                .filter(|s| !s.terminal)
+                .map(|s| s.name.clone())
+        })
         .collect();
     v.sort();
     v.dedup();
@@ -116,13 +126,31 @@ mod tests {
                 // for good (verified-awaiting-closure is `fixed` but still open).
                 if std == "closed" {
                     assert!(
-                        !["open", "in_progress", "action_scheduled", "investigating", "for_triage", "planned", "reopen"].contains(&ext),
-                        "{ct}/{} closed but {ext}", s.name
+                        ![
+                            "open",
+                            "in_progress",
+                            "action_scheduled",
+                            "investigating",
+                            "for_triage",
+                            "planned",
+                            "reopen"
+                        ]
+                        .contains(&ext),
+                        "{ct}/{} closed but {ext}",
+                        s.name
                     );
                 } else {
                     assert!(
-                        !["closed", "duplicate", "cancelled", "no_further_action", "not_councils_responsibility"].contains(&ext),
-                        "{ct}/{} open but {ext}", s.name
+                        ![
+                            "closed",
+                            "duplicate",
+                            "cancelled",
+                            "no_further_action",
+                            "not_councils_responsibility"
+                        ]
+                        .contains(&ext),
+                        "{ct}/{} open but {ext}",
+                        s.name
                     );
                 }
             }

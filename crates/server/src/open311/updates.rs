@@ -7,15 +7,17 @@
 //! status the resident gave, and acts. Each client's `update_id` is taken once.
 
 use super::format::{Body, Format, Node};
-use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, media_url_param, public_description, text_param};
+use super::requests::{
+    DEFAULT_DAYS, MAX_PAGE, find_case, media_url_param, public_description, text_param,
+};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
 use crate::http::local_time;
 use crate::state::SharedState;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
-use safegrid_domain::engine::{ActionRequest, Actor};
 use safegrid_domain::Role;
+use safegrid_domain::engine::{ActionRequest, Actor};
 use safegrid_store::{Open311Client, from_ms};
 use serde_json::json;
 
@@ -62,7 +64,10 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
             Node::obj(vec![
                 ("update_id", Node::str(format!("{}-{}", e.case_id, e.seq))),
                 ("service_request_id", Node::str(e.case_id.to_string())),
-                ("status", Node::str(status::extended(&e.case_type, &e.to_status))),
+                (
+                    "status",
+                    Node::str(status::extended(&e.case_type, &e.to_status)),
+                ),
                 ("updated_datetime", Node::str(local_time(from_ms(e.at)))),
                 (
                     "description",

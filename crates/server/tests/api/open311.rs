@@ -20,8 +20,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
     /// Checks an Open311 error body in either format; returns the descriptions.
     pub fn errors(&self, status: StatusCode) -> Vec<String> {
@@ -41,7 +40,10 @@ impl Reply {
             assert_eq!(self.content_type, XML);
             assert!(self.text.starts_with(DECL), "{}", self.text);
             assert!(self.text.contains("<errors><error><code>"), "{}", self.text);
-            assert!(self.text.contains(&format!("<code>{}</code>", status.as_u16())));
+            assert!(
+                self.text
+                    .contains(&format!("<code>{}</code>", status.as_u16()))
+            );
             self.text
                 .split("<description>")
                 .skip(1)
@@ -80,8 +82,15 @@ pub async fn o_get(app: &TestApp, path_and_query: &str) -> Reply {
     reply(r).await
 }
 
-pub async fn o_post(app: &TestApp, path: &str, form: &[(&str, &str)], bearer: Option<&str>) -> Reply {
-    let mut rq = Client::new().post(format!("{}{path}", base(app))).form(form);
+pub async fn o_post(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    bearer: Option<&str>,
+) -> Reply {
+    let mut rq = Client::new()
+        .post(format!("{}{path}", base(app)))
+        .form(form);
     if let Some(b) = bearer {
         rq = rq.bearer_auth(b);
     }
@@ -101,10 +110,19 @@ fn ok_xml(r: &Reply) -> &str {
     &r.text
 }
 
-async fn both_backends(name: &str, tweak: fn(&mut safegrid::config::Settings), run: impl AsyncFn(&TestApp)) {
-    let app = spawn_app_with(Backend::Sqlite, tweak).await.expect("sqlite app");
+async fn both_backends(
+    name: &str,
+    tweak: fn(&mut safegrid::config::Settings),
+    run: impl AsyncFn(&TestApp),
+) {
+    let app = spawn_app_with(Backend::Sqlite, tweak)
+        .await
+        .expect("sqlite app");
     run(&app.expect("sqlite is always available")).await;
-    match spawn_app_with(Backend::Postgres, tweak).await.expect("postgres app") {
+    match spawn_app_with(Backend::Postgres, tweak)
+        .await
+        .expect("postgres app")
+    {
         Some(app) => run(&app).await,
         None => skipped(name),
     }
@@ -156,8 +174,12 @@ async fn discovery_in_both_formats(app: &TestApp) {
     assert_eq!(ep["formats"], json!(["text/xml", "application/json"]));
     // No format, an unknown format, an unknown resource: 404 in Open311's shape.
     o_get(app, "/discovery").await.errors(StatusCode::NOT_FOUND);
-    o_get(app, "/discovery.html").await.errors(StatusCode::NOT_FOUND);
-    o_get(app, "/nothing.json").await.errors(StatusCode::NOT_FOUND);
+    o_get(app, "/discovery.html")
+        .await
+        .errors(StatusCode::NOT_FOUND);
+    o_get(app, "/nothing.json")
+        .await
+        .errors(StatusCode::NOT_FOUND);
     o_get(app, "/a/b/c.xml").await.errors(StatusCode::NOT_FOUND);
 }
 
@@ -166,7 +188,14 @@ async fn services_and_definitions(app: &TestApp) {
     let items = list.as_array().expect("a bare array");
     assert!(items.len() >= 80);
     for s in items {
-        for k in ["service_code", "service_name", "description", "keywords", "group", "type"] {
+        for k in [
+            "service_code",
+            "service_name",
+            "description",
+            "keywords",
+            "group",
+            "type",
+        ] {
             assert!(s[k].is_string(), "{k} in {s}");
         }
         assert!(s["metadata"].is_boolean());
@@ -194,21 +223,37 @@ async fn services_and_definitions(app: &TestApp) {
     assert_eq!(a["required"], true);
     assert_eq!(a["order"], 1);
     assert!(a["datatype_description"].is_string() && a["description"].is_string());
-    assert!(a["values"].as_array().unwrap().iter().any(|v| v["key"] == "missing" && v["name"] == "缺失"));
+    assert!(
+        a["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["key"] == "missing" && v["name"] == "缺失")
+    );
     let x = o_get(app, "/services/E0601.xml").await;
     let t = ok_xml(&x);
-    assert!(t.contains("<service_definition><service_code>E0601</service_code><attributes><attribute>"));
+    assert!(
+        t.contains("<service_definition><service_code>E0601</service_code><attributes><attribute>")
+    );
     assert!(t.contains("<datatype>multivaluelist</datatype>"));
     assert!(t.contains("<values><value><key>"));
-    o_get(app, "/services/X9999.json").await.errors(StatusCode::NOT_FOUND);
-    o_get(app, "/services/X9999.xml").await.errors(StatusCode::NOT_FOUND);
+    o_get(app, "/services/X9999.json")
+        .await
+        .errors(StatusCode::NOT_FOUND);
+    o_get(app, "/services/X9999.xml")
+        .await
+        .errors(StatusCode::NOT_FOUND);
     // The jurisdiction: the deployment's root region, in its 6- or 12-digit form; others 404.
     ok_json(&o_get(app, "/services.json?jurisdiction_id=330500").await);
     ok_json(&o_get(app, "/services.json?jurisdiction_id=330500000000").await);
     ok_json(&o_get(app, "/services.json?jurisdiction_id=").await);
-    let e = o_get(app, "/services.json?jurisdiction_id=110000").await.errors(StatusCode::NOT_FOUND);
+    let e = o_get(app, "/services.json?jurisdiction_id=110000")
+        .await
+        .errors(StatusCode::NOT_FOUND);
     assert!(e[0].contains("jurisdiction_id"), "{e:?}");
-    o_get(app, "/requests.xml?jurisdiction_id=nowhere").await.errors(StatusCode::NOT_FOUND);
+    o_get(app, "/requests.xml?jurisdiction_id=nowhere")
+        .await
+        .errors(StatusCode::NOT_FOUND);
 }
 
 pub struct Filed {
@@ -246,10 +291,18 @@ async fn filing_a_request(app: &TestApp, key: &str) -> Filed {
     let v = ok_json(&r);
     let arr = v.as_array().expect("one-element array");
     assert_eq!(arr.len(), 1);
-    let id = arr[0]["service_request_id"].as_str().expect("id is a string").to_string();
+    let id = arr[0]["service_request_id"]
+        .as_str()
+        .expect("id is a string")
+        .to_string();
     let token = arr[0]["token"].as_str().unwrap().to_string();
     assert_eq!(arr[0]["account_id"], "fms-user-7");
-    assert!(arr[0]["service_notice"].as_str().unwrap().contains("330502"));
+    assert!(
+        arr[0]["service_notice"]
+            .as_str()
+            .unwrap()
+            .contains("330502")
+    );
 
     // The same case the command center sees: channel open311, grid assigned from the point.
     let disp = login(app, "demo-dispatcher").await;
@@ -274,9 +327,16 @@ async fn filing_a_request(app: &TestApp, key: &str) -> Filed {
     )
     .await;
     let t = ok_xml(&r);
-    assert!(t.contains("<service_requests><request><service_request_id>"), "{t}");
+    assert!(
+        t.contains("<service_requests><request><service_request_id>"),
+        "{t}"
+    );
     let address_only_id = between(t, "<service_request_id>", "</service_request_id>");
-    let (_, c2) = get(&disp, format!("{}/api/v1/cases/{address_only_id}", app.base)).await;
+    let (_, c2) = get(
+        &disp,
+        format!("{}/api/v1/cases/{address_only_id}", app.base),
+    )
+    .await;
     assert_eq!(c2["needs_location"], true);
     assert_eq!(c2["channel"], "open311");
     // Open311 makes the description optional; the case gets the service's name.
@@ -296,7 +356,10 @@ async fn filing_a_request(app: &TestApp, key: &str) -> Filed {
         None,
     )
     .await;
-    let dispute_id = ok_json(&r)[0]["service_request_id"].as_str().unwrap().to_string();
+    let dispute_id = ok_json(&r)[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Multi-value lists: repeated or with [] — both accepted.
     let r = o_post(
@@ -325,7 +388,13 @@ async fn filing_a_request(app: &TestApp, key: &str) -> Filed {
 }
 
 fn between(t: &str, a: &str, b: &str) -> String {
-    t.split(a).nth(1).unwrap().split(b).next().unwrap().to_string()
+    t.split(a)
+        .nth(1)
+        .unwrap()
+        .split(b)
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 async fn refused_requests(app: &TestApp, key: &str) {
@@ -340,12 +409,21 @@ async fn refused_requests(app: &TestApp, key: &str) {
         v
     };
     // Keys: missing, wrong → 403 in both formats.
-    let e = o_post(app, "/requests.json", &base_form(&[]), None).await.errors(StatusCode::FORBIDDEN);
-    assert!(e[0].contains("api_key"), "{e:?}");
-    o_post(app, "/requests.xml", &base_form(&[("api_key", "o311_wrong")]), None)
+    let e = o_post(app, "/requests.json", &base_form(&[]), None)
         .await
         .errors(StatusCode::FORBIDDEN);
-    o_post(app, "/requests.json", &base_form(&[]), Some("o311_wrong")).await.errors(StatusCode::FORBIDDEN);
+    assert!(e[0].contains("api_key"), "{e:?}");
+    o_post(
+        app,
+        "/requests.xml",
+        &base_form(&[("api_key", "o311_wrong")]),
+        None,
+    )
+    .await
+    .errors(StatusCode::FORBIDDEN);
+    o_post(app, "/requests.json", &base_form(&[]), Some("o311_wrong"))
+        .await
+        .errors(StatusCode::FORBIDDEN);
 
     let with_key = |extra: &[(&'static str, &'static str)]| {
         let mut v = vec![("api_key", key)];
@@ -361,28 +439,62 @@ async fn refused_requests(app: &TestApp, key: &str) {
     let mut f = with_key(&[]);
     f.retain(|(k, _)| *k != "description");
     f.push(("description", &long));
-    let e = o_post(app, "/requests.json", &f, None).await.errors(StatusCode::BAD_REQUEST);
-    assert!(e[0].starts_with("description:") && e[0].contains("4000"), "{e:?}");
-    let cases: &[(&[(&str, &str)], StatusCode, &str)] = &[
-        (&[("service_code", "")], StatusCode::BAD_REQUEST, "service_code"),
-        (&[("service_code", "X9999")], StatusCode::NOT_FOUND, "service_code"),
+    let e = o_post(app, "/requests.json", &f, None)
+        .await
+        .errors(StatusCode::BAD_REQUEST);
+    assert!(
+        e[0].starts_with("description:") && e[0].contains("4000"),
+        "{e:?}"
+    );
+    type Case<'a> = (&'a [(&'a str, &'a str)], StatusCode, &'a str);
+    let cases: &[Case] = &[
+        (
+            &[("service_code", "")],
+            StatusCode::BAD_REQUEST,
+            "service_code",
+        ),
+        (
+            &[("service_code", "X9999")],
+            StatusCode::NOT_FOUND,
+            "service_code",
+        ),
         (&[("lat", "north")], StatusCode::BAD_REQUEST, "lat"),
         (&[("long", "")], StatusCode::BAD_REQUEST, "long"),
         (&[("lat", "91")], StatusCode::BAD_REQUEST, "lat"),
-        (&[("lat", "39.9"), ("long", "116.4")], StatusCode::BAD_REQUEST, "lat/long"),
+        (
+            &[("lat", "39.9"), ("long", "116.4")],
+            StatusCode::BAD_REQUEST,
+            "lat/long",
+        ),
         (&[("phone", "12345")], StatusCode::BAD_REQUEST, "phone"),
-        (&[("media_url", "javascript:alert(1)")], StatusCode::BAD_REQUEST, "media_url"),
-        (&[("description", "a\u{1}b")], StatusCode::BAD_REQUEST, "description"),
-        (&[("jurisdiction_id", "110000")], StatusCode::NOT_FOUND, "jurisdiction_id"),
+        (
+            &[("media_url", "javascript:alert(1)")],
+            StatusCode::BAD_REQUEST,
+            "media_url",
+        ),
+        (
+            &[("description", "a\u{1}b")],
+            StatusCode::BAD_REQUEST,
+            "description",
+        ),
+        (
+            &[("jurisdiction_id", "110000")],
+            StatusCode::NOT_FOUND,
+            "jurisdiction_id",
+        ),
     ];
     for (extra, status, field) in cases {
-        let e = o_post(app, "/requests.json", &with_key(extra), None).await.errors(*status);
+        let e = o_post(app, "/requests.json", &with_key(extra), None)
+            .await
+            .errors(*status);
         assert!(e[0].starts_with(field), "{extra:?}: {e:?}");
     }
     // No location at all.
     let mut f = with_key(&[]);
     f.retain(|(k, _)| !["lat", "long"].contains(k));
-    let e = o_post(app, "/requests.xml", &f, None).await.errors(StatusCode::BAD_REQUEST);
+    let e = o_post(app, "/requests.xml", &f, None)
+        .await
+        .errors(StatusCode::BAD_REQUEST);
     assert!(e[0].contains("location"), "{e:?}");
     // Attributes: every problem at once (required missing, unknown code, value not in the list).
     let r = o_post(
@@ -401,10 +513,26 @@ async fn refused_requests(app: &TestApp, key: &str) {
     .await;
     let e = r.errors(StatusCode::BAD_REQUEST);
     assert_eq!(e.len(), 3, "{e:?}");
-    for part in ["attribute[colour]", "attribute[cover_state]: is required", "attribute[on_carriageway]"] {
+    for part in [
+        "attribute[colour]",
+        "attribute[cover_state]: is required",
+        "attribute[on_carriageway]",
+    ] {
         assert!(e.iter().any(|m| m.contains(part)), "{part} in {e:?}");
     }
-    let r = o_post(app, "/requests.json", &[("api_key", key), ("service_code", "E0302"), ("lat", "30.78412"), ("long", "120.02352"), ("attribute[damage_area]", "big")], None).await;
+    let r = o_post(
+        app,
+        "/requests.json",
+        &[
+            ("api_key", key),
+            ("service_code", "E0302"),
+            ("lat", "30.78412"),
+            ("long", "120.02352"),
+            ("attribute[damage_area]", "big"),
+        ],
+        None,
+    )
+    .await;
     assert!(r.errors(StatusCode::BAD_REQUEST)[0].contains("number"));
     // A JSON body is not what Open311 posts.
     let r = Client::new()
@@ -417,13 +545,26 @@ async fn refused_requests(app: &TestApp, key: &str) {
     assert!(e[0].contains("x-www-form-urlencoded"), "{e:?}");
     // Nothing was half-written: the refused requests left no case behind.
     let disp = login(app, "demo-dispatcher").await;
-    let (_, l) = get(&disp, format!("{}/api/v1/cases?q=%E5%9E%83%E5%9C%BE&page_size=100", app.base)).await;
+    let (_, l) = get(
+        &disp,
+        format!(
+            "{}/api/v1/cases?q=%E5%9E%83%E5%9C%BE&page_size=100",
+            app.base
+        ),
+    )
+    .await;
     assert!(
-        l["items"].as_array().unwrap().iter().all(|c| c["channel"] != "open311" || c["description"] != "垃圾"),
+        l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["channel"] != "open311" || c["description"] != "垃圾"),
         "a refused request created a case"
     );
     // GET-only and POST-only resources.
-    o_post(app, "/services.json", &[("api_key", key)], None).await.errors(StatusCode::METHOD_NOT_ALLOWED);
+    o_post(app, "/services.json", &[("api_key", key)], None)
+        .await
+        .errors(StatusCode::METHOD_NOT_ALLOWED);
 }
 
 async fn reading_requests(app: &TestApp, filed: &Filed) {
@@ -433,9 +574,23 @@ async fn reading_requests(app: &TestApp, filed: &Filed) {
     assert_eq!(arr.len(), 1);
     let r = &arr[0];
     for k in [
-        "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-        "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-        "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url",
+        "service_request_id",
+        "status",
+        "status_notes",
+        "service_name",
+        "service_code",
+        "description",
+        "agency_responsible",
+        "service_notice",
+        "requested_datetime",
+        "updated_datetime",
+        "expected_datetime",
+        "address",
+        "address_id",
+        "zipcode",
+        "lat",
+        "long",
+        "media_url",
     ] {
         assert!(r.get(k).is_some(), "field {k} missing: {r}");
     }
@@ -445,7 +600,12 @@ async fn reading_requests(app: &TestApp, filed: &Filed) {
     assert_eq!(r["service_name"], "污水井盖");
     assert!(r["lat"].is_f64() && r["long"].is_f64());
     assert_eq!(r["lat"], 30.78412);
-    assert!(r["requested_datetime"].as_str().unwrap().ends_with("+08:00"));
+    assert!(
+        r["requested_datetime"]
+            .as_str()
+            .unwrap()
+            .ends_with("+08:00")
+    );
     assert!(r["expected_datetime"].is_string(), "the deadline");
     assert_eq!(r["media_url"], "https://photos.example.org/cover.jpg");
     assert!(r["zipcode"].is_null() && r["address_id"].is_null());
@@ -457,28 +617,53 @@ async fn reading_requests(app: &TestApp, filed: &Filed) {
         "/requests.xml".to_string(),
     ] {
         let t = o_get(app, &path).await.text;
-        for secret in [PHONE, "王小明", "小明", "wang@example.com", "fms-user-7", &filed.token] {
+        for secret in [
+            PHONE,
+            "王小明",
+            "小明",
+            "wang@example.com",
+            "fms-user-7",
+            &filed.token,
+        ] {
             assert!(!t.contains(secret), "{path} shows {secret}");
         }
     }
     let x = o_get(app, &format!("/requests/{}.xml", filed.id)).await;
     let t = ok_xml(&x);
     assert!(t.contains("<service_requests><request><service_request_id>"));
-    assert!(t.contains("红旗路 &lt;人行道&gt; 上的污水井盖丢了 &amp; 没人管"), "{t}");
+    assert!(
+        t.contains("红旗路 &lt;人行道&gt; 上的污水井盖丢了 &amp; 没人管"),
+        "{t}"
+    );
     assert!(t.contains("<zipcode/>") || t.contains("<zipcode></zipcode>"));
-    o_get(app, "/requests/01234567-89ab-7def-8123-456789abcdef.json").await.errors(StatusCode::NOT_FOUND);
-    o_get(app, "/requests/nonsense.xml").await.errors(StatusCode::NOT_FOUND);
+    o_get(app, "/requests/01234567-89ab-7def-8123-456789abcdef.json")
+        .await
+        .errors(StatusCode::NOT_FOUND);
+    o_get(app, "/requests/nonsense.xml")
+        .await
+        .errors(StatusCode::NOT_FOUND);
 
     // The token answers with the request id.
     let v = ok_json(&o_get(app, &format!("/tokens/{}.json", filed.token)).await);
     assert_eq!(v[0]["service_request_id"], filed.id);
     assert_eq!(v[0]["token"], filed.token);
     let x = o_get(app, &format!("/tokens/{}.xml", filed.token)).await;
-    assert!(ok_xml(&x).contains(&format!("<service_request_id>{}</service_request_id>", filed.id)));
-    o_get(app, "/tokens/NOSUCHTOKEN.json").await.errors(StatusCode::NOT_FOUND);
+    assert!(ok_xml(&x).contains(&format!(
+        "<service_request_id>{}</service_request_id>",
+        filed.id
+    )));
+    o_get(app, "/tokens/NOSUCHTOKEN.json")
+        .await
+        .errors(StatusCode::NOT_FOUND);
 
     // A dispute shows its status, never its text or place.
-    let v = ok_json(&o_get(app, &format!("/requests/{}.json?extensions=true", filed.dispute_id)).await);
+    let v = ok_json(
+        &o_get(
+            app,
+            &format!("/requests/{}.json?extensions=true", filed.dispute_id),
+        )
+        .await,
+    );
     assert!(v[0]["description"].is_null() && v[0]["lat"].is_null() && v[0]["address"].is_null());
     assert!(!v.to_string().contains("李四"));
     // Address-only: no coordinates, the address as given.
@@ -492,11 +677,17 @@ async fn reading_requests(app: &TestApp, filed: &Filed) {
     assert_eq!(r["extended_attributes"]["state"], "reported");
     assert_eq!(r["extended_attributes"]["channel"], "open311");
     let attrs = r["attributes"].as_array().unwrap();
-    assert!(attrs.iter().any(|a| a["code"] == "cover_state" && a["value"] == "missing"));
+    assert!(
+        attrs
+            .iter()
+            .any(|a| a["code"] == "cover_state" && a["value"] == "missing")
+    );
     let notes = r["notes"].as_array().unwrap();
     assert_eq!(notes[0]["type"], "report");
     assert!(notes[0]["datetime"].is_string() && notes[0]["description"].is_string());
-    o_get(app, "/requests.json?extensions=maybe").await.errors(StatusCode::BAD_REQUEST);
+    o_get(app, "/requests.json?extensions=maybe")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
 }
 
 fn ids(v: &Value) -> Vec<String> {
@@ -515,7 +706,8 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
     // Default window: the last 90 days.
     let cutoff = chrono::Utc::now() - chrono::Duration::days(90);
     for r in all.as_array().unwrap() {
-        let t = chrono::DateTime::parse_from_rfc3339(r["requested_datetime"].as_str().unwrap()).unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339(r["requested_datetime"].as_str().unwrap())
+            .unwrap();
         assert!(t >= cutoff, "{t} is older than 90 days");
         assert!(["open", "closed"].contains(&r["status"].as_str().unwrap()));
     }
@@ -526,21 +718,43 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
     // Status lists.
     let open = ids(&ok_json(&o_get(app, "/requests.json?status=open").await));
     let closed = ids(&ok_json(&o_get(app, "/requests.json?status=closed").await));
-    let both = ids(&ok_json(&o_get(app, "/requests.json?status=open,closed").await));
-    assert!(!open.is_empty() && !closed.is_empty(), "demo has open and closed cases");
+    let both = ids(&ok_json(
+        &o_get(app, "/requests.json?status=open,closed").await,
+    ));
+    assert!(
+        !open.is_empty() && !closed.is_empty(),
+        "demo has open and closed cases"
+    );
     assert_eq!(open.len() + closed.len(), n);
     assert_eq!(both.len(), n);
-    let e = o_get(app, "/requests.json?status=pending").await.errors(StatusCode::BAD_REQUEST);
+    let e = o_get(app, "/requests.json?status=pending")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
     assert!(e[0].starts_with("status"));
 
     // service_code lists.
-    let codes: Vec<String> = all.as_array().unwrap().iter().map(|r| r["service_code"].as_str().unwrap().to_string()).collect();
+    let codes: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_code"].as_str().unwrap().to_string())
+        .collect();
     let (a, b) = (&codes[0], codes.iter().find(|c| *c != &codes[0]).unwrap());
     let two = ok_json(&o_get(app, &format!("/requests.json?service_code={a},{b}")).await);
     let expected = codes.iter().filter(|c| *c == a || *c == b).count();
     assert_eq!(two.as_array().unwrap().len(), expected);
-    assert!(two.as_array().unwrap().iter().all(|r| r["service_code"] == *a || r["service_code"] == *b));
-    assert!(ok_json(&o_get(app, "/requests.json?service_code=X9999").await).as_array().unwrap().is_empty());
+    assert!(
+        two.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["service_code"] == *a || r["service_code"] == *b)
+    );
+    assert!(
+        ok_json(&o_get(app, "/requests.json?service_code=X9999").await)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     // service_request_id (comma list) overrides every other filter, and accepts case numbers.
     let all_ids = ids(&all);
@@ -557,52 +771,102 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| chrono::DateTime::parse_from_rfc3339(r["requested_datetime"].as_str().unwrap()).unwrap())
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(r["requested_datetime"].as_str().unwrap()).unwrap()
+        })
         .collect();
     let mid = times[n / 2].with_timezone(&chrono::Utc);
     let z = mid.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let cst = mid.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    let cst = mid
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
     let enc = cst.replace('+', "%2B");
     let raw = cst.replace('+', "%20");
-    let after_z = ids(&ok_json(&o_get(app, &format!("/requests.json?start_date={z}")).await));
-    let after_cst = ids(&ok_json(&o_get(app, &format!("/requests.json?start_date={enc}")).await));
-    let after_raw = ids(&ok_json(&o_get(app, &format!("/requests.json?start_date={raw}")).await));
+    let after_z = ids(&ok_json(
+        &o_get(app, &format!("/requests.json?start_date={z}")).await,
+    ));
+    let after_cst = ids(&ok_json(
+        &o_get(app, &format!("/requests.json?start_date={enc}")).await,
+    ));
+    let after_raw = ids(&ok_json(
+        &o_get(app, &format!("/requests.json?start_date={raw}")).await,
+    ));
     let utc_plus = mid.format("%Y-%m-%dT%H:%M:%S%%2B00:00").to_string();
-    let after_utc = ids(&ok_json(&o_get(app, &format!("/requests.json?start_date={utc_plus}")).await));
-    let expected = times.iter().filter(|t| t.with_timezone(&chrono::Utc) >= mid).count();
+    let after_utc = ids(&ok_json(
+        &o_get(app, &format!("/requests.json?start_date={utc_plus}")).await,
+    ));
+    let expected = times
+        .iter()
+        .filter(|t| t.with_timezone(&chrono::Utc) >= mid)
+        .count();
     assert_eq!(after_z.len(), expected);
     assert_eq!(after_z, after_cst);
     assert_eq!(after_z, after_raw);
     assert_eq!(after_z, after_utc);
-    let before = ids(&ok_json(&o_get(app, &format!("/requests.json?end_date={z}")).await));
+    let before = ids(&ok_json(
+        &o_get(app, &format!("/requests.json?end_date={z}")).await,
+    ));
     assert!(before.len() + after_z.len() >= n);
-    let window = ids(&ok_json(&o_get(app, &format!("/requests.json?start_date={z}&end_date={z}")).await));
+    let window = ids(&ok_json(
+        &o_get(app, &format!("/requests.json?start_date={z}&end_date={z}")).await,
+    ));
     assert!(window.len() <= 2);
     // Older than 90 days, reachable with explicit dates.
-    let old = ok_json(&o_get(app, "/requests.json?start_date=2025-01-01T00:00:00Z&end_date=2026-07-01T00:00:00%2B08:00").await);
+    let old = ok_json(
+        &o_get(
+            app,
+            "/requests.json?start_date=2025-01-01T00:00:00Z&end_date=2026-07-01T00:00:00%2B08:00",
+        )
+        .await,
+    );
     for r in old.as_array().unwrap() {
         assert!(r["requested_datetime"].as_str().unwrap() < "2026-07-01T00:00:01+08:00");
     }
-    let e = o_get(app, "/requests.xml?start_date=yesterday&end_date=2026-13-01T00:00:00Z").await.errors(StatusCode::BAD_REQUEST);
+    let e = o_get(
+        app,
+        "/requests.xml?start_date=yesterday&end_date=2026-13-01T00:00:00Z",
+    )
+    .await
+    .errors(StatusCode::BAD_REQUEST);
     assert_eq!(e.len(), 2, "both bad dates reported: {e:?}");
-    o_get(app, &format!("/requests.json?start_date={z}&end_date=2000-01-01T00:00:00Z")).await.errors(StatusCode::BAD_REQUEST);
+    o_get(
+        app,
+        &format!("/requests.json?start_date={z}&end_date=2000-01-01T00:00:00Z"),
+    )
+    .await
+    .errors(StatusCode::BAD_REQUEST);
 
     // Paging: pages do not overlap and together make the list.
-    let p1 = ids(&ok_json(&o_get(app, "/requests.json?page_size=7&page=1").await));
-    let p2 = ids(&ok_json(&o_get(app, "/requests.json?page_size=7&page=2").await));
+    let p1 = ids(&ok_json(
+        &o_get(app, "/requests.json?page_size=7&page=1").await,
+    ));
+    let p2 = ids(&ok_json(
+        &o_get(app, "/requests.json?page_size=7&page=2").await,
+    ));
     assert_eq!(p1.len(), 7);
     assert_eq!(p2.len(), 7);
     assert_eq!([p1.clone(), p2].concat(), all_ids[..14].to_vec());
-    o_get(app, "/requests.json?page=0").await.errors(StatusCode::BAD_REQUEST);
-    o_get(app, "/requests.json?page_size=1001").await.errors(StatusCode::BAD_REQUEST);
-    o_get(app, "/requests.xml?page_size=ten").await.errors(StatusCode::BAD_REQUEST);
+    o_get(app, "/requests.json?page=0")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
+    o_get(app, "/requests.json?page_size=1001")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
+    o_get(app, "/requests.xml?page_size=ten")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
 
     // updated_after / updated_before.
     let updated: Vec<chrono::DateTime<chrono::Utc>> = all
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| chrono::DateTime::parse_from_rfc3339(r["updated_datetime"].as_str().unwrap()).unwrap().to_utc())
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(r["updated_datetime"].as_str().unwrap())
+                .unwrap()
+                .to_utc()
+        })
         .collect();
     let mut sorted = updated.clone();
     sorted.sort();
@@ -612,32 +876,75 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
     let ub = ok_json(&o_get(app, &format!("/requests.json?updated_before={pz}")).await);
     // Second precision in the parameter: compare at whole seconds.
     let secs = |t: &chrono::DateTime<chrono::Utc>| t.timestamp();
-    assert!(ua.as_array().unwrap().iter().all(|r| chrono::DateTime::parse_from_rfc3339(r["updated_datetime"].as_str().unwrap()).unwrap().timestamp() >= secs(&pivot)));
-    assert!(ub.as_array().unwrap().iter().all(|r| chrono::DateTime::parse_from_rfc3339(r["updated_datetime"].as_str().unwrap()).unwrap().timestamp() <= secs(&pivot)));
+    assert!(ua.as_array().unwrap().iter().all(|r| {
+        chrono::DateTime::parse_from_rfc3339(r["updated_datetime"].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+            >= secs(&pivot)
+    }));
+    assert!(ub.as_array().unwrap().iter().all(|r| {
+        chrono::DateTime::parse_from_rfc3339(r["updated_datetime"].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+            <= secs(&pivot)
+    }));
     assert!(!ua.as_array().unwrap().is_empty() && !ub.as_array().unwrap().is_empty());
 }
 
 async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
-    let start = (chrono::Utc::now() - chrono::Duration::seconds(5)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let start = (chrono::Utc::now() - chrono::Duration::seconds(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     // The command center registers and dispatches the case: the feed shows both steps.
     let disp = login(app, "demo-dispatcher").await;
     act_ok(app, &disp, &filed.id, json!({"action": "register"})).await;
-    act_ok(app, &disp, &filed.id, json!({"action": "dispatch", "department": "330502-cgj"})).await;
-    let feed = ok_json(&o_get(app, &format!("/servicerequestupdates.json?start_date={start}")).await);
-    let mine: Vec<&Value> = feed.as_array().unwrap().iter().filter(|u| u["service_request_id"] == filed.id).collect();
+    act_ok(
+        app,
+        &disp,
+        &filed.id,
+        json!({"action": "dispatch", "department": "330502-cgj"}),
+    )
+    .await;
+    let feed = ok_json(
+        &o_get(
+            app,
+            &format!("/servicerequestupdates.json?start_date={start}"),
+        )
+        .await,
+    );
+    let mine: Vec<&Value> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["service_request_id"] == filed.id)
+        .collect();
     assert_eq!(mine.len(), 2, "{feed}");
     assert_eq!(mine[0]["status"], "investigating");
     assert_eq!(mine[0]["external_status_code"], "registered");
     assert_eq!(mine[1]["status"], "action_scheduled");
     for u in &mine {
-        for k in ["update_id", "service_request_id", "status", "updated_datetime", "description", "external_status_code"] {
+        for k in [
+            "update_id",
+            "service_request_id",
+            "status",
+            "updated_datetime",
+            "description",
+            "external_status_code",
+        ] {
             assert!(u[k].is_string(), "{k} in {u}");
         }
         assert_eq!(u["media_url"], "");
     }
-    let x = o_get(app, &format!("/servicerequestupdates.xml?start_date={start}")).await;
+    let x = o_get(
+        app,
+        &format!("/servicerequestupdates.xml?start_date={start}"),
+    )
+    .await;
     let t = ok_xml(&x);
-    assert!(t.contains("<service_request_updates><request_update><update_id>"), "{t}");
+    assert!(
+        t.contains("<service_request_updates><request_update><update_id>"),
+        "{t}"
+    );
     assert!(t.contains("<media_url/>") || t.contains("<media_url></media_url>"));
     // The request now names its department and its deadline.
     let r = ok_json(&o_get(app, &format!("/requests/{}.json", filed.id)).await);
@@ -664,20 +971,48 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
     let v = ok_json(&r);
     assert!(v[0]["update_id"].as_str().unwrap().starts_with(&filed.id));
     let (_, case) = get(&disp, format!("{}/api/v1/cases/{}", app.base, filed.id)).await;
-    assert_eq!(case["status"], "dispatched", "a resident's FIXED does not close a case");
+    assert_eq!(
+        case["status"], "dispatched",
+        "a resident's FIXED does not close a case"
+    );
     let r = ok_json(&o_get(app, &format!("/requests/{}.json?extensions=true", filed.id)).await);
     assert_eq!(r[0]["status_notes"], "今天路过看到已经盖上了");
-    assert!(r[0]["notes"].as_array().unwrap().iter().any(|n| n["type"] == "comment"));
+    assert!(
+        r[0]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "comment")
+    );
     // Repeated update_id → 400; in XML too.
-    post(form("fms-1001", "FIXED", "again"), "json").await.errors(StatusCode::BAD_REQUEST);
-    let e = post(form("fms-1001", "OPEN", "again"), "xml").await.errors(StatusCode::BAD_REQUEST);
+    post(form("fms-1001", "FIXED", "again"), "json")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
+    let e = post(form("fms-1001", "OPEN", "again"), "xml")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
     assert!(e[0].contains("update_id"), "{e:?}");
     // Bad inputs, every missing field named.
-    let e = o_post(app, "/servicerequestupdates.json", &[("api_key", key)], None).await.errors(StatusCode::BAD_REQUEST);
-    for f in ["service_request_id", "update_id", "status", "updated_datetime", "description"] {
+    let e = o_post(
+        app,
+        "/servicerequestupdates.json",
+        &[("api_key", key)],
+        None,
+    )
+    .await
+    .errors(StatusCode::BAD_REQUEST);
+    for f in [
+        "service_request_id",
+        "update_id",
+        "status",
+        "updated_datetime",
+        "description",
+    ] {
         assert!(e.iter().any(|m| m.starts_with(f)), "{f} in {e:?}");
     }
-    post(form("fms-1002", "SOLVED", "x"), "json").await.errors(StatusCode::BAD_REQUEST);
+    post(form("fms-1002", "SOLVED", "x"), "json")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
     let mut f = form("fms-1003", "OPEN", "x");
     f[1].1 = "01234567-89ab-7def-8123-456789abcdef".into();
     post(f, "json").await.errors(StatusCode::NOT_FOUND);
@@ -688,28 +1023,64 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
     let mut f = form("fms-1005", "OPEN", "x");
     f[4].1 = "not a time".into();
     post(f, "json").await.errors(StatusCode::BAD_REQUEST);
-    let r = post(form("fms-1005", "in_progress", "还在施工，围挡拆了一半"), "xml").await;
-    assert!(ok_xml(&r).contains("<service_request_updates><request_update><update_id>"), "{}", r.text);
+    let r = post(
+        form("fms-1005", "in_progress", "还在施工，围挡拆了一半"),
+        "xml",
+    )
+    .await;
+    assert!(
+        ok_xml(&r).contains("<service_request_updates><request_update><update_id>"),
+        "{}",
+        r.text
+    );
     // Residents' notes do not echo back into the feed the client reads.
-    let feed = ok_json(&o_get(app, &format!("/servicerequestupdates.json?start_date={start}")).await);
-    assert!(feed.as_array().unwrap().iter().filter(|u| u["service_request_id"] == filed.id).count() == 2);
+    let feed = ok_json(
+        &o_get(
+            app,
+            &format!("/servicerequestupdates.json?start_date={start}"),
+        )
+        .await,
+    );
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["service_request_id"] == filed.id)
+            .count()
+            == 2
+    );
     assert!(!feed.to_string().contains("小明") && !feed.to_string().contains("wang@example.com"));
 }
 
 async fn revoked_keys_are_refused(app: &TestApp) {
-    let key = safegrid::open311::keys::issue(&app.state, "short-lived").await.unwrap();
+    let key = safegrid::open311::keys::issue(&app.state, "short-lived")
+        .await
+        .unwrap();
     assert!(key.starts_with("o311_"));
-    assert!(safegrid::open311::keys::issue(&app.state, "short-lived").await.is_err(), "names are unique");
+    assert!(
+        safegrid::open311::keys::issue(&app.state, "short-lived")
+            .await
+            .is_err(),
+        "names are unique"
+    );
     let form = [
         ("api_key", key.as_str()),
         ("service_code", "E0101"),
         ("address_string", "凤凰路口"),
     ];
     ok_json(&o_post(app, "/requests.json", &form, None).await);
-    app.state.store.revoke_open311_client("short-lived").await.unwrap();
-    let e = o_post(app, "/requests.json", &form, None).await.errors(StatusCode::FORBIDDEN);
+    app.state
+        .store
+        .revoke_open311_client("short-lived")
+        .await
+        .unwrap();
+    let e = o_post(app, "/requests.json", &form, None)
+        .await
+        .errors(StatusCode::FORBIDDEN);
     assert!(e[0].contains("revoked"), "{e:?}");
-    o_post(app, "/requests.xml", &form[1..], Some(&key)).await.errors(StatusCode::FORBIDDEN);
+    o_post(app, "/requests.xml", &form[1..], Some(&key))
+        .await
+        .errors(StatusCode::FORBIDDEN);
 }
 
 fn tight_limits(s: &mut safegrid::config::Settings) {
@@ -720,41 +1091,47 @@ fn tight_limits(s: &mut safegrid::config::Settings) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open311_abuse_limits_on_both_databases() {
-    both_backends("open311_abuse_limits_on_postgres", tight_limits, async |app| {
-        let key = safegrid::open311::keys::issue(&app.state, "noisy").await.unwrap();
-        let form = [
-            ("api_key", key.as_str()),
-            ("service_code", "E0101"),
-            ("address_string", "凤凰路口"),
-        ];
-        // Per key: a burst of 2, then 429 with Retry-After and an Open311 body.
-        ok_json(&o_post(app, "/requests.json", &form, None).await);
-        ok_json(&o_post(app, "/requests.json", &form, None).await);
-        let r = o_post(app, "/requests.xml", &form, None).await;
-        r.errors(StatusCode::TOO_MANY_REQUESTS);
-        assert!(r.retry_after.as_deref().unwrap().parse::<u64>().unwrap() >= 1);
-        // The body limit: a body over the configured size is refused.
-        let big = "x".repeat(8192);
-        let r = Client::new()
-            .post(format!("{}/requests.json", base(app)))
-            .form(&[("api_key", key.as_str()), ("description", big.as_str())])
-            .send()
-            .await;
-        if let Ok(r) = r {
-            reply(r).await.errors(StatusCode::PAYLOAD_TOO_LARGE);
-        } // else: the server closed the connection before reading the body, also a refusal.
-        // Per address: a burst of 5 requests of any kind (4 used above), then 429.
-        let mut limited = None;
-        for _ in 0..3 {
-            let r = o_get(app, "/services.json").await;
-            if r.status == StatusCode::TOO_MANY_REQUESTS {
-                limited = Some(r);
-                break;
+    both_backends(
+        "open311_abuse_limits_on_postgres",
+        tight_limits,
+        async |app| {
+            let key = safegrid::open311::keys::issue(&app.state, "noisy")
+                .await
+                .unwrap();
+            let form = [
+                ("api_key", key.as_str()),
+                ("service_code", "E0101"),
+                ("address_string", "凤凰路口"),
+            ];
+            // Per key: a burst of 2, then 429 with Retry-After and an Open311 body.
+            ok_json(&o_post(app, "/requests.json", &form, None).await);
+            ok_json(&o_post(app, "/requests.json", &form, None).await);
+            let r = o_post(app, "/requests.xml", &form, None).await;
+            r.errors(StatusCode::TOO_MANY_REQUESTS);
+            assert!(r.retry_after.as_deref().unwrap().parse::<u64>().unwrap() >= 1);
+            // The body limit: a body over the configured size is refused.
+            let big = "x".repeat(8192);
+            let r = Client::new()
+                .post(format!("{}/requests.json", base(app)))
+                .form(&[("api_key", key.as_str()), ("description", big.as_str())])
+                .send()
+                .await;
+            if let Ok(r) = r {
+                reply(r).await.errors(StatusCode::PAYLOAD_TOO_LARGE);
+            } // else: the server closed the connection before reading the body, also a refusal.
+            // Per address: a burst of 5 requests of any kind (4 used above), then 429.
+            let mut limited = None;
+            for _ in 0..3 {
+                let r = o_get(app, "/services.json").await;
+                if r.status == StatusCode::TOO_MANY_REQUESTS {
+                    limited = Some(r);
+                    break;
+                }
             }
-        }
-        let r = limited.expect("the address limit answered 429");
-        r.errors(StatusCode::TOO_MANY_REQUESTS);
-        assert!(r.retry_after.is_some());
-    })
+            let r = limited.expect("the address limit answered 429");
+            r.errors(StatusCode::TOO_MANY_REQUESTS);
+            assert!(r.retry_after.is_some());
+        },
+    )
     .await;
 }

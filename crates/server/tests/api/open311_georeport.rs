@@ -8,11 +8,14 @@ use super::helpers::*;
 use super::open311::{base, o_get};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const GEOREPORT: &str = "georeport==0.3.1";
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/open311_georeport.py");
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/api/open311_georeport.py"
+);
 
 fn skip(reason: &str) {
     eprintln!(
@@ -79,7 +82,11 @@ async fn json_api(app: &TestApp, path: &str) -> Value {
 }
 
 async fn ids(app: &TestApp, query: &str) -> Vec<String> {
-    let v = json_api(app, &format!("/requests.json?jurisdiction_id=330500&{query}")).await;
+    let v = json_api(
+        app,
+        &format!("/requests.json?jurisdiction_id=330500&{query}"),
+    )
+    .await;
     let mut ids: Vec<String> = v
         .as_array()
         .unwrap()
@@ -90,10 +97,13 @@ async fn ids(app: &TestApp, query: &str) -> Vec<String> {
     ids
 }
 
-async fn compare(app: &TestApp, py: &PathBuf) {
+async fn compare(app: &TestApp, py: &Path) {
     let all = json_api(app, "/requests.json").await;
     let list = all.as_array().unwrap();
-    let open = list.iter().find(|r| r["status"] == "open").expect("an open request");
+    let open = list
+        .iter()
+        .find(|r| r["status"] == "open")
+        .expect("an open request");
     let rid = open["service_request_id"].as_str().unwrap().to_string();
     let mid = chrono::DateTime::parse_from_rfc3339(
         list[list.len() / 2]["requested_datetime"].as_str().unwrap(),
@@ -106,12 +116,28 @@ async fn compare(app: &TestApp, py: &PathBuf) {
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string();
     // Two services that have recent requests (the client cannot read an empty XML list).
-    let mut codes: Vec<&str> = list.iter().map(|r| r["service_code"].as_str().unwrap()).collect();
+    let mut codes: Vec<&str> = list
+        .iter()
+        .map(|r| r["service_code"].as_str().unwrap())
+        .collect();
     codes.dedup();
-    let codes = format!("{},{}", codes[0], codes.iter().find(|c| **c != codes[0]).unwrap());
-    let (py, b, r2, s2, e2, c2) = (py.clone(), base(app), rid.clone(), start.clone(), end.clone(), codes.clone());
+    let codes = format!(
+        "{},{}",
+        codes[0],
+        codes.iter().find(|c| **c != codes[0]).unwrap()
+    );
+    let (py, b, r2, s2, e2, c2) = (
+        py.to_path_buf(),
+        base(app),
+        rid.clone(),
+        start.clone(),
+        end.clone(),
+        codes.clone(),
+    );
     let out = tokio::task::spawn_blocking(move || {
-        run(Command::new(py).arg(SCRIPT).args([&b, "330500", &r2, &s2, &e2, &c2]))
+        run(Command::new(py)
+            .arg(SCRIPT)
+            .args([&b, "330500", &r2, &s2, &e2, &c2]))
     })
     .await
     .unwrap()
@@ -126,7 +152,14 @@ async fn compare(app: &TestApp, py: &PathBuf) {
         .iter()
         .map(|s| {
             let mut m = serde_json::Map::new();
-            for k in ["service_code", "service_name", "metadata", "type", "keywords", "group"] {
+            for k in [
+                "service_code",
+                "service_name",
+                "metadata",
+                "type",
+                "keywords",
+                "group",
+            ] {
                 m.insert(k.into(), text(&s[k]));
             }
             Value::Object(m)
@@ -160,13 +193,25 @@ async fn compare(app: &TestApp, py: &PathBuf) {
     let one = &json_api(app, &format!("/requests/{rid}.json")).await[0];
     for fmt in ["json", "xml"] {
         let g = &got[fmt];
-        assert_eq!(g["services"], Value::Array(services.clone()), "{fmt}: services");
+        assert_eq!(
+            g["services"],
+            Value::Array(services.clone()),
+            "{fmt}: services"
+        );
         assert_eq!(g["definition"]["service_code"], "C0102");
-        assert_eq!(g["definition"]["attributes"], Value::Array(attributes.clone()), "{fmt}: definition");
+        assert_eq!(
+            g["definition"]["attributes"],
+            Value::Array(attributes.clone()),
+            "{fmt}: definition"
+        );
         for (name, q) in &filters {
             let want = ids(app, q).await;
             assert!(!want.is_empty(), "{name}: the demo data should match");
-            assert_eq!(g[*name], serde_json::json!(want), "{fmt}: requests {name} ({q})");
+            assert_eq!(
+                g[*name],
+                serde_json::json!(want),
+                "{fmt}: requests {name} ({q})"
+            );
         }
         assert_eq!(g["by_id"], serde_json::json!([rid]));
         let seen = g["one"].as_object().unwrap();
@@ -195,7 +240,10 @@ async fn georeport_client_reads_what_the_json_api_reports() {
     let no_limit = |s: &mut safegrid::config::Settings| {
         s.rate_limits.open311_address = safegrid::ratelimit::Rate::new(0, 0)
     };
-    let app = spawn_app_with(Backend::Sqlite, no_limit).await.unwrap().unwrap();
+    let app = spawn_app_with(Backend::Sqlite, no_limit)
+        .await
+        .unwrap()
+        .unwrap();
     compare(&app, &py).await;
     match spawn_app_with(Backend::Postgres, no_limit).await.unwrap() {
         Some(app) => compare(&app, &py).await,
