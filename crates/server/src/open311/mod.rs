@@ -210,17 +210,25 @@ impl Params {
 }
 
 /// A date-time parameter: ISO 8601 with `Z` or `±HH:MM` (a `+` that arrived unencoded and was
-/// read as a space is taken back), or a bare date (Asia/Shanghai midnight or end of day).
+/// read as a space is taken back), without a zone (Asia/Shanghai), or a bare date (Asia/Shanghai
+/// midnight or end of day).
 pub fn parse_time(s: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc>, Fail> {
     let mut t = s.trim().to_string();
-    if t.len() > 19 && t.as_bytes().get(t.len() - 6) == Some(&b' ') {
-        t.replace_range(t.len() - 6..t.len() - 5, "+");
+    if let Some(i) = t.rfind(' ')
+        && i >= 19
+    {
+        t.replace_range(i..i + 1, "+");
     }
     if let Ok(v) = DateTime::parse_from_rfc3339(&t) {
         return Ok(v.with_timezone(&Utc));
     }
     if let Ok(v) = DateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%z") {
         return Ok(v.with_timezone(&Utc));
+    }
+    // Without a zone: the deployment's local time (Asia/Shanghai), rather than refusing a client
+    // that forgot it.
+    if let Ok(v) = chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Ok((v - chrono::Duration::hours(8)).and_utc());
     }
     if t.len() == 10 {
         return crate::http::cases::parse_day(&t, field, end_of_day).map_err(Fail::from);
@@ -528,4 +536,45 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state, guard));
     Router::new().nest(BASE, inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_with_z_offsets_unencoded_plus_and_bare_dates() {
+        let z = parse_time("2026-11-21T08:00:00Z", "start_date", false).unwrap();
+        for s in [
+            "2026-11-21T16:00:00+08:00",
+            "2026-11-21T16:00:00 08:00",
+            "2026-11-21T16:00:00+0800",
+            "2026-11-21T16:00:00 0800",
+            "2026-11-21T08:00:00+00:00",
+            "2026-11-21T08:00:00.000Z",
+        ] {
+            assert_eq!(parse_time(s, "start_date", false).unwrap(), z, "{s}");
+        }
+        assert_eq!(
+            parse_time("2026-11-21", "start_date", false).unwrap(),
+            parse_time("2026-11-20T16:00:00Z", "x", false).unwrap()
+        );
+        assert_eq!(
+            parse_time("2026-11-21T16:00:00", "start_date", false).unwrap(),
+            z,
+            "no zone: Asia/Shanghai"
+        );
+        for bad in ["yesterday", "2026-11-21 08:00", "2026-13-01T00:00:00Z", ""] {
+            let e = parse_time(bad, "end_date", true).unwrap_err();
+            assert!(e.messages[0].starts_with("end_date"), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn empty_parameters_equal_absent_ones_and_lists_split() {
+        let p = Params::parse("a=&a=%20x%20&s=open,%20closed&s=&s=fixed").unwrap();
+        assert_eq!(p.get("a"), Some("x"));
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.list("s"), ["open", "closed", "fixed"]);
+    }
 }
