@@ -12,10 +12,11 @@ pub mod status;
 pub mod updates;
 
 use crate::http::error::ApiError;
+use crate::ratelimit::Rate;
 use crate::state::SharedState;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -44,6 +45,10 @@ pub struct Open311Settings {
     pub trust_forwarded_for: bool,
     /// Largest POST body accepted (form fields; media go by URL).
     pub body_limit_bytes: usize,
+    /// Reads (GET) per client address. Writes count against `rate_limits.open311_address` (and
+    /// their key's `rate_limits.open311_key`); reads are cheaper and clients poll, so they get
+    /// their own, larger bucket.
+    pub read_limit: Rate,
 }
 
 impl Default for Open311Settings {
@@ -57,6 +62,7 @@ impl Default for Open311Settings {
             changeset: "2026-11-21T00:00:00+08:00".into(),
             trust_forwarded_for: false,
             body_limit_bytes: 64 * 1024,
+            read_limit: Rate::new(300, 100),
         }
     }
 }
@@ -346,10 +352,19 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
                 .map(|c| c.0.ip().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    if let Err(wait) = st.limiter.check(
-        &format!("open311:addr:{addr}"),
-        st.settings.rate_limits.open311_address,
-    ) {
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let (bucket, rate) = if read {
+        (
+            format!("open311:read:{addr}"),
+            st.settings.open311.read_limit,
+        )
+    } else {
+        (
+            format!("open311:addr:{addr}"),
+            st.settings.rate_limits.open311_address,
+        )
+    };
+    if let Err(wait) = st.limiter.check(&bucket, rate) {
         return Fail::too_many(wait.0).render(f);
     }
     let limit = st.settings.open311.body_limit_bytes;
@@ -371,6 +386,13 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
     r.headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    // What GET answers is public: residents' web apps on other origins may read it.
+    if read {
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
     r
 }
 

@@ -5,7 +5,7 @@
 //! Without python3 (or PyPI) the test says so loudly and passes, except under `CI=true`.
 
 use super::helpers::*;
-use super::open311::{base, o_get};
+use super::open311::{base, no_address_limit, o_get};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -237,15 +237,15 @@ async fn georeport_client_reads_what_the_json_api_reports() {
         Ok(py) => py,
         Err(reason) => return skip(&reason),
     };
-    let no_limit = |s: &mut safegrid::config::Settings| {
-        s.rate_limits.open311_address = safegrid::ratelimit::Rate::new(0, 0)
-    };
-    let app = spawn_app_with(Backend::Sqlite, no_limit)
+    let app = spawn_app_with(Backend::Sqlite, no_address_limit)
         .await
         .unwrap()
         .unwrap();
     compare(&app, &py).await;
-    match spawn_app_with(Backend::Postgres, no_limit).await.unwrap() {
+    match spawn_app_with(Backend::Postgres, no_address_limit)
+        .await
+        .unwrap()
+    {
         Some(app) => compare(&app, &py).await,
         None => skipped("georeport interop on postgres"),
     }
