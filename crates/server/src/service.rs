@@ -38,6 +38,10 @@ pub struct CreateCase {
     /// media); set by channels in code, never read from a request body.
     #[serde(skip)]
     pub report_data: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The region (12 digits) a channel knows a case without a point belongs to (an Open311
+    /// jurisdiction); set in code only.
+    #[serde(skip)]
+    pub region_hint: Option<String>,
 }
 
 /// The reporter's contact, kept only as long as a call-back needs it.
@@ -208,7 +212,11 @@ impl AppState {
                         "a location is required: lat and lon, or an address",
                     ));
                 }
-                let region = match user.and_then(|u| u.regions.first().cloned()) {
+                let region = match input
+                    .region_hint
+                    .clone()
+                    .or_else(|| user.and_then(|u| u.regions.first().cloned()))
+                {
                     Some(r) => r,
                     None => self.root_region().await?.ok_or_else(|| {
                         ApiError::invalid(

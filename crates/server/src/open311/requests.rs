@@ -677,6 +677,8 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         address,
         reporter,
         report_data: Some(report_data),
+        // Located by address only: the case belongs to the jurisdiction it was filed in.
+        region_hint: Some(format!("{:0<12}", j.prefix())),
         ..Default::default()
     };
     let case = st.create_case(input, None, Utc::now()).await?;

@@ -1148,3 +1148,136 @@ async fn open311_abuse_limits_on_both_databases() {
     )
     .await;
 }
+
+fn two_counties(s: &mut safegrid::config::Settings) {
+    no_address_limit(s);
+    s.open311.jurisdictions = vec!["330502".into(), "330503000000".into()];
+}
+
+fn region_codes(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["extended_attributes"]["region_code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A deployment serving two counties (吴兴区, 南浔区) as two jurisdictions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open311_several_jurisdictions_on_both_databases() {
+    both_backends(
+        "open311_several_jurisdictions_on_postgres",
+        two_counties,
+        async |app| {
+            let e = o_get(app, "/services.json")
+                .await
+                .errors(StatusCode::BAD_REQUEST);
+            assert!(
+                e[0].starts_with("jurisdiction_id") && e[0].contains("330502, 330503"),
+                "{e:?}"
+            );
+            o_get(app, "/requests.xml?jurisdiction_id=330500")
+                .await
+                .errors(StatusCode::NOT_FOUND);
+            let wx =
+                ok_json(&o_get(app, "/requests.json?jurisdiction_id=330502&extensions=true").await);
+            let nx = ok_json(
+                &o_get(
+                    app,
+                    "/requests.json?jurisdiction_id=330503000000&extensions=true",
+                )
+                .await,
+            );
+            assert!(!region_codes(&wx).is_empty() && !region_codes(&nx).is_empty());
+            assert!(region_codes(&wx).iter().all(|r| r.starts_with("330502")));
+            assert!(region_codes(&nx).iter().all(|r| r.starts_with("330503")));
+            let nx_ids = ids(&nx);
+            let feed =
+                ok_json(&o_get(app, "/servicerequestupdates.json?jurisdiction_id=330502").await);
+            assert!(!feed.as_array().unwrap().is_empty());
+            assert!(
+                feed.as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|u| !nx_ids
+                        .contains(&u["service_request_id"].as_str().unwrap().to_string()))
+            );
+
+            let key = safegrid::open311::keys::issue(&app.state, "county-app")
+                .await
+                .unwrap();
+            // A point in 吴兴区 filed under 南浔区 is refused.
+            let e = o_post(
+                app,
+                "/requests.json",
+                &[
+                    ("api_key", key.as_str()),
+                    ("jurisdiction_id", "330503"),
+                    ("service_code", "E0101"),
+                    ("lat", "30.78412"),
+                    ("long", "120.02352"),
+                ],
+                None,
+            )
+            .await
+            .errors(StatusCode::BAD_REQUEST);
+            assert!(e[0].contains("jurisdiction 330503"), "{e:?}");
+            o_post(
+                app,
+                "/requests.json",
+                &[
+                    ("api_key", key.as_str()),
+                    ("service_code", "E0101"),
+                    ("address_string", "南浔古镇东大街"),
+                ],
+                None,
+            )
+            .await
+            .errors(StatusCode::BAD_REQUEST);
+            // Located by address only, it belongs to the jurisdiction it was filed in.
+            let v = ok_json(
+                &o_post(
+                    app,
+                    "/requests.json",
+                    &[
+                        ("api_key", key.as_str()),
+                        ("jurisdiction_id", "330503"),
+                        ("service_code", "E0101"),
+                        ("address_string", "南浔古镇东大街"),
+                    ],
+                    None,
+                )
+                .await,
+            );
+            let id = v[0]["service_request_id"].as_str().unwrap();
+            let token = v[0]["token"].as_str().unwrap();
+            let r = ok_json(
+                &o_get(
+                    app,
+                    &format!("/requests/{id}.json?jurisdiction_id=330503&extensions=true"),
+                )
+                .await,
+            );
+            assert!(
+                r[0]["extended_attributes"]["region_code"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("330503")
+            );
+            assert_eq!(r[0]["extended_attributes"]["needs_location"], true);
+            o_get(app, &format!("/requests/{id}.json?jurisdiction_id=330502"))
+                .await
+                .errors(StatusCode::NOT_FOUND);
+            ok_json(&o_get(app, &format!("/tokens/{token}.json?jurisdiction_id=330503")).await);
+            o_get(app, &format!("/tokens/{token}.xml?jurisdiction_id=330502"))
+                .await
+                .errors(StatusCode::NOT_FOUND);
+        },
+    )
+    .await;
+}
