@@ -383,7 +383,7 @@ mod tests {
                 let out = wf.actions_from(&st.name);
                 assert_eq!(
                     st.terminal,
-                    out.iter().all(|a| ["rate"].contains(a)),
+                    out.iter().all(|a| ["rate", "comment"].contains(a)),
                     "{name}: {}",
                     st.name
                 );
@@ -434,6 +434,13 @@ mod tests {
             ]
         );
         assert!(wf.actions_for("closed", Role::Handler).is_empty());
+        // A note from a machine channel is possible in every state, for no human role.
+        for st in &wf.states {
+            let t = wf.transition(&st.name, "comment", None).unwrap();
+            assert_eq!(t.to, Target::Same);
+            assert_eq!(t.roles, [Role::System]);
+            assert!(t.note_required);
+        }
     }
 
     #[test]

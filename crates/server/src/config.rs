@@ -33,6 +33,8 @@ pub struct Settings {
     /// Consecutive failed logins that lock an account, and for how long.
     pub lockout_failures: i32,
     pub lockout_minutes: i64,
+    /// The Open311 GeoReport v2 door (`[open311]`).
+    pub open311: crate::open311::Open311Settings,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -79,6 +81,7 @@ impl Default for Settings {
             trust_proxy: false,
             lockout_failures: 5,
             lockout_minutes: 15,
+            open311: Default::default(),
         }
     }
 }

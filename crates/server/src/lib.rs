@@ -9,6 +9,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod open311;
 pub mod ratelimit;
 pub mod service;
 pub mod state;
@@ -52,13 +53,12 @@ pub async fn serve(
     let runner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     let job = tokio::spawn(jobs::run(state.clone(), runner));
     let app = http::app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .context("serving HTTP")?;
+    // Peer addresses reach the handlers (per-address rate limits).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
     job.abort();
     Ok(())
 }

@@ -161,10 +161,14 @@ enum ExportWhat {
 
 #[derive(Subcommand)]
 enum TokenWhat {
-    /// Create a bearer token for an account; prints the token and nothing else.
+    /// Create a bearer token for an account, or with --open311 NAME an Open311 api_key for a
+    /// client application; prints the secret once and nothing else.
     Create {
-        #[arg(long)]
-        user: String,
+        #[arg(long, required_unless_present = "open311", conflicts_with = "open311")]
+        user: Option<String>,
+        /// Issue an Open311 api_key to the client application NAME (stored hashed).
+        #[arg(long, value_name = "NAME")]
+        open311: Option<String>,
         /// A label for the token.
         #[arg(long, default_value = "cli")]
         name: String,
@@ -175,10 +179,15 @@ enum TokenWhat {
         #[arg(long)]
         read_only: bool,
     },
-    /// List tokens (never their secrets).
+    /// List account tokens (never their secrets).
     List,
-    /// Revoke a token by id or by name.
-    Revoke { token: String },
+    /// Revoke an account token by id or name, or with --open311 NAME a client's api_key.
+    Revoke {
+        #[arg(required_unless_present = "open311", conflicts_with = "open311")]
+        token: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        open311: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -373,11 +382,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let st = safegrid::open(settings).await?;
             match what {
                 TokenWhat::Create {
+                    open311: Some(client),
+                    ..
+                } => {
+                    let key = safegrid::open311::keys::issue(&st, &client).await?;
+                    cli_audit(
+                        &st,
+                        "open311.issue",
+                        "open311_client",
+                        Some(client.clone()),
+                        serde_json::json!({}),
+                    )
+                    .await?;
+                    println!("{key}");
+                }
+                TokenWhat::Revoke {
+                    open311: Some(client),
+                    ..
+                } => {
+                    st.store
+                        .revoke_open311_client(client.trim())
+                        .await
+                        .map_err(|_| anyhow::anyhow!("no live Open311 client named {client}"))?;
+                    cli_audit(
+                        &st,
+                        "open311.revoke",
+                        "open311_client",
+                        Some(client.clone()),
+                        serde_json::json!({}),
+                    )
+                    .await?;
+                    eprintln!("revoked the api_key of Open311 client {client}");
+                }
+                TokenWhat::Create {
                     user,
+                    open311: None,
                     name,
                     expires_days,
                     read_only,
                 } => {
+                    let user = user.unwrap_or_default();
                     let u = st
                         .store
                         .user_by_name(&user)
@@ -414,7 +458,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         );
                     }
                 }
-                TokenWhat::Revoke { token } => {
+                TokenWhat::Revoke {
+                    token,
+                    open311: None,
+                } => {
+                    let token = token.unwrap_or_default();
                     let all = st.store.tokens().await?;
                     let t = all
                         .iter()

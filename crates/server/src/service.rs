@@ -34,6 +34,14 @@ pub struct CreateCase {
     pub reporter: Option<Reporter>,
     #[serde(default, rename = "type")]
     pub case_type: Option<String>,
+    /// Facts of the channel recorded in the report's history entry (Open311 attributes and
+    /// media); set by channels in code, never read from a request body.
+    #[serde(skip)]
+    pub report_data: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The region (12 digits) a channel knows a case without a point belongs to (an Open311
+    /// jurisdiction); set in code only.
+    #[serde(skip)]
+    pub region_hint: Option<String>,
 }
 
 /// The reporter's contact, kept only as long as a call-back needs it.
@@ -207,7 +215,11 @@ impl AppState {
                         "a location is required: lat and lon, or an address",
                     ));
                 }
-                let region = match user.and_then(|u| u.regions.first().cloned()) {
+                let region = match input
+                    .region_hint
+                    .clone()
+                    .or_else(|| user.and_then(|u| u.regions.first().cloned()))
+                {
                     Some(r) => r,
                     None => self.root_region().await?.ok_or_else(|| {
                         ApiError::invalid(
@@ -255,7 +267,10 @@ impl AppState {
             now,
         };
         let actor = user.map(User::actor);
-        let applied = engine::create(new, actor.as_ref(), &ctx)?;
+        let mut applied = engine::create(new, actor.as_ref(), &ctx)?;
+        if let (Some(extra), Some(data)) = (input.report_data, applied.event.data.as_object_mut()) {
+            data.extend(extra);
+        }
         let nodes = kpi_nodes(&applied.case, None);
         Ok(self.store.insert_case(&applied, &nodes).await?)
     }

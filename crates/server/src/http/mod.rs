@@ -116,6 +116,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(accounts::router())
         .merge(privacy::router())
         .merge(meta::router())
+        .merge(crate::open311::router(state.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn_with_state(

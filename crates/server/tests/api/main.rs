@@ -2,6 +2,8 @@
 //! Every scenario runs on SQLite and on PostgreSQL (one suite, two backends).
 
 mod helpers;
+mod open311;
+mod open311_georeport;
 mod scenarios;
 mod security;
 

@@ -1,0 +1,602 @@
+//! Open311 GeoReport v2 under `/open311/v2`, with the mySociety `servicerequestupdates`
+//! extension: residents' apps, FixMyStreet instances and other cities' tools file cases into
+//! safegrid through the same engine as every other channel and follow them. XML and JSON,
+//! chosen by the path's suffix. Lists are public and show only what the public tracking view
+//! shows; writing needs a client application's `api_key`. See docs/open311.md.
+
+pub mod format;
+pub mod keys;
+pub mod requests;
+pub mod services;
+pub mod status;
+pub mod updates;
+
+use crate::http::error::ApiError;
+use crate::ratelimit::Rate;
+use crate::state::SharedState;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use format::{Body, Format, Node};
+use safegrid_domain::codes::RegionCode;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// Settings of the Open311 door (`[open311]` in the configuration file).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Open311Settings {
+    /// Region codes served as jurisdictions (`jurisdiction_id`); empty: the deployment's root region.
+    pub jurisdictions: Vec<String>,
+    /// Who to contact about the API (discovery `contact`).
+    pub contact: String,
+    /// How to get an api_key (discovery `key_service`).
+    pub key_service: String,
+    /// The public base URL of the API (discovery `url`); by default built from the Host header.
+    pub public_url: Option<String>,
+    /// When the API or its configuration last changed (discovery `changeset`).
+    pub changeset: String,
+    /// Take the client address for rate limits from the last `X-Forwarded-For` entry: only behind
+    /// a proxy that sets it, otherwise anyone could pick a fresh address per request.
+    pub trust_forwarded_for: bool,
+    /// Largest POST body accepted (form fields; media go by URL).
+    pub body_limit_bytes: usize,
+    /// Reads (GET) per client address. Writes count against `rate_limits.open311_address` (and
+    /// their key's `rate_limits.open311_key`); reads are cheaper and clients poll, so they get
+    /// their own, larger bucket.
+    pub read_limit: Rate,
+}
+
+impl Default for Open311Settings {
+    fn default() -> Self {
+        Open311Settings {
+            jurisdictions: vec![],
+            contact: "The safegrid operator of this deployment (see docs/open311.md)".into(),
+            key_service: "Ask the operator for an api_key (safegrid token create --open311 NAME)"
+                .into(),
+            public_url: None,
+            changeset: "2026-11-21T00:00:00+08:00".into(),
+            trust_forwarded_for: false,
+            body_limit_bytes: 64 * 1024,
+            read_limit: Rate::new(300, 100),
+        }
+    }
+}
+
+/// The base path of the API.
+pub const BASE: &str = "/open311/v2";
+
+/// A refusal in Open311's shape: `errors`/`error` {code, description}, several at once if need be.
+#[derive(Debug)]
+pub struct Fail {
+    pub status: StatusCode,
+    pub messages: Vec<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl Fail {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Fail {
+        Fail {
+            status,
+            messages: vec![message.into()],
+            retry_after: None,
+        }
+    }
+    pub fn bad(message: impl Into<String>) -> Fail {
+        Fail::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Fail {
+        Fail::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Fail {
+        Fail::new(StatusCode::FORBIDDEN, message)
+    }
+    pub fn too_many(retry_after: u64) -> Fail {
+        Fail {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            messages: vec![format!(
+                "rate limit exceeded; retry after {retry_after} seconds"
+            )],
+            retry_after: Some(retry_after),
+        }
+    }
+
+    pub fn render(&self, f: Format) -> Response {
+        let items = self
+            .messages
+            .iter()
+            .map(|m| {
+                Node::obj(vec![
+                    ("code", Node::Int(i64::from(self.status.as_u16()))),
+                    ("description", Node::str(m.clone())),
+                ])
+            })
+            .collect();
+        let mut r = Body::List {
+            root: "errors",
+            item: "error",
+            items,
+        }
+        .render(f, self.status);
+        if let Some(s) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// The API's field names in Open311's words, so an error names what the client sent.
+fn open311_field(field: &str) -> &str {
+    match field {
+        "category" => "service_code",
+        "lon" => "long",
+        "address" => "address_string",
+        "reporter.name" => "first_name/last_name",
+        "reporter.phone" => "phone",
+        "note" => "description",
+        other => other,
+    }
+}
+
+impl From<ApiError> for Fail {
+    fn from(e: ApiError) -> Fail {
+        let status = match e.status {
+            StatusCode::NOT_FOUND => StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => StatusCode::FORBIDDEN,
+            StatusCode::INTERNAL_SERVER_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let message = match &e.field {
+            Some(f) => {
+                let reason = e
+                    .message
+                    .strip_prefix(&format!("{f}: "))
+                    .unwrap_or(&e.message);
+                format!("{}: {reason}", open311_field(f))
+            }
+            None => e.message.clone(),
+        };
+        Fail::new(status, message)
+    }
+}
+
+impl From<safegrid_store::StoreError> for Fail {
+    fn from(e: safegrid_store::StoreError) -> Fail {
+        ApiError::from(e).into()
+    }
+}
+
+pub type Done = Result<Response, Fail>;
+
+/// Answers `result` in format `f`.
+pub fn respond(f: Format, result: Done) -> Response {
+    result.unwrap_or_else(|e| e.render(f))
+}
+
+/// Query or form parameters in the order sent (a name may repeat: `attribute[x][]`).
+#[derive(Debug, Default, Clone)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(text: &str) -> Result<Params, Fail> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(text)
+            .map(Params)
+            .map_err(|_| {
+                Fail::bad("the parameters are not valid application/x-www-form-urlencoded")
+            })
+    }
+
+    /// The first non-empty value of `name`, trimmed (an empty parameter equals an absent one).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .find(|v| !v.is_empty())
+    }
+
+    /// The items of comma-separated lists given under `name` (possibly repeated).
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// A date-time parameter: ISO 8601 with `Z` or `±HH:MM` (a `+` that arrived unencoded and was
+/// read as a space is taken back), without a zone (Asia/Shanghai), or a bare date (Asia/Shanghai
+/// midnight or end of day).
+pub fn parse_time(s: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc>, Fail> {
+    let mut t = s.trim().to_string();
+    if let Some(i) = t.rfind(' ')
+        && i >= 19
+    {
+        t.replace_range(i..i + 1, "+");
+    }
+    if let Ok(v) = DateTime::parse_from_rfc3339(&t) {
+        return Ok(v.with_timezone(&Utc));
+    }
+    if let Ok(v) = DateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%z") {
+        return Ok(v.with_timezone(&Utc));
+    }
+    // Without a zone: the deployment's local time (Asia/Shanghai), rather than refusing a client
+    // that forgot it.
+    if let Ok(v) = chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Ok((v - chrono::Duration::hours(8)).and_utc());
+    }
+    if t.len() == 10 {
+        return crate::http::cases::parse_day(&t, field, end_of_day).map_err(Fail::from);
+    }
+    Err(Fail::bad(format!(
+        "{field}: must be an ISO 8601 date-time with a zone, e.g. 2026-11-21T08:00:00Z or 2026-11-21T16:00:00+08:00"
+    )))
+}
+
+/// The jurisdiction a request is about: a region of this deployment.
+#[derive(Debug, Clone)]
+pub struct Jurisdiction {
+    /// The region code's significant digits (2/4/6/9/12): the prefix of every code inside it.
+    pub short: String,
+}
+
+impl Jurisdiction {
+    pub fn prefix(&self) -> &str {
+        &self.short
+    }
+    /// The `jurisdiction_id`: the region code as people write it, at least 6 digits (湖州市 = 330500).
+    pub fn id(&self) -> String {
+        jurisdiction_id(&self.short)
+    }
+}
+
+fn jurisdiction_id(short: &str) -> String {
+    format!("{short:0<6}")
+}
+
+/// The jurisdictions this deployment serves, as short region codes.
+pub async fn jurisdictions(st: &SharedState) -> Result<Vec<String>, Fail> {
+    let configured = &st.settings.open311.jurisdictions;
+    let codes: Vec<String> = if configured.is_empty() {
+        st.root_region()
+            .await
+            .map_err(|e| Fail::from(ApiError::from(e)))?
+            .into_iter()
+            .collect()
+    } else {
+        configured.clone()
+    };
+    Ok(codes
+        .iter()
+        .filter_map(|c| RegionCode::parse(c).ok())
+        .map(|c| c.short().to_string())
+        .collect())
+}
+
+/// Resolves `jurisdiction_id`: optional when the deployment serves one, required when several;
+/// unknown ids answer 404. The 12-digit form of a region code is accepted too.
+pub async fn jurisdiction(st: &SharedState, p: &Params) -> Result<Jurisdiction, Fail> {
+    let all = jurisdictions(st).await?;
+    let ids = || {
+        all.iter()
+            .map(|s| jurisdiction_id(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match p.get("jurisdiction_id") {
+        None => match all.as_slice() {
+            [one] => Ok(Jurisdiction { short: one.clone() }),
+            [] => Err(Fail::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no territory is loaded yet",
+            )),
+            _ => Err(Fail::bad(format!(
+                "jurisdiction_id: is required on this server (one of {})",
+                ids()
+            ))),
+        },
+        Some(j) => {
+            let short = RegionCode::parse(j).ok().map(|c| c.short().to_string());
+            match short.filter(|s| all.contains(s)) {
+                Some(short) => Ok(Jurisdiction { short }),
+                None => Err(Fail::not_found(format!(
+                    "jurisdiction_id: unknown jurisdiction {j}; this server serves {}",
+                    ids()
+                ))),
+            }
+        }
+    }
+}
+
+/// The client's address for rate limits (see `trust_forwarded_for`).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+fn format_of_path(path: &str) -> Format {
+    path.rsplit('/')
+        .next()
+        .and_then(Format::split)
+        .map_or(Format::Xml, |(_, f)| f)
+}
+
+/// Per-address rate limit and the body size check, before any handler runs.
+async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
+    let f = format_of_path(req.uri().path());
+    let forwarded = st
+        .settings
+        .open311
+        .trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').map(str::trim).find(|s| !s.is_empty()))
+                .map(str::to_string)
+        })
+        .flatten();
+    let addr = forwarded
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let (bucket, rate) = if read {
+        (
+            format!("open311:read:{addr}"),
+            st.settings.open311.read_limit,
+        )
+    } else {
+        (
+            format!("open311:addr:{addr}"),
+            st.settings.rate_limits.open311_address,
+        )
+    };
+    if let Err(wait) = st.limiter.check(&bucket, rate) {
+        return Fail::too_many(wait.0).render(f);
+    }
+    let limit = st.settings.open311.body_limit_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Fail::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit} bytes"),
+        )
+        .render(f);
+    }
+    req.extensions_mut().insert(ClientAddr(addr));
+    let mut r = next.run(req).await;
+    // Lists change with every case; let no cache keep them.
+    r.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    // What GET answers is public: residents' web apps on other origins may read it.
+    if read {
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    r
+}
+
+/// Reads a POST body (at most the configured size) as form parameters.
+pub async fn read_form(
+    st: &SharedState,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Params, Fail> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !mime.is_empty() && mime != "application/x-www-form-urlencoded" {
+        return Err(Fail::bad(format!(
+            "Content-Type: the body must be application/x-www-form-urlencoded, not {mime}"
+        )));
+    }
+    let limit = st.settings.open311.body_limit_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Fail::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit} bytes"),
+        )
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| Fail::bad("the body must be UTF-8"))?;
+    Params::parse(text)
+}
+
+pub fn query_params(q: &Option<String>) -> Result<Params, Fail> {
+    Params::parse(q.as_deref().unwrap_or(""))
+}
+
+async fn get_root(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((stem, f)) = Format::split(&file) else {
+        return unknown_format(&file);
+    };
+    let result = match query_params(&q) {
+        Err(e) => Err(e),
+        Ok(p) => match stem {
+            "discovery" => discovery(&st, &headers, f).await,
+            "services" => services::list(&st, &p, f).await,
+            "requests" => requests::list(&st, &p, f).await,
+            "servicerequestupdates" => updates::list(&st, &p, f).await,
+            _ => Err(Fail::not_found(format!("no resource {stem}"))),
+        },
+    };
+    respond(f, result)
+}
+
+async fn post_root(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> Response {
+    let Some((stem, f)) = Format::split(&file) else {
+        return unknown_format(&file);
+    };
+    let result = async {
+        if !matches!(stem, "requests" | "servicerequestupdates") {
+            return Err(Fail::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{stem} cannot be posted to"),
+            ));
+        }
+        // Parameters may come in the query string as well as the body (some clients put api_key there).
+        let mut p = read_form(&st, &headers, req.into_body()).await?;
+        p.0.extend(query_params(&q)?.0);
+        let client = keys::authenticate(&st, &p, &headers).await?;
+        match stem {
+            "requests" => requests::create(&st, &p, &client, f).await,
+            _ => updates::create(&st, &p, &client, f).await,
+        }
+    }
+    .await;
+    respond(f, result)
+}
+
+fn unknown_format(file: &str) -> Response {
+    Fail::not_found(format!(
+        "{file}: add .xml or .json to choose the response format"
+    ))
+    .render(Format::Xml)
+}
+
+async fn fallback(req: Request) -> Response {
+    let f = format_of_path(req.uri().path());
+    Fail::not_found(format!("no such resource: {}", req.uri().path())).render(f)
+}
+
+/// The base URL clients should use: configured, or from the Host header.
+fn base_url(st: &SharedState, headers: &HeaderMap) -> String {
+    if let Some(u) = &st.settings.open311.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if st.settings.open311.trust_forwarded_for
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https")
+    {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}{BASE}")
+}
+
+async fn discovery(st: &SharedState, headers: &HeaderMap, f: Format) -> Done {
+    let o = &st.settings.open311;
+    let endpoint = Node::obj(vec![
+        (
+            "specification",
+            Node::str("http://wiki.open311.org/GeoReport_v2"),
+        ),
+        ("url", Node::str(base_url(st, headers))),
+        ("changeset", Node::str(o.changeset.clone())),
+        ("type", Node::str("production")),
+        (
+            "formats",
+            Node::List(
+                "format",
+                vec![Node::str("text/xml"), Node::str("application/json")],
+            ),
+        ),
+    ]);
+    let node = Node::obj(vec![
+        ("changeset", Node::str(o.changeset.clone())),
+        ("contact", Node::str(o.contact.clone())),
+        ("key_service", Node::str(o.key_service.clone())),
+        ("endpoints", Node::List("endpoint", vec![endpoint])),
+    ]);
+    Ok(Body::Object {
+        root: "discovery",
+        node,
+    }
+    .render(f, StatusCode::OK))
+}
+
+pub fn router(state: SharedState) -> Router<SharedState> {
+    let inner = Router::new()
+        .route("/{file}", get(get_root).post(post_root))
+        .route("/services/{file}", get(services::definition))
+        .route("/requests/{file}", get(requests::one))
+        .route("/tokens/{file}", get(requests::token))
+        .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state, guard));
+    Router::new().nest(BASE, inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_with_z_offsets_unencoded_plus_and_bare_dates() {
+        let z = parse_time("2026-11-21T08:00:00Z", "start_date", false).unwrap();
+        for s in [
+            "2026-11-21T16:00:00+08:00",
+            "2026-11-21T16:00:00 08:00",
+            "2026-11-21T16:00:00+0800",
+            "2026-11-21T16:00:00 0800",
+            "2026-11-21T08:00:00+00:00",
+            "2026-11-21T08:00:00.000Z",
+        ] {
+            assert_eq!(parse_time(s, "start_date", false).unwrap(), z, "{s}");
+        }
+        assert_eq!(
+            parse_time("2026-11-21", "start_date", false).unwrap(),
+            parse_time("2026-11-20T16:00:00Z", "x", false).unwrap()
+        );
+        assert_eq!(
+            parse_time("2026-11-21T16:00:00", "start_date", false).unwrap(),
+            z,
+            "no zone: Asia/Shanghai"
+        );
+        for bad in ["yesterday", "2026-11-21 08:00", "2026-13-01T00:00:00Z", ""] {
+            let e = parse_time(bad, "end_date", true).unwrap_err();
+            assert!(e.messages[0].starts_with("end_date"), "{bad}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn empty_parameters_equal_absent_ones_and_lists_split() {
+        let p = Params::parse("a=&a=%20x%20&s=open,%20closed&s=&s=fixed").unwrap();
+        assert_eq!(p.get("a"), Some("x"));
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.list("s"), ["open", "closed", "fixed"]);
+    }
+}

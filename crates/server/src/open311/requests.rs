@@ -1,0 +1,711 @@
+//! Service requests (服务请求) are cases. POST files one through `AppState::create_case` (channel
+//! `open311`); GET lists and reads them with the standard filters, the paging extension and
+//! `extensions=true`. Only what the public tracking view shows goes out: never the reporter,
+//! never staff names, and for disputes and petitions (private matters between people) neither
+//! the text nor the place.
+
+use super::format::{Body, Format, Node};
+use super::services::attributes_of;
+use super::status;
+use super::{Done, Fail, Params, jurisdiction, parse_time, query_params, respond};
+use crate::http::local_time;
+use crate::service::{CreateCase, Reporter};
+use crate::state::SharedState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use safegrid_domain::catalog::{Attribute, AttributeDatatype};
+use safegrid_domain::codes::GeoPoint;
+use safegrid_domain::engine::Case;
+use safegrid_domain::workflow::workflow;
+use safegrid_store::{EventRow, Open311Client, Open311Query, StoreError};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// History actions whose notes the public may read (the tracking view's rule, plus residents'
+/// own updates pushed through Open311).
+pub const PUBLIC_NOTE_ACTIONS: [&str; 6] = [
+    "report",
+    "handle",
+    "close",
+    "reject",
+    "self_handle",
+    "comment",
+];
+
+/// Case types whose text and place stay off the public lists: disputes (矛盾纠纷) and petitions
+/// (信访) are about named people.
+fn private_type(case_type: &str) -> bool {
+    matches!(case_type, "dispute" | "petition")
+}
+
+/// The words for a state: "待派遣 (Registered, awaiting dispatch)".
+pub fn state_label(case_type: &str, state: &str) -> String {
+    workflow(case_type)
+        .and_then(|w| w.state(state))
+        .map(|s| format!("{} ({})", s.zh, s.en))
+        .unwrap_or_else(|| state.to_string())
+}
+
+/// What the public may read of one history entry: its note where public, else the state reached.
+pub fn public_description(case_type: &str, action: &str, to: &str, note: Option<&str>) -> String {
+    match note {
+        Some(n) if !private_type(case_type) && PUBLIC_NOTE_ACTIONS.contains(&action) => {
+            n.to_string()
+        }
+        _ => state_label(case_type, to),
+    }
+}
+
+fn report_data(events: &[EventRow]) -> Value {
+    events
+        .iter()
+        .find(|e| e.action == "report")
+        .and_then(|e| serde_json::from_str::<Value>(&e.data).ok())
+        .and_then(|d| d.get("open311").cloned())
+        .unwrap_or(Value::Null)
+}
+
+/// One request as Open311 shows it; every field present, `null` where empty.
+fn request_node(
+    st: &SharedState,
+    case: &Case,
+    events: &[EventRow],
+    departments: &HashMap<String, String>,
+    extensions: bool,
+) -> Node {
+    let cats = st.categories();
+    let cat = cats.get(&case.category);
+    let private = private_type(&case.case_type);
+    let status_notes = if private {
+        None
+    } else {
+        events
+            .iter()
+            .rev()
+            .filter(|e| PUBLIC_NOTE_ACTIONS.contains(&e.action.as_str()))
+            .find_map(|e| e.note.clone())
+    };
+    let o311 = report_data(events);
+    let media_url = o311
+        .get("media_url")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut fields = vec![
+        ("service_request_id", Node::str(case.id.to_string())),
+        (
+            "status",
+            Node::str(status::standard(&case.case_type, &case.status)),
+        ),
+        ("status_notes", Node::opt(status_notes)),
+        ("service_name", Node::opt(cat.map(|c| c.name_zh.clone()))),
+        ("service_code", Node::str(case.category.clone())),
+        (
+            "description",
+            Node::opt((!private).then(|| case.description.clone())),
+        ),
+        (
+            "agency_responsible",
+            Node::opt(
+                case.department
+                    .as_ref()
+                    .map(|d| departments.get(d).cloned().unwrap_or_else(|| d.clone())),
+            ),
+        ),
+        ("service_notice", Node::Null),
+        ("requested_datetime", Node::str(local_time(case.created_at))),
+        ("updated_datetime", Node::str(local_time(case.updated_at))),
+        ("expected_datetime", Node::opt(case.due_at.map(local_time))),
+        (
+            "address",
+            Node::opt(if private { None } else { case.address.clone() }),
+        ),
+        ("address_id", Node::Null),
+        ("zipcode", Node::Null),
+        ("lat", Node::num(if private { None } else { case.lat })),
+        ("long", Node::num(if private { None } else { case.lon })),
+        ("media_url", Node::opt(media_url)),
+    ];
+    if extensions {
+        let notes = events
+            .iter()
+            .map(|e| {
+                Node::obj(vec![
+                    (
+                        "datetime",
+                        Node::str(local_time(safegrid_store::from_ms(e.at))),
+                    ),
+                    (
+                        "description",
+                        Node::str(public_description(
+                            &case.case_type,
+                            &e.action,
+                            &e.to_status,
+                            e.note.as_deref(),
+                        )),
+                    ),
+                    ("type", Node::str(e.action.clone())),
+                ])
+            })
+            .collect();
+        let mut attributes = vec![];
+        if let Some(m) = o311.get("attributes").and_then(Value::as_object) {
+            for (code, v) in m {
+                let values: Vec<String> = match v {
+                    Value::Array(a) => a.iter().map(value_text).collect(),
+                    other => vec![value_text(other)],
+                };
+                for value in values {
+                    attributes.push(Node::obj(vec![
+                        ("code", Node::str(code.clone())),
+                        ("value", Node::str(value)),
+                    ]));
+                }
+            }
+        }
+        fields.push((
+            "extended_attributes",
+            Node::obj(vec![
+                ("case_number", Node::str(case.number.clone())),
+                ("state", Node::str(case.status.clone())),
+                (
+                    "state_name",
+                    Node::str(state_label(&case.case_type, &case.status)),
+                ),
+                (
+                    "extended_status",
+                    Node::str(status::extended(&case.case_type, &case.status)),
+                ),
+                ("case_type", Node::str(case.case_type.clone())),
+                ("channel", Node::str(case.channel.clone())),
+                ("grid_code", Node::opt(case.grid_code.clone())),
+                ("region_code", Node::str(case.region_code.clone())),
+                ("needs_location", Node::Bool(case.needs_location)),
+            ]),
+        ));
+        fields.push(("attributes", Node::List("attribute", attributes)));
+        fields.push(("notes", Node::List("note", notes)));
+    }
+    Node::obj(fields)
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn department_names(st: &SharedState) -> Result<HashMap<String, String>, Fail> {
+    Ok(st
+        .store
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.name_zh))
+        .collect())
+}
+
+async fn render_cases(st: &SharedState, cases: &[Case], extensions: bool, f: Format) -> Done {
+    let events = st.store.events_of_cases(cases).await?;
+    let depts = department_names(st).await?;
+    let empty = vec![];
+    let items = cases
+        .iter()
+        .map(|c| {
+            request_node(
+                st,
+                c,
+                events.get(&c.id).unwrap_or(&empty),
+                &depts,
+                extensions,
+            )
+        })
+        .collect();
+    Ok(Body::List {
+        root: "service_requests",
+        item: "request",
+        items,
+    }
+    .render(f, StatusCode::OK))
+}
+
+fn flag(p: &Params, name: &str) -> Result<bool, Fail> {
+    match p.get(name).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(Fail::bad(format!("{name}: must be true or false"))),
+    }
+}
+
+fn int(
+    p: &Params,
+    name: &str,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, Fail> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| {
+                Fail::bad(format!(
+                    "{name}: must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
+    }
+}
+
+/// Most requests one list returns (the spec's default volume, and the page size cap).
+pub const MAX_PAGE: i64 = 1000;
+/// The default window of the lists, in days.
+pub const DEFAULT_DAYS: i64 = 90;
+
+/// Splits request ids into case ids and case numbers.
+fn ids_of(raw: &[String], q: &mut Open311Query) {
+    for s in raw {
+        match Uuid::parse_str(s) {
+            Ok(u) => q.ids.push(u),
+            // A case number is digits only; anything else cannot match and is left out.
+            Err(_) if s.len() <= 30 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                q.numbers.push(s.clone())
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
+    let j = jurisdiction(st, p).await?;
+    let extensions = flag(p, "extensions")?;
+    let mut q = Open311Query {
+        region_prefix: Some(j.prefix().to_string()),
+        ..Default::default()
+    };
+    let ids = p.list("service_request_id");
+    if !ids.is_empty() {
+        if ids.len() > MAX_PAGE as usize {
+            return Err(Fail::bad(format!(
+                "service_request_id: at most {MAX_PAGE} ids at once"
+            )));
+        }
+        ids_of(&ids, &mut q);
+        q.limit = MAX_PAGE;
+        if q.ids.is_empty() && q.numbers.is_empty() {
+            return render_cases(st, &[], extensions, f).await;
+        }
+        let cases = st.store.open311_cases(&q).await?;
+        return render_cases(st, &cases, extensions, f).await;
+    }
+    q.categories = p.list("service_code");
+    let mut errors = vec![];
+    for s in p.list("status") {
+        match s.to_ascii_lowercase().as_str() {
+            "open" => q.statuses.extend(status::open_states()),
+            "closed" => q.statuses.extend(status::terminal_states()),
+            other => errors.push(format!(
+                "status: {other} is not a status; use open, closed or both (comma-separated)"
+            )),
+        }
+    }
+    let mut time = |name: &str, end: bool| match p.get(name) {
+        None => None,
+        Some(s) => match parse_time(s, name, end) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errors.extend(e.messages);
+                None
+            }
+        },
+    };
+    let start = time("start_date", false);
+    let end = time("end_date", true);
+    let updated_after = time("updated_after", false);
+    let updated_before = time("updated_before", true);
+    let page = int(p, "page", 1, 1..=1_000_000)
+        .map_err(|e| errors.extend(e.messages))
+        .ok();
+    let page_size = int(p, "page_size", MAX_PAGE, 1..=MAX_PAGE)
+        .map_err(|e| errors.extend(e.messages))
+        .ok();
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        errors.push("end_date: must not be before start_date".into());
+    }
+    if !errors.is_empty() {
+        return Err(Fail {
+            status: StatusCode::BAD_REQUEST,
+            messages: errors,
+            retry_after: None,
+        });
+    }
+    // Without dates: the last 90 days (and at most 1,000 requests, the page size cap).
+    q.created_from = match (start, end) {
+        (Some(s), _) => Some(s),
+        (None, Some(e)) => Some(e - Duration::days(DEFAULT_DAYS)),
+        (None, None) => Some(Utc::now() - Duration::days(DEFAULT_DAYS)),
+    };
+    q.created_to = end;
+    q.updated_after = updated_after;
+    q.updated_before = updated_before;
+    let (page, page_size) = (page.unwrap_or(1), page_size.unwrap_or(MAX_PAGE));
+    q.limit = page_size;
+    q.offset = (page - 1) * page_size;
+    let cases = st.store.open311_cases(&q).await?;
+    render_cases(st, &cases, extensions, f).await
+}
+
+/// A case of this jurisdiction by id (or case number); 404 otherwise.
+pub async fn find_case(st: &SharedState, id: &str, prefix: &str) -> Result<Case, Fail> {
+    let found = match Uuid::parse_str(id) {
+        Ok(u) => st.store.case(u).await,
+        Err(_) => st.store.case_by_number(id).await,
+    };
+    match found {
+        Ok(c) if c.region_code.starts_with(prefix) => Ok(c),
+        Ok(_) | Err(StoreError::NotFound) => Err(Fail::not_found(format!(
+            "service_request_id: no request {id}"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn one(
+    State(st): State<SharedState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((id, f)) = Format::split(&file) else {
+        return Fail::not_found(format!("{file}: add .xml or .json")).render(Format::Xml);
+    };
+    let result = async {
+        let p = query_params(&q)?;
+        let j = jurisdiction(&st, &p).await?;
+        let case = find_case(&st, id, j.prefix()).await?;
+        render_cases(&st, &[case], flag(&p, "extensions")?, f).await
+    }
+    .await;
+    respond(f, result)
+}
+
+pub async fn token(
+    State(st): State<SharedState>,
+    Path(file): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let Some((token, f)) = Format::split(&file) else {
+        return Fail::not_found(format!("{file}: add .xml or .json")).render(Format::Xml);
+    };
+    let result = async {
+        let p = query_params(&q)?;
+        let j = jurisdiction(&st, &p).await?;
+        let case = match st.store.case_by_tracking_code(token.trim()).await {
+            Ok(c) if c.region_code.starts_with(j.prefix()) => c,
+            Ok(_) | Err(StoreError::NotFound) => {
+                return Err(Fail::not_found(format!("token: unknown token {token}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Body::List {
+            root: "service_requests",
+            item: "request",
+            items: vec![Node::obj(vec![
+                ("service_request_id", Node::str(case.id.to_string())),
+                ("token", Node::str(case.tracking_code)),
+            ])],
+        }
+        .render(f, StatusCode::OK))
+    }
+    .await;
+    respond(f, result)
+}
+
+/// A text parameter: at most `max` characters, no control characters but line breaks and tabs.
+pub fn text_param(p: &Params, name: &str, max: usize) -> Result<Option<String>, Fail> {
+    match p.get(name) {
+        None => Ok(None),
+        Some(s) if s.chars().count() > max => Err(Fail::bad(format!(
+            "{name}: must be at most {max} characters (it has {})",
+            s.chars().count()
+        ))),
+        Some(s)
+            if s.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+        {
+            Err(Fail::bad(format!(
+                "{name}: must not contain control characters"
+            )))
+        }
+        Some(s) => Ok(Some(s.to_string())),
+    }
+}
+
+/// A media URL: http(s), no spaces, at most 1,000 characters.
+pub fn media_url_param(p: &Params) -> Result<Option<String>, Fail> {
+    let Some(u) = text_param(p, "media_url", 1000)? else {
+        return Ok(None);
+    };
+    let lower = u.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://"))
+        || u.chars().any(char::is_whitespace)
+    {
+        return Err(Fail::bad("media_url: must be an http:// or https:// URL"));
+    }
+    Ok(Some(u))
+}
+
+/// `attribute[CODE]` (and `attribute[CODE][]` for lists) checked against the service's
+/// attributes; every problem is reported at once.
+pub fn read_attributes(
+    p: &Params,
+    attrs: &[Attribute],
+    service: &str,
+) -> Result<Map<String, Value>, Fail> {
+    let mut errors = vec![];
+    let mut given: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in &p.0 {
+        let Some(rest) = k.strip_prefix("attribute[") else {
+            continue;
+        };
+        match rest.strip_suffix("][]").or_else(|| rest.strip_suffix(']')) {
+            Some(code) if !code.is_empty() && !code.contains(['[', ']']) => {
+                let v = v.trim();
+                if !v.is_empty() {
+                    given
+                        .entry(code.to_string())
+                        .or_default()
+                        .push(v.to_string());
+                }
+            }
+            _ => errors.push(format!(
+                "{k}: attribute parameters are named attribute[CODE]"
+            )),
+        }
+    }
+    for code in given.keys() {
+        if !attrs.iter().any(|a| &a.code == code) {
+            errors.push(format!(
+                "attribute[{code}]: service {service} has no such attribute"
+            ));
+        }
+    }
+    let mut out = Map::new();
+    for a in attrs {
+        let name = format!("attribute[{}]", a.code);
+        let values = given.get(&a.code).cloned().unwrap_or_default();
+        if values.is_empty() {
+            if a.required {
+                errors.push(format!("{name}: is required ({})", a.description_en));
+            }
+            continue;
+        }
+        if a.datatype != AttributeDatatype::MultiValueList && values.len() > 1 {
+            errors.push(format!("{name}: takes one value"));
+            continue;
+        }
+        let v = &values[0];
+        let keys: Vec<&str> = a.values.iter().map(|x| x.key.as_str()).collect();
+        match a.datatype {
+            AttributeDatatype::String | AttributeDatatype::Text => {
+                let max = if a.datatype == AttributeDatatype::String {
+                    200
+                } else {
+                    4000
+                };
+                if v.chars().count() > max {
+                    errors.push(format!("{name}: must be at most {max} characters"));
+                } else if v.chars().any(|c| c.is_control() && c != '\n') {
+                    errors.push(format!("{name}: must not contain control characters"));
+                } else {
+                    out.insert(a.code.clone(), json!(v));
+                }
+            }
+            AttributeDatatype::Number => match v.parse::<f64>() {
+                Ok(n) if n.is_finite() => {
+                    out.insert(a.code.clone(), json!(n));
+                }
+                _ => errors.push(format!("{name}: must be a number")),
+            },
+            AttributeDatatype::Datetime => match parse_time(v, &name, false) {
+                Ok(t) => {
+                    out.insert(a.code.clone(), json!(local_time(t)));
+                }
+                Err(e) => errors.extend(e.messages),
+            },
+            AttributeDatatype::SingleValueList => {
+                if keys.contains(&v.as_str()) {
+                    out.insert(a.code.clone(), json!(v));
+                } else {
+                    errors.push(format!("{name}: must be one of {}", keys.join(", ")));
+                }
+            }
+            AttributeDatatype::MultiValueList => {
+                let mut chosen: Vec<String> = vec![];
+                for v in values.iter().flat_map(|v| v.split(',')).map(str::trim) {
+                    if !keys.contains(&v) {
+                        errors.push(format!("{name}: {v} is not one of {}", keys.join(", ")));
+                    } else if !chosen.iter().any(|c| c == v) {
+                        chosen.push(v.to_string());
+                    }
+                }
+                out.insert(a.code.clone(), json!(chosen));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(Fail {
+            status: StatusCode::BAD_REQUEST,
+            messages: errors,
+            retry_after: None,
+        })
+    }
+}
+
+fn coordinate(p: &Params, name: &str) -> Result<Option<f64>, Fail> {
+    match p.get(name) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or_else(|| {
+                Fail::bad(format!(
+                    "{name}: must be a number in decimal degrees (WGS84)"
+                ))
+            }),
+    }
+}
+
+/// The reporter's name from first_name/last_name: Chinese names are family name first, unspaced.
+fn reporter_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
+    let cjk = |s: &str| {
+        s.chars()
+            .all(|c| ('\u{4e00}'..='\u{9fff}').contains(&c) || c == '·')
+    };
+    match (first, last) {
+        (Some(f), Some(l)) if cjk(f) && cjk(l) => Some(format!("{l}{f}")),
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(x), None) | (None, Some(x)) => Some(x.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// POST requests: files a case (channel open311) for the client application `client`.
+pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: Format) -> Done {
+    let j = jurisdiction(st, p).await?;
+    let Some(code) = p.get("service_code") else {
+        return Err(Fail::bad("service_code: is required"));
+    };
+    let cats = st.categories();
+    let Some(cat) = cats.get(code).filter(|c| c.active) else {
+        return Err(Fail::not_found(format!(
+            "service_code: unknown service {code}"
+        )));
+    };
+    let lat = coordinate(p, "lat")?;
+    let lon = coordinate(p, "long")?;
+    let address = text_param(p, "address_string", 200)?;
+    let address_id = text_param(p, "address_id", 100)?;
+    match (lat, lon) {
+        (Some(_), None) => return Err(Fail::bad("long: is required when lat is given")),
+        (None, Some(_)) => return Err(Fail::bad("lat: is required when long is given")),
+        (Some(lat), Some(lon)) => {
+            let point = GeoPoint::new(lon, lat).map_err(|e| {
+                let field = if e.field == "lon" { "long" } else { "lat" };
+                Fail::bad(format!("{field}: {}", e.reason))
+            })?;
+            let (_, region) = st.place(point).await.map_err(|_| {
+                Fail::bad("lat/long: the point lies outside the territory this server serves")
+            })?;
+            if !region.starts_with(j.prefix()) {
+                return Err(Fail::bad(format!(
+                    "lat/long: the point lies outside jurisdiction {}",
+                    j.id()
+                )));
+            }
+        }
+        (None, None) if address.is_none() && address_id.is_none() => {
+            return Err(Fail::bad(
+                "lat/long: a location is required: lat and long, or address_string, or address_id",
+            ));
+        }
+        (None, None) => {}
+    }
+    let description = match text_param(p, "description", 4000)? {
+        Some(d) => d,
+        // Open311 makes the description optional; the case record needs a text.
+        None => format!("{} ({})", cat.name_zh, cat.name_en),
+    };
+    let attributes = read_attributes(p, &attributes_of(cat), code)?;
+    let media_url = media_url_param(p)?;
+    let first = text_param(p, "first_name", 50)?;
+    let last = text_param(p, "last_name", 50)?;
+    let phone = text_param(p, "phone", 30)?;
+    let account_id = text_param(p, "account_id", 100)?;
+    // email and device_id are read by no one here: not stored (data minimisation).
+    let name = reporter_name(first.as_deref(), last.as_deref());
+    let reporter = (name.is_some() || phone.is_some()).then_some(Reporter {
+        name,
+        phone,
+        anonymous: false,
+    });
+    let address = match (address, address_id) {
+        (Some(a), _) => Some(a),
+        (None, Some(id)) => Some(format!("address_id {id}")),
+        (None, None) => None,
+    };
+    let mut o311 = Map::new();
+    o311.insert("client".into(), json!(client.name));
+    o311.insert("attributes".into(), Value::Object(attributes));
+    if let Some(u) = &media_url {
+        o311.insert("media_url".into(), json!(u));
+    }
+    let mut report_data = Map::new();
+    report_data.insert("open311".into(), Value::Object(o311));
+    let input = CreateCase {
+        category: code.to_string(),
+        description,
+        lat,
+        lon,
+        channel: Some("open311".into()),
+        address,
+        reporter,
+        report_data: Some(report_data),
+        // Located by address only: the case belongs to the jurisdiction it was filed in.
+        region_hint: Some(format!("{:0<12}", j.prefix())),
+        ..Default::default()
+    };
+    let case = st.create_case(input, None, Utc::now()).await?;
+    let notice = match case.due_at {
+        Some(d) => format!(
+            "已受理，案件编号 {n}，预计处置时限 {t} (received as case {n}; expected by {t})",
+            n = case.number,
+            t = local_time(d)
+        ),
+        None => format!(
+            "已受理，案件编号 {n} (received as case {n})",
+            n = case.number
+        ),
+    };
+    Ok(Body::List {
+        root: "service_requests",
+        item: "request",
+        items: vec![Node::obj(vec![
+            ("service_request_id", Node::str(case.id.to_string())),
+            ("token", Node::str(case.tracking_code)),
+            ("service_notice", Node::str(notice)),
+            ("account_id", Node::opt(account_id)),
+        ])],
+    }
+    .render(f, StatusCode::OK))
+}

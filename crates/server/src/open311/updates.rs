@@ -1,0 +1,204 @@
+//! The mySociety `servicerequestupdates` extension (how FixMyStreet syncs with a back office).
+//!
+//! Out: every step of a case after its report, as `request_update`s with the extended status of
+//! the state reached. In: a resident's update becomes a public note (`comment`) on the case and
+//! never changes its state — a resident's FIXED is a claim a grid worker verifies (核查), and a
+//! closed case is not reopened by a third-party app; the command center reads the note and the
+//! status the resident gave, and acts. Each client's `update_id` is taken once.
+
+use super::format::{Body, Format, Node};
+use super::requests::{
+    DEFAULT_DAYS, MAX_PAGE, find_case, media_url_param, public_description, text_param,
+};
+use super::status;
+use super::{Done, Fail, Params, jurisdiction, parse_time};
+use crate::http::local_time;
+use crate::state::SharedState;
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use safegrid_domain::Role;
+use safegrid_domain::engine::{ActionRequest, Actor};
+use safegrid_store::{Open311Client, from_ms};
+use serde_json::json;
+
+/// Steps that are not updates: the report itself, residents' own notes (they came from the
+/// clients, echoing them back would duplicate them), and the internal supervision marks.
+const NOT_UPDATES: [&str; 4] = ["report", "comment", "supervise", "expedite"];
+
+pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
+    let j = jurisdiction(st, p).await?;
+    let mut errors = vec![];
+    let mut time = |name: &str, end: bool| match p.get(name) {
+        None => None,
+        Some(s) => match parse_time(s, name, end) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errors.extend(e.messages);
+                None
+            }
+        },
+    };
+    let start = time("start_date", false);
+    let end = time("end_date", true);
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        errors.push("end_date: must not be before start_date".into());
+    }
+    if !errors.is_empty() {
+        return Err(Fail {
+            status: StatusCode::BAD_REQUEST,
+            messages: errors,
+            retry_after: None,
+        });
+    }
+    let to = end.unwrap_or_else(Utc::now);
+    let from = start.unwrap_or(to - Duration::days(DEFAULT_DAYS));
+    let events = st
+        .store
+        .open311_feed(from, to, Some(j.prefix()), &NOT_UPDATES, MAX_PAGE)
+        .await?;
+    let items = events
+        .iter()
+        .map(|e| {
+            Node::obj(vec![
+                ("update_id", Node::str(format!("{}-{}", e.case_id, e.seq))),
+                ("service_request_id", Node::str(e.case_id.to_string())),
+                (
+                    "status",
+                    Node::str(status::extended(&e.case_type, &e.to_status)),
+                ),
+                ("updated_datetime", Node::str(local_time(from_ms(e.at)))),
+                (
+                    "description",
+                    Node::str(public_description(
+                        &e.case_type,
+                        &e.action,
+                        &e.to_status,
+                        e.note.as_deref(),
+                    )),
+                ),
+                ("media_url", Node::str("")),
+                ("external_status_code", Node::str(e.to_status.clone())),
+            ])
+        })
+        .collect();
+    Ok(Body::List {
+        root: "service_request_updates",
+        item: "request_update",
+        items,
+    }
+    .render(f, StatusCode::OK))
+}
+
+/// POST servicerequestupdates: a resident's update, stored as a public note on the case.
+pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: Format) -> Done {
+    let j = jurisdiction(st, p).await?;
+    let mut errors = vec![];
+    let mut need = |name: &str| {
+        let v = p.get(name);
+        if v.is_none() {
+            errors.push(format!("{name}: is required"));
+        }
+        v
+    };
+    let request_id = need("service_request_id");
+    let update_id = need("update_id");
+    let status_in = need("status");
+    let updated = need("updated_datetime");
+    let description = need("description");
+    if !errors.is_empty() {
+        return Err(Fail {
+            status: StatusCode::BAD_REQUEST,
+            messages: errors,
+            retry_after: None,
+        });
+    }
+    let (Some(request_id), Some(update_id), Some(status_in), Some(updated), Some(_)) =
+        (request_id, update_id, status_in, updated, description)
+    else {
+        return Err(Fail::bad("missing parameters"));
+    };
+    if update_id.chars().count() > 100 {
+        return Err(Fail::bad("update_id: must be at most 100 characters"));
+    }
+    let reported = status_in.to_ascii_lowercase();
+    if !status::EXTENDED.contains(&reported.as_str()) {
+        return Err(Fail::bad(format!(
+            "status: {status_in} is not a status; one of {}",
+            status::EXTENDED.map(str::to_ascii_uppercase).join(", ")
+        )));
+    }
+    let updated_at = parse_time(updated, "updated_datetime", false)?;
+    let description = text_param(p, "description", 4000)?.unwrap_or_default();
+    let media_url = media_url_param(p)?;
+    let case = find_case(st, request_id, j.prefix()).await?;
+    if !st
+        .store
+        .claim_open311_update(client.id, update_id, &case)
+        .await?
+    {
+        return Err(Fail::bad(format!(
+            "update_id: {update_id} was already received from this client"
+        )));
+    }
+    // The resident's own words and what they say the status is; the state stays the staff's call.
+    let actor = Actor {
+        username: format!("open311:{}", client.name),
+        ..Actor::system()
+    };
+    debug_assert_eq!(actor.role, Role::System);
+    let req = ActionRequest {
+        action: "comment".into(),
+        note: Some(description),
+        ..Default::default()
+    };
+    let stored = async {
+        let mut applied = st.apply(&case, &req, &actor, Utc::now())?;
+        if let Some(m) = applied.event.data.as_object_mut() {
+            m.insert("open311_client".into(), json!(client.name));
+            m.insert("update_id".into(), json!(update_id));
+            m.insert("reported_status".into(), json!(reported));
+            m.insert("reported_at".into(), json!(local_time(updated_at)));
+            if let Some(u) = &media_url {
+                m.insert("media_url".into(), json!(u));
+            }
+        }
+        let nodes = crate::service::kpi_nodes(&applied.case, None);
+        st.store
+            .update_case(case.version, &applied, &nodes)
+            .await
+            .map_err(crate::http::error::ApiError::from)
+    }
+    .await;
+    let updated_case = match stored {
+        Ok(c) => c,
+        Err(e) => {
+            // Give the id back so the client can retry the same update.
+            let _ = st.store.release_open311_update(client.id, update_id).await;
+            return Err(e.into());
+        }
+    };
+    // Our id of the update: the case and the history entry it became.
+    let events = st.store.events(&updated_case).await?;
+    let seq = events
+        .iter()
+        .rev()
+        .find(|e| {
+            let d = serde_json::from_str::<serde_json::Value>(&e.data).unwrap_or_default();
+            e.action == "comment"
+                && d.get("update_id") == Some(&json!(update_id))
+                && d.get("open311_client") == Some(&json!(client.name))
+        })
+        .map(|e| e.seq)
+        .unwrap_or_default();
+    Ok(Body::List {
+        root: "service_request_updates",
+        item: "request_update",
+        items: vec![Node::obj(vec![(
+            "update_id",
+            Node::str(format!("{}-{seq}", case.id)),
+        )])],
+    }
+    .render(f, StatusCode::OK))
+}
