@@ -6,6 +6,7 @@
 
 mod accounts;
 mod cases;
+pub mod disputes;
 mod jobs;
 mod kpi;
 mod territory;
