@@ -34,6 +34,12 @@ pub struct CreateCase {
     pub reporter: Option<Reporter>,
     #[serde(default, rename = "type")]
     pub case_type: Option<String>,
+    /// The dispute record (GB/T 31000 table 30), required with `"type": "dispute"`.
+    #[serde(default)]
+    pub dispute: Option<safegrid_domain::dispute::NewDispute>,
+    /// The petition record (channel, agent), required with `"type": "petition"`.
+    #[serde(default)]
+    pub petition: Option<safegrid_domain::dispute::NewPetition>,
 }
 
 /// The reporter's contact, kept only as long as a call-back needs it.
@@ -144,6 +150,11 @@ impl AppState {
                 ),
             ));
         }
+        let type_record = crate::disputes::check_new(
+            &cat.case_type,
+            input.dispute.as_ref(),
+            input.petition.as_ref(),
+        )?;
         let description = engine::validate_description(&input.description)?;
         let urgency = match input.urgency.as_deref() {
             None | Some("") => Urgency::Normal,
@@ -253,7 +264,11 @@ impl AppState {
         let actor = user.map(User::actor);
         let applied = engine::create(new, actor.as_ref(), &ctx)?;
         let nodes = kpi_nodes(&applied.case, None);
-        Ok(self.store.insert_case(&applied, &nodes).await?)
+        let extra = type_record.writes(&applied.case, now);
+        Ok(self
+            .store
+            .insert_case_with(&applied, &nodes, &extra)
+            .await?)
     }
 
     /// Fires an action on a case on behalf of `actor`, with the checks that need storage.
@@ -282,6 +297,7 @@ impl AppState {
         }
         self.check_references(case, req).await?;
         let applied = self.apply(case, req, actor, now)?;
+        let extra = self.action_writes(case, req, &applied, actor, now).await?;
         let dept_before = case.department.clone();
         let nodes = kpi_nodes(
             &applied.case,
@@ -293,7 +309,7 @@ impl AppState {
         );
         Ok(self
             .store
-            .update_case(case.version, &applied, &nodes)
+            .update_case_with(case.version, &applied, &nodes, &extra)
             .await?)
     }
 
@@ -315,7 +331,7 @@ impl AppState {
     }
 
     async fn check_references(&self, case: &Case, req: &ActionRequest) -> ApiResult<()> {
-        if req.action == "dispatch"
+        if (req.action == "dispatch" || req.action == "forward")
             && let Some(d) = req
                 .department
                 .as_deref()

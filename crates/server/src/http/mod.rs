@@ -4,9 +4,11 @@
 pub mod admin;
 pub mod auth;
 pub mod cases;
+pub mod disputes;
 pub mod error;
 pub mod json;
 pub mod meta;
+pub mod petitions;
 pub mod stats;
 pub mod territory;
 
@@ -48,6 +50,8 @@ pub fn app(state: SharedState) -> Router {
         .merge(stats::router())
         .merge(admin::router())
         .merge(meta::router())
+        .merge(disputes::router())
+        .merge(petitions::router())
         .fallback(not_found)
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(
