@@ -652,9 +652,15 @@ pub fn apply(
                 .ok_or_else(|| FieldError::new("session", "is required for record_session"))?;
             let today = crate::calendar::to_local(now).date_naive();
             let checked = s.validate(today)?;
+            // The names and notes stay in the session record, where viewing them is controlled;
+            // the history (shown on the public tracking page too) keeps when and where only.
             data.insert(
                 "session".into(),
-                serde_json::to_value(&checked).unwrap_or_default(),
+                serde_json::json!({
+                    "held_on": checked.held_on.to_string(),
+                    "place": checked.place,
+                    "attendees": checked.attendees.len(),
+                }),
             );
         }
         "reach_agreement" => {

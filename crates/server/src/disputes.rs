@@ -10,7 +10,7 @@ use crate::state::{AppState, SharedState};
 use chrono::{DateTime, TimeDelta, Utc};
 use safegrid_domain::calendar::Limit;
 use safegrid_domain::codes::RegionCode;
-use safegrid_domain::dispute::{self, NewDispute, NewPetition, PetitionRecord, DisputeRecord};
+use safegrid_domain::dispute::{self, DisputeRecord, NewDispute, NewPetition, PetitionRecord};
 use safegrid_domain::engine::{ActionRequest, Actor, Applied, Case};
 use safegrid_store::StoreError;
 use safegrid_store::disputes::{self as rec, SideWrite};
@@ -100,7 +100,9 @@ impl AppState {
                 let mid = req.mediator.unwrap_or_default();
                 let m = match self.store.mediator(mid).await {
                     Ok(m) if m.active => m,
-                    Ok(_) => return Err(ApiError::invalid("mediator", "this mediator is inactive")),
+                    Ok(_) => {
+                        return Err(ApiError::invalid("mediator", "this mediator is inactive"));
+                    }
                     Err(StoreError::NotFound) => {
                         return Err(ApiError::invalid(
                             "mediator",
@@ -143,7 +145,12 @@ impl AppState {
                 vec![rec::insert_agreement(county, id, &a, now, due)]
             }
             ("dispute", "follow_up") => {
-                vec![rec::follow_up(county, id, req.honoured.unwrap_or(false), now)]
+                vec![rec::follow_up(
+                    county,
+                    id,
+                    req.honoured.unwrap_or(false),
+                    now,
+                )]
             }
             ("dispute", "record_court_confirmation") => {
                 let Some(a) = self.store.mediation_agreement(county, id).await? else {
@@ -172,7 +179,9 @@ impl AppState {
                     now,
                 )]
             }
-            ("dispute", "remind_court_confirmation") => vec![rec::confirmation_reminded(county, id, now)],
+            ("dispute", "remind_court_confirmation") => {
+                vec![rec::confirmation_reminded(county, id, now)]
+            }
             ("dispute", "close_resolved") => {
                 let a = self.store.mediation_agreement(county, id).await?;
                 if a.as_ref().is_some_and(|a| a.honoured == Some(false)) {
@@ -216,7 +225,13 @@ impl AppState {
                 vec![rec::petition_answer(county, id, "review_answer", note, now)]
             }
             ("petition", "answer_re_review") => {
-                vec![rec::petition_answer(county, id, "re_review_answer", note, now)]
+                vec![rec::petition_answer(
+                    county,
+                    id,
+                    "re_review_answer",
+                    note,
+                    now,
+                )]
             }
             _ => vec![],
         };

@@ -2,8 +2,8 @@
 //! counter delta in one transaction, and updates compare-and-swap on the case's version so that
 //! two dispatchers cannot both dispatch one case.
 
-use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::disputes::{SideWrite, Val, bind_vals};
+use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use chrono::{DateTime, FixedOffset, Utc};
 use safegrid_domain::codes::CaseNumber;

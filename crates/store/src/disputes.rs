@@ -293,7 +293,12 @@ pub fn insert_agreement(
 pub fn follow_up(county: &str, case_id: Uuid, honoured: bool, now: DateTime<Utc>) -> SideWrite {
     SideWrite {
         sql: "UPDATE mediation_agreements SET honoured = $3, followed_up_at = $4 WHERE county_code = $1 AND case_id = $2",
-        args: vec![t(county), u(case_id), Val::Bool(Some(honoured)), i(to_ms(now))],
+        args: vec![
+            t(county),
+            u(case_id),
+            Val::Bool(Some(honoured)),
+            i(to_ms(now)),
+        ],
     }
 }
 
@@ -383,11 +388,23 @@ pub fn petition_repeated(original_county: &str, original: Uuid) -> SideWrite {
 }
 
 /// Records a written answer: `column` is reply, review_answer or re_review_answer.
-pub fn petition_answer(county: &str, case_id: Uuid, column: &str, text: &str, now: DateTime<Utc>) -> SideWrite {
+pub fn petition_answer(
+    county: &str,
+    case_id: Uuid,
+    column: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> SideWrite {
     let sql = match column {
-        "reply" => "UPDATE petition_records SET reply = $3, replied_at = $4 WHERE county_code = $1 AND case_id = $2",
-        "review_answer" => "UPDATE petition_records SET review_answer = $3, replied_at = $4 WHERE county_code = $1 AND case_id = $2",
-        _ => "UPDATE petition_records SET re_review_answer = $3, replied_at = $4 WHERE county_code = $1 AND case_id = $2",
+        "reply" => {
+            "UPDATE petition_records SET reply = $3, replied_at = $4 WHERE county_code = $1 AND case_id = $2"
+        }
+        "review_answer" => {
+            "UPDATE petition_records SET review_answer = $3, replied_at = $4 WHERE county_code = $1 AND case_id = $2"
+        }
+        _ => {
+            "UPDATE petition_records SET re_review_answer = $3, replied_at = $4 WHERE county_code = $1 AND case_id = $2"
+        }
     };
     SideWrite {
         sql,
@@ -493,7 +510,11 @@ impl Store {
         Ok(v)
     }
 
-    pub async fn mediation_agreement(&self, county: &str, case_id: Uuid) -> Result<Option<AgreementRow>> {
+    pub async fn mediation_agreement(
+        &self,
+        county: &str,
+        case_id: Uuid,
+    ) -> Result<Option<AgreementRow>> {
         let v: Option<AgreementRow> = with_pool!(self, p => sqlx::query_as(
             "SELECT form, content, obligations, perform_by, agreed_at, confirmation_due_at, confirmation_reminded_at, court,
              court_confirmed, court_recorded_at, honoured, followed_up_at FROM mediation_agreements
@@ -550,8 +571,7 @@ impl Store {
         );
         let v: Vec<(String, i64, i64)> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(lo).bind(hi).bind(to_ms(from)).bind(to_ms(to)).fetch_all(p).await)?;
-        Ok(v
-            .into_iter()
+        Ok(v.into_iter()
             .map(|(key, concluded, resolved)| SuccessRow {
                 key,
                 concluded,
@@ -601,7 +621,12 @@ impl Store {
     }
 
     /// Screening reports under a region prefix whose period overlaps [from, to] (dates, inclusive).
-    pub async fn screenings(&self, prefix: &str, from: &str, to: &str) -> Result<Vec<(ScreeningRow, Vec<Uuid>)>> {
+    pub async fn screenings(
+        &self,
+        prefix: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(ScreeningRow, Vec<Uuid>)>> {
         let (lo, hi) = range(prefix);
         let rows: Vec<ScreeningRow> = with_pool!(self, p => sqlx::query_as(
             "SELECT id, grid_code, region_code, period_from, period_to, none_found, notes, reported_by, created_at

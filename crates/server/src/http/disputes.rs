@@ -47,7 +47,12 @@ fn admin(u: &User) -> ApiResult<()> {
 }
 
 /// A case of `case_type` the user may see; 404 otherwise (as for any case out of scope).
-pub async fn visible_case(st: &SharedState, id: &str, user: &User, case_type: &str) -> ApiResult<Case> {
+pub async fn visible_case(
+    st: &SharedState,
+    id: &str,
+    user: &User,
+    case_type: &str,
+) -> ApiResult<Case> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found(case_type))?;
     match st.store.case(id).await {
         Ok(c) if c.case_type == case_type && super::cases::in_scope(user, &c) => Ok(c),
@@ -102,12 +107,18 @@ async fn create_committee(
     admin(&user)?;
     let name = b.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid("name", "is required, at most 100 characters"));
+        return Err(ApiError::invalid(
+            "name",
+            "is required, at most 100 characters",
+        ));
     }
     let kind = dispute::check_code(&dispute::codes().committee_kind, &b.kind, "kind")?;
     let region = RegionCode::parse_field(&b.region, "region")?;
     if st.region_names().get(region.as_str()).is_none() {
-        return Err(ApiError::invalid("region", format!("unknown region {}", region.as_str())));
+        return Err(ApiError::invalid(
+            "region",
+            format!("unknown region {}", region.as_str()),
+        ));
     }
     let c = st
         .store
@@ -164,15 +175,28 @@ async fn create_mediator(
     match st.store.committee(b.committee).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
-            return Err(ApiError::invalid("committee", format!("no committee with id {}", b.committee)));
+            return Err(ApiError::invalid(
+                "committee",
+                format!("no committee with id {}", b.committee),
+            ));
         }
         Err(e) => return Err(e.into()),
     }
-    let user_id = match b.username.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let user_id = match b
+        .username
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(u) => match st.store.user_by_name(u).await {
             Ok(acc) if acc.role == Role::Mediator => Some(acc.id),
-            Ok(_) => return Err(ApiError::invalid("username", "must be a mediator's account")),
+            Ok(_) => {
+                return Err(ApiError::invalid(
+                    "username",
+                    "must be a mediator's account",
+                ));
+            }
             Err(StoreError::NotFound) => {
                 return Err(ApiError::invalid("username", format!("no account {u}")));
             }
@@ -181,7 +205,13 @@ async fn create_mediator(
     };
     let m = st
         .store
-        .create_mediator(b.committee, name.as_str(), phone.as_deref(), user_id, Utc::now())
+        .create_mediator(
+            b.committee,
+            name.as_str(),
+            phone.as_deref(),
+            user_id,
+            Utc::now(),
+        )
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(json!(m))).into_response())
 }
@@ -250,10 +280,35 @@ fn party_json(p: &PartyRow, full: bool) -> Value {
             "phone": shown.phone, "id_number": shown.id_number, "masked": !full })
 }
 
-fn agreement_json(a: &AgreementRow, now: chrono::DateTime<Utc>) -> Value {
+/// Free text as a viewer without the parties' data sees it: each person party's name replaced
+/// by its masked form (the mediator writes names into agreements and notes).
+fn redact(text: &str, parties: &[PartyRow], full: bool) -> String {
+    if full {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for p in parties.iter().filter(|p| p.kind == "person") {
+        let masked = party_json(p, false);
+        if let Some(m) = masked["name"].as_str() {
+            out = out.replace(&p.name, m);
+        }
+        if let Some(ph) = &p.phone {
+            out = out.replace(ph.as_str(), "****");
+        }
+    }
+    out
+}
+
+fn agreement_json(
+    a: &AgreementRow,
+    now: chrono::DateTime<Utc>,
+    parties: &[PartyRow],
+    full: bool,
+) -> Value {
     let due = from_ms(a.confirmation_due_at);
+    let r = |t: &str| redact(t, parties, full);
     json!({
-        "form": a.form, "content": a.content, "obligations": a.obligations, "perform_by": a.perform_by,
+        "form": a.form, "content": r(&a.content), "obligations": a.obligations.as_deref().map(r), "perform_by": a.perform_by,
         "agreed_at": local_time(from_ms(a.agreed_at)),
         "court_confirmation": {
             "window_closes_at": local_time(due),
@@ -276,8 +331,14 @@ async fn dispute_view(
     let rec = st.store.dispute_record(&case.county_code, case.id).await?;
     let full = sees_parties(&st, &user, &rec).await?;
     let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
-    let sessions = st.store.mediation_sessions(&case.county_code, case.id).await?;
-    let agreement = st.store.mediation_agreement(&case.county_code, case.id).await?;
+    let sessions = st
+        .store
+        .mediation_sessions(&case.county_code, case.id)
+        .await?;
+    let agreement = st
+        .store
+        .mediation_agreement(&case.county_code, case.id)
+        .await?;
     let c = dispute::codes();
     let committee = match rec.committee_id {
         Some(cid) => Some(st.store.committee(cid).await?),
@@ -288,7 +349,9 @@ async fn dispute_view(
         None => None,
     };
     let cats = st.categories();
-    let class = cats.get(&case.category).map(|k| json!({"code": k.class_code, "zh": k.class_zh, "en": k.class_en}));
+    let class = cats
+        .get(&case.category)
+        .map(|k| json!({"code": k.class_code, "zh": k.class_zh, "en": k.class_en}));
     let now = Utc::now();
     Ok(Json(json!({
         "case": super::cases::case_json(&st, &case, Some(&user)),
@@ -318,10 +381,11 @@ async fn dispute_view(
         "parties": parties.iter().map(|p| party_json(p, full)).collect::<Vec<_>>(),
         "sessions": sessions.iter().map(|s| json!({
             "seq": s.seq, "held_on": s.held_on, "place": s.place,
-            "attendees": serde_json::from_str::<Value>(&s.attendees).unwrap_or(Value::Null),
-            "notes": s.notes, "recorded_by": s.recorded_by, "recorded_at": local_time(from_ms(s.recorded_at)),
+            "attendees": serde_json::from_str::<Vec<String>>(&s.attendees).unwrap_or_default()
+                .iter().map(|a| redact(a, &parties, full)).collect::<Vec<_>>(),
+            "notes": s.notes.as_deref().map(|n| redact(n, &parties, full)), "recorded_by": s.recorded_by, "recorded_at": local_time(from_ms(s.recorded_at)),
         })).collect::<Vec<_>>(),
-        "agreement": agreement.as_ref().map(|a| agreement_json(a, now)),
+        "agreement": agreement.as_ref().map(|a| agreement_json(a, now, &parties, full)),
     })))
 }
 
@@ -348,7 +412,11 @@ async fn agreement_html(
     staff(&user)?;
     let case = visible_case(&st, &id, &user, "dispute").await?;
     let rec = st.store.dispute_record(&case.county_code, case.id).await?;
-    let Some(a) = st.store.mediation_agreement(&case.county_code, case.id).await? else {
+    let Some(a) = st
+        .store
+        .mediation_agreement(&case.county_code, case.id)
+        .await?
+    else {
         return Err(ApiError::not_found("agreement"));
     };
     let full = sees_parties(&st, &user, &rec).await?;
@@ -364,7 +432,11 @@ async fn agreement_html(
     let mut rows = String::new();
     for p in &parties {
         let v = party_json(p, full);
-        let role = if p.role == "applicant" { "申请人" } else { "被申请人" };
+        let role = if p.role == "applicant" {
+            "申请人"
+        } else {
+            "被申请人"
+        };
         let s = |k: &str| v[k].as_str().map(esc).unwrap_or_default();
         rows.push_str(&format!(
             "<tr><th>{role}</th><td>{}</td><th>联系电话</th><td>{}</td><th>证件号码</th><td>{}</td></tr>\n",
@@ -373,8 +445,16 @@ async fn agreement_html(
             s("id_number")
         ));
     }
-    let form = if a.form == "written" { "书面" } else { "口头" };
-    let perform = a.perform_by.as_deref().map(esc).unwrap_or_else(|| "协议生效后即时履行".into());
+    let form = if a.form == "written" {
+        "书面"
+    } else {
+        "口头"
+    };
+    let perform = a
+        .perform_by
+        .as_deref()
+        .map(esc)
+        .unwrap_or_else(|| "协议生效后即时履行".into());
     let html = format!(
         r#"<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>人民调解协议书 {number}</title>
@@ -405,16 +485,24 @@ th {{ white-space: nowrap; font-weight: normal; }}
 </body></html>"#,
         number = esc(&case.number),
         rows = rows,
-        summary = esc(&case.description),
+        summary = esc(&redact(&case.description, &parties, full)),
         form = form,
-        content = esc(&a.content),
-        obligations = a.obligations.as_deref().map(esc).unwrap_or_default(),
+        content = esc(&redact(&a.content, &parties, full)),
+        obligations = a
+            .obligations
+            .as_deref()
+            .map(|o| esc(&redact(o, &parties, full)))
+            .unwrap_or_default(),
         perform = perform,
         due = cn_date(from_ms(a.confirmation_due_at) - TimeDelta::seconds(1)),
         mediator = esc(&mediator),
         committee = esc(&committee),
         date = cn_date(from_ms(a.agreed_at)),
-        masked = if full { "" } else { " · 当事人信息已脱敏" },
+        masked = if full {
+            ""
+        } else {
+            " · 当事人信息已脱敏"
+        },
     );
     let mut r = Html(html).into_response();
     r.headers_mut()
@@ -473,24 +561,35 @@ async fn create_screening(
         .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
         .date_naive();
     if from > today {
-        return Err(ApiError::invalid("from", "a screening reports a period that has begun"));
+        return Err(ApiError::invalid(
+            "from",
+            "a screening reports a period that has begun",
+        ));
     }
     if (to - from).num_days() > 366 {
         return Err(ApiError::invalid("to", "a period is at most a year"));
     }
     if b.cases.len() > 500 {
-        return Err(ApiError::invalid("cases", "at most 500 disputes per report"));
+        return Err(ApiError::invalid(
+            "cases",
+            "at most 500 disputes per report",
+        ));
     }
     let notes = b.notes.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if notes.is_some_and(|n| n.chars().count() > 4000) {
-        return Err(ApiError::invalid("notes", "must be at most 4000 characters"));
+        return Err(ApiError::invalid(
+            "notes",
+            "must be at most 4000 characters",
+        ));
     }
     let mut found = Vec::new();
     for (i, id) in b.cases.iter().enumerate() {
         let field = format!("cases[{i}]");
         let c = match st.store.case(*id).await {
             Ok(c) => c,
-            Err(StoreError::NotFound) => return Err(ApiError::invalid(field, format!("no case with id {id}"))),
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::invalid(field, format!("no case with id {id}")));
+            }
             Err(e) => return Err(e.into()),
         };
         if c.case_type != "dispute" {
@@ -517,7 +616,11 @@ async fn create_screening(
         )
         .await?;
     let ids: Vec<Uuid> = found.iter().map(|x| x.1).collect();
-    Ok((axum::http::StatusCode::CREATED, Json(screening_json(&row, &ids))).into_response())
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(screening_json(&row, &ids)),
+    )
+        .into_response())
 }
 
 fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> Value {
@@ -544,14 +647,20 @@ async fn list_screenings(
 ) -> ApiResult<Json<Value>> {
     staff(&user)?;
     if user.role == Role::Handler {
-        return Err(ApiError::forbidden("screening reports are for the territory's staff"));
+        return Err(ApiError::forbidden(
+            "screening reports are for the territory's staff",
+        ));
     }
     let q = query(q)?;
     let prefix = region_for(&user, q.region.as_deref())?;
     let from = q.from.as_deref().map(|s| day(s, "from")).transpose()?;
     let to = q.to.as_deref().map(|s| day(s, "to")).transpose()?;
-    let from_s = from.map(|d| d.to_string()).unwrap_or_else(|| "0000-01-01".into());
-    let to_s = to.map(|d| d.to_string()).unwrap_or_else(|| "9999-12-31".into());
+    let from_s = from
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "0000-01-01".into());
+    let to_s = to
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "9999-12-31".into());
     let rows = st.store.screenings(&prefix, &from_s, &to_s).await?;
     let items: Vec<Value> = rows.iter().map(|(r, ids)| screening_json(r, ids)).collect();
     Ok(Json(json!({ "total": items.len(), "items": items })))
@@ -575,14 +684,20 @@ async fn success(
     q: QueryResult<SuccessQuery>,
 ) -> ApiResult<Json<Value>> {
     if matches!(user.role, Role::Citizen | Role::Handler) {
-        return Err(ApiError::forbidden("statistics are for the territory's staff"));
+        return Err(ApiError::forbidden(
+            "statistics are for the territory's staff",
+        ));
     }
     let q = query(q)?;
     let prefix = region_for(&user, q.region.as_deref())?;
     let today = Utc::now()
         .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
         .date_naive();
-    let to = q.to.as_deref().map(|s| day(s, "to")).transpose()?.unwrap_or(today);
+    let to =
+        q.to.as_deref()
+            .map(|s| day(s, "to"))
+            .transpose()?
+            .unwrap_or(today);
     let from = q
         .from
         .as_deref()
@@ -606,13 +721,24 @@ async fn success(
         "class" => SuccessBy::Class,
         "category" => SuccessBy::Category,
         "method" => SuccessBy::Method,
-        _ => return Err(ApiError::invalid("by", "must be region, class, category or method")),
+        _ => {
+            return Err(ApiError::invalid(
+                "by",
+                "must be region, class, category or method",
+            ));
+        }
     };
     let rows = st.store.dispute_success(&prefix, start, end, by).await?;
     let names = st.region_names();
     let cats = st.categories();
     let methods = &dispute::codes().method;
-    let rate = |r: i64, c: i64| if c > 0 { Some(r as f64 / c as f64) } else { None };
+    let rate = |r: i64, c: i64| {
+        if c > 0 {
+            Some(r as f64 / c as f64)
+        } else {
+            None
+        }
+    };
     let (mut concluded, mut resolved) = (0, 0);
     let groups: Vec<Value> = rows
         .iter()
@@ -621,7 +747,9 @@ async fn success(
             resolved += r.resolved;
             let name = match by {
                 SuccessBy::Region(_) => names.get(&format!("{:0<12}", r.key)).map(|n| json!(n)),
-                SuccessBy::Category => cats.get(&r.key).map(|c| json!({"zh": c.name_zh, "en": c.name_en})),
+                SuccessBy::Category => cats
+                    .get(&r.key)
+                    .map(|c| json!({"zh": c.name_zh, "en": c.name_en})),
                 SuccessBy::Class => cats
                     .values()
                     .find(|c| c.class_code == r.key)
@@ -650,7 +778,10 @@ pub fn router() -> Router<SharedState> {
             "/api/v1/mediation/committees",
             get(list_committees).post(create_committee),
         )
-        .route("/api/v1/mediators", get(list_mediators).post(create_mediator))
+        .route(
+            "/api/v1/mediators",
+            get(list_mediators).post(create_mediator),
+        )
         .route(
             "/api/v1/disputes/screenings",
             get(list_screenings).post(create_screening),
