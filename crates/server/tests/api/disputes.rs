@@ -1089,4 +1089,18 @@ async fn screening_reports_and_queues(app: &TestApp) {
     let (_, codes) = get(&disp, format!("{}/api/v1/disputes/codes", app.base)).await;
     assert_eq!(codes["codes"]["scale"].as_array().unwrap().len(), 3);
     assert_eq!(codes["codes"]["petition_channel"][0]["code"], "letter");
+    let (_, doc) = get(&Client::new(), format!("{}/api/v1/openapi.json", app.base)).await;
+    for p in [
+        "/api/v1/disputes/{id}",
+        "/api/v1/disputes/{id}/agreement.html",
+        "/api/v1/disputes/screenings",
+        "/api/v1/mediators",
+        "/api/v1/mediation/committees",
+        "/api/v1/stats/disputes",
+        "/api/v1/petitions/{id}",
+        "/api/v1/petitions/backlog",
+    ] {
+        assert!(doc["paths"][p].is_object(), "openapi lacks {p}");
+    }
+    assert!(doc["components"]["schemas"]["CreateCase"]["properties"]["dispute"].is_object());
 }
