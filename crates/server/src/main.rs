@@ -100,6 +100,9 @@ enum ExportWhat {
     Cases {
         #[arg(long)]
         region: Option<String>,
+        /// Only cases of this type: service_event, dispute, petition or hazard.
+        #[arg(long = "type", value_name = "TYPE")]
+        case_type: Option<String>,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -302,7 +305,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { what } => {
             let st = safegrid::open(settings).await?;
             match what {
-                ExportWhat::Cases { region, out } => export_cases(&st, region, out).await,
+                ExportWhat::Cases {
+                    region,
+                    case_type,
+                    out,
+                } => export_cases(&st, region, case_type, out).await,
                 ExportWhat::Grids { region, out } => export_grids(&st, region, out).await,
             }
         }
@@ -433,11 +440,18 @@ fn output(out: Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 async fn export_cases(
     st: &safegrid::state::SharedState,
     region: Option<String>,
+    case_type: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let prefix = region_prefix(region)?;
+    if let Some(t) = case_type.as_deref()
+        && safegrid_domain::workflow::workflow(t).is_none()
+    {
+        anyhow::bail!("--type: must be one of service_event, dispute, petition, hazard");
+    }
     let mut f = CaseFilter {
         region_prefix: prefix,
+        case_type,
         order: SortOrder::OldestFirst,
         limit: 1,
         ..Default::default()
