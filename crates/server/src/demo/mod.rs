@@ -4,6 +4,7 @@
 //! one account per role and about a year of cases. Data sources: `data/README.md`.
 
 mod cases;
+mod disputes;
 
 use crate::http::auth::{hash_password, random_secret};
 use crate::import::parse_divisions;
@@ -335,6 +336,8 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
 
     // A year of cases.
     let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids).await?;
+    // Disputes and petitions with their committees, through the live service.
+    let n_cases = n_cases + disputes::generate(st, seed, opts.cases).await?;
     st.store
         .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())
         .await?;

@@ -18,8 +18,15 @@ pub async fn run_all(app: &TestApp) {
         app.backend
     );
     let mediator_id = committee_and_mediator(app).await;
+    // The demo city has mediated disputes of its own: the stories count on top of them.
+    let leader = login(app, "demo-leader").await;
+    let stats = |by: &str| format!("{}/api/v1/stats/disputes?region=330502&by={by}", app.base);
+    let before = (
+        get(&leader, stats("category")).await.1,
+        get(&leader, stats("method")).await.1,
+    );
     water_leak_mediated_and_confirmed_by_the_court(app, &mediator_id).await;
-    labour_dispute_fails_and_goes_to_arbitration(app, &mediator_id).await;
+    labour_dispute_fails_and_goes_to_arbitration(app, &mediator_id, &before).await;
     petition_forwarded_objected_rerouted_answered_reviewed(app).await;
     repeated_petitions_are_linked_and_listed_as_backlog(app).await;
     screening_reports_and_queues(app).await;
@@ -410,7 +417,11 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
 /// 讨薪: a worker and a workshop owner disagree over three months' pay. Mediation at the township
 /// committee fails; the dispute is handed to labour arbitration (诉调对接). Success rate by
 /// category and method counts it as concluded, not resolved; a refusal is not counted.
-async fn labour_dispute_fails_and_goes_to_arbitration(app: &TestApp, mediator_id: &str) {
+async fn labour_dispute_fails_and_goes_to_arbitration(
+    app: &TestApp,
+    mediator_id: &str,
+    before: &(Value, Value),
+) {
     let disp = login(app, "demo-dispatcher").await;
     let med = login(app, "demo-mediator").await;
     let leader = login(app, "demo-leader").await;
@@ -525,48 +536,59 @@ async fn labour_dispute_fails_and_goes_to_arbitration(app: &TestApp, mediator_id
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{by_cat}");
-    let g = |v: &Value, k: &str| {
+    let g = |v: &Value, k: &str, f: &str| {
         v["groups"]
             .as_array()
             .unwrap()
             .iter()
             .find(|x| x["key"] == k)
-            .cloned()
-            .unwrap_or(Value::Null)
+            .map(|x| x[f].as_i64().unwrap())
+            .unwrap_or(0)
     };
+    let delta = |after: &Value, before: &Value, k: &str, f: &str| g(after, k, f) - g(before, k, f);
     assert_eq!(
         (
-            g(&by_cat, "D0202")["resolved"].as_i64(),
-            g(&by_cat, "D0202")["concluded"].as_i64()
+            delta(&by_cat, &before.0, "D0202", "resolved"),
+            delta(&by_cat, &before.0, "D0202", "concluded")
         ),
-        (Some(1), Some(1))
+        (1, 1)
     );
-    assert_eq!(g(&by_cat, "D0202")["name"]["zh"], "漏水纠纷");
     assert_eq!(
         (
-            g(&by_cat, "D0701")["resolved"].as_i64(),
-            g(&by_cat, "D0701")["success_rate"].as_f64()
+            delta(&by_cat, &before.0, "D0701", "resolved"),
+            delta(&by_cat, &before.0, "D0701", "concluded")
         ),
-        (Some(0), Some(0.0))
+        (0, 1)
     );
-    assert!(
-        g(&by_cat, "D0201").is_null(),
+    assert_eq!(
+        delta(&by_cat, &before.0, "D0201", "concluded"),
+        0,
         "a refusal is not a mediation"
     );
+    let leak = by_cat["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == "D0202")
+        .unwrap();
+    assert_eq!(leak["name"]["zh"], "漏水纠纷");
+    let rate = leak["resolved"].as_f64().unwrap() / leak["concluded"].as_f64().unwrap();
+    assert_eq!(leak["success_rate"].as_f64(), Some(rate));
     assert_eq!(
-        (
-            by_cat["concluded"].as_i64(),
-            by_cat["success_rate"].as_f64()
-        ),
-        (Some(2), Some(0.5))
+        by_cat["concluded"].as_i64().unwrap() - before.0["concluded"].as_i64().unwrap(),
+        2
+    );
+    assert_eq!(
+        by_cat["resolved"].as_i64().unwrap() - before.0["resolved"].as_i64().unwrap(),
+        1
     );
     let (_, by_method) = get(
         &leader,
         format!("{}/api/v1/stats/disputes?region=330502&by=method", app.base),
     )
     .await;
-    assert_eq!(g(&by_method, "0103")["resolved"], 1);
-    assert_eq!(g(&by_method, "0203")["concluded"], 1);
+    assert_eq!(delta(&by_method, &before.1, "0103", "resolved"), 1);
+    assert_eq!(delta(&by_method, &before.1, "0203", "concluded"), 1);
     let (_, by_region) = get(
         &leader,
         format!("{}/api/v1/stats/disputes?region=330502&by=region", app.base),
