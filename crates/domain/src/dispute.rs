@@ -659,4 +659,175 @@ mod tests {
         assert_eq!(mediation_method("0106").unwrap(), "0106");
         assert!(mediation_method("02").is_err());
     }
+
+    /// The petition workflow's statutory clocks through the engine, at the edges of 国庆 2026.
+    #[test]
+    fn petition_clocks_follow_the_statute_across_national_day() {
+        use crate::calendar::{Limit, WorkCalendar, to_local};
+        use crate::catalog::{Stage, Urgency};
+        use crate::engine::{self, ActionRequest, Actor, Context, EngineError, Limits, NewCase};
+        use crate::role::Role;
+        use chrono::{DateTime, TimeZone, Utc};
+
+        struct Catalogue;
+        impl Limits for Catalogue {
+            fn limit(&self, _: &str, _: Urgency, _: Stage) -> Limit {
+                "1 working_days".parse().unwrap()
+            }
+        }
+        let cal = WorkCalendar::builtin();
+        let at = |s: &str| -> DateTime<Utc> {
+            let n = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+            crate::calendar::shanghai()
+                .from_local_datetime(&n)
+                .unwrap()
+                .to_utc()
+        };
+        let local =
+            |t: Option<DateTime<Utc>>| to_local(t.unwrap()).format("%Y-%m-%d %H:%M").to_string();
+        let ctx = |now| Context {
+            calendar: &cal,
+            limits: &Catalogue,
+            now,
+        };
+        let actor = |role: Role, dept: Option<&str>| Actor {
+            id: None,
+            username: "x".into(),
+            role,
+            department: dept.map(Into::into),
+            grids: vec![],
+            regions: vec![],
+        };
+        let (intake, body, leader) = (
+            actor(Role::Dispatcher, None),
+            actor(Role::Handler, Some("330502-rsj")),
+            actor(Role::Leader, None),
+        );
+        let req = |a: &str| ActionRequest {
+            action: a.into(),
+            ..Default::default()
+        };
+        let noted = |a: &str| ActionRequest {
+            action: a.into(),
+            note: Some("理由".into()),
+            ..Default::default()
+        };
+        let new = NewCase {
+            id: uuid::Uuid::now_v7(),
+            county_code: "330502".into(),
+            number: "x".into(),
+            tracking_code: "x".into(),
+            case_type: "petition".into(),
+            category: "X0102".into(),
+            urgency: Urgency::Normal,
+            channel: "hotline".into(),
+            description: "x".into(),
+            address: None,
+            lat: None,
+            lon: None,
+            grid_code: None,
+            region_code: "330502001001".into(),
+            needs_grid: false,
+            needs_location: false,
+            reporter_name: None,
+            reporter_phone: None,
+            reporter_user: None,
+        };
+        // Received 16 September: 15 日 end on 1 October (国庆), so the decision is due by 8 October.
+        let c = engine::create(new, None, &ctx(at("2026-09-16 09:00")))
+            .unwrap()
+            .case;
+        assert_eq!(local(c.stage_due_at), "2026-10-09 00:00");
+        // Forwarded on Tuesday 29 September: 5 工作日 to object end Monday 12 October, 10:00.
+        let mut fwd = req("forward");
+        fwd.department = Some("330502-rsj".into());
+        let c = engine::apply(&c, &fwd, &intake, &ctx(at("2026-09-29 10:00")))
+            .unwrap()
+            .case;
+        assert_eq!(
+            local(c.stage_due_at),
+            "2026-10-15 00:00",
+            "15 日 to acknowledge"
+        );
+        let late = engine::apply(&c, &noted("object"), &body, &ctx(at("2026-10-12 10:01")));
+        assert!(
+            matches!(late, Err(EngineError::NotAllowed { .. })),
+            "{late:?}"
+        );
+        let objected =
+            engine::apply(&c, &noted("object"), &body, &ctx(at("2026-10-12 09:59"))).unwrap();
+        assert_eq!(objected.case.status, "received");
+        // Acknowledged on 9 October: 60 日 to handle.
+        let c = engine::apply(&c, &req("acknowledge"), &body, &ctx(at("2026-10-09 11:00")))
+            .unwrap()
+            .case;
+        assert_eq!(
+            (c.stage_limit.as_deref(), local(c.stage_due_at)),
+            (Some("60 days"), "2026-12-09 00:00".into())
+        );
+        // One extension, of at most 30 日.
+        let mut ext = noted("request_extension");
+        ext.extend_by = Some("31 days".into());
+        let e = engine::apply(&c, &ext, &body, &ctx(at("2026-11-20 09:00"))).unwrap_err();
+        assert!(
+            matches!(e, EngineError::Invalid(ref f) if f.field == "extend_by"),
+            "{e:?}"
+        );
+        ext.extend_by = Some("30 days".into());
+        let c = engine::apply(&c, &ext, &body, &ctx(at("2026-11-20 09:00")))
+            .unwrap()
+            .case;
+        let c = engine::apply(
+            &c,
+            &req("approve_extension"),
+            &leader,
+            &ctx(at("2026-11-21 09:00")),
+        )
+        .unwrap()
+        .case;
+        assert_eq!(
+            local(c.stage_due_at),
+            "2027-01-08 00:00",
+            "9 December + 30 日 = 8 January"
+        );
+        let again = engine::apply(&c, &ext, &body, &ctx(at("2026-11-22 09:00")));
+        assert!(matches!(again, Err(EngineError::Invalid(_))));
+        // Replied: the petitioner's 30 日 are a window, never an official's delay.
+        let c = engine::apply(&c, &noted("reply"), &body, &ctx(at("2026-12-01 10:00")))
+            .unwrap()
+            .case;
+        assert_eq!(c.stage_yellow_at, None);
+        assert_eq!(
+            engine::live_light(&c, at("2027-02-01 10:00")),
+            crate::calendar::Light::Green
+        );
+        assert!(engine::watch(&c, at("2027-02-01 10:00")).is_none());
+        let late = engine::apply(
+            &c,
+            &req("request_review"),
+            &intake,
+            &ctx(at("2027-01-01 10:00")),
+        );
+        assert!(
+            matches!(late, Err(EngineError::NotAllowed { .. })),
+            "31 December was the last day"
+        );
+        let c2 =
+            engine::apply(&c, &req("conclude"), &intake, &ctx(at("2027-01-05 10:00"))).unwrap();
+        assert!(
+            !c2.case.ever_overdue && c2.counters.overdue == 0 && c2.counters.closed_on_time == 1
+        );
+        let c = engine::apply(
+            &c,
+            &req("request_review"),
+            &intake,
+            &ctx(at("2026-12-31 18:00")),
+        )
+        .unwrap()
+        .case;
+        assert_eq!(
+            (c.status.as_str(), c.stage_limit.as_deref()),
+            ("review_requested", Some("30 days"))
+        );
+    }
 }
