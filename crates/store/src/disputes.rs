@@ -691,6 +691,66 @@ impl Store {
     }
 }
 
+/// Petitions of one channel and status received in a period, with how many of them ran late,
+/// were answered, answered without ever running late, reviewed and re-reviewed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PetitionFigures {
+    pub channel: String,
+    pub status: String,
+    pub count: i64,
+    pub overdue: i64,
+    pub replied: i64,
+    pub replied_on_time: i64,
+    pub reviewed: i64,
+    pub re_reviewed: i64,
+}
+
+impl Store {
+    pub async fn petition_figures(
+        &self,
+        prefix: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PetitionFigures>> {
+        let (lo, hi) = range(prefix);
+        type Row = (String, String, i64, i64, i64, i64, i64, i64);
+        let v: Vec<Row> = with_pool!(self, p => sqlx::query_as(
+            "SELECT r.channel, c.status, COUNT(*),
+                SUM(CASE WHEN c.ever_overdue THEN 1 ELSE 0 END),
+                SUM(CASE WHEN c.handled_at IS NOT NULL THEN 1 ELSE 0 END),
+                SUM(CASE WHEN c.handled_at IS NOT NULL AND NOT c.ever_overdue THEN 1 ELSE 0 END),
+                SUM(CASE WHEN r.review_answer IS NOT NULL THEN 1 ELSE 0 END),
+                SUM(CASE WHEN r.re_review_answer IS NOT NULL THEN 1 ELSE 0 END)
+             FROM petition_records r JOIN cases c ON c.county_code = r.county_code AND c.id = r.case_id
+             WHERE r.region_code BETWEEN $1 AND $2 AND c.created_at >= $3 AND c.created_at < $4
+             GROUP BY r.channel, c.status ORDER BY r.channel, c.status")
+            .bind(lo).bind(hi).bind(to_ms(from)).bind(to_ms(to)).fetch_all(p).await)?;
+        Ok(v.into_iter()
+            .map(
+                |(
+                    channel,
+                    status,
+                    count,
+                    overdue,
+                    replied,
+                    replied_on_time,
+                    reviewed,
+                    re_reviewed,
+                )| PetitionFigures {
+                    channel,
+                    status,
+                    count,
+                    overdue,
+                    replied,
+                    replied_on_time,
+                    reviewed,
+                    re_reviewed,
+                },
+            )
+            .collect())
+    }
+}
+
 /// Milliseconds to UTC, for callers that format stored times.
 pub fn at(ms: i64) -> DateTime<Utc> {
     from_ms(ms)

@@ -336,6 +336,15 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     (
         "get",
+        "/api/v1/stats/petitions",
+        "stats",
+        "Petition figures: received (repeats apart), not accepted, concluded, answered on time, reviews, overdue; by channel",
+        &["region", "from", "to"],
+        None,
+        true,
+    ),
+    (
+        "get",
         "/api/v1/petitions/backlog",
         "petitions",
         "Petition backlog (积案): open petitions overdue or petitioned again, for leaders",

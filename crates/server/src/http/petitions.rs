@@ -145,8 +145,94 @@ async fn backlog(
     ))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FiguresQuery {
+    region: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Petition figures for petitions received in a period: received (repeats linked to an earlier
+/// petition counted apart, not as new matters), not accepted, concluded, answered and answered
+/// on time, reviews and re-reviews, still open and overdue; in total and by channel.
+async fn figures(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: QueryResult<FiguresQuery>,
+) -> ApiResult<Json<Value>> {
+    if matches!(user.role, Role::Citizen | Role::Handler) {
+        return Err(ApiError::forbidden(
+            "statistics are for the territory's staff",
+        ));
+    }
+    let q = query(q)?;
+    let prefix = region_for(&user, q.region.as_deref())?;
+    let today = safegrid_domain::calendar::to_local(Utc::now()).date_naive();
+    let day = |s: Option<&str>, field: &str| -> ApiResult<Option<chrono::NaiveDate>> {
+        s.map(|s| {
+            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
+        })
+        .transpose()
+    };
+    let to = day(q.to.as_deref(), "to")?.unwrap_or(today);
+    let from = day(q.from.as_deref(), "from")?.unwrap_or(to - chrono::Duration::days(364));
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let start = super::cases::parse_day(&from.to_string(), "from", false)?;
+    let end = super::cases::parse_day(&to.to_string(), "to", true)? + chrono::TimeDelta::seconds(1);
+    let rows = st.store.petition_figures(&prefix, start, end).await?;
+    let terminal = terminal_states("petition");
+    let sum = |rows: &[&safegrid_store::disputes::PetitionFigures]| {
+        let n = |f: &dyn Fn(&safegrid_store::disputes::PetitionFigures) -> i64| {
+            rows.iter().map(|r| f(r)).sum::<i64>()
+        };
+        let of = |states: &[&str]| {
+            n(&|r| {
+                if states.contains(&r.status.as_str()) {
+                    r.count
+                } else {
+                    0
+                }
+            })
+        };
+        let repeats = of(&["merged"]);
+        let replied = n(&|r| r.replied);
+        let on_time = n(&|r| r.replied_on_time);
+        json!({
+            "received": n(&|r| r.count) - repeats,
+            "repeats": repeats,
+            "not_accepted": of(&["not_accepted"]),
+            "concluded": of(&["concluded", "re_reviewed"]),
+            "open": n(&|r| if terminal.contains(&r.status) { 0 } else { r.count }),
+            "replied": replied,
+            "replied_on_time": on_time,
+            "on_time_reply_rate": if replied > 0 { Some(on_time as f64 / replied as f64) } else { None },
+            "overdue": n(&|r| r.overdue),
+            "reviewed": n(&|r| r.reviewed),
+            "re_reviewed": n(&|r| r.re_reviewed),
+        })
+    };
+    let all: Vec<_> = rows.iter().collect();
+    let mut by_channel = serde_json::Map::new();
+    for c in &dispute::codes().petition_channel {
+        let of: Vec<_> = rows.iter().filter(|r| r.channel == c.code).collect();
+        let mut v = sum(&of);
+        v["name"] = json!({"zh": c.zh, "en": c.en});
+        by_channel.insert(c.code.clone(), v);
+    }
+    Ok(Json(json!({
+        "region": prefix, "from": from, "to": to,
+        "total": sum(&all),
+        "by_channel": by_channel,
+    })))
+}
+
 pub fn router() -> Router<SharedState> {
     Router::new()
+        .route("/api/v1/stats/petitions", get(figures))
         .route("/api/v1/petitions/backlog", get(backlog))
         .route("/api/v1/petitions/{id}", get(petition_view))
 }

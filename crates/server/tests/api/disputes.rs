@@ -894,6 +894,9 @@ async fn repeated_petitions_are_linked_and_listed_as_backlog(app: &TestApp) {
     let disp = login(app, "demo-dispatcher").await;
     let leader = login(app, "demo-leader").await;
     let url = format!("{}/api/v1/cases", app.base);
+    let figures = format!("{}/api/v1/stats/petitions?region=330502", app.base);
+    let (s, before) = get(&leader, figures.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{before}");
     let new = |d: &str| {
         json!({"type": "petition", "category": "X0103", "lat": LAT, "lon": LON,
         "description": d, "petition": {"channel": "letter", "petitioners": 3}})
@@ -987,6 +990,21 @@ async fn repeated_petitions_are_linked_and_listed_as_backlog(app: &TestApp) {
     )
     .await;
     assert_eq!(v["status"], "not_accepted");
+    let (_, after) = get(&leader, figures).await;
+    let d = |k: &str| {
+        after["by_channel"]["letter"][k].as_i64().unwrap()
+            - before["by_channel"]["letter"][k].as_i64().unwrap()
+    };
+    assert_eq!(
+        (d("received"), d("repeats"), d("not_accepted")),
+        (3, 1, 1),
+        "a repeat is no new matter: {after}"
+    );
+    assert_eq!(after["by_channel"]["letter"]["name"]["zh"], "来信");
+    assert!(
+        after["total"]["re_reviewed"].as_i64().unwrap() >= 1,
+        "the re-reviewed petition: {after}"
+    );
 }
 
 /// A grid worker files the month's screening (排查) with the dispute found, and one with none;
