@@ -337,7 +337,10 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
     // A year of cases.
     let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids).await?;
     // Disputes and petitions with their committees, through the live service.
-    let n_cases = n_cases + disputes::generate(st, seed, opts.cases).await?;
+    let t = Instant::now();
+    let n_disputes = disputes::generate(st, seed, opts.cases).await?;
+    tracing::info!(cases = n_disputes, seconds = t.elapsed().as_secs_f64(), "demo disputes and petitions");
+    let n_cases = n_cases + n_disputes;
     st.store
         .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())
         .await?;
