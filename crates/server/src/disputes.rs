@@ -34,6 +34,10 @@ pub fn check_new(
     petition: Option<&NewPetition>,
 ) -> ApiResult<TypeRecord> {
     match (case_type, dispute, petition) {
+        ("dispute", Some(_), Some(_)) => Err(ApiError::invalid(
+            "petition",
+            "a dispute carries a dispute record, not a petition record",
+        )),
         ("dispute", Some(d), None) => Ok(TypeRecord::Dispute(d.validate()?)),
         ("dispute", None, _) => Err(ApiError::invalid(
             "dispute",

@@ -144,7 +144,7 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         .filter(|c| c.case_type.as_str() == "petition")
         .map(|c| c.code.clone())
         .collect();
-    let n_disputes = (cases / 250).clamp(6, 200);
+    let n_disputes = (cases / 500).clamp(6, 100);
     let n_petitions = (n_disputes / 2).max(3);
     let mediator_actor = demo_mediator.actor();
     let dispatcher_actor = dispatcher.actor();
@@ -227,7 +227,7 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         if !f.act(26, session, m).await {
             continue;
         }
-        if roll < 6 {
+        if roll < 4 {
             let mut h = noted("hand_on", "调解不成，引导当事人依法申请仲裁或诉讼。");
             let county_name = names
                 .get(&format!("{county}000000"))
@@ -270,11 +270,11 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
             f.act(24 * 7, c, m).await;
         }
         let mut fu = noted("follow_up", "回访：协议已履行。");
-        fu.honoured = Some(roll >= 8);
+        fu.honoured = Some(roll >= 5);
         if !f.act(24 * 10, fu, m).await {
             continue;
         }
-        if roll >= 8 {
+        if roll >= 5 {
             f.act(24, step("close_resolved"), m).await;
         } else {
             f.act(

@@ -339,7 +339,11 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;
-    tracing::info!(cases = n_disputes, seconds = t.elapsed().as_secs_f64(), "demo disputes and petitions");
+    tracing::info!(
+        cases = n_disputes,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo disputes and petitions"
+    );
     let n_cases = n_cases + n_disputes;
     st.store
         .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())

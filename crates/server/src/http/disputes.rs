@@ -662,7 +662,14 @@ async fn list_screenings(
         .map(|d| d.to_string())
         .unwrap_or_else(|| "9999-12-31".into());
     let rows = st.store.screenings(&prefix, &from_s, &to_s).await?;
-    let items: Vec<Value> = rows.iter().map(|(r, ids)| screening_json(r, ids)).collect();
+    // A grid worker without a region sees the reports of the grids they look after only.
+    let grid_only =
+        matches!(user.role, Role::GridWorker | Role::GridLeader) && user.regions.is_empty();
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|(r, _)| !grid_only || user.grids.contains(&r.grid_code))
+        .map(|(r, ids)| screening_json(r, ids))
+        .collect();
     Ok(Json(json!({ "total": items.len(), "items": items })))
 }
 
