@@ -83,6 +83,186 @@ impl TypeRecord {
     }
 }
 
+impl AppState {
+    /// Adds a mediation committee (人民调解委员会) after checking its name, kind and region.
+    pub async fn add_committee(
+        &self,
+        name: &str,
+        kind: &str,
+        region: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<rec::Committee> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::invalid(
+                "name",
+                "is required, at most 100 characters",
+            ));
+        }
+        let kind = dispute::check_code(&dispute::codes().committee_kind, kind, "kind")?;
+        let region = RegionCode::parse_field(region, "region")?;
+        if self.region_names().get(region.as_str()).is_none() {
+            return Err(ApiError::invalid(
+                "region",
+                format!("unknown region {}", region.as_str()),
+            ));
+        }
+        Ok(self
+            .store
+            .create_committee(name, &kind.code, region.as_str(), now)
+            .await?)
+    }
+
+    /// Adds a mediator (调解员) to a committee, optionally linked to a mediator's account so that
+    /// they see their own disputes' parties.
+    pub async fn add_mediator(
+        &self,
+        committee: uuid::Uuid,
+        name: &str,
+        phone: Option<&str>,
+        username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<rec::Mediator> {
+        let name = safegrid_domain::codes::PersonName::parse_field(name, "name")?;
+        let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(
+                safegrid_domain::codes::Phone::parse(p)
+                    .map_err(|e| ApiError::invalid("phone", e.reason))?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        match self.store.committee(committee).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::invalid(
+                    "committee",
+                    format!("no committee with id {committee}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let user_id = match username.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(u) => match self.store.user_by_name(u).await {
+                Ok(acc) if acc.role == safegrid_domain::Role::Mediator => Some(acc.id),
+                Ok(_) => {
+                    return Err(ApiError::invalid(
+                        "username",
+                        "must be a mediator's account",
+                    ));
+                }
+                Err(StoreError::NotFound) => {
+                    return Err(ApiError::invalid("username", format!("no account {u}")));
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(self
+            .store
+            .create_mediator(committee, name.as_str(), phone.as_deref(), user_id, now)
+            .await?)
+    }
+}
+
+/// The `safegrid mediation …` commands: set up committees and mediators without the API.
+#[derive(Debug, clap::Subcommand)]
+pub enum MediationCommand {
+    /// Add a mediation committee (人民调解委员会); prints its id.
+    AddCommittee {
+        #[arg(long)]
+        name: String,
+        /// village, township, judicial_office or sector.
+        #[arg(long)]
+        kind: String,
+        /// The region it serves (a region code).
+        #[arg(long)]
+        region: String,
+    },
+    /// Add a mediator to a committee; prints its id.
+    AddMediator {
+        #[arg(long)]
+        committee: uuid::Uuid,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: Option<String>,
+        /// A mediator's login to link (they then see their disputes' parties unmasked).
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// List committees (under a region) and their mediators.
+    List {
+        #[arg(long)]
+        region: Option<String>,
+    },
+}
+
+/// Runs a `mediation` command; errors name the flag that was wrong.
+pub async fn run_command(st: &SharedState, cmd: MediationCommand) -> anyhow::Result<()> {
+    let flag = |e: ApiError| match e.field {
+        Some(f) => {
+            let reason = e
+                .message
+                .strip_prefix(&format!("{f}: "))
+                .unwrap_or(&e.message);
+            anyhow::anyhow!("--{}: {reason}", f.replace('_', "-"))
+        }
+        None => anyhow::anyhow!("{}", e.message),
+    };
+    match cmd {
+        MediationCommand::AddCommittee { name, kind, region } => {
+            let c = st
+                .add_committee(&name, &kind, &region, Utc::now())
+                .await
+                .map_err(flag)?;
+            println!("{}", c.id);
+        }
+        MediationCommand::AddMediator {
+            committee,
+            name,
+            phone,
+            username,
+        } => {
+            let m = st
+                .add_mediator(
+                    committee,
+                    &name,
+                    phone.as_deref(),
+                    username.as_deref(),
+                    Utc::now(),
+                )
+                .await
+                .map_err(flag)?;
+            println!("{}", m.id);
+        }
+        MediationCommand::List { region } => {
+            let prefix = match region.as_deref() {
+                Some(r) => Some(
+                    RegionCode::parse(r)
+                        .map_err(|e| anyhow::anyhow!("--region: {}", e.reason))?
+                        .short()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let mediators = st.store.mediators(None).await?;
+            for c in st.store.committees(prefix.as_deref()).await? {
+                println!("{}\t{}\t{}\t{}", c.id, c.region_code, c.kind, c.name);
+                for m in mediators.iter().filter(|m| m.committee_id == c.id) {
+                    let linked = if m.user_id.is_some() {
+                        "\t(linked account)"
+                    } else {
+                        ""
+                    };
+                    println!("  {}\t{}{linked}", m.id, m.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn data_str<'a>(applied: &'a Applied, key: &str) -> Option<&'a str> {
     applied.event.data.get(key).and_then(|v| v.as_str())
 }

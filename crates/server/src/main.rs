@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         what: UserWhat,
     },
+    /// Mediation committees and mediators (人民调解).
+    Mediation {
+        #[command(subcommand)]
+        what: safegrid::disputes::MediationCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -301,6 +306,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             spinner.finish_and_clear();
             result
+        }
+        Command::Mediation { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::disputes::run_command(&st, what).await
         }
         Command::Export { what } => {
             let st = safegrid::open(settings).await?;

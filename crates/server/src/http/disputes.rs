@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{FixedOffset, NaiveDate, TimeDelta, Utc};
 use safegrid_domain::Role;
-use safegrid_domain::codes::{GridCode, PersonName, Phone, RegionCode};
+use safegrid_domain::codes::{GridCode, Phone, RegionCode};
 use safegrid_domain::dispute::{self, Party};
 use safegrid_domain::engine::Case;
 use safegrid_store::disputes::{AgreementRow, DisputeRow, PartyRow, SuccessBy};
@@ -105,24 +105,8 @@ async fn create_committee(
     ApiJson(b): ApiJson<NewCommittee>,
 ) -> ApiResult<Response> {
     admin(&user)?;
-    let name = b.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::invalid(
-            "name",
-            "is required, at most 100 characters",
-        ));
-    }
-    let kind = dispute::check_code(&dispute::codes().committee_kind, &b.kind, "kind")?;
-    let region = RegionCode::parse_field(&b.region, "region")?;
-    if st.region_names().get(region.as_str()).is_none() {
-        return Err(ApiError::invalid(
-            "region",
-            format!("unknown region {}", region.as_str()),
-        ));
-    }
     let c = st
-        .store
-        .create_committee(name, &kind.code, region.as_str(), Utc::now())
+        .add_committee(&b.name, &b.kind, &b.region, Utc::now())
         .await?;
     Ok((axum::http::StatusCode::CREATED, Json(json!(c))).into_response())
 }
@@ -163,53 +147,12 @@ async fn create_mediator(
     ApiJson(b): ApiJson<NewMediator>,
 ) -> ApiResult<Response> {
     admin(&user)?;
-    let name = PersonName::parse_field(&b.name, "name")?;
-    let phone = match b.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Some(
-            Phone::parse(p)
-                .map_err(|e| ApiError::invalid("phone", e.reason))?
-                .to_string(),
-        ),
-        None => None,
-    };
-    match st.store.committee(b.committee).await {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::invalid(
-                "committee",
-                format!("no committee with id {}", b.committee),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let user_id = match b
-        .username
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(u) => match st.store.user_by_name(u).await {
-            Ok(acc) if acc.role == Role::Mediator => Some(acc.id),
-            Ok(_) => {
-                return Err(ApiError::invalid(
-                    "username",
-                    "must be a mediator's account",
-                ));
-            }
-            Err(StoreError::NotFound) => {
-                return Err(ApiError::invalid("username", format!("no account {u}")));
-            }
-            Err(e) => return Err(e.into()),
-        },
-    };
     let m = st
-        .store
-        .create_mediator(
+        .add_mediator(
             b.committee,
-            name.as_str(),
-            phone.as_deref(),
-            user_id,
+            &b.name,
+            b.phone.as_deref(),
+            b.username.as_deref(),
             Utc::now(),
         )
         .await?;
