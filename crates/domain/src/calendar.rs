@@ -296,14 +296,20 @@ pub enum LimitUnit {
     NaturalHours,
     /// 自然日: 24-hour days.
     NaturalDays,
+    /// 日 as statutes count it (民法典 arts. 201–203): the starting day does not count, the period
+    /// ends at 24:00 of its last day, and a last day that is a rest day or holiday moves to the
+    /// next working day of the official calendar. Used for the statutory clocks of petitions
+    /// (信访工作条例) and court confirmation of mediation agreements.
+    Days,
 }
 
 impl LimitUnit {
-    pub const ALL: [LimitUnit; 4] = [
+    pub const ALL: [LimitUnit; 5] = [
         Self::WorkingHours,
         Self::WorkingDays,
         Self::NaturalHours,
         Self::NaturalDays,
+        Self::Days,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -312,11 +318,12 @@ impl LimitUnit {
             "working_days",
             "natural_hours",
             "natural_days",
+            "days",
         ][self as usize]
     }
 
     pub fn zh(self) -> &'static str {
-        ["工作时", "工作日", "自然时", "自然日"][self as usize]
+        ["工作时", "工作日", "自然时", "自然日", "日"][self as usize]
     }
 
     /// Whether the unit counts working time only.
@@ -595,7 +602,7 @@ impl WorkCalendar {
         let per_unit = match limit.unit {
             LimitUnit::WorkingHours | LimitUnit::NaturalHours => 60,
             LimitUnit::WorkingDays => self.hours.minutes_per_day(),
-            LimitUnit::NaturalDays => 24 * 60,
+            LimitUnit::NaturalDays | LimitUnit::Days => 24 * 60,
         };
         i64::from(limit.amount) * per_unit
     }
@@ -631,7 +638,39 @@ impl WorkCalendar {
 
     /// When a case started at `start` with `limit` is due (到期时间).
     pub fn due(&self, start: DateTime<Utc>, limit: Limit) -> DateTime<Utc> {
+        if limit.unit == LimitUnit::Days {
+            return self.statutory_due(start, limit.amount);
+        }
         self.add_clock_minutes(start, self.limit_minutes(limit), limit.unit)
+    }
+
+    /// The end of a period of `days` 日 started at `start`: 24:00 (Asia/Shanghai) of the last day,
+    /// the starting day not counted, a last day off work moved to the next working day. An
+    /// instant exactly at midnight belongs to the day that just ended, so a period chained onto
+    /// another (an extension) starts where the first one ended.
+    pub fn statutory_due(&self, start: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+        let saturated = DateTime::<Utc>::MAX_UTC;
+        let Some(just_before) = start.checked_sub_signed(TimeDelta::seconds(1)) else {
+            return start;
+        };
+        let first = to_local(just_before).date_naive();
+        let Some(mut last) = first.checked_add_days(chrono::Days::new(u64::from(days))) else {
+            return saturated;
+        };
+        while !self.is_working_day(last) {
+            match last.succ_opt() {
+                Some(d) => last = d,
+                None => return saturated,
+            }
+        }
+        last.succ_opt()
+            .and_then(|d| {
+                d.and_time(NaiveTime::MIN)
+                    .and_local_timezone(SHANGHAI)
+                    .single()
+            })
+            .map(|t| t.to_utc())
+            .unwrap_or(saturated)
     }
 
     /// When the light turns yellow: the first instant at which [`light`] of the elapsed clock
@@ -897,8 +936,8 @@ mod tests {
         for u in LimitUnit::ALL {
             assert_eq!(u.as_str().parse::<LimitUnit>(), Ok(u));
         }
-        let e = "days".parse::<LimitUnit>().unwrap_err();
-        let accepted = "working_hours, working_days, natural_hours, natural_days";
+        let e = "day".parse::<LimitUnit>().unwrap_err();
+        let accepted = "working_hours, working_days, natural_hours, natural_days, days";
         assert!(e.reason.contains(accepted));
         assert_eq!(lim(" 3  working_days ").to_string(), "3 working_days");
         let json = serde_json::to_string(&(lim("4 natural_hours"), U::WorkingDays));
@@ -907,11 +946,54 @@ mod tests {
             "3",
             "x working_days",
             "-1 working_days",
-            "3 days",
+            "3 day",
             "3 working_days x",
         ] {
             assert_eq!(bad.parse::<Limit>().unwrap_err().field, "limit", "{bad}");
         }
+    }
+
+    /// 日 counts like a statute: start day excluded, end at 24:00, a last day in 春节 or 国庆
+    /// (or at a weekend) moved to the next working day; 工作日 skips the holidays and counts the
+    /// make-up Saturdays (调休); natural days ignore the calendar.
+    #[test]
+    fn statutory_days_roll_past_spring_festival_and_national_day() {
+        let cal = WorkCalendar::builtin();
+        // 15 日 from 31 January 2026: the last day, 15 February, is 春节 (15–23 Feb).
+        let due = cal.due(at("2026-01-31 10:00"), lim("15 days"));
+        assert_eq!(local(due), "2026-02-25 00:00");
+        // 15 日 from 16 September 2026: 1 October is 国庆 (1–7 Oct); Thursday 8 October works.
+        let due = cal.due(at("2026-09-16 09:00"), lim("15 days"));
+        assert_eq!(local(due), "2026-10-09 00:00");
+        // The same span in natural days does not roll.
+        let natural = cal.due(at("2026-09-16 09:00"), lim("15 natural_days"));
+        assert_eq!(local(natural), "2026-10-01 09:00");
+        // A last day on a Saturday moves to Monday.
+        let due = cal.due(at("2026-11-06 16:00"), lim("15 days"));
+        assert_eq!(local(due), "2026-11-24 00:00");
+        // A last day that is a working day stays, even late at night.
+        let due = cal.due(at("2026-11-20 23:59"), lim("60 days"));
+        assert_eq!(local(due), "2027-01-20 00:00");
+        // Chained: an extension of 30 日 starts where the first period ended (midnight belongs to
+        // the day that ended), so it adds exactly 30 days unless the new last day is off work.
+        // 60 日 from 2 March 2026 end on 1 May, 劳动节 (1–5 May): the period runs to 6 May.
+        let due = cal.due(at("2026-03-02 10:00"), lim("60 days"));
+        assert_eq!(local(due), "2026-05-07 00:00");
+        let first = cal.due(at("2026-03-16 10:00"), lim("60 days"));
+        assert_eq!(local(first), "2026-05-16 00:00");
+        // 30 more: 14 June is a Sunday, so Monday 15 June is the last day.
+        let extended = cal.due(first, lim("30 days"));
+        assert_eq!(local(extended), "2026-06-16 00:00");
+        // 5 工作日 from Tuesday 29 September 2026, 10:00: 29 and 30 September, then 8, 9 and the
+        // make-up Saturday 10 October, ending Monday 12 October at 10:00.
+        let due = cal.due(at("2026-09-29 10:00"), lim("5 working_days"));
+        assert_eq!(local(due), "2026-10-12 10:00");
+        // 5 工作日 from the eve of 春节 2025 (Monday 27 January): 26 Jan was the make-up day,
+        // 28 Jan – 4 Feb off, so Wednesday 5 February through Monday 10 February.
+        let due = cal.due(at("2025-01-27 17:30"), lim("5 working_days"));
+        assert_eq!(local(due), "2025-02-10 17:30");
+        assert_eq!("15 days".parse::<Limit>(), Ok(Limit::new(15, U::Days)));
+        assert_eq!(U::Days.zh(), "日");
     }
 
     #[test]

@@ -19,11 +19,12 @@ const CATEGORIES_TOML: &str = include_str!("../../../data/catalog/categories.tom
 const TEXTS_TOML: &str = include_str!("../../../data/catalog/texts.toml");
 
 /// The units a limit may be written in: `"<amount> <unit>"`, amount a positive integer.
-pub const LIMIT_UNITS: [&str; 4] = [
+pub const LIMIT_UNITS: [&str; 5] = [
     "working_hours",
     "working_days",
     "natural_hours",
     "natural_days",
+    "days",
 ];
 
 /// A closed set of named values: `as_str` is the wire name (serde, `FromStr`, `Display`), `name_zh` the interface
@@ -106,6 +107,7 @@ named_enum! {
     CaseKind, "case_type" {
         ServiceEvent = "service_event", "事部件";
         Dispute = "dispute", "矛盾纠纷";
+        Petition = "petition", "信访";
     }
 }
 
@@ -120,6 +122,8 @@ named_enum! {
         Opinion = "opinion", "社情民意";
         /// 矛盾纠纷: a dispute between parties (GB/T 31000 table 30).
         Dispute = "dispute", "矛盾纠纷";
+        /// 信访事项: a petition to the authorities (信访工作条例).
+        Petition = "petition", "信访";
     }
 }
 
@@ -127,6 +131,7 @@ impl CategoryKind {
     pub fn case_kind(self) -> CaseKind {
         match self {
             Self::Dispute => CaseKind::Dispute,
+            Self::Petition => CaseKind::Petition,
             Self::Component | Self::Event | Self::Opinion => CaseKind::ServiceEvent,
         }
     }
@@ -138,6 +143,8 @@ impl CategoryKind {
             Self::Event => 'E',
             Self::Opinion => 'P',
             Self::Dispute => 'D',
+            // X for 信访 (xinfang): P is taken by opinions.
+            Self::Petition => 'X',
         }
     }
 }

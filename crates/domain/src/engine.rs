@@ -8,7 +8,7 @@ use crate::catalog::{Stage, Urgency};
 use crate::error::FieldError;
 use crate::kpi::Counters;
 use crate::role::Role;
-use crate::workflow::{Clock, Target, Workflow, workflow};
+use crate::workflow::{Clock, StateDef, Target, Workflow, workflow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -136,6 +136,33 @@ pub struct ActionRequest {
     /// Extension asked for, e.g. "2 working_days".
     #[serde(default)]
     pub extend_by: Option<String>,
+    /// The mediator (调解员) a dispute is assigned to: a mediator record's id.
+    #[serde(default)]
+    pub mediator: Option<Uuid>,
+    /// Resolution method code (化解方式, GB/T 31000 table 30), with `assign` or `hand_on`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// A mediation session, with `record_session`.
+    #[serde(default)]
+    pub session: Option<crate::dispute::SessionInput>,
+    /// The agreement, with `reach_agreement`.
+    #[serde(default)]
+    pub agreement: Option<crate::dispute::AgreementInput>,
+    /// Where a failed mediation goes (诉调对接): arbitration | litigation | administrative.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// The body it goes to, e.g. "湖州市劳动人事争议仲裁委员会".
+    #[serde(default)]
+    pub destination_body: Option<String>,
+    /// Whether the agreement was honoured, with `follow_up`.
+    #[serde(default)]
+    pub honoured: Option<bool>,
+    /// The court of a joint confirmation (司法确认), with `record_court_confirmation`.
+    #[serde(default)]
+    pub court: Option<String>,
+    /// Whether the court confirmed the agreement.
+    #[serde(default)]
+    pub confirmed: Option<bool>,
     #[serde(default)]
     pub version: Option<i64>,
 }
@@ -234,17 +261,34 @@ fn limit_of(ctx: &Context, case: &Case, stage: Stage) -> Limit {
     ctx.limits.limit(&case.category, case.urgency, stage)
 }
 
-/// Starts the clock of `stage` at `now`.
-fn start_stage(ctx: &Context, case: &mut Case, stage: Stage) {
-    let limit = limit_of(ctx, case, stage);
+/// Starts the clock of `stage` at `now`, with the limit the entered state sets by law (if any)
+/// instead of the catalog's. A party's window has a due time but no yellow mark, so the
+/// deadline job never supervises it.
+fn start_stage(ctx: &Context, case: &mut Case, stage: Stage, state: Option<&StateDef>) {
+    let limit = state
+        .and_then(|s| s.limit)
+        .unwrap_or_else(|| limit_of(ctx, case, stage));
     case.stage = Some(stage);
     case.stage_limit = Some(limit.to_string());
     case.stage_started_at = Some(ctx.now);
     case.stage_due_at = Some(ctx.calendar.due(ctx.now, limit));
-    case.stage_yellow_at = Some(ctx.calendar.yellow_at(ctx.now, limit));
+    case.stage_yellow_at = if state.is_some_and(|s| s.party_window) {
+        None
+    } else {
+        Some(ctx.calendar.yellow_at(ctx.now, limit))
+    };
     case.light = Light::Green;
     if stage == Stage::Handle {
         case.due_at = case.stage_due_at;
+    }
+}
+
+/// Closes a dispute or petition (办结): counted once, on time unless it ever ran late.
+fn close_case(c: &mut Case, k: &mut Counters, now: DateTime<Utc>) {
+    if c.closed_at.is_none() {
+        c.closed_at = Some(now);
+        k.closed += 1;
+        k.closed_on_time += i64::from(!c.ever_overdue);
     }
 }
 
@@ -326,6 +370,21 @@ pub fn apply(
     }
     let note = require_note(req, t.note_required)?;
     let now = ctx.now;
+    if let Some(window) = t.within {
+        let entered = case.stage_started_at.unwrap_or(case.updated_at);
+        let closes = ctx.calendar.due(entered, window);
+        if now > closes {
+            return Err(EngineError::NotAllowed {
+                action: action.to_string(),
+                state: format!(
+                    "{} (the window of {window} for {action} closed at {})",
+                    case.status,
+                    crate::calendar::to_local(closes).to_rfc3339()
+                ),
+                allowed: allowed_actions(case, actor),
+            });
+        }
+    }
     let mut c = case.clone();
     let mut k = Counters::default();
     let mut data = serde_json::Map::new();
@@ -344,14 +403,21 @@ pub fn apply(
         .state(&case.status)
         .map(|s| s.clock)
         .unwrap_or(Clock::None);
-    let to_clock = wf.state(&to_state).map(|s| s.clock).unwrap_or(Clock::None);
+    let to_def = wf.state(&to_state);
+    let to_clock = to_def.map(|s| s.clock).unwrap_or(Clock::None);
+    let from_window = wf.state(&case.status).is_some_and(|s| s.party_window);
     let leaving_stage = match (from_clock, to_clock) {
         (Clock::Stage(a), Clock::Stage(b)) => a != b,
         (Clock::Stage(_), _) => true,
         _ => false,
     };
     let left_on_time = case.stage_due_at.is_none_or(|d| now <= d);
-    if leaving_stage && !left_on_time && !case.ever_overdue && !matches!(to_clock, Clock::Paused) {
+    if leaving_stage
+        && !left_on_time
+        && !from_window
+        && !case.ever_overdue
+        && !matches!(to_clock, Clock::Paused)
+    {
         c.ever_overdue = true;
         k.overdue += 1;
     }
@@ -415,10 +481,25 @@ pub fn apply(
             k.returned += 1;
         }
         "request_extension" => {
-            let by = match req.extend_by.as_deref() {
-                Some(s) => parse_limit(s, "extend_by")?,
-                None => limit_of(ctx, case, Stage::Handle),
+            let by = match (req.extend_by.as_deref(), t.max_extension) {
+                (Some(s), _) => parse_limit(s, "extend_by")?,
+                (None, Some(max)) => max,
+                (None, None) => limit_of(ctx, case, Stage::Handle),
             };
+            if let Some(max) = t.max_extension {
+                if case.extension_count > 0 {
+                    return Err(FieldError::new(
+                        "extend_by",
+                        format!("this case was extended once already; the law allows one extension of at most {max}"),
+                    )
+                    .into());
+                }
+                if by.unit != max.unit || by.amount > max.amount {
+                    return Err(
+                        FieldError::new("extend_by", format!("must be at most {max}")).into(),
+                    );
+                }
+            }
             c.pending_extension = Some(by.to_string());
             data.insert("extend_by".into(), by.to_string().into());
         }
@@ -543,6 +624,154 @@ pub fn apply(
             k.satisfied += i64::from(score >= 4);
             data.insert("score".into(), score.into());
         }
+        "accept" if case.case_type != "service_event" => {
+            c.registered_at = Some(now);
+            k.registered += 1;
+            k.registered_on_time += i64::from(left_on_time);
+        }
+        "not_accept" => k.rejected += 1,
+        "assign" => {
+            let mediator = req.mediator.ok_or_else(|| {
+                FieldError::new(
+                    "mediator",
+                    "is required for assign (a mediator's id, see GET /api/v1/mediators)",
+                )
+            })?;
+            if let Some(m) = req.method.as_deref() {
+                data.insert("method".into(), crate::dispute::mediation_method(m)?.into());
+            }
+            data.insert("mediator".into(), mediator.to_string().into());
+            if case.dispatched_at.is_none() {
+                k.dispatched += 1;
+            }
+            c.dispatched_at = Some(now);
+            k.dispatch_events += 1;
+        }
+        "record_session" => {
+            let s = req
+                .session
+                .as_ref()
+                .ok_or_else(|| FieldError::new("session", "is required for record_session"))?;
+            let today = crate::calendar::to_local(now).date_naive();
+            let checked = s.validate(today)?;
+            // The names and notes stay in the session record, where viewing them is controlled;
+            // the history (shown on the public tracking page too) keeps when and where only.
+            data.insert(
+                "session".into(),
+                serde_json::json!({
+                    "held_on": checked.held_on.to_string(),
+                    "place": checked.place,
+                    "attendees": checked.attendees.len(),
+                }),
+            );
+        }
+        "reach_agreement" => {
+            let a = req
+                .agreement
+                .as_ref()
+                .ok_or_else(|| FieldError::new("agreement", "is required for reach_agreement"))?;
+            let checked = a.validate()?;
+            data.insert("form".into(), checked.form.into());
+            if case.handled_at.is_none() {
+                k.handled += 1;
+                k.handled_on_time += i64::from(left_on_time);
+            }
+            c.handled_at = Some(now);
+        }
+        "follow_up" => {
+            let honoured = req.honoured.ok_or_else(|| {
+                FieldError::new("honoured", "is required for follow_up (true or false)")
+            })?;
+            data.insert("honoured".into(), honoured.into());
+        }
+        "record_court_confirmation" => {
+            let court = req
+                .court
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| FieldError::new("court", "is required: the court that ruled"))?;
+            if court.chars().count() > 100 {
+                return Err(FieldError::new("court", "must be at most 100 characters").into());
+            }
+            let confirmed = req.confirmed.ok_or_else(|| {
+                FieldError::new(
+                    "confirmed",
+                    "is required (true if the court confirmed the agreement)",
+                )
+            })?;
+            data.insert("court".into(), court.into());
+            data.insert("confirmed".into(), confirmed.into());
+        }
+        "hand_on" => {
+            let dest = req
+                .destination
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "destination",
+                        "is required: arbitration, litigation or administrative",
+                    )
+                })?;
+            let method = crate::dispute::hand_on_method(dest, req.method.as_deref())?;
+            let body = req
+                .destination_body
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "destination_body",
+                        "is required: the body the dispute goes to",
+                    )
+                })?;
+            if body.chars().count() > 100 {
+                return Err(
+                    FieldError::new("destination_body", "must be at most 100 characters").into(),
+                );
+            }
+            data.insert("destination".into(), dest.into());
+            data.insert("destination_body".into(), body.into());
+            data.insert("method".into(), method.into());
+            close_case(&mut c, &mut k, now);
+        }
+        "refuse_mediation" | "fail_mediation" | "close_resolved" | "close_unresolved"
+        | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
+        "forward" => {
+            let dept = req
+                .department
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "department",
+                        "is required for forward (the competent body's department code)",
+                    )
+                })?;
+            c.department = Some(dept.to_string());
+            if case.dispatched_at.is_none() {
+                k.dispatched += 1;
+            }
+            c.dispatched_at = Some(now);
+            k.dispatch_events += 1;
+            data.insert("department".into(), dept.into());
+        }
+        "object" => {
+            data.insert("department".into(), case.department.clone().into());
+            c.department = None;
+            c.return_count += 1;
+            k.returned += 1;
+        }
+        "reply" => {
+            if case.handled_at.is_none() {
+                k.handled += 1;
+                k.handled_on_time += i64::from(left_on_time);
+            }
+            c.handled_at = Some(now);
+        }
         _ => {}
     }
 
@@ -573,13 +802,15 @@ pub fn apply(
                     }
                     data.insert("due_at".into(), due.to_rfc3339().into());
                 }
-                _ => start_stage(ctx, &mut c, stage),
+                _ => start_stage(ctx, &mut c, stage, to_def),
             }
             c.suspended_from = None;
             c.suspended_remaining = None;
         }
-        (Clock::Stage(a), Clock::Stage(b)) if a == b && action != "dispatch" => {}
-        (_, Clock::Stage(b)) => start_stage(ctx, &mut c, b),
+        // A statutory clock runs from the event the law names: dispatching within it does not restart it.
+        (Clock::Stage(a), Clock::Stage(b))
+            if a == b && (action != "dispatch" || to_def.is_some_and(|d| d.limit.is_some())) => {}
+        (_, Clock::Stage(b)) => start_stage(ctx, &mut c, b, to_def),
     }
 
     c.status = to_state.clone();
@@ -713,7 +944,7 @@ pub fn create(new: NewCase, actor: Option<&Actor>, ctx: &Context) -> Result<Appl
     c.due_at = Some(ctx.calendar.due(now, limit_of(ctx, &c, Stage::Handle)));
     if let Some(Clock::Stage(s)) = wf.state(&c.status).map(|s| s.clock) {
         let due_at = c.due_at;
-        start_stage(ctx, &mut c, s);
+        start_stage(ctx, &mut c, s, wf.state(&wf.initial));
         if s != Stage::Handle {
             c.due_at = due_at;
         }
@@ -747,6 +978,12 @@ pub fn create(new: NewCase, actor: Option<&Actor>, ctx: &Context) -> Result<Appl
 
 /// The light at `now` from the stage clock (the stored light may lag the job by a minute).
 pub fn live_light(case: &Case, now: DateTime<Utc>) -> Light {
+    let window = workflow(&case.case_type)
+        .and_then(|w| w.state(&case.status))
+        .is_some_and(|s| s.party_window);
+    if window {
+        return Light::Green;
+    }
     match (case.stage_yellow_at, case.stage_due_at) {
         (_, Some(due)) if now > due => Light::Red,
         (Some(y), _) if now >= y => Light::Yellow,

@@ -5,6 +5,7 @@
 pub mod calendar;
 pub mod catalog;
 pub mod codes;
+pub mod dispute;
 pub mod engine;
 pub mod error;
 pub mod kpi;

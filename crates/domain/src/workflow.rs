@@ -3,6 +3,7 @@
 //! `data/workflows/*.toml`; this module parses and checks them so that no transition can reach an
 //! undefined state, and answers "what may this role do now?".
 
+use crate::calendar::Limit;
 use crate::catalog::Stage;
 use crate::role::Role;
 use serde::Deserialize;
@@ -29,6 +30,10 @@ struct RawState {
     clock: Option<String>,
     #[serde(default)]
     terminal: bool,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    party_window: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,6 +46,10 @@ struct RawTransition {
     roles: Vec<Role>,
     #[serde(default)]
     note_required: bool,
+    #[serde(default)]
+    within: Option<String>,
+    #[serde(default)]
+    max_extension: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +70,13 @@ pub struct StateDef {
     pub en: String,
     pub clock: Clock,
     pub terminal: bool,
+    /// A limit the law sets for this state whatever the category or urgency (e.g. "60 days" to
+    /// handle a petition): it replaces the catalog's stage limit, and re-dispatching within the
+    /// stage does not restart it.
+    pub limit: Option<Limit>,
+    /// The clock is a window for a party (the petitioner's 30 days to ask for review), not an
+    /// official's limit: it is shown and enforced but never turns red or counts as overdue.
+    pub party_window: bool,
 }
 
 /// Where a transition leads.
@@ -83,6 +99,11 @@ pub struct TransitionDef {
     pub to: Target,
     pub roles: Vec<Role>,
     pub note_required: bool,
+    /// The action may be fired only within this limit of entering the state it leaves (an
+    /// objection within 5 working_days, a review request within 30 days).
+    pub within: Option<Limit>,
+    /// The most an extension asked for with this action may add (信访 handling: 30 days).
+    pub max_extension: Option<Limit>,
 }
 
 /// A checked workflow for one case type.
@@ -123,6 +144,12 @@ pub enum WorkflowError {
     },
     #[error("{case_type}: transition {action} has no roles")]
     NoRoles { case_type: String, action: String },
+    #[error("{case_type}: {what} has an unreadable limit: {reason}")]
+    BadLimit {
+        case_type: String,
+        what: String,
+        reason: String,
+    },
     #[error("{case_type}: action {action} is ambiguous from state {state}")]
     Ambiguous {
         case_type: String,
@@ -165,12 +192,15 @@ impl Workflow {
                     });
                 }
             };
+            let limit = read_limit(&ct, &format!("state {}", s.name), s.limit.as_deref())?;
             states.push(StateDef {
                 name: s.name.clone(),
                 zh: s.zh.clone(),
                 en: s.en.clone(),
                 clock,
                 terminal: s.terminal,
+                limit,
+                party_window: s.party_window,
             });
         }
         let exists = |n: &str| states.iter().any(|s| s.name == n);
@@ -217,6 +247,9 @@ impl Workflow {
                     });
                 }
             };
+            let what = format!("transition {}", t.action);
+            let within = read_limit(&ct, &what, t.within.as_deref())?;
+            let max_extension = read_limit(&ct, &what, t.max_extension.as_deref())?;
             transitions.push(TransitionDef {
                 action: t.action,
                 guard: t.guard,
@@ -224,6 +257,8 @@ impl Workflow {
                 to,
                 roles: t.roles,
                 note_required: t.note_required,
+                within,
+                max_extension,
             });
         }
         // One action from one state must lead to one place (guards excepted).
@@ -306,6 +341,21 @@ impl Workflow {
     pub fn is_terminal(&self, state: &str) -> bool {
         self.state(state).is_some_and(|s| s.terminal)
     }
+}
+
+fn read_limit(
+    case_type: &str,
+    what: &str,
+    s: Option<&str>,
+) -> Result<Option<Limit>, WorkflowError> {
+    s.map(|s| {
+        s.parse::<Limit>().map_err(|e| WorkflowError::BadLimit {
+            case_type: case_type.to_string(),
+            what: what.to_string(),
+            reason: e.reason,
+        })
+    })
+    .transpose()
 }
 
 const BUILTIN: [(&str, &str); 4] = [

@@ -39,6 +39,7 @@ pub async fn watch_deadlines(st: &SharedState) -> anyhow::Result<usize> {
             break;
         }
     }
+    changed += crate::disputes::remind_confirmations(st, now).await?;
     Ok(changed)
 }
 

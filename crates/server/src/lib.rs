@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod disputes;
 pub mod export;
 pub mod http;
 pub mod import;

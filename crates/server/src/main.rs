@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         what: UserWhat,
     },
+    /// Mediation committees and mediators (人民调解).
+    Mediation {
+        #[command(subcommand)]
+        what: safegrid::disputes::MediationCommand,
+    },
     /// The audit trail: check its hash chain, or search it.
     Audit {
         #[command(subcommand)]
@@ -146,6 +151,9 @@ enum ExportWhat {
     Cases {
         #[arg(long)]
         region: Option<String>,
+        /// Only cases of this type: service_event, dispute, petition or hazard.
+        #[arg(long = "type", value_name = "TYPE")]
+        case_type: Option<String>,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -371,10 +379,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             result
         }
+        Command::Mediation { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::disputes::run_command(&st, what).await
+        }
         Command::Export { what } => {
             let st = safegrid::open(settings).await?;
             match what {
-                ExportWhat::Cases { region, out } => export_cases(&st, region, out).await,
+                ExportWhat::Cases {
+                    region,
+                    case_type,
+                    out,
+                } => export_cases(&st, region, case_type, out).await,
                 ExportWhat::Grids { region, out } => export_grids(&st, region, out).await,
             }
         }
@@ -751,11 +767,18 @@ fn output(out: Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 async fn export_cases(
     st: &safegrid::state::SharedState,
     region: Option<String>,
+    case_type: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let prefix = region_prefix(region)?;
+    if let Some(t) = case_type.as_deref()
+        && safegrid_domain::workflow::workflow(t).is_none()
+    {
+        anyhow::bail!("--type: must be one of service_event, dispute, petition, hazard");
+    }
     let mut f = CaseFilter {
         region_prefix: prefix,
+        case_type,
         order: SortOrder::OldestFirst,
         limit: 1,
         ..Default::default()

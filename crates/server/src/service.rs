@@ -42,6 +42,12 @@ pub struct CreateCase {
     /// jurisdiction); set in code only.
     #[serde(skip)]
     pub region_hint: Option<String>,
+    /// The dispute record (GB/T 31000 table 30), required with `"type": "dispute"`.
+    #[serde(default)]
+    pub dispute: Option<safegrid_domain::dispute::NewDispute>,
+    /// The petition record (channel, agent), required with `"type": "petition"`.
+    #[serde(default)]
+    pub petition: Option<safegrid_domain::dispute::NewPetition>,
 }
 
 /// The reporter's contact, kept only as long as a call-back needs it.
@@ -155,6 +161,11 @@ impl AppState {
                 ),
             ));
         }
+        let type_record = crate::disputes::check_new(
+            &cat.case_type,
+            input.dispute.as_ref(),
+            input.petition.as_ref(),
+        )?;
         let description = engine::validate_description(&input.description)?;
         let urgency = match input.urgency.as_deref() {
             None | Some("") => Urgency::Normal,
@@ -272,7 +283,11 @@ impl AppState {
             data.extend(extra);
         }
         let nodes = kpi_nodes(&applied.case, None);
-        Ok(self.store.insert_case(&applied, &nodes).await?)
+        let extra = type_record.writes(&applied.case, now);
+        Ok(self
+            .store
+            .insert_case_with(&applied, &nodes, &extra)
+            .await?)
     }
 
     /// Fires an action on a case on behalf of `actor`, with the checks that need storage.
@@ -301,6 +316,7 @@ impl AppState {
         }
         self.check_references(case, req).await?;
         let applied = self.apply(case, req, actor, now)?;
+        let extra = self.action_writes(case, req, &applied, actor, now).await?;
         let dept_before = case.department.clone();
         let nodes = kpi_nodes(
             &applied.case,
@@ -312,7 +328,7 @@ impl AppState {
         );
         Ok(self
             .store
-            .update_case(case.version, &applied, &nodes)
+            .update_case_with(case.version, &applied, &nodes, &extra)
             .await?)
     }
 
@@ -334,7 +350,7 @@ impl AppState {
     }
 
     async fn check_references(&self, case: &Case, req: &ActionRequest) -> ApiResult<()> {
-        if req.action == "dispatch"
+        if (req.action == "dispatch" || req.action == "forward")
             && let Some(d) = req
                 .department
                 .as_deref()

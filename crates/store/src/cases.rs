@@ -3,8 +3,9 @@
 //! two dispatchers cannot both dispatch one case.
 
 use crate::audit::{AuditEntry, append_audit};
+use crate::disputes::{SideWrite, Val, bind_vals};
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
-use crate::{Result, Store, StoreError, with_pool};
+use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use chrono::{DateTime, FixedOffset, Utc};
 use safegrid_domain::codes::CaseNumber;
 use safegrid_domain::engine::{Applied, Case, Event};
@@ -472,6 +473,16 @@ impl Store {
     /// Inserts a new case with its first history entry and counters, allocating its number
     /// (county + day + sequence) inside the same transaction. Returns the stored case.
     pub async fn insert_case(&self, applied: &Applied, nodes: &[String]) -> Result<Case> {
+        self.insert_case_with(applied, nodes, &[]).await
+    }
+
+    /// [`Store::insert_case`] plus the case type's own records, in the same transaction.
+    pub async fn insert_case_with(
+        &self,
+        applied: &Applied,
+        nodes: &[String],
+        extra: &[SideWrite],
+    ) -> Result<Case> {
         let mut c = applied.case.clone();
         let day = local_date(c.created_at);
         let day_s = day.format("%Y%m%d").to_string();
@@ -495,6 +506,10 @@ impl Store {
             bind_case!(sqlx::query(AssertSqlSafe(insert.as_str())), &c).execute(&mut *tx).await?;
             bind_event!(sqlx::query(AssertSqlSafe(ins_ev.as_str())), &c, 1i32, &applied.event).execute(&mut *tx).await?;
             crate::kpi::add_counters(&mut tx, &c, nodes, &applied.counters).await?;
+            for w in extra {
+                bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(&mut *tx).await
+                    .map_err(|e| unique_to_conflict(e, "record"))?;
+            }
             append_audit!(tx, &case_audit(&c, &applied.event, "create"), to_ms(applied.event.at))?;
             tx.commit().await?;
         });
@@ -508,6 +523,19 @@ impl Store {
         expected_version: i64,
         applied: &Applied,
         nodes: &[String],
+    ) -> Result<Case> {
+        self.update_case_with(expected_version, applied, nodes, &[])
+            .await
+    }
+
+    /// [`Store::update_case`] plus the writes the action implies for the case type's own
+    /// records (a session, an agreement…), in the same transaction.
+    pub async fn update_case_with(
+        &self,
+        expected_version: i64,
+        applied: &Applied,
+        nodes: &[String],
+        extra: &[SideWrite],
     ) -> Result<Case> {
         let c = &applied.case;
         let sets: Vec<String> = CASE_COLS
@@ -541,6 +569,10 @@ impl Store {
                 .bind(&e.actor_name).bind(e.actor_role.as_str()).bind(to_ms(e.at)).bind(&e.note).bind(e.data.to_string())
                 .execute(&mut *tx).await?;
             crate::kpi::add_counters(&mut tx, c, nodes, &applied.counters).await?;
+            for w in extra {
+                bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(&mut *tx).await
+                    .map_err(|e| unique_to_conflict(e, "record"))?;
+            }
             append_audit!(tx, &case_audit(c, e, &e.action), to_ms(e.at))?;
             tx.commit().await?;
         });

@@ -7,6 +7,7 @@
 mod accounts;
 pub mod audit;
 mod cases;
+pub mod disputes;
 mod jobs;
 mod kpi;
 mod open311;

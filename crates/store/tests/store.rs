@@ -391,6 +391,7 @@ async fn suite(store: &Store) {
     store.set_setting("k", "v2").await.unwrap();
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v2"));
 
+    disputes_suite(store).await;
     security(store).await;
 }
 
@@ -606,4 +607,443 @@ async fn security(store: &Store) {
             .iter()
             .all(|c| c.reporter_name.is_none() && c.reporter_phone.is_none())
     );
+}
+
+/// Disputes and petitions: committees and mediators, the records written with their case in
+/// one transaction (a failing record write undoes the case write), success rates, screening
+/// reports all-or-nothing, and the petition backlog.
+async fn disputes_suite(store: &Store) {
+    use safegrid_domain::dispute::{AgreementInput, NewDispute, NewPetition, PartyInput};
+    use safegrid_store::disputes::{self as rec, SuccessBy};
+    let now = Utc.with_ymd_and_hms(2026, 10, 9, 2, 0, 0).unwrap();
+    let cal = WorkCalendar::builtin();
+    let ctx = Context {
+        calendar: &cal,
+        limits: &FixedLimits,
+        now,
+    };
+    let c = store
+        .create_committee("吴兴区人民调解委员会", "township", "330502000000", now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_committee("吴兴区人民调解委员会", "township", "330502000000", now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .create_mediator(uuid::Uuid::now_v7(), "沈调解", None, None, now)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let m = store
+        .create_mediator(c.id, "沈调解", Some("13905720000"), None, now)
+        .await
+        .unwrap();
+    assert_eq!(store.mediators(Some(c.id)).await.unwrap(), vec![m.clone()]);
+    assert_eq!(store.committees(Some("330502")).await.unwrap().len(), 1);
+    assert!(store.committees(Some("330503")).await.unwrap().is_empty());
+
+    let new = |case_type: &str, category: &str, n: u32| NewCase {
+        id: uuid::Uuid::now_v7(),
+        county_code: "330502".into(),
+        number: String::new(),
+        tracking_code: format!("DSP{case_type}{n}"),
+        case_type: case_type.into(),
+        category: category.into(),
+        urgency: Urgency::Normal,
+        channel: "hotline".into(),
+        description: "楼上漏水".into(),
+        address: None,
+        lat: None,
+        lon: None,
+        grid_code: Some("330502001001001".into()),
+        region_code: "330502001001".into(),
+        needs_grid: false,
+        needs_location: false,
+        reporter_name: None,
+        reporter_phone: None,
+        reporter_user: None,
+        reporter_anonymous: false,
+    };
+    let record = NewDispute {
+        parties: vec![
+            PartyInput {
+                role: Some("applicant".into()),
+                name: "张建国".into(),
+                ..Default::default()
+            },
+            PartyInput {
+                role: Some("respondent".into()),
+                name: "李秀英".into(),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let a = engine::create(new("dispute", "D0202", 1), None, &ctx).unwrap();
+    let extra = rec::insert_dispute(
+        "330502",
+        a.case.id,
+        &a.case.region_code,
+        "D0202",
+        &record,
+        now,
+    );
+    let case = store
+        .insert_case_with(&a, &["330502000000".into()], &extra)
+        .await
+        .unwrap();
+    let r = store.dispute_record("330502", case.id).await.unwrap();
+    assert_eq!(
+        (r.scale.as_str(), r.people_count, r.outcome),
+        ("01", 2, None)
+    );
+    let parties = store.dispute_parties("330502", case.id).await.unwrap();
+    assert_eq!(
+        parties.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["张建国", "李秀英"]
+    );
+
+    // A case whose record cannot be written is not written either.
+    let b = engine::create(new("dispute", "D0202", 2), None, &ctx).unwrap();
+    let mut twice = rec::insert_dispute("330502", b.case.id, "330502001001", "D0202", &record, now);
+    twice.extend(rec::insert_dispute(
+        "330502",
+        b.case.id,
+        "330502001001",
+        "D0202",
+        &record,
+        now,
+    ));
+    assert!(store.insert_case_with(&b, &[], &twice).await.is_err());
+    assert!(matches!(
+        store.case(b.case.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Through the flow; a failing agreement write undoes the action (version, history).
+    let mediator = Actor {
+        id: None,
+        username: "med".into(),
+        role: Role::Mediator,
+        department: None,
+        grids: vec![],
+        regions: vec![],
+    };
+    let mut cur = case;
+    for req in [
+        ActionRequest {
+            action: "accept".into(),
+            ..Default::default()
+        },
+        ActionRequest {
+            action: "assign".into(),
+            mediator: Some(m.id),
+            ..Default::default()
+        },
+    ] {
+        let ap = engine::apply(&cur, &req, &mediator, &ctx).unwrap();
+        let w = if req.action == "assign" {
+            vec![rec::assign_mediator("330502", cur.id, c.id, m.id, "0103")]
+        } else {
+            vec![]
+        };
+        cur = store
+            .update_case_with(cur.version, &ap, &[], &w)
+            .await
+            .unwrap();
+    }
+    let mut session = ActionRequest {
+        action: "record_session".into(),
+        ..Default::default()
+    };
+    session.session = Some(safegrid_domain::dispute::SessionInput {
+        held_on: "2026-10-08".into(),
+        place: "调解室".into(),
+        attendees: vec!["张建国".into(), "李秀英".into()],
+        notes: None,
+    });
+    let ap = engine::apply(&cur, &session, &mediator, &ctx).unwrap();
+    let s = session
+        .session
+        .clone()
+        .unwrap()
+        .validate(now.date_naive())
+        .unwrap();
+    let w = vec![
+        rec::insert_session("330502", cur.id, &s, "med", now),
+        rec::insert_session("330502", cur.id, &s, "med", now),
+    ];
+    cur = store
+        .update_case_with(cur.version, &ap, &[], &w)
+        .await
+        .unwrap();
+    let seqs: Vec<i32> = store
+        .mediation_sessions("330502", cur.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(
+        seqs,
+        [1, 2],
+        "sessions are numbered in the case's transaction"
+    );
+    let mut agree = ActionRequest {
+        action: "reach_agreement".into(),
+        ..Default::default()
+    };
+    agree.agreement = Some(AgreementInput {
+        form: "written".into(),
+        content: "楼上修复防水并赔偿。".into(),
+        ..Default::default()
+    });
+    let ap = engine::apply(&cur, &agree, &mediator, &ctx).unwrap();
+    let ag = agree.agreement.clone().unwrap().validate().unwrap();
+    let due = cal.due(now, "30 days".parse().unwrap());
+    let bad = vec![
+        rec::insert_agreement("330502", cur.id, &ag, now, due),
+        rec::insert_agreement("330502", cur.id, &ag, now, due),
+    ];
+    let events_before = store.events(&cur).await.unwrap().len();
+    assert!(
+        store
+            .update_case_with(cur.version, &ap, &[], &bad)
+            .await
+            .is_err()
+    );
+    let unchanged = store.case(cur.id).await.unwrap();
+    assert_eq!(
+        (unchanged.version, unchanged.status.as_str()),
+        (cur.version, "mediating")
+    );
+    assert_eq!(store.events(&cur).await.unwrap().len(), events_before);
+    assert!(
+        store
+            .mediation_agreement("330502", cur.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    cur = store
+        .update_case_with(cur.version, &ap, &[], &bad[..1])
+        .await
+        .unwrap();
+    assert_eq!(cur.status, "agreed");
+    // The reminder query finds it only within the horizon and until reminded.
+    let states = ["agreed", "following_up"];
+    assert!(
+        store
+            .confirmations_to_remind(now, now, &states)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let found = store
+        .confirmations_to_remind(due, now, &states)
+        .await
+        .unwrap();
+    assert_eq!(found, vec![("330502".to_string(), cur.id)]);
+    let ap = engine::apply(
+        &cur,
+        &ActionRequest {
+            action: "close_resolved".into(),
+            ..Default::default()
+        },
+        &mediator,
+        &ctx,
+    )
+    .unwrap();
+    cur = store
+        .update_case_with(
+            cur.version,
+            &ap,
+            &[],
+            &[rec::conclude_dispute(
+                "330502", cur.id, "resolved", now, None,
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .confirmations_to_remind(due, now, &states)
+            .await
+            .unwrap()
+            .is_empty(),
+        "closed cases are not reminded"
+    );
+    let rates = store
+        .dispute_success(
+            "3305",
+            now - Duration::days(1),
+            now + Duration::days(1),
+            SuccessBy::Method,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rates.len(), 1);
+    assert_eq!(
+        (rates[0].key.as_str(), rates[0].concluded, rates[0].resolved),
+        ("0103", 1, 1)
+    );
+    let by_region = store
+        .dispute_success(
+            "330502",
+            now - Duration::days(1),
+            now + Duration::days(1),
+            SuccessBy::Region(9),
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_region[0].key, "330502001");
+    assert!(
+        store
+            .dispute_success(
+                "330503",
+                now - Duration::days(1),
+                now + Duration::days(1),
+                SuccessBy::Class
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Screening: all or nothing.
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let period = (day("2026-10-01"), day("2026-10-31"));
+    let dup = [
+        ("330502".to_string(), cur.id),
+        ("330502".to_string(), cur.id),
+    ];
+    assert!(
+        store
+            .insert_screening(
+                "330502001001001",
+                "330502001001",
+                period,
+                &dup,
+                None,
+                "gw",
+                now
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .screenings("330502", "2026-01-01", "2026-12-31")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .insert_screening(
+            "330502001001001",
+            "330502001001",
+            period,
+            &dup[..1],
+            None,
+            "gw",
+            now,
+        )
+        .await
+        .unwrap();
+    let none = store
+        .insert_screening(
+            "330502001001002",
+            "330502001001",
+            period,
+            &[],
+            Some("无"),
+            "gw",
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(none.none_found);
+    let list = store
+        .screenings("3305", "2026-10-15", "2026-10-15")
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        list.iter().find(|(r, _)| !r.none_found).unwrap().1,
+        vec![cur.id]
+    );
+
+    // Petitions: the record, a repeat counted on the original, the backlog.
+    let p = NewPetition {
+        channel: "letter".into(),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    let a = engine::create(new("petition", "X0101", 1), None, &ctx).unwrap();
+    let first = store
+        .insert_case_with(
+            &a,
+            &[],
+            &[rec::insert_petition(
+                "330502",
+                a.case.id,
+                "330502001001",
+                &p,
+                now,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.stage_limit.as_deref(), Some("15 days"));
+    let terminal: Vec<String> = ["not_accepted", "concluded", "re_reviewed", "merged"]
+        .map(String::from)
+        .to_vec();
+    let windows: Vec<String> = ["replied", "reviewed"].map(String::from).to_vec();
+    assert!(
+        store
+            .petition_backlog("3305", now, &terminal, &windows)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .petition_backlog("3305", now + Duration::days(40), &terminal, &windows)
+            .await
+            .unwrap()
+            .is_empty(),
+        "past its 15 days"
+    );
+    let b = engine::create(new("petition", "X0101", 2), None, &ctx).unwrap();
+    store
+        .insert_case_with(
+            &b,
+            &[],
+            &[
+                rec::insert_petition("330502", b.case.id, "330502001001", &p, now),
+                rec::petition_repeated("330502", first.id),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .petition_record("330502", first.id)
+            .await
+            .unwrap()
+            .repeat_count,
+        1
+    );
+    let backlog = store
+        .petition_backlog("3305", now, &terminal, &windows)
+        .await
+        .unwrap();
+    assert_eq!(backlog, vec![("330502".to_string(), first.id, 1)]);
 }

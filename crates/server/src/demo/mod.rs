@@ -4,6 +4,7 @@
 //! one account per role and about a year of cases. Data sources: `data/README.md`.
 
 mod cases;
+mod disputes;
 
 use crate::http::auth::{hash_password, random_secret};
 use crate::import::parse_divisions;
@@ -335,6 +336,15 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
 
     // A year of cases.
     let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids).await?;
+    // Disputes and petitions with their committees, through the live service.
+    let t = Instant::now();
+    let n_disputes = disputes::generate(st, seed, opts.cases).await?;
+    tracing::info!(
+        cases = n_disputes,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo disputes and petitions"
+    );
+    let n_cases = n_cases + n_disputes;
     st.store
         .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())
         .await?;

@@ -5,9 +5,11 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod cases;
+pub mod disputes;
 pub mod error;
 pub mod json;
 pub mod meta;
+pub mod petitions;
 pub mod policy;
 pub mod privacy;
 pub mod stats;
@@ -117,6 +119,8 @@ pub fn app(state: SharedState) -> Router {
         .merge(privacy::router())
         .merge(meta::router())
         .merge(crate::open311::router(state.clone()))
+        .merge(disputes::router())
+        .merge(petitions::router())
         .fallback(not_found)
         .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn_with_state(

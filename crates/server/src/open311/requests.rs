@@ -607,7 +607,7 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         return Err(Fail::bad("service_code: is required"));
     };
     let cats = st.categories();
-    let Some(cat) = cats.get(code).filter(|c| c.active) else {
+    let Some(cat) = cats.get(code).filter(|c| super::services::offered(c)) else {
         return Err(Fail::not_found(format!(
             "service_code: unknown service {code}"
         )));

@@ -19,12 +19,19 @@ fn keywords_of(c: &CategoryRow) -> Vec<String> {
     serde_json::from_str(&c.keywords).unwrap_or_default()
 }
 
-/// Active categories sorted by code.
+/// Whether Open311 offers a category: service events and hazards. Disputes and petitions need
+/// their statutory records (parties, agents) with personal data that Open311 cannot carry under
+/// our masking rules; they are filed through the API or the offices.
+pub fn offered(c: &CategoryRow) -> bool {
+    c.active && matches!(c.case_type.as_str(), "service_event" | "hazard")
+}
+
+/// Offered categories sorted by code.
 pub fn active_categories(st: &SharedState) -> Vec<CategoryRow> {
     let mut v: Vec<CategoryRow> = st
         .categories()
         .values()
-        .filter(|c| c.active)
+        .filter(|c| offered(c))
         .cloned()
         .collect();
     v.sort_by(|a, b| a.code.cmp(&b.code));

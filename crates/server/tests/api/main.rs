@@ -51,3 +51,19 @@ async fn rate_limits_on_postgres() {
         None => helpers::skipped("rate_limits_on_postgres"),
     }
 }
+
+mod disputes;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disputes_and_petitions_on_sqlite() {
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    disputes::run_all(&app.expect("sqlite is always available")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disputes_and_petitions_on_postgres() {
+    match spawn_app(Backend::Postgres).await.expect("postgres app") {
+        Some(app) => disputes::run_all(&app).await,
+        None => helpers::skipped("disputes_and_petitions_on_postgres"),
+    }
+}

@@ -1,0 +1,742 @@
+//! Dispute mediation endpoints (人民调解): code tables, committees and mediators, a dispute's
+//! record with parties, sessions and agreement, the printable 调解协议书, grid screening reports
+//! (排查) and the success rate (调处成功率). Cases themselves are created and moved through
+//! `/api/v1/cases`; this module serves what disputes keep beside them.
+
+use super::auth::CurrentUser;
+use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
+use super::{local_time, opt_local_time};
+use crate::state::SharedState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{FixedOffset, NaiveDate, TimeDelta, Utc};
+use safegrid_domain::Role;
+use safegrid_domain::codes::{GridCode, Phone, RegionCode};
+use safegrid_domain::dispute::{self, Party};
+use safegrid_domain::engine::Case;
+use safegrid_store::disputes::{AgreementRow, DisputeRow, PartyRow, SuccessBy};
+use safegrid_store::{StoreError, User, from_ms};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A query string parsed into `T`, or the JSON error naming what was wrong.
+pub type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+pub fn query<T>(q: QueryResult<T>) -> ApiResult<T> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
+}
+
+fn staff(u: &User) -> ApiResult<()> {
+    if matches!(u.role, Role::Citizen) {
+        return Err(ApiError::forbidden("staff accounts only"));
+    }
+    Ok(())
+}
+
+fn admin(u: &User) -> ApiResult<()> {
+    if u.role != Role::Admin {
+        return Err(ApiError::forbidden("administrators only"));
+    }
+    Ok(())
+}
+
+/// A case of `case_type` the user may see; 404 otherwise (as for any case out of scope).
+pub async fn visible_case(
+    st: &SharedState,
+    id: &str,
+    user: &User,
+    case_type: &str,
+) -> ApiResult<Case> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found(case_type))?;
+    match st.store.case(id).await {
+        Ok(c) if c.case_type == case_type && super::cases::in_scope(user, &c) => Ok(c),
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found(case_type)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn region_short(s: &str, field: &str) -> ApiResult<String> {
+    RegionCode::parse(s)
+        .map(|r| r.short().to_string())
+        .map_err(|e| ApiError::invalid(field, e.reason))
+}
+
+/// The viewer's region prefix: the asked one if it lies in the viewer's territory, else 403.
+pub fn region_for(user: &User, asked: Option<&str>) -> ApiResult<String> {
+    match asked.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(r) => {
+            let code = RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?;
+            if !user.actor().covers_region(code.as_str()) {
+                return Err(ApiError::forbidden("this region is outside your territory"));
+            }
+            Ok(code.short().to_string())
+        }
+        None => match user.regions.first() {
+            Some(r) => region_short(r, "region"),
+            None => Ok(String::new()),
+        },
+    }
+}
+
+async fn codes(CurrentUser(_): CurrentUser) -> Json<Value> {
+    Json(json!({
+        "codes": dispute::codes(),
+        "categories_note": "the two-level dispute category is the catalog's D classes: GET /api/v1/categories",
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCommittee {
+    name: String,
+    kind: String,
+    region: String,
+}
+
+async fn create_committee(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(b): ApiJson<NewCommittee>,
+) -> ApiResult<Response> {
+    admin(&user)?;
+    let c = st
+        .add_committee(&b.name, &b.kind, &b.region, Utc::now())
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!(c))).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RegionQuery {
+    region: Option<String>,
+}
+
+async fn list_committees(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: QueryResult<RegionQuery>,
+) -> ApiResult<Json<Value>> {
+    staff(&user)?;
+    let q = query(q)?;
+    let prefix = region_for(&user, q.region.as_deref())?;
+    let v = st.store.committees(Some(&prefix)).await?;
+    Ok(Json(json!({ "items": v, "total": v.len() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMediator {
+    committee: Uuid,
+    name: String,
+    #[serde(default)]
+    phone: Option<String>,
+    /// The mediator's login, so that they see their own cases' parties unmasked.
+    #[serde(default)]
+    username: Option<String>,
+}
+
+async fn create_mediator(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(b): ApiJson<NewMediator>,
+) -> ApiResult<Response> {
+    admin(&user)?;
+    let m = st
+        .add_mediator(
+            b.committee,
+            &b.name,
+            b.phone.as_deref(),
+            b.username.as_deref(),
+            Utc::now(),
+        )
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(json!(m))).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MediatorQuery {
+    committee: Option<Uuid>,
+}
+
+async fn list_mediators(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: QueryResult<MediatorQuery>,
+) -> ApiResult<Json<Value>> {
+    staff(&user)?;
+    let q = query(q)?;
+    let full = user.role == Role::Admin;
+    let items: Vec<Value> = st
+        .store
+        .mediators(q.committee)
+        .await?
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id, "committee_id": m.committee_id, "name": m.name, "active": m.active,
+                "phone": m.phone.as_deref().map(|p| if full { p.to_string() } else {
+                    Phone::parse(p).map(|p| p.masked()).unwrap_or_else(|_| "****".into())
+                }),
+                "has_account": m.user_id.is_some(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "total": items.len(), "items": items })))
+}
+
+fn code_name(table: &[dispute::Code], code: Option<&str>) -> Value {
+    code.and_then(|c| table.iter().find(|x| x.code == c))
+        .map(|c| json!({ "code": c.code, "zh": c.zh, "en": c.en }))
+        .unwrap_or(Value::Null)
+}
+
+/// Whether `user` sees this dispute's parties unmasked: an administrator, or the mediator the
+/// dispute is assigned to.
+async fn sees_parties(st: &SharedState, user: &User, rec: &DisputeRow) -> ApiResult<bool> {
+    match user.role {
+        Role::Admin => Ok(true),
+        Role::Mediator => match rec.mediator_id {
+            Some(m) => Ok(st.store.mediator(m).await?.user_id == Some(user.id)),
+            None => Ok(false),
+        },
+        _ => Ok(false),
+    }
+}
+
+fn party_json(p: &PartyRow, full: bool) -> Value {
+    let party = Party {
+        kind: p.kind.clone(),
+        role: p.role.clone(),
+        name: p.name.clone(),
+        phone: p.phone.clone(),
+        id_number: p.id_number.clone(),
+    };
+    let shown = if full { party } else { party.masked() };
+    json!({ "seq": p.seq, "kind": shown.kind, "role": shown.role, "name": shown.name,
+            "phone": shown.phone, "id_number": shown.id_number, "masked": !full })
+}
+
+/// Free text as a viewer without the parties' data sees it: each person party's name replaced
+/// by its masked form (the mediator writes names into agreements and notes).
+fn redact(text: &str, parties: &[PartyRow], full: bool) -> String {
+    if full {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for p in parties.iter().filter(|p| p.kind == "person") {
+        let masked = party_json(p, false);
+        if let Some(m) = masked["name"].as_str() {
+            out = out.replace(&p.name, m);
+        }
+        if let Some(ph) = &p.phone {
+            out = out.replace(ph.as_str(), "****");
+        }
+    }
+    out
+}
+
+fn agreement_json(
+    a: &AgreementRow,
+    now: chrono::DateTime<Utc>,
+    parties: &[PartyRow],
+    full: bool,
+) -> Value {
+    let due = from_ms(a.confirmation_due_at);
+    let r = |t: &str| redact(t, parties, full);
+    json!({
+        "form": a.form, "content": r(&a.content), "obligations": a.obligations.as_deref().map(r), "perform_by": a.perform_by,
+        "agreed_at": local_time(from_ms(a.agreed_at)),
+        "court_confirmation": {
+            "window_closes_at": local_time(due),
+            "open": now <= due && a.court_recorded_at.is_none(),
+            "reminded_at": opt_local_time(a.confirmation_reminded_at.map(from_ms)),
+            "court": a.court, "confirmed": a.court_confirmed,
+            "recorded_at": opt_local_time(a.court_recorded_at.map(from_ms)),
+        },
+        "follow_up": { "honoured": a.honoured, "at": opt_local_time(a.followed_up_at.map(from_ms)) },
+    })
+}
+
+async fn dispute_view(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    staff(&user)?;
+    let case = visible_case(&st, &id, &user, "dispute").await?;
+    let rec = st.store.dispute_record(&case.county_code, case.id).await?;
+    let full = sees_parties(&st, &user, &rec).await?;
+    let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
+    let sessions = st
+        .store
+        .mediation_sessions(&case.county_code, case.id)
+        .await?;
+    let agreement = st
+        .store
+        .mediation_agreement(&case.county_code, case.id)
+        .await?;
+    let c = dispute::codes();
+    let committee = match rec.committee_id {
+        Some(cid) => Some(st.store.committee(cid).await?),
+        None => None,
+    };
+    let mediator = match rec.mediator_id {
+        Some(mid) => Some(st.store.mediator(mid).await?),
+        None => None,
+    };
+    let cats = st.categories();
+    let class = cats
+        .get(&case.category)
+        .map(|k| json!({"code": k.class_code, "zh": k.class_zh, "en": k.class_en}));
+    let now = Utc::now();
+    Ok(Json(json!({
+        "case": super::cases::case_json(&st, &case, Some(&user)),
+        "record": {
+            "name": case.description.chars().take(40).collect::<String>(),
+            "scale": code_name(&c.scale, Some(&rec.scale)),
+            "grade": code_name(&c.grade, Some(&rec.grade)),
+            "category": { "class": class, "code": case.category,
+                          "zh": cats.get(&case.category).map(|k| k.name_zh.clone()),
+                          "en": cats.get(&case.category).map(|k| k.name_en.clone()) },
+            "people_count": rec.people_count,
+            "units_involved": rec.units_involved,
+            "occurred_on": rec.occurred_on,
+            "found_by": rec.found_by,
+            "method": code_name(&c.method, rec.method.as_deref()),
+            "committee": committee.map(|k| json!({"id": k.id, "name": k.name, "kind": k.kind})),
+            "mediator": mediator.map(|m| json!({"id": m.id, "name": m.name})),
+            "outcome": rec.outcome,
+            "success": rec.outcome.as_deref().map(|o| o == "resolved"),
+            "concluded_at": opt_local_time(rec.concluded_at.map(from_ms)),
+            "hand_on": rec.destination.as_ref().map(|d| json!({
+                "destination": code_name(&c.destination, Some(d)),
+                "body": rec.destination_body,
+            })),
+            "lat": case.lat, "lon": case.lon,
+        },
+        "parties": parties.iter().map(|p| party_json(p, full)).collect::<Vec<_>>(),
+        "sessions": sessions.iter().map(|s| json!({
+            "seq": s.seq, "held_on": s.held_on, "place": s.place,
+            "attendees": serde_json::from_str::<Vec<String>>(&s.attendees).unwrap_or_default()
+                .iter().map(|a| redact(a, &parties, full)).collect::<Vec<_>>(),
+            "notes": s.notes.as_deref().map(|n| redact(n, &parties, full)), "recorded_by": s.recorded_by, "recorded_at": local_time(from_ms(s.recorded_at)),
+        })).collect::<Vec<_>>(),
+        "agreement": agreement.as_ref().map(|a| agreement_json(a, now, &parties, full)),
+    })))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn cn_date(d: chrono::DateTime<Utc>) -> String {
+    let l = d.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"));
+    l.format("%Y年%m月%d日").to_string()
+}
+
+/// The printable mediation agreement (人民调解协议书), laid out after the Ministry of Justice's
+/// model text, from the stored agreement. Names are masked unless the viewer may see them.
+async fn agreement_html(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    staff(&user)?;
+    let case = visible_case(&st, &id, &user, "dispute").await?;
+    let rec = st.store.dispute_record(&case.county_code, case.id).await?;
+    let Some(a) = st
+        .store
+        .mediation_agreement(&case.county_code, case.id)
+        .await?
+    else {
+        return Err(ApiError::not_found("agreement"));
+    };
+    let full = sees_parties(&st, &user, &rec).await?;
+    let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
+    let committee = match rec.committee_id {
+        Some(cid) => st.store.committee(cid).await?.name,
+        None => "人民调解委员会".into(),
+    };
+    let mediator = match rec.mediator_id {
+        Some(mid) => st.store.mediator(mid).await?.name,
+        None => String::new(),
+    };
+    let mut rows = String::new();
+    for p in &parties {
+        let v = party_json(p, full);
+        let role = if p.role == "applicant" {
+            "申请人"
+        } else {
+            "被申请人"
+        };
+        let s = |k: &str| v[k].as_str().map(esc).unwrap_or_default();
+        rows.push_str(&format!(
+            "<tr><th>{role}</th><td>{}</td><th>联系电话</th><td>{}</td><th>证件号码</th><td>{}</td></tr>\n",
+            s("name"),
+            s("phone"),
+            s("id_number")
+        ));
+    }
+    let form = if a.form == "written" {
+        "书面"
+    } else {
+        "口头"
+    };
+    let perform = a
+        .perform_by
+        .as_deref()
+        .map(esc)
+        .unwrap_or_else(|| "协议生效后即时履行".into());
+    let html = format!(
+        r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>人民调解协议书 {number}</title>
+<style>
+body {{ font-family: "SimSun", "Songti SC", serif; max-width: 180mm; margin: 10mm auto; font-size: 12pt; line-height: 1.8; }}
+h1 {{ text-align: center; font-size: 20pt; letter-spacing: .3em; margin-bottom: 0; }}
+.no {{ text-align: right; }}
+table {{ width: 100%; border-collapse: collapse; }}
+th, td {{ border: 1px solid #000; padding: 2mm; text-align: left; vertical-align: top; }}
+th {{ white-space: nowrap; font-weight: normal; }}
+.sign {{ margin-top: 12mm; display: flex; justify-content: space-between; }}
+.note {{ font-size: 10pt; }}
+@media print {{ body {{ margin: 0 auto; }} .noprint {{ display: none; }} @page {{ size: A4; margin: 20mm; }} }}
+</style></head><body>
+<h1>人民调解协议书</h1>
+<p class="no">编号：{number}</p>
+<table>
+{rows}<tr><th>纠纷简要情况</th><td colspan="5">{summary}</td></tr>
+<tr><th>协议形式</th><td colspan="5">{form}协议</td></tr>
+<tr><th>经调解，自愿达成如下协议</th><td colspan="5">{content}</td></tr>
+<tr><th>履行方式、时限</th><td colspan="5">{obligations}（履行期限：{perform}）</td></tr>
+</table>
+<p>本协议一式三份，当事人、人民调解委员会各持一份。本协议自各方当事人签名（盖章）、人民调解员签名并加盖人民调解委员会印章之日起生效。
+当事人可以自本协议生效之日起三十日内共同向人民法院申请司法确认（申请期限至 {due}）。</p>
+<div class="sign"><div>当事人（签名）：</div><div>人民调解员（签名）：{mediator}</div></div>
+<div class="sign"><div>{committee}（印章）</div><div>{date}</div></div>
+<p class="note noprint">由平安网格生成 · 案件 {number}{masked}</p>
+</body></html>"#,
+        number = esc(&case.number),
+        rows = rows,
+        summary = esc(&redact(&case.description, &parties, full)),
+        form = form,
+        content = esc(&redact(&a.content, &parties, full)),
+        obligations = a
+            .obligations
+            .as_deref()
+            .map(|o| esc(&redact(o, &parties, full)))
+            .unwrap_or_default(),
+        perform = perform,
+        due = cn_date(from_ms(a.confirmation_due_at) - TimeDelta::seconds(1)),
+        mediator = esc(&mediator),
+        committee = esc(&committee),
+        date = cn_date(from_ms(a.agreed_at)),
+        masked = if full {
+            ""
+        } else {
+            " · 当事人信息已脱敏"
+        },
+    );
+    let mut r = Html(html).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewScreening {
+    grid: String,
+    from: String,
+    to: String,
+    /// Ids of the disputes found in the period; empty when none were found (无矛盾纠纷).
+    #[serde(default)]
+    cases: Vec<Uuid>,
+    #[serde(default)]
+    notes: Option<String>,
+}
+
+fn day(s: &str, field: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
+}
+
+async fn create_screening(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(b): ApiJson<NewScreening>,
+) -> ApiResult<Response> {
+    if !matches!(
+        user.role,
+        Role::GridWorker | Role::GridLeader | Role::Mediator | Role::Admin
+    ) {
+        return Err(ApiError::forbidden(
+            "screening reports are filed by grid workers, grid leaders and mediators",
+        ));
+    }
+    let grid = GridCode::parse_field(&b.grid, "grid")?;
+    let village = grid.village();
+    let covered = match user.role {
+        Role::GridWorker | Role::GridLeader => {
+            user.grids.iter().any(|g| g == grid.as_str())
+                || (!user.regions.is_empty() && user.actor().covers_region(village.as_str()))
+        }
+        _ => user.actor().covers_region(village.as_str()),
+    };
+    if !covered {
+        return Err(ApiError::forbidden("this grid is outside your territory"));
+    }
+    let (from, to) = (day(&b.from, "from")?, day(&b.to, "to")?);
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let today = Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .date_naive();
+    if from > today {
+        return Err(ApiError::invalid(
+            "from",
+            "a screening reports a period that has begun",
+        ));
+    }
+    if (to - from).num_days() > 366 {
+        return Err(ApiError::invalid("to", "a period is at most a year"));
+    }
+    if b.cases.len() > 500 {
+        return Err(ApiError::invalid(
+            "cases",
+            "at most 500 disputes per report",
+        ));
+    }
+    let notes = b.notes.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if notes.is_some_and(|n| n.chars().count() > 4000) {
+        return Err(ApiError::invalid(
+            "notes",
+            "must be at most 4000 characters",
+        ));
+    }
+    let mut found = Vec::new();
+    for (i, id) in b.cases.iter().enumerate() {
+        let field = format!("cases[{i}]");
+        let c = match st.store.case(*id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::invalid(field, format!("no case with id {id}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if c.case_type != "dispute" {
+            return Err(ApiError::invalid(field, "is not a dispute"));
+        }
+        if c.grid_code.as_deref() != Some(grid.as_str()) {
+            return Err(ApiError::invalid(field, "is not a dispute of this grid"));
+        }
+        if found.iter().any(|(_, x)| x == id) {
+            return Err(ApiError::invalid(field, "is listed twice"));
+        }
+        found.push((c.county_code.clone(), c.id));
+    }
+    let row = st
+        .store
+        .insert_screening(
+            grid.as_str(),
+            village.as_str(),
+            (from, to),
+            &found,
+            notes,
+            &user.username,
+            Utc::now(),
+        )
+        .await?;
+    let ids: Vec<Uuid> = found.iter().map(|x| x.1).collect();
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(screening_json(&row, &ids)),
+    )
+        .into_response())
+}
+
+fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> Value {
+    json!({
+        "id": r.id, "grid": r.grid_code, "region_code": r.region_code,
+        "from": r.period_from, "to": r.period_to,
+        "none_found": r.none_found, "disputes": ids, "count": ids.len(),
+        "notes": r.notes, "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScreeningQuery {
+    region: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn list_screenings(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: QueryResult<ScreeningQuery>,
+) -> ApiResult<Json<Value>> {
+    staff(&user)?;
+    if user.role == Role::Handler {
+        return Err(ApiError::forbidden(
+            "screening reports are for the territory's staff",
+        ));
+    }
+    let q = query(q)?;
+    let prefix = region_for(&user, q.region.as_deref())?;
+    let from = q.from.as_deref().map(|s| day(s, "from")).transpose()?;
+    let to = q.to.as_deref().map(|s| day(s, "to")).transpose()?;
+    let from_s = from
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "0000-01-01".into());
+    let to_s = to
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "9999-12-31".into());
+    let rows = st.store.screenings(&prefix, &from_s, &to_s).await?;
+    // A grid worker without a region sees the reports of the grids they look after only.
+    let grid_only =
+        matches!(user.role, Role::GridWorker | Role::GridLeader) && user.regions.is_empty();
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|(r, _)| !grid_only || user.grids.contains(&r.grid_code))
+        .map(|(r, ids)| screening_json(r, ids))
+        .collect();
+    Ok(Json(json!({ "total": items.len(), "items": items })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SuccessQuery {
+    region: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// region | class | category | method
+    by: Option<String>,
+}
+
+/// 调处成功率 = resolved / concluded, grouped by region (the next level down), dispute class,
+/// category or resolution method, for disputes concluded in the period.
+async fn success(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: QueryResult<SuccessQuery>,
+) -> ApiResult<Json<Value>> {
+    if matches!(user.role, Role::Citizen | Role::Handler) {
+        return Err(ApiError::forbidden(
+            "statistics are for the territory's staff",
+        ));
+    }
+    let q = query(q)?;
+    let prefix = region_for(&user, q.region.as_deref())?;
+    let today = Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .date_naive();
+    let to =
+        q.to.as_deref()
+            .map(|s| day(s, "to"))
+            .transpose()?
+            .unwrap_or(today);
+    let from = q
+        .from
+        .as_deref()
+        .map(|s| day(s, "from"))
+        .transpose()?
+        .unwrap_or(to - chrono::Duration::days(364));
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let start = super::cases::parse_day(&from.to_string(), "from", false)?;
+    let end = super::cases::parse_day(&to.to_string(), "to", true)? + TimeDelta::seconds(1);
+    let by_s = q.by.as_deref().unwrap_or("region");
+    let by = match by_s {
+        "region" => SuccessBy::Region(match prefix.len() {
+            0 => 2,
+            2 => 4,
+            4 => 6,
+            6 => 9,
+            _ => 12,
+        }),
+        "class" => SuccessBy::Class,
+        "category" => SuccessBy::Category,
+        "method" => SuccessBy::Method,
+        _ => {
+            return Err(ApiError::invalid(
+                "by",
+                "must be region, class, category or method",
+            ));
+        }
+    };
+    let rows = st.store.dispute_success(&prefix, start, end, by).await?;
+    let names = st.region_names();
+    let cats = st.categories();
+    let methods = &dispute::codes().method;
+    let rate = |r: i64, c: i64| {
+        if c > 0 {
+            Some(r as f64 / c as f64)
+        } else {
+            None
+        }
+    };
+    let (mut concluded, mut resolved) = (0, 0);
+    let groups: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            concluded += r.concluded;
+            resolved += r.resolved;
+            let name = match by {
+                SuccessBy::Region(_) => names.get(&format!("{:0<12}", r.key)).map(|n| json!(n)),
+                SuccessBy::Category => cats
+                    .get(&r.key)
+                    .map(|c| json!({"zh": c.name_zh, "en": c.name_en})),
+                SuccessBy::Class => cats
+                    .values()
+                    .find(|c| c.class_code == r.key)
+                    .map(|c| json!({"zh": c.class_zh, "en": c.class_en})),
+                SuccessBy::Method => methods
+                    .iter()
+                    .find(|m| m.code == r.key)
+                    .map(|m| json!({"zh": m.zh, "en": m.en})),
+            };
+            json!({ "key": r.key, "name": name, "concluded": r.concluded, "resolved": r.resolved,
+                    "success_rate": rate(r.resolved, r.concluded) })
+        })
+        .collect();
+    Ok(Json(json!({
+        "region": prefix, "from": from, "to": to, "by": by_s,
+        "concluded": concluded, "resolved": resolved, "success_rate": rate(resolved, concluded),
+        "groups": groups,
+        "definition": "调处成功率 = resolved / concluded (resolved + not resolved + handed on); refusals of mediation are not mediations",
+    })))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/disputes/codes", get(codes))
+        .route(
+            "/api/v1/mediation/committees",
+            get(list_committees).post(create_committee),
+        )
+        .route(
+            "/api/v1/mediators",
+            get(list_mediators).post(create_mediator),
+        )
+        .route(
+            "/api/v1/disputes/screenings",
+            get(list_screenings).post(create_screening),
+        )
+        .route("/api/v1/disputes/{id}", get(dispute_view))
+        .route("/api/v1/disputes/{id}/agreement.html", get(agreement_html))
+        .route("/api/v1/stats/disputes", get(success))
+}
