@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod ratelimit;
 pub mod service;
 pub mod state;
+pub mod web;
 
 use anyhow::Context;
 use safegrid_store::Store;

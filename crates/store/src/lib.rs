@@ -8,6 +8,7 @@ mod accounts;
 mod cases;
 mod jobs;
 mod kpi;
+mod photos;
 mod territory;
 mod time;
 
@@ -15,6 +16,7 @@ pub use accounts::{NewUser, TokenInfo, User};
 pub use cases::{CaseFilter, CasePage, EventRow, SortOrder};
 pub use jobs::JobClaim;
 pub use kpi::{case_day, day_number as kpi_day};
+pub use photos::{NewPhoto, PhotoInfo};
 pub use territory::{CategoryRow, Department, Grid, Region};
 pub use time::{from_ms, to_ms};
 

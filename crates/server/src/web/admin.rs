@@ -1,0 +1,387 @@
+//! Administration pages (系统管理): imports of divisions, grids and the calendar by upload (the
+//! same import functions as the API and CLI, all or nothing), the categories with their
+//! deadlines, the departments, and the accounts with their roles.
+
+use super::ctx::{Ctx, WebError, respond, see_other};
+use super::public::FormErrors;
+use crate::http::auth::hash_password;
+use crate::import::ImportError;
+use crate::state::SharedState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use safegrid_domain::Role;
+use safegrid_domain::codes::{GridCode, RegionCode};
+use safegrid_store::NewUser;
+use serde::Deserialize;
+
+pub struct AccountRow {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub department: String,
+    pub scope: String,
+    pub disabled: bool,
+}
+
+pub struct CategoryRowView {
+    pub code: String,
+    pub name: String,
+    pub department_kind: String,
+    pub normal: String,
+    pub urgent: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    ctx: Ctx,
+    accounts: Vec<AccountRow>,
+    departments: Vec<(String, String, String, bool)>,
+    categories: Vec<CategoryRowView>,
+    roles: Vec<(String, String)>,
+    message: String,
+    errors: FormErrors,
+    new_username: String,
+}
+
+#[derive(Deserialize, Default)]
+struct AdminQuery {
+    done: Option<String>,
+    n: Option<usize>,
+}
+
+async fn render(
+    st: &SharedState,
+    ctx: &Ctx,
+    message: String,
+    errors: FormErrors,
+    new_username: String,
+) -> Result<Response, WebError> {
+    ctx.require_role(&[Role::Admin])?;
+    let lang = ctx.lang;
+    let accounts = st
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| AccountRow {
+            scope: u
+                .regions
+                .iter()
+                .chain(u.grids.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            username: u.username,
+            display_name: u.display_name,
+            role: if ctx.is_en() {
+                u.role.as_str().to_string()
+            } else {
+                u.role.zh().to_string()
+            },
+            department: u.department.unwrap_or_default(),
+            disabled: u.disabled,
+        })
+        .collect();
+    let departments = st
+        .store
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| {
+            let name = super::view::department_name(&d, lang);
+            (d.code, name, d.region_code, d.active)
+        })
+        .collect();
+    let limits = st.limits();
+    let mut cats: Vec<_> = st.categories().values().cloned().collect();
+    cats.sort_by(|a, b| a.code.cmp(&b.code));
+    use safegrid_domain::catalog::{Stage, Urgency};
+    use safegrid_domain::engine::Limits;
+    let categories = cats
+        .iter()
+        .map(|c| CategoryRowView {
+            code: c.code.clone(),
+            name: if ctx.is_en() {
+                c.name_en.clone()
+            } else {
+                c.name_zh.clone()
+            },
+            department_kind: c.department_kind.clone(),
+            normal: lang.limit(
+                &limits
+                    .limit(&c.code, Urgency::Normal, Stage::Handle)
+                    .to_string(),
+            ),
+            urgent: lang.limit(
+                &limits
+                    .limit(&c.code, Urgency::Urgent, Stage::Handle)
+                    .to_string(),
+            ),
+        })
+        .collect();
+    let roles = Role::ALL_HUMAN
+        .iter()
+        .map(|r| {
+            (
+                r.as_str().to_string(),
+                if ctx.is_en() {
+                    r.as_str().replace('_', " ")
+                } else {
+                    r.zh().to_string()
+                },
+            )
+        })
+        .collect();
+    let status = if errors.any() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = AdminPage {
+        ctx: ctx.clone(),
+        accounts,
+        departments,
+        categories,
+        roles,
+        message,
+        errors,
+        new_username,
+    };
+    Ok(ctx.render_status(status, &page))
+}
+
+async fn admin_page(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Query(q): Query<AdminQuery>,
+) -> Response {
+    let message = match (q.done.as_deref(), q.n) {
+        (Some("user"), _) => ctx.t("admin.user_created").to_string(),
+        (Some(what), Some(n)) => format!("{} {what}: {n}", ctx.t("admin.imported")),
+        _ => String::new(),
+    };
+    let r = render(&st, &ctx, message, FormErrors::default(), String::new()).await;
+    respond(&ctx, r)
+}
+
+async fn import(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(what): Path<String>,
+    mut mp: Multipart,
+) -> Response {
+    let r = async {
+        ctx.require_role(&[Role::Admin])?;
+        let mut csrf = String::new();
+        let mut file = vec![];
+        let mut crs = "wgs84".to_string();
+        while let Ok(Some(f)) = mp.next_field().await {
+            match f.name().unwrap_or("") {
+                "csrf" => csrf = f.text().await.unwrap_or_default(),
+                "crs" => crs = f.text().await.unwrap_or_default(),
+                "file" => file = f.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                _ => {}
+            }
+        }
+        ctx.check_csrf(&csrf)?;
+        let mut errors = FormErrors::default();
+        if file.is_empty() {
+            errors.add(
+                &format!("file_{what}"),
+                ctx.t("admin.file_required").to_string(),
+            );
+            return render(&st, &ctx, String::new(), errors, String::new()).await;
+        }
+        let result = match what.as_str() {
+            "divisions" => st.import_divisions(&file).await,
+            "calendar" => st.import_calendar(&file).await,
+            "grids" => {
+                let crs: safegrid_geo::Crs = match crs.parse() {
+                    Ok(c) => c,
+                    Err(_) => {
+                        errors.add(
+                            "file_grids",
+                            ctx.lang.field_error("crs", "must be wgs84 or gcj02"),
+                        );
+                        return render(&st, &ctx, String::new(), errors, String::new()).await;
+                    }
+                };
+                match std::str::from_utf8(&file) {
+                    Ok(text) => st.import_grids(text, crs, "code", "name").await,
+                    Err(_) => {
+                        errors.add("file_grids", ctx.t("admin.not_utf8").to_string());
+                        return render(&st, &ctx, String::new(), errors, String::new()).await;
+                    }
+                }
+            }
+            _ => return Err(WebError::NotFound),
+        };
+        match result {
+            Ok(rep) => Ok(see_other(&format!(
+                "/work/admin?done={what}&n={}",
+                rep.imported
+            ))),
+            Err(ImportError::Refused(f)) => {
+                let detail = f
+                    .problems
+                    .iter()
+                    .take(5)
+                    .map(|p| {
+                        format!(
+                            "{} {}: {}: {}",
+                            ctx.t("admin.line"),
+                            p.at,
+                            p.field,
+                            p.reason
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                errors.add(
+                    &format!("file_{what}"),
+                    format!("{} {detail}", ctx.t("admin.refused")),
+                );
+                render(&st, &ctx, String::new(), errors, String::new()).await
+            }
+            Err(ImportError::Internal(e)) => Err(e.into()),
+        }
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    csrf: String,
+    username: String,
+    display_name: Option<String>,
+    role: String,
+    scope: Option<String>,
+    department: Option<String>,
+    password: String,
+}
+
+async fn create_user(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    axum::Form(f): axum::Form<UserForm>,
+) -> Response {
+    let r = async {
+        ctx.require_role(&[Role::Admin])?;
+        ctx.check_csrf(&f.csrf)?;
+        let mut errors = FormErrors::default();
+        let lang = ctx.lang;
+        let username = f.username.trim().to_string();
+        if username.is_empty()
+            || username.chars().count() > 50
+            || username
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            errors.add(
+                "username",
+                lang.field_error("username", "1 to 50 characters, no spaces"),
+            );
+        }
+        let role: Option<Role> = f.role.parse().ok().filter(|r| Role::ALL_HUMAN.contains(r));
+        if role.is_none() {
+            errors.add("role", lang.field_error("role", "choose a role"));
+        }
+        let (mut regions, mut grids) = (vec![], vec![]);
+        for s in f
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split([',', ' ', '，'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            if s.len() == 15 {
+                match GridCode::parse(s) {
+                    Ok(g) => grids.push(g.as_str().to_string()),
+                    Err(e) => errors.add(
+                        "scope",
+                        lang.field_error("scope", &format!("{s}: {}", e.reason)),
+                    ),
+                }
+            } else {
+                match RegionCode::parse(s) {
+                    Ok(r) => regions.push(r.as_str().to_string()),
+                    Err(e) => errors.add(
+                        "scope",
+                        lang.field_error("scope", &format!("{s}: {}", e.reason)),
+                    ),
+                }
+            }
+        }
+        let department = f
+            .department
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
+        if role == Some(Role::Handler) && department.is_none() {
+            errors.add(
+                "department",
+                lang.field_error("department", "is required for a department handler"),
+            );
+        }
+        if let Some(d) = &department
+            && st.store.department(d).await.is_err()
+        {
+            errors.add(
+                "department",
+                lang.field_error("department", &format!("unknown department {d}")),
+            );
+        }
+        if f.password.chars().count() < 10 {
+            errors.add(
+                "password",
+                lang.field_error("password", "must have at least 10 characters"),
+            );
+        }
+        if errors.any() {
+            return render(&st, &ctx, String::new(), errors, username).await;
+        }
+        let hash = hash_password(f.password.clone()).await?;
+        let created = st
+            .store
+            .create_user(&NewUser {
+                username: username.clone(),
+                display_name: f
+                    .display_name
+                    .clone()
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| username.clone()),
+                password_hash: hash,
+                role: role.unwrap_or(Role::Citizen),
+                department,
+                regions,
+                grids,
+            })
+            .await;
+        match created {
+            Ok(_) => Ok(see_other("/work/admin?done=user")),
+            Err(safegrid_store::StoreError::Conflict(_)) => {
+                errors.add("username", lang.field_error("username", "is already taken"));
+                render(&st, &ctx, String::new(), errors, username).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/work/admin", get(admin_page))
+        .route("/work/admin/import/{what}", post(import))
+        .route("/work/admin/users", post(create_user))
+}

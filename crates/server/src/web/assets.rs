@@ -1,0 +1,92 @@
+//! Static files embedded in the binary, so the pages work offline: the vendored Leaflet, htmx and
+//! ECharts (their licences sit next to them, sources in `assets/README.md`) and our own CSS/JS.
+//! Vendored paths carry the library version and are cached for a year; our own files for an hour.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::state::SharedState;
+
+macro_rules! asset {
+    ($path:literal) => {
+        (
+            $path,
+            include_bytes!(concat!("../../assets/", $path)) as &[u8],
+        )
+    };
+}
+
+/// (path under /assets/, bytes)
+static FILES: &[(&str, &[u8])] = &[
+    asset!("app.css"),
+    asset!("app.js"),
+    asset!("favicon.svg"),
+    asset!("icons.svg"),
+    asset!("vendor/leaflet-1.9.4/leaflet.js"),
+    asset!("vendor/leaflet-1.9.4/leaflet.css"),
+    asset!("vendor/leaflet-1.9.4/images/marker-icon.png"),
+    asset!("vendor/leaflet-1.9.4/images/marker-icon-2x.png"),
+    asset!("vendor/leaflet-1.9.4/images/marker-shadow.png"),
+    asset!("vendor/leaflet-1.9.4/images/layers.png"),
+    asset!("vendor/leaflet-1.9.4/images/layers-2x.png"),
+    asset!("vendor/htmx-2.0.11/htmx.min.js"),
+    asset!("vendor/echarts-5.6.0/echarts.min.js"),
+];
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next() {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
+    }
+}
+
+async fn serve(Path(path): Path<String>) -> Response {
+    let Some((p, bytes)) = FILES.iter().find(|(p, _)| *p == path) else {
+        return (StatusCode::NOT_FOUND, "no such asset").into_response();
+    };
+    let cache = if p.starts_with("vendor/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(p)),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        *bytes,
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    serve(Path("favicon.svg".to_string())).await
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/assets/{*path}", get(serve))
+        .route("/favicon.ico", get(favicon))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_has_a_known_type_and_bytes() {
+        for (p, b) in FILES {
+            assert!(!b.is_empty(), "{p}");
+            assert_ne!(content_type(p), "application/octet-stream", "{p}");
+        }
+    }
+}
