@@ -211,6 +211,7 @@
         l.on('click', function () { if (f.properties.href) { window.location.href = f.properties.href; } });
       }
     }).addTo(map);
+    el.setAttribute('data-features', String(fc.features.length));
     if (fc.features.length) { map.fitBounds(layer.getBounds()); } else { fitTerritory(map); }
   }
 
