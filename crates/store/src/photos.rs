@@ -33,6 +33,7 @@ pub struct PhotoInfo {
 }
 
 type InfoRow = (Uuid, Uuid, String, String, i32, i32, i64);
+type BytesRow = (Uuid, Uuid, String, String, i32, i32, i64, Vec<u8>);
 
 fn info((id, case_id, county_code, action, width, height, at): InfoRow) -> PhotoInfo {
     PhotoInfo {
@@ -84,7 +85,7 @@ impl Store {
         } else {
             "SELECT id, case_id, county_code, action, width, height, created_at, image FROM case_photos WHERE id = $1"
         };
-        let row: Option<(Uuid, Uuid, String, String, i32, i32, i64, Vec<u8>)> =
+        let row: Option<BytesRow> =
             with_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
         let (a, b, c, d, e, f, g, bytes) = row.ok_or(StoreError::NotFound)?;
         Ok((info((a, b, c, d, e, f, g)), bytes))
