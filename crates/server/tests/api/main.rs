@@ -3,6 +3,7 @@
 
 mod helpers;
 mod scenarios;
+mod web;
 
 use helpers::{Backend, spawn_app};
 
