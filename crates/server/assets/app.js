@@ -200,7 +200,7 @@
     var ramp = ['#eff3ff', '#c6dbef', '#9ecae1', '#6baed6', '#3182bd', '#08519c'];
     function color(v) {
       if (v === null || v === undefined) { return '#e0e0e0'; }
-      var t = max > min ? (v - min) / (max - min) : 1;
+      var t = max > min ? (v - min) / (max - min) : 0.5;
       return ramp[Math.min(ramp.length - 1, Math.floor(t * ramp.length))];
     }
     var layer = L.geoJSON(fc, {

@@ -24,7 +24,19 @@ static FILES: &[(&str, &[u8])] = &[
     asset!("app.css"),
     asset!("app.js"),
     asset!("favicon.svg"),
-    asset!("icons.svg"),
+    asset!("icons/bin.svg"),
+    asset!("icons/building.svg"),
+    asset!("icons/fire.svg"),
+    asset!("icons/health.svg"),
+    asset!("icons/noise.svg"),
+    asset!("icons/people.svg"),
+    asset!("icons/pin.svg"),
+    asset!("icons/power.svg"),
+    asset!("icons/road.svg"),
+    asset!("icons/scales.svg"),
+    asset!("icons/shop.svg"),
+    asset!("icons/tree.svg"),
+    asset!("icons/water.svg"),
     asset!("vendor/leaflet-1.9.4/leaflet.js"),
     asset!("vendor/leaflet-1.9.4/leaflet.css"),
     asset!("vendor/leaflet-1.9.4/images/marker-icon.png"),
@@ -78,9 +90,137 @@ pub fn router() -> Router<SharedState> {
         .route("/favicon.ico", get(favicon))
 }
 
+/// The pictogram of a category's icon slug: a dozen drawings cover the catalog's slugs by family.
+pub fn pictogram(slug: &str) -> &'static str {
+    const FAMILIES: &[(&str, &[&str])] = &[
+        (
+            "water",
+            &[
+                "manhole",
+                "pipe-burst",
+                "leak",
+                "pump",
+                "hydrant",
+                "water-litter",
+                "river-pollution",
+                "river-railing",
+            ],
+        ),
+        (
+            "power",
+            &[
+                "streetlight",
+                "lightbulb",
+                "lantern",
+                "power-line",
+                "power-box",
+                "utility",
+                "gas",
+                "traffic-light",
+            ],
+        ),
+        (
+            "bin",
+            &["garbage", "recycling", "broom", "toilet", "mosquito"],
+        ),
+        (
+            "road",
+            &[
+                "road",
+                "pothole",
+                "sinkhole",
+                "sidewalk",
+                "street",
+                "path",
+                "speed-bump",
+                "guardrail",
+                "traffic-sign",
+                "street-sign",
+                "shared-bike",
+                "truck",
+            ],
+        ),
+        (
+            "tree",
+            &[
+                "tree",
+                "lawn",
+                "park",
+                "farmland",
+                "land",
+                "mountain",
+                "livestock",
+            ],
+        ),
+        (
+            "building",
+            &[
+                "house",
+                "house-crack",
+                "illegal-building",
+                "property",
+                "house-key",
+                "key",
+                "crane",
+                "jackhammer",
+                "hard-hat",
+                "paint-roller",
+                "toolbox",
+            ],
+        ),
+        (
+            "shop",
+            &[
+                "billboard",
+                "graffiti",
+                "megaphone",
+                "shopfront",
+                "stall",
+                "vendor",
+            ],
+        ),
+        ("noise", &["noise", "speech"]),
+        (
+            "people",
+            &[
+                "neighbours",
+                "person",
+                "rings",
+                "helping-hand",
+                "worker",
+                "wage",
+                "coins",
+                "receipt",
+                "id-card",
+                "signature",
+                "will",
+                "request",
+                "question",
+                "thumbs-up",
+            ],
+        ),
+        ("scales", &["scales", "gavel", "courthouse"]),
+        ("health", &["hospital", "bandage"]),
+        ("fire", &["smoke"]),
+    ];
+    FAMILIES
+        .iter()
+        .find(|(_, slugs)| slugs.contains(&slug))
+        .map(|(p, _)| *p)
+        .unwrap_or("pin")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_pictogram_is_an_asset() {
+        for slug in ["manhole", "garbage", "gavel", "unknown-slug"] {
+            let p = format!("icons/{}.svg", pictogram(slug));
+            assert!(FILES.iter().any(|(f, _)| *f == p), "{p}");
+        }
+    }
 
     #[test]
     fn every_asset_has_a_known_type_and_bytes() {

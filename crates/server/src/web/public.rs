@@ -56,7 +56,7 @@ pub fn category_groups(st: &SharedState, lang: Lang) -> Vec<CategoryGroup> {
         let opt = CategoryOption {
             code: c.code.clone(),
             name: name.clone(),
-            icon: c.icon.clone(),
+            icon: super::assets::pictogram(&c.icon).to_string(),
             keywords: format!("{} {} {}", c.name_zh, c.name_en, kw.join(" ")),
         };
         match groups.last_mut() {

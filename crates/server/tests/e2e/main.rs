@@ -217,6 +217,20 @@ impl Story<'_> {
         let Some(dir) = &self.shots else { return };
         for (w, h, size) in [(360u32, 800u32, "phone"), (1920, 1080, "desktop")] {
             self.c().set_window_size(w, h).await.unwrap();
+            // The window includes the browser's frame: grow it until the page sees w × h.
+            let inner = self
+                .c()
+                .execute("return [window.innerWidth, window.innerHeight];", vec![])
+                .await
+                .unwrap();
+            let (iw, ih) = (
+                inner[0].as_u64().unwrap_or(w as u64) as u32,
+                inner[1].as_u64().unwrap_or(h as u64) as u32,
+            );
+            self.c()
+                .set_window_size(w + w.saturating_sub(iw), h + h.saturating_sub(ih))
+                .await
+                .unwrap();
             self.c().refresh().await.unwrap();
             tokio::time::sleep(Duration::from_millis(1200)).await;
             let png = self.c().screenshot().await.unwrap();
