@@ -2,14 +2,14 @@
 //! same import functions as the API and CLI, all or nothing), the categories with their
 //! deadlines, the departments, and the accounts with their roles.
 
-use super::ctx::{Ctx, WebError, respond, see_other};
+use super::ctx::{Ctx, WebError, WebForm, WebMultipart, WebQuery, respond, see_other};
 use super::public::FormErrors;
 use crate::http::auth::hash_password;
 use crate::import::ImportError;
 use crate::state::SharedState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -158,7 +158,7 @@ async fn render(
 async fn admin_page(
     State(st): State<SharedState>,
     ctx: Ctx,
-    Query(q): Query<AdminQuery>,
+    WebQuery(q): WebQuery<AdminQuery>,
 ) -> Response {
     let message = match (q.done.as_deref(), q.n) {
         (Some("user"), _) => ctx.t("admin.user_created").to_string(),
@@ -173,7 +173,7 @@ async fn import(
     State(st): State<SharedState>,
     ctx: Ctx,
     Path(what): Path<String>,
-    mut mp: Multipart,
+    WebMultipart(mut mp): WebMultipart,
 ) -> Response {
     let r = async {
         ctx.require_role(&[Role::Admin])?;
@@ -269,7 +269,7 @@ struct UserForm {
 async fn create_user(
     State(st): State<SharedState>,
     ctx: Ctx,
-    axum::Form(f): axum::Form<UserForm>,
+    WebForm(f): WebForm<UserForm>,
 ) -> Response {
     let r = async {
         ctx.require_role(&[Role::Admin])?;

@@ -331,3 +331,61 @@ pub fn respond(ctx: &Ctx, r: Page) -> Response {
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
+
+/// `Form`, `Query` and `Multipart` whose rejections are pages in the person's language (a
+/// malformed request never gets a raw text answer).
+pub struct WebForm<T>(pub T);
+pub struct WebQuery<T>(pub T);
+pub struct WebMultipart(pub axum::extract::Multipart);
+
+fn unreadable(ctx: &Ctx, detail: String) -> Response {
+    let mut r =
+        WebError::Refused(format!("{} ({detail})", ctx.t("err.form_unreadable"))).into_page(ctx);
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    r
+}
+
+impl<T> axum::extract::FromRequest<SharedState> for WebForm<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, st: &SharedState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, st).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        match axum::Form::<T>::from_request(req, st).await {
+            Ok(axum::Form(v)) => Ok(WebForm(v)),
+            Err(e) => Err(unreadable(&ctx, e.body_text())),
+        }
+    }
+}
+
+impl<T> FromRequestParts<SharedState> for WebQuery<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, st: &SharedState) -> Result<Self, Response> {
+        match axum::extract::Query::<T>::from_request_parts(parts, st).await {
+            Ok(axum::extract::Query(v)) => Ok(WebQuery(v)),
+            Err(e) => {
+                let ctx = Ctx::from_request_parts(parts, st).await?;
+                Err(unreadable(&ctx, e.body_text()))
+            }
+        }
+    }
+}
+
+impl axum::extract::FromRequest<SharedState> for WebMultipart {
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, st: &SharedState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, st).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        match axum::extract::Multipart::from_request(req, st).await {
+            Ok(m) => Ok(WebMultipart(m)),
+            Err(e) => Err(unreadable(&ctx, e.body_text())),
+        }
+    }
+}

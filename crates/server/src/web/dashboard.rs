@@ -3,12 +3,12 @@
 //! village) coloured by a chosen measure, with drill-down from city to grid. Figures come from the
 //! KPI counters (`Store::kpi`, the same as `/api/v1/stats/kpi`), never from scanning cases.
 
-use super::ctx::{Ctx, WebError, respond};
+use super::ctx::{Ctx, WebError, WebQuery, respond};
 use super::geo::{feature, pixel_degrees, shapes};
 use crate::state::SharedState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
@@ -121,7 +121,7 @@ fn prev_month(d: NaiveDate) -> NaiveDate {
 async fn dashboard(
     State(st): State<SharedState>,
     ctx: Ctx,
-    Query(q): Query<DashQuery>,
+    WebQuery(q): WebQuery<DashQuery>,
 ) -> Response {
     let r = async {
         let user = ctx.require_role(&[

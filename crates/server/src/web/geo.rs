@@ -3,10 +3,10 @@
 //! villages, and grids only from zoom 14 on. Geometries are parsed once and kept per loaded
 //! territory (rebuilt when an import swaps the point index).
 
-use super::ctx::{Ctx, WebError, respond};
+use super::ctx::{Ctx, WebError, WebQuery, respond};
 use crate::state::SharedState;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -122,7 +122,11 @@ struct LayerQuery {
 const MAX_FEATURES: usize = 3000;
 
 /// `/web/geo/layer?bbox=w,s,e,n&zoom=z`: the outlines to draw for that view.
-async fn layer(State(st): State<SharedState>, ctx: Ctx, Query(q): Query<LayerQuery>) -> Response {
+async fn layer(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<LayerQuery>,
+) -> Response {
     let r = async {
         let shapes = shapes(&st).await?;
         let zoom = q.zoom.unwrap_or(10.0).clamp(0.0, 22.0);

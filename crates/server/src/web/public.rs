@@ -1,7 +1,9 @@
 //! Pages for residents, no login needed (群众端): report a problem on the map, follow it by
 //! tracking code and rate the result, and the public board of recent cases (anonymised).
 
-use super::ctx::{Ctx, Page, WebError, respond, safe_next, see_other};
+use super::ctx::{
+    Ctx, Page, WebError, WebForm, WebMultipart, WebQuery, respond, safe_next, see_other,
+};
 use super::i18n::Lang;
 use super::photos::{self, Upload};
 use super::view::{CaseView, EventView, case_view, events_view};
@@ -10,7 +12,7 @@ use crate::service::{CreateCase, Reporter};
 use crate::state::SharedState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -136,7 +138,7 @@ struct ReportQuery {
 async fn report_page(
     State(st): State<SharedState>,
     ctx: Ctx,
-    Query(q): Query<ReportQuery>,
+    WebQuery(q): WebQuery<ReportQuery>,
 ) -> Response {
     let staff = ctx.is_staff();
     let form = ReportForm {
@@ -233,7 +235,11 @@ fn parse_coord(s: &str) -> Option<f64> {
     if s.is_empty() { None } else { s.parse().ok() }
 }
 
-async fn report_submit(State(st): State<SharedState>, ctx: Ctx, mp: Multipart) -> Response {
+async fn report_submit(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebMultipart(mp): WebMultipart,
+) -> Response {
     let r = report_inner(&st, &ctx, mp).await;
     respond(&ctx, r)
 }
@@ -343,7 +349,7 @@ struct TrackQuery {
     rated: Option<String>,
 }
 
-async fn track_find(ctx: Ctx, Query(q): Query<TrackQuery>) -> Response {
+async fn track_find(ctx: Ctx, WebQuery(q): WebQuery<TrackQuery>) -> Response {
     if let Some(code) = q.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         let code: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         return see_other(&format!("/track/{}", code.to_ascii_uppercase()));
@@ -366,7 +372,7 @@ async fn track_page(
     State(st): State<SharedState>,
     ctx: Ctx,
     Path(code): Path<String>,
-    Query(q): Query<TrackQuery>,
+    WebQuery(q): WebQuery<TrackQuery>,
 ) -> Response {
     let r = track_inner(
         &st,
@@ -444,7 +450,7 @@ async fn rate(
     State(st): State<SharedState>,
     ctx: Ctx,
     Path(code): Path<String>,
-    axum::Form(f): axum::Form<RateForm>,
+    WebForm(f): WebForm<RateForm>,
 ) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
@@ -535,7 +541,11 @@ fn terminal_states() -> Vec<String> {
         .collect()
 }
 
-async fn board(State(st): State<SharedState>, ctx: Ctx, Query(q): Query<BoardQuery>) -> Response {
+async fn board(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<BoardQuery>,
+) -> Response {
     let r = async {
         let mut f = CaseFilter {
             limit: 300,
@@ -622,7 +632,7 @@ struct LangQuery {
 }
 
 /// The language switch: remembers the choice in a cookie and goes back.
-async fn set_lang(Query(q): Query<LangQuery>) -> Response {
+async fn set_lang(WebQuery(q): WebQuery<LangQuery>) -> Response {
     let lang = q.to.as_deref().and_then(Lang::parse).unwrap_or(Lang::Zh);
     let mut r = see_other(&safe_next(q.next.as_deref()));
     if let Ok(v) = HeaderValue::from_str(&format!(

@@ -2,7 +2,9 @@
 //! the department inbox, the grid worker's grid, search, and the case page with exactly the
 //! actions the engine allows this account now. Actions go through `AppState::act`.
 
-use super::ctx::{Ctx, Page, WebError, respond, safe_next, see_other, urlencode};
+use super::ctx::{
+    Ctx, Page, WebError, WebForm, WebMultipart, WebQuery, respond, safe_next, see_other, urlencode,
+};
 use super::i18n::Lang;
 use super::photos::{self, PhotoView};
 use super::public::{FormErrors, read_form};
@@ -14,7 +16,7 @@ use crate::http::cases::{in_scope, scope_filter};
 use crate::state::SharedState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -42,7 +44,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(ctx: Ctx, Query(q): Query<NextQuery>) -> Response {
+async fn login_page(ctx: Ctx, WebQuery(q): WebQuery<NextQuery>) -> Response {
     let page = LoginPage {
         next: safe_next(q.next.as_deref()),
         username: String::new(),
@@ -64,7 +66,7 @@ async fn login_submit(
     State(st): State<SharedState>,
     ctx: Ctx,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<LoginForm>,
+    WebForm(f): WebForm<LoginForm>,
 ) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
@@ -133,7 +135,7 @@ async fn logout(
     State(st): State<SharedState>,
     ctx: Ctx,
     headers: HeaderMap,
-    axum::Form(f): axum::Form<CsrfForm>,
+    WebForm(f): WebForm<CsrfForm>,
 ) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
@@ -435,19 +437,35 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
     Ok(ctx.render(&page_view))
 }
 
-async fn queue(State(st): State<SharedState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
+async fn queue(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<ListQuery>,
+) -> Response {
     let r = list_cases(&st, &ctx, ListKind::Queue, q).await;
     respond(&ctx, r)
 }
-async fn inbox(State(st): State<SharedState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
+async fn inbox(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<ListQuery>,
+) -> Response {
     let r = list_cases(&st, &ctx, ListKind::Inbox, q).await;
     respond(&ctx, r)
 }
-async fn overdue(State(st): State<SharedState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
+async fn overdue(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<ListQuery>,
+) -> Response {
     let r = list_cases(&st, &ctx, ListKind::Overdue, q).await;
     respond(&ctx, r)
 }
-async fn search(State(st): State<SharedState>, ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
+async fn search(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<ListQuery>,
+) -> Response {
     let r = list_cases(&st, &ctx, ListKind::Search, q).await;
     respond(&ctx, r)
 }
@@ -720,7 +738,7 @@ async fn case_page(
     State(st): State<SharedState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Query(q): Query<CaseQuery>,
+    WebQuery(q): WebQuery<CaseQuery>,
 ) -> Response {
     let r = case_page_inner(
         &st,
@@ -743,7 +761,7 @@ async fn act(
     State(st): State<SharedState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    mp: Multipart,
+    WebMultipart(mp): WebMultipart,
 ) -> Response {
     let r = async {
         let user = ctx.require_user()?.clone();

@@ -290,6 +290,15 @@ async fn run(app: &TestApp) {
             .starts_with("application/json")
     );
 
+    // A malformed form or query gets a page, not a raw text answer.
+    let r = browser().post(format!("{b}/login")).form(&[("x", "1")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("表单无法读取"));
+    let (s, html) = page(&disp, format!("{b}/work/cases?page=abc")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(html.contains("<main"));
+
     // The language switch remembers the choice and only goes back to this site.
     let c = browser();
     let r = c
