@@ -162,6 +162,7 @@ async fn admin_page(
 ) -> Response {
     let message = match (q.done.as_deref(), q.n) {
         (Some("user"), _) => ctx.t("admin.user_created").to_string(),
+        (Some("category" | "department"), _) => ctx.t("admin.saved").to_string(),
         (Some(what), Some(n)) => format!("{} {what}: {n}", ctx.t("admin.imported")),
         _ => String::new(),
     };
@@ -384,4 +385,223 @@ pub fn router() -> Router<SharedState> {
         .route("/work/admin", get(admin_page))
         .route("/work/admin/import/{what}", post(import))
         .route("/work/admin/users", post(create_user))
+        .merge(catalog_router())
+}
+
+// ---------------------------------------------------------------- catalog edits
+
+/// One limit field of the category form: urgency × stage.
+pub struct LimitField {
+    pub name: String,
+    pub urgency: String,
+    pub stage: String,
+    pub value: String,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_category.html")]
+struct CategoryPage {
+    ctx: Ctx,
+    code: String,
+    name: String,
+    department_kind: String,
+    kinds: Vec<String>,
+    active: bool,
+    stages: Vec<(String, &'static str)>,
+    urgencies: Vec<(String, &'static str)>,
+    fields: Vec<LimitField>,
+    errors: FormErrors,
+}
+
+impl CategoryPage {
+    pub fn field(&self, urgency: &str, stage: &str) -> Option<&LimitField> {
+        self.fields
+            .iter()
+            .find(|f| f.urgency == urgency && f.stage == stage)
+    }
+}
+
+async fn category_page_inner(
+    st: &SharedState,
+    ctx: &Ctx,
+    code: &str,
+    submitted: Option<&std::collections::HashMap<String, String>>,
+    errors: FormErrors,
+) -> Result<Response, WebError> {
+    use safegrid_domain::catalog::{Stage, Urgency};
+    use safegrid_domain::engine::Limits;
+    ctx.require_role(&[Role::Admin])?;
+    let cat = st
+        .categories()
+        .get(code)
+        .cloned()
+        .ok_or(WebError::NotFound)?;
+    let limits = st.limits();
+    let mut fields = vec![];
+    for u in Urgency::ALL {
+        for s in Stage::ALL {
+            let name = format!("limit_{}_{}", u.as_str(), s.as_str());
+            let value = submitted
+                .and_then(|m| m.get(&name).cloned())
+                .unwrap_or_else(|| limits.limit(&cat.code, *u, *s).to_string());
+            let error = errors.get(&name).to_string();
+            fields.push(LimitField {
+                name,
+                urgency: u.as_str().into(),
+                stage: s.as_str().into(),
+                value,
+                error,
+            });
+        }
+    }
+    let mut kinds: Vec<String> = st
+        .store
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| d.kind)
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let status = if errors.any() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = CategoryPage {
+        ctx: ctx.clone(),
+        code: cat.code.clone(),
+        name: if ctx.is_en() {
+            cat.name_en.clone()
+        } else {
+            cat.name_zh.clone()
+        },
+        department_kind: submitted
+            .and_then(|m| m.get("department_kind").cloned())
+            .unwrap_or(cat.department_kind.clone()),
+        kinds,
+        active: submitted.map_or(cat.active, |m| m.get("active").is_some_and(|v| v == "on")),
+        stages: Stage::ALL
+            .iter()
+            .map(|s| {
+                (
+                    s.as_str().to_string(),
+                    ctx.lang.t(&format!("stage.{}", s.as_str())),
+                )
+            })
+            .collect(),
+        urgencies: Urgency::ALL
+            .iter()
+            .map(|u| {
+                (
+                    u.as_str().to_string(),
+                    ctx.lang.t(&format!("urgency.{}", u.as_str())),
+                )
+            })
+            .collect(),
+        fields,
+        errors,
+    };
+    Ok(ctx.render_status(status, &page))
+}
+
+async fn category_page(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+) -> Response {
+    let r = category_page_inner(&st, &ctx, &code, None, FormErrors::default()).await;
+    respond(&ctx, r)
+}
+
+async fn category_save(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    WebForm(form): WebForm<std::collections::HashMap<String, String>>,
+) -> Response {
+    use safegrid_domain::calendar::Limit;
+    use safegrid_domain::catalog::{Stage, Urgency};
+    let r = async {
+        ctx.require_role(&[Role::Admin])?;
+        ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+        let mut cat = st
+            .categories()
+            .get(&code)
+            .cloned()
+            .ok_or(WebError::NotFound)?;
+        let mut errors = FormErrors::default();
+        let mut limits = vec![];
+        for u in Urgency::ALL {
+            for s in Stage::ALL {
+                let name = format!("limit_{}_{}", u.as_str(), s.as_str());
+                let text = form
+                    .get(&name)
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default();
+                match text.parse::<Limit>() {
+                    Ok(l) => limits.push((
+                        cat.code.clone(),
+                        u.as_str().to_string(),
+                        s.as_str().to_string(),
+                        l.to_string(),
+                    )),
+                    Err(e) => errors.add(&name, ctx.lang.field_error("limit", &e.reason)),
+                }
+            }
+        }
+        let kind = form
+            .get("department_kind")
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default();
+        let known = st.store.departments().await?.iter().any(|d| d.kind == kind);
+        if !known {
+            errors.add(
+                "department_kind",
+                ctx.lang
+                    .field_error("department", "unknown department kind"),
+            );
+        }
+        if errors.any() {
+            return category_page_inner(&st, &ctx, &code, Some(&form), errors).await;
+        }
+        cat.department_kind = kind;
+        cat.active = form.get("active").is_some_and(|v| v == "on");
+        st.store.upsert_categories(&[cat], &limits).await?;
+        st.reload_catalog().await?;
+        Ok(see_other("/work/admin?done=category"))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+async fn department_toggle(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    WebForm(form): WebForm<std::collections::HashMap<String, String>>,
+) -> Response {
+    let r = async {
+        ctx.require_role(&[Role::Admin])?;
+        ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+        let mut d = st.store.department(&code).await?;
+        d.active = !d.active;
+        st.store.upsert_departments(&[d]).await?;
+        Ok(see_other("/work/admin?done=department#departments"))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+pub fn catalog_router() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/work/admin/categories/{code}",
+            get(category_page).post(category_save),
+        )
+        .route(
+            "/work/admin/departments/{code}/toggle",
+            post(department_toggle),
+        )
 }

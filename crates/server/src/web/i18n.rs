@@ -153,6 +153,8 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("action.void", "作废", "Void"),
     ("action.watch", "超时督办", "Deadline watch"),
     ("admin.accounts", "账号与角色", "Accounts and roles"),
+    ("admin.activate", "启用", "Activate"),
+    ("admin.active", "启用", "Active"),
     (
         "admin.categories",
         "问题分类与处置时限",
@@ -161,6 +163,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("admin.code", "代码", "Code"),
     ("admin.create_user", "新建账号", "Create account"),
     ("admin.crs", "坐标系", "Coordinate system"),
+    ("admin.deactivate", "停用", "Deactivate"),
     (
         "admin.department_kind",
         "默认部门类别",
@@ -168,6 +171,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("admin.departments", "职能部门", "Departments"),
     ("admin.display_name", "显示名称", "Display name"),
+    ("admin.edit_category", "编辑分类", "Edit category"),
     ("admin.file", "文件", "File"),
     (
         "admin.file_required",
@@ -208,7 +212,18 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "处置时限（紧急）",
         "Handling limit (urgent)",
     ),
+    (
+        "admin.limits",
+        "处置时限（紧急程度 × 环节）",
+        "Limits (urgency × stage)",
+    ),
+    (
+        "admin.limits_hint",
+        "格式：数量 单位，单位为 working_hours、working_days、natural_hours 或 natural_days，如 2 working_days。",
+        "Write the amount and the unit: working_hours, working_days, natural_hours or natural_days, e.g. 2 working_days.",
+    ),
     ("admin.line", "第", "line"),
+    ("admin.no", "否", "No"),
     (
         "admin.not_utf8",
         "文件不是 UTF-8 编码",
@@ -220,6 +235,8 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Import refused, nothing written:",
     ),
     ("admin.role", "角色", "Role"),
+    ("admin.save", "保存", "Save"),
+    ("admin.saved", "已保存", "Saved"),
     (
         "admin.scope",
         "负责范围（区划或网格编码）",
@@ -228,6 +245,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("admin.title", "系统管理", "Administration"),
     ("admin.upload", "上传", "Upload"),
     ("admin.user_created", "账号已创建", "Account created"),
+    ("admin.yes", "是", "Yes"),
     (
         "app.footer",
         "平安网格 · 网格化服务管理开源平台 · 个人信息仅用于办理，依法保护",
@@ -341,6 +359,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Pick the place on the map or give an address (inside the city)",
     ),
     (
+        "err.field.limit",
+        "时限格式不正确，如：2 working_days",
+        "Not a valid limit, e.g. 2 working_days",
+    ),
+    (
         "err.field.lon",
         "经度格式不正确",
         "The longitude is not valid",
@@ -422,6 +445,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("field.category", "Category", "Category"),
     ("field.description", "Description", "Description"),
     ("field.lat", "Location", "Location"),
+    ("field.limit", "Limit", "Limit"),
     ("field.note", "Note", "Note"),
     ("field.reporter.phone", "Phone", "Phone"),
     ("filter.all", "全部", "All"),
@@ -718,6 +742,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("score.4", "满意", "satisfied"),
     ("score.5", "非常满意", "very satisfied"),
     ("search.title", "案件查询", "Search cases"),
+    ("stage.close", "结案", "Close"),
+    ("stage.dispatch", "派遣", "Dispatch"),
+    ("stage.handle", "处置", "Handle"),
+    ("stage.register", "立案", "Register"),
+    ("stage.verify", "核查", "Verify"),
     ("supervise.level", "督办级别", "Card"),
     ("track.code", "查询码", "Tracking code"),
     ("track.comment", "意见（可选）", "Comment (optional)"),

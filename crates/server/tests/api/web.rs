@@ -273,6 +273,64 @@ async fn run(app: &TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert!(dash.contains("data-kpi=\"close_rate\""));
 
+    // The administrator edits a category's limits: a bad one is named next to its field, nothing
+    // is saved; a good one is used at once.
+    let admin = web_login(app, "demo-admin").await;
+    let (s, form) = page(&admin, format!("{b}/work/admin/categories/C0301")).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut fields: Vec<(String, String)> = vec![];
+    for part in form.split("name=\"limit_").skip(1) {
+        let name = format!("limit_{}", part.split('"').next().unwrap());
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        fields.push((name, value));
+    }
+    assert_eq!(fields.len(), 15, "urgency × stage");
+    let mut bad = fields.clone();
+    bad.push(("csrf".into(), csrf_of(&form)));
+    bad.push(("department_kind".into(), "cgj".into()));
+    bad.push(("active".into(), "on".into()));
+    bad.retain(|(k, _)| k != "limit_normal_handle");
+    bad.push(("limit_normal_handle".into(), "3 fortnights".into()));
+    let r = admin
+        .post(format!("{b}/work/admin/categories/C0301"))
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("时限格式不正确"));
+    let good: Vec<(String, String)> = bad
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "limit_normal_handle" {
+                (k, "7 working_days".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let r = admin
+        .post(format!("{b}/work/admin/categories/C0301"))
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, adm) = page(&admin, format!("{b}/work/admin")).await;
+    assert!(adm.contains("7 个工作日"));
+    let (_, case) = page(&disp, format!("{b}/work/cases/{id}")).await;
+    assert!(
+        case.contains("7 个工作日"),
+        "the dispatch preview uses the new limit"
+    );
+
     // Unknown pages answer a page in the person's language; the API keeps its JSON.
     let (s, html) = page(&browser(), format!("{b}/no-such-page?lang=en")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -291,9 +349,19 @@ async fn run(app: &TestApp) {
     );
 
     // A malformed form or query gets a page, not a raw text answer.
-    let r = browser().post(format!("{b}/login")).form(&[("x", "1")]).send().await.unwrap();
+    let r = browser()
+        .post(format!("{b}/login"))
+        .form(&[("x", "1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(r.text().await.unwrap().contains("表单无法读取"));
     let (s, html) = page(&disp, format!("{b}/work/cases?page=abc")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
