@@ -238,9 +238,25 @@ fn actor_fits(case: &Case, actor: &Actor, action: &str) -> bool {
             None => actor.covers_region(&case.region_code),
         },
         Role::Citizen => {
-            action == "rate" && case.reporter_user.is_some() && case.reporter_user == actor.id
+            action == "rate"
+                && ((case.reporter_user.is_some() && case.reporter_user == actor.id)
+                    || (actor.id.is_none() && actor.username == tracking_holder(case).username))
         }
         _ => actor.covers_region(&case.region_code),
+    }
+}
+
+/// The anonymous resident who holds the case's tracking code (查询码): without an account, the
+/// code is what proves they reported it, so they may rate the result (once, like any citizen).
+/// The channel that read the code builds this actor; it fits no other case.
+pub fn tracking_holder(case: &Case) -> Actor {
+    Actor {
+        id: None,
+        username: format!("resident:{}", case.tracking_code),
+        role: Role::Citizen,
+        department: None,
+        grids: vec![],
+        regions: vec![],
     }
 }
 

@@ -14,6 +14,7 @@ pub mod open311;
 pub mod ratelimit;
 pub mod service;
 pub mod state;
+pub mod web;
 
 use anyhow::Context;
 use safegrid_store::Store;

@@ -38,7 +38,7 @@ pub fn in_scope(user: &User, case: &Case) -> bool {
     }
 }
 
-pub(crate) fn scope_filter(user: &User, f: &mut CaseFilter) {
+pub fn scope_filter(user: &User, f: &mut CaseFilter) {
     let shorts = |codes: &[String]| -> Vec<String> {
         codes
             .iter()

@@ -4,7 +4,7 @@
 
 use crate::state::SharedState;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -769,20 +769,8 @@ async fn healthz(State(st): State<SharedState>) -> Response {
     }
 }
 
-async fn index() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        r#"<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>平安网格 safegrid</title>
-<style>body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;max-width:720px;margin:2rem auto;padding:0 1rem;line-height:1.6}</style></head>
-<body><h1>平安网格 <small>safegrid</small></h1><p>网格化服务管理平台 · grid-based community governance.</p>
-<ul><li><a href="/api/docs">API 文档 / API reference</a></li><li><a href="/api/v1/openapi.json">OpenAPI 3.1</a></li><li><a href="/healthz">健康检查 / health</a></li></ul></body></html>"#,
-    )
-        .into_response()
-}
-
 pub fn router() -> Router<SharedState> {
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/docs", get(docs))

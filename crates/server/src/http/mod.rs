@@ -40,12 +40,21 @@ pub fn opt_local_time(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(local_time)
 }
 
-async fn not_found() -> error::ApiError {
+async fn not_found(
+    axum::extract::State(st): axum::extract::State<SharedState>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    // Browsers asking for a page get the web interface's page in their language.
+    if !req.uri().path().starts_with("/api/") {
+        return crate::web::not_found_page(st, req).await;
+    }
     error::ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         "no such endpoint; see /api/v1/openapi.json",
     )
+    .into_response()
 }
 
 /// The client address: the peer, or with `trust_proxy` the address the reverse proxy reports.
@@ -128,6 +137,8 @@ pub fn app(state: SharedState) -> Router {
             request_context,
         ))
         .layer(RequestBodyLimitLayer::new(limit))
+        // The web pages after the API's body limit: photo uploads have their own (web::UPLOAD_LIMIT_BYTES).
+        .merge(crate::web::router())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -6,6 +6,7 @@ mod open311;
 mod open311_georeport;
 mod scenarios;
 mod security;
+mod web;
 
 use helpers::{Backend, spawn_app, spawn_app_with};
 

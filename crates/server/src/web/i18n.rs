@@ -1,0 +1,877 @@
+//! Interface strings in Chinese (default) and English. Every user-visible string of the pages goes
+//! through [`Lang::t`]; a test checks that each key the templates and page code use is here.
+//! The language comes from `?lang=`, then the `lang` cookie (set by the switch), else zh-CN.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "cn" => Some(Lang::Zh),
+            "en" | "en-us" | "en-gb" => Some(Lang::En),
+            _ => None,
+        }
+    }
+    pub fn html_code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    pub fn cookie_value(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    /// The key of a `{"zh": …, "en": …}` name in the API's JSON.
+    pub fn data_key(self) -> &'static str {
+        self.cookie_value()
+    }
+
+    /// The string of `key`; the key itself when missing (the test below keeps that from shipping).
+    pub fn t(self, key: &str) -> &'static str {
+        match STRINGS.binary_search_by(|(k, _, _)| k.cmp(&key)) {
+            Ok(i) => match self {
+                Lang::Zh => STRINGS[i].1,
+                Lang::En => STRINGS[i].2,
+            },
+            Err(_) => {
+                tracing::warn!(key, "missing interface string");
+                // Leaked once per missing key at most in practice; keys are static in the code.
+                STRINGS_MISSING
+            }
+        }
+    }
+
+    /// The string of `key`, or "" when there is none (optional help texts).
+    pub fn opt(self, key: &str) -> &'static str {
+        match STRINGS.binary_search_by(|(k, _, _)| k.cmp(&key)) {
+            Ok(i) => match self {
+                Lang::Zh => STRINGS[i].1,
+                Lang::En => STRINGS[i].2,
+            },
+            Err(_) => "",
+        }
+    }
+
+    /// A field error in this language: the field's own message in Chinese (the service's reasons
+    /// are English), the precise reason in English.
+    pub fn field_error(self, field: &str, reason: &str) -> String {
+        match self {
+            Lang::En => {
+                let label = self.t(&format!("field.{field}"));
+                if label == STRINGS_MISSING {
+                    reason.to_string()
+                } else {
+                    format!("{label}: {reason}")
+                }
+            }
+            Lang::Zh => {
+                let msg = self.t(&format!("err.field.{field}"));
+                if msg == STRINGS_MISSING {
+                    format!("{}（{reason}）", self.t("err.field.generic"))
+                } else {
+                    msg.to_string()
+                }
+            }
+        }
+    }
+
+    /// A limit such as `2 working_days` as people say it.
+    pub fn limit(self, text: &str) -> String {
+        let Some((n, unit)) = text.trim().split_once(' ') else {
+            return text.to_string();
+        };
+        let u = self.t(&format!("unit.{unit}"));
+        if u == STRINGS_MISSING {
+            return text.to_string();
+        }
+        match self {
+            Lang::Zh => format!("{n} {u}"),
+            Lang::En => format!("{n} {u}"),
+        }
+    }
+}
+
+const STRINGS_MISSING: &str = "…";
+
+/// (key, zh-CN, en), sorted by key (a test checks).
+pub static STRINGS: &[(&str, &str, &str)] = &[
+    ("action.accept", "签收", "Accept"),
+    ("action.acknowledge", "告知受理", "Acknowledge"),
+    ("action.answer_re_review", "复核答复", "Answer re-review"),
+    ("action.answer_review", "复查答复", "Answer review"),
+    ("action.approve_extension", "批准延期", "Approve extension"),
+    ("action.assign", "指派", "Assign"),
+    ("action.close", "结案", "Close"),
+    ("action.close_resolved", "化解结案", "Close as resolved"),
+    (
+        "action.close_unresolved",
+        "未化解结案",
+        "Close as unresolved",
+    ),
+    ("action.comment", "群众补充", "Resident's update"),
+    ("action.conclude", "办结", "Conclude"),
+    ("action.dispatch", "派遣", "Dispatch"),
+    ("action.expedite", "加急", "Expedite"),
+    ("action.fail_mediation", "调解不成", "Mediation failed"),
+    ("action.follow_up", "回访", "Follow up"),
+    ("action.forward", "转送", "Forward"),
+    ("action.hand_on", "移交", "Hand on"),
+    ("action.handle", "处置反馈", "Report handled"),
+    ("action.link_duplicate", "合并重复件", "Link as duplicate"),
+    ("action.not_accept", "不予受理", "Do not accept"),
+    ("action.note", "说明", "Note"),
+    ("action.object", "提出异议", "Object"),
+    ("action.photo", "现场照片（可选）", "Photo (optional)"),
+    ("action.rate", "评价", "Rate"),
+    ("action.reach_agreement", "达成协议", "Agreement reached"),
+    (
+        "action.record_court_confirmation",
+        "记录司法确认",
+        "Record court confirmation",
+    ),
+    ("action.record_session", "记录调解", "Record session"),
+    ("action.refuse_extension", "驳回延期", "Refuse extension"),
+    ("action.refuse_mediation", "拒绝调解", "Mediation refused"),
+    ("action.register", "立案", "Register"),
+    ("action.reject", "不予立案", "Reject"),
+    (
+        "action.remind_court_confirmation",
+        "提醒司法确认",
+        "Remind of court confirmation",
+    ),
+    ("action.reply", "答复", "Reply"),
+    ("action.report", "上报", "Reported"),
+    (
+        "action.request_extension",
+        "申请延期",
+        "Ask for an extension",
+    ),
+    ("action.request_re_review", "申请复核", "Request re-review"),
+    ("action.request_review", "申请复查", "Request review"),
+    ("action.resume", "恢复", "Resume"),
+    ("action.return", "退回", "Return"),
+    ("action.self_handle", "自行处置", "Handled on the spot"),
+    ("action.supervise", "督办", "Supervise"),
+    ("action.suspend", "挂起", "Suspend"),
+    ("action.verify", "核查", "Verify"),
+    ("action.void", "作废", "Void"),
+    ("action.watch", "超时督办", "Deadline watch"),
+    ("admin.accounts", "账号与角色", "Accounts and roles"),
+    ("admin.activate", "启用", "Activate"),
+    ("admin.active", "启用", "Active"),
+    (
+        "admin.categories",
+        "问题分类与处置时限",
+        "Categories and deadlines",
+    ),
+    ("admin.code", "代码", "Code"),
+    ("admin.create_user", "新建账号", "Create account"),
+    ("admin.crs", "坐标系", "Coordinate system"),
+    ("admin.deactivate", "停用", "Deactivate"),
+    (
+        "admin.department_kind",
+        "默认部门类别",
+        "Default department kind",
+    ),
+    ("admin.departments", "职能部门", "Departments"),
+    ("admin.display_name", "显示名称", "Display name"),
+    ("admin.edit_category", "编辑分类", "Edit category"),
+    ("admin.file", "文件", "File"),
+    (
+        "admin.file_required",
+        "请选择要上传的文件",
+        "Choose a file to upload",
+    ),
+    (
+        "admin.import.calendar",
+        "导入节假日日历",
+        "Import the holiday calendar",
+    ),
+    (
+        "admin.import.calendar.hint",
+        "CSV：日期、类型（holiday/workday）、中文名、英文名",
+        "CSV: date, kind (holiday/workday), Chinese name, English name",
+    ),
+    ("admin.import.divisions", "导入行政区划", "Import divisions"),
+    (
+        "admin.import.divisions.hint",
+        "国家统计局统计用区划代码 CSV（可为 .gz）",
+        "NBS division-code CSV (.gz accepted)",
+    ),
+    ("admin.import.grids", "导入网格", "Import grids"),
+    (
+        "admin.import.grids.hint",
+        "GeoJSON 要素集合，属性 code（15 位网格编码）和 name",
+        "GeoJSON FeatureCollection with properties code (15-digit grid code) and name",
+    ),
+    ("admin.imported", "导入完成", "Imported"),
+    ("admin.imports", "数据导入", "Imports"),
+    (
+        "admin.limit_normal",
+        "处置时限（一般）",
+        "Handling limit (normal)",
+    ),
+    (
+        "admin.limit_urgent",
+        "处置时限（紧急）",
+        "Handling limit (urgent)",
+    ),
+    (
+        "admin.limits",
+        "处置时限（紧急程度 × 环节）",
+        "Limits (urgency × stage)",
+    ),
+    (
+        "admin.limits_hint",
+        "格式：数量 单位，单位为 working_hours、working_days、natural_hours 或 natural_days，如 2 working_days。",
+        "Write the amount and the unit: working_hours, working_days, natural_hours or natural_days, e.g. 2 working_days.",
+    ),
+    ("admin.line", "第", "line"),
+    ("admin.no", "否", "No"),
+    (
+        "admin.not_utf8",
+        "文件不是 UTF-8 编码",
+        "The file is not UTF-8 text",
+    ),
+    (
+        "admin.refused",
+        "导入被拒绝，未写入任何数据：",
+        "Import refused, nothing written:",
+    ),
+    ("admin.role", "角色", "Role"),
+    ("admin.save", "保存", "Save"),
+    ("admin.saved", "已保存", "Saved"),
+    (
+        "admin.scope",
+        "负责范围（区划或网格编码）",
+        "Scope (region or grid codes)",
+    ),
+    ("admin.title", "系统管理", "Administration"),
+    ("admin.upload", "上传", "Upload"),
+    ("admin.user_created", "账号已创建", "Account created"),
+    ("admin.yes", "是", "Yes"),
+    (
+        "app.footer",
+        "平安网格 · 网格化服务管理开源平台 · 个人信息仅用于办理，依法保护",
+        "safegrid · open-source grid-based community governance · personal data used only to handle cases",
+    ),
+    ("app.name", "平安网格", "safegrid"),
+    ("board.empty", "暂无案件", "No cases yet"),
+    (
+        "board.lead",
+        "近 30 天群众反映的城市问题及办理状态（已匿名，不含个人信息）。",
+        "City problems reported in the last 30 days and where they stand (anonymised, no personal data).",
+    ),
+    ("board.map_label", "近期案件地图", "Map of recent cases"),
+    ("board.recent", "最近案件", "Recent cases"),
+    ("board.title", "公开看板", "Public board"),
+    ("case.actions", "可办理的操作", "What you can do now"),
+    ("case.address", "地址", "Address"),
+    ("case.area", "所属区域", "Area"),
+    ("case.category", "问题分类", "Category"),
+    ("case.channel", "来源", "Channel"),
+    ("case.created", "已上报。", "Reported."),
+    ("case.department", "处置部门", "Department"),
+    ("case.due_at", "处置时限", "Handling deadline"),
+    ("case.expedited", "加急", "Expedited"),
+    ("case.grid", "网格", "Grid"),
+    ("case.map_label", "案件位置地图", "Map of the case location"),
+    (
+        "case.no_actions",
+        "当前状态下您没有可办理的操作。",
+        "Nothing for you to do in this state.",
+    ),
+    ("case.number", "案件编号", "Case number"),
+    ("case.pending_extension", "申请延期", "Extension asked"),
+    ("case.rating", "群众评价", "Rating"),
+    ("case.reported_at", "上报时间", "Reported"),
+    ("case.reporter", "反映人", "Reporter"),
+    ("case.stage_due", "本环节时限", "Stage deadline"),
+    ("case.supervised", "督办", "Supervised"),
+    ("case.tracking_code", "查询码", "Tracking code"),
+    ("case.urgency", "紧急程度", "Urgency"),
+    ("channel.agency", "部门转办", "Agency"),
+    ("channel.app", "手机应用", "App"),
+    ("channel.grid_worker", "网格员上报", "Grid worker"),
+    ("channel.hotline", "热线", "Hotline"),
+    ("channel.open311", "Open311", "Open311"),
+    ("channel.web", "网上反映", "Web"),
+    ("channel.wechat", "微信", "WeChat"),
+    ("dash.crumbs", "区域层级", "Territory"),
+    ("dash.departments", "部门排名", "Departments ranking"),
+    ("dash.from", "自", "From"),
+    ("dash.grade", "等级", "Grade"),
+    ("dash.map", "分区地图", "Map"),
+    (
+        "dash.map_label",
+        "按所选指标着色的下级区域地图",
+        "Map of child areas coloured by the chosen measure",
+    ),
+    ("dash.measure", "着色指标", "Measure"),
+    ("dash.name", "名称", "Name"),
+    ("dash.ranking", "下级排名", "Ranking"),
+    ("dash.title", "综合评价", "Dashboard"),
+    ("dash.to", "至", "To"),
+    ("dash.trend", "月度趋势", "Monthly trend"),
+    (
+        "dispatch.deadline",
+        "立即派遣的处置时限：",
+        "Handling deadline if dispatched now:",
+    ),
+    (
+        "duplicate.none",
+        "未发现疑似重复件",
+        "No likely duplicates found",
+    ),
+    ("duplicate.of", "重复于", "Duplicate of"),
+    (
+        "err.csrf",
+        "表单已过期或来源不明。请返回、刷新页面后重试。",
+        "The form has expired or did not come from this site. Go back, reload the page and try again.",
+    ),
+    ("err.csrf.title", "请重新提交", "Please submit again"),
+    (
+        "err.field.address",
+        "地址过长或含有不允许的字符",
+        "Address is too long or contains characters that are not allowed",
+    ),
+    ("err.field.category", "请选择问题分类", "Choose a category"),
+    (
+        "err.field.crs",
+        "坐标系只能是 wgs84 或 gcj02",
+        "Coordinate system must be wgs84 or gcj02",
+    ),
+    (
+        "err.field.department",
+        "请选择有效的处置部门",
+        "Choose a valid department",
+    ),
+    (
+        "err.field.description",
+        "请描述问题（不超过 4000 字）",
+        "Describe the problem (at most 4,000 characters)",
+    ),
+    (
+        "err.field.extend_by",
+        "延期时长格式不正确",
+        "The extension is not in a valid form",
+    ),
+    ("err.field.generic", "填写有误", "Please check this field"),
+    (
+        "err.field.lat",
+        "请在地图上点选位置或填写地址（位置须在本市范围内）",
+        "Pick the place on the map or give an address (inside the city)",
+    ),
+    (
+        "err.field.limit",
+        "时限格式不正确，如：2 working_days",
+        "Not a valid limit, e.g. 2 working_days",
+    ),
+    (
+        "err.field.lon",
+        "经度格式不正确",
+        "The longitude is not valid",
+    ),
+    (
+        "err.field.note",
+        "请填写说明（原因）",
+        "Give a note (the reason)",
+    ),
+    (
+        "err.field.passed",
+        "请选择核查结果：通过或不通过",
+        "Choose the result: pass or fail",
+    ),
+    (
+        "err.field.password",
+        "密码至少 10 个字符",
+        "The password needs at least 10 characters",
+    ),
+    (
+        "err.field.reason",
+        "请填写查看理由（4至500字）",
+        "Give a reason (4 to 500 characters)",
+    ),
+    (
+        "err.field.reporter.name",
+        "姓名过长或含有不允许的字符",
+        "The name is too long or has characters that are not allowed",
+    ),
+    (
+        "err.field.reporter.phone",
+        "请填写有效的手机号或固定电话",
+        "Give a valid mobile or landline number",
+    ),
+    ("err.field.role", "请选择角色", "Choose a role"),
+    (
+        "err.field.scope",
+        "负责范围中的编码不正确",
+        "A code in the scope is not valid",
+    ),
+    ("err.field.score", "请选择 1 至 5 星", "Choose 1 to 5 stars"),
+    (
+        "err.field.username",
+        "用户名不可用（1–50 个字符、不含空格，且未被占用）",
+        "The username is not available (1–50 characters, no spaces, not taken)",
+    ),
+    (
+        "err.field.version",
+        "案件已被他人更新，请刷新后重试",
+        "Someone else updated the case; reload and try again",
+    ),
+    (
+        "err.forbidden",
+        "您的账号无权查看此页面。",
+        "Your account may not see this page.",
+    ),
+    ("err.forbidden.title", "无权访问", "Not allowed"),
+    (
+        "err.form_unreadable",
+        "表单无法读取，请重试",
+        "The form could not be read; try again",
+    ),
+    ("err.home", "返回首页", "Back to the start page"),
+    (
+        "err.internal",
+        "系统出现问题，已记录。请稍后重试。",
+        "Something went wrong on our side; it has been logged. Try again later.",
+    ),
+    ("err.internal.title", "系统错误", "System error"),
+    (
+        "err.notfound",
+        "没有找到您要的页面或案件。",
+        "The page or case you asked for was not found.",
+    ),
+    ("err.notfound.title", "未找到", "Not found"),
+    (
+        "err.rate_limited",
+        "提交过于频繁，请稍后再试。",
+        "Too many submissions; please wait a little and try again.",
+    ),
+    ("err.refused.title", "无法办理", "Cannot be done"),
+    ("extension.by", "延期时长", "Extend by"),
+    ("field.address", "Address", "Address"),
+    ("field.category", "Category", "Category"),
+    ("field.description", "Description", "Description"),
+    ("field.lat", "Location", "Location"),
+    ("field.limit", "Limit", "Limit"),
+    ("field.note", "Note", "Note"),
+    ("field.reason", "查看理由", "Reason"),
+    ("field.reporter.phone", "Phone", "Phone"),
+    ("filter.all", "全部", "All"),
+    ("filter.apply", "筛选", "Apply"),
+    ("filter.area", "区县", "Area"),
+    ("filter.category", "问题分类", "Category"),
+    ("filter.category_code", "分类代码", "Category code"),
+    ("filter.closed", "已办结", "Closed"),
+    ("filter.light", "红绿灯", "Light"),
+    ("filter.open", "办理中", "Open"),
+    ("filter.open_only", "仅办理中", "Open only"),
+    ("filter.region", "区划/网格编码", "Region or grid code"),
+    ("filter.status", "状态", "Status"),
+    ("filter.text", "关键词", "Text"),
+    (
+        "form.has_errors",
+        "请修改下面标出的内容后重新提交。",
+        "Please correct the fields marked below and submit again.",
+    ),
+    ("form.required", "必填", "required"),
+    (
+        "grid.map_label",
+        "我的网格与在办案件地图",
+        "Map of my grid and its open cases",
+    ),
+    ("grid.mine", "我上报的案件", "My reports"),
+    ("grid.open", "网格内在办案件", "Open cases in my grid"),
+    ("grid.quick_report", "＋ 快速上报", "+ Quick report"),
+    ("grid.title", "我的网格", "My grid"),
+    ("grid.to_verify", "待我核查", "Waiting for my verification"),
+    (
+        "help.accept",
+        "确认本部门负责处置，开始计时。",
+        "Confirm your department handles it; the clock runs.",
+    ),
+    (
+        "help.approve_extension",
+        "同意部门的延期申请，处置时限相应顺延。",
+        "Grant the extension; the deadline moves.",
+    ),
+    (
+        "help.close",
+        "核查通过后结案。",
+        "Close the case after a passed verification.",
+    ),
+    (
+        "help.dispatch",
+        "派给负责的职能部门，下方显示将生成的处置时限。",
+        "Send it to the responsible department; the deadline it will get is shown below.",
+    ),
+    ("help.expedite", "标记加急。", "Mark as urgent."),
+    (
+        "help.handle",
+        "处置完成后反馈结果，可附现场照片。",
+        "Report the result when done, with a photo if you can.",
+    ),
+    (
+        "help.link_duplicate",
+        "与已有案件是同一问题且无新情况：合并，不再派遣。",
+        "The same matter as an existing case with nothing new: link it, no new dispatch.",
+    ),
+    (
+        "help.rate",
+        "记录群众回访评价。",
+        "Record the resident's follow-up rating.",
+    ),
+    (
+        "help.refuse_extension",
+        "不同意延期，需说明理由。",
+        "Refuse the extension, with the reason.",
+    ),
+    (
+        "help.register",
+        "确认为有效案件并立案。",
+        "Accept it as a valid case.",
+    ),
+    (
+        "help.reject",
+        "不属于受理范围或信息无效，需说明理由。",
+        "Not a valid case; give the reason.",
+    ),
+    (
+        "help.request_extension",
+        "无法按期完成时申请延期，需说明理由。",
+        "Ask for more time, with the reason.",
+    ),
+    (
+        "help.resume",
+        "恢复办理，计时继续。",
+        "Resume; the clock continues.",
+    ),
+    (
+        "help.return",
+        "派遣有误时退回指挥中心改派，需说明理由。",
+        "Send a wrong dispatch back, with the reason.",
+    ),
+    (
+        "help.self_handle",
+        "已在现场自行处置，记录后待核查。",
+        "Fixed on the spot; recorded, then verified.",
+    ),
+    (
+        "help.supervise",
+        "对本案督办（黄牌/红牌）。",
+        "Flag the case for supervision (yellow/red card).",
+    ),
+    (
+        "help.suspend",
+        "长期无法处置时挂起，挂起期间不计时，需说明理由。",
+        "Suspend a case that cannot be handled for now; the clock stops. Give the reason.",
+    ),
+    (
+        "help.verify",
+        "到现场核查处置结果：通过或不通过（不通过需说明，案件返工）。",
+        "Check the fix on site: pass, or fail with a note (the case goes back for rework).",
+    ),
+    (
+        "help.void",
+        "立案有误时作废，需说明理由。",
+        "Void a wrongly registered case, with the reason.",
+    ),
+    (
+        "inbox.title",
+        "本部门待办（按时限排序）",
+        "Department inbox (by deadline)",
+    ),
+    ("kpi.close_rate", "结案率", "Close rate"),
+    ("kpi.closed", "结案数", "Closed"),
+    ("kpi.handling_rate", "处置率", "Handling rate"),
+    ("kpi.on_time_close_rate", "按期结案率", "On-time close rate"),
+    (
+        "kpi.on_time_handling_rate",
+        "按期处置率",
+        "On-time handling rate",
+    ),
+    ("kpi.registered", "立案数", "Registered"),
+    ("kpi.reported", "上报数", "Reported"),
+    ("kpi.rework_rate", "返工率", "Rework rate"),
+    ("kpi.satisfaction_rate", "满意率", "Satisfaction"),
+    ("kpi.score", "综合得分", "Composite score"),
+    ("level.county", "区县", "Counties"),
+    ("level.grid", "网格", "Grids"),
+    ("level.township", "乡镇街道", "Townships"),
+    ("level.village", "村社区", "Villages"),
+    ("light.green", "正常", "In time"),
+    ("light.none", "不计时", "No clock"),
+    ("light.red", "超期", "Overdue"),
+    ("light.yellow", "将到期", "Nearly due"),
+    ("list.empty", "暂无案件", "Nothing here"),
+    ("list.next", "下一页", "Next"),
+    ("list.pages", "分页", "Pages"),
+    ("list.prev", "上一页", "Previous"),
+    (
+        "login.bad",
+        "用户名或密码错误",
+        "Wrong username or password",
+    ),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Log in"),
+    ("login.title", "工作人员登录", "Staff login"),
+    (
+        "login.too_many",
+        "尝试次数过多，请稍后再试",
+        "Too many attempts; try again later",
+    ),
+    ("login.username", "用户名", "Username"),
+    ("nav.admin", "管理", "Admin"),
+    ("nav.board", "公开看板", "Public board"),
+    ("nav.cases", "案件查询", "Search"),
+    ("nav.dashboard", "综合评价", "Dashboard"),
+    ("nav.grid", "我的网格", "My grid"),
+    ("nav.inbox", "部门待办", "Inbox"),
+    ("nav.label", "主导航", "Main"),
+    ("nav.login", "工作人员登录", "Staff login"),
+    ("nav.logout", "退出", "Log out"),
+    ("nav.menu", "菜单", "Menu"),
+    ("nav.overdue", "超期督办", "Overdue"),
+    ("nav.queue", "受理", "Intake"),
+    ("nav.report", "我要反映", "Report"),
+    ("nav.skip", "跳到正文", "Skip to content"),
+    ("nav.track", "进度查询", "Track"),
+    (
+        "overdue.title",
+        "超期与将到期案件",
+        "Overdue and nearly due",
+    ),
+    ("photo.alt", "现场照片", "Photo"),
+    (
+        "photo.too_large",
+        "照片超过 10 MB，请压缩后重试",
+        "The photo is larger than 10 MB; make it smaller and try again",
+    ),
+    ("photo.too_many", "最多上传 4 张照片", "At most 4 photos"),
+    (
+        "photo.too_many_pixels",
+        "照片像素过多（超过 5000 万像素）",
+        "The photo has too many pixels (over 50 megapixels)",
+    ),
+    (
+        "photo.unreadable",
+        "照片无法读取，文件可能已损坏",
+        "The photo cannot be read; the file may be damaged",
+    ),
+    (
+        "photo.wrong_type",
+        "只接受 JPEG、PNG 或 WebP 格式的照片",
+        "Only JPEG, PNG or WebP photos are accepted",
+    ),
+    ("queue.duplicates", "疑似重复件：", "Likely duplicates:"),
+    (
+        "queue.title",
+        "受理（待立案）",
+        "Intake queue (awaiting registration)",
+    ),
+    (
+        "report.address",
+        "地址或位置描述（可选）",
+        "Address or landmark (optional)",
+    ),
+    (
+        "report.anonymous",
+        "匿名反映（不留联系方式）",
+        "Stay anonymous (no contact details)",
+    ),
+    ("report.contact", "联系方式", "Contact"),
+    ("report.describe", "描述问题", "Describe it"),
+    ("report.description", "问题描述", "Description"),
+    ("report.filter_categories", "搜索分类", "Search categories"),
+    (
+        "report.filter_placeholder",
+        "如：井盖、路灯、噪音",
+        "e.g. manhole, streetlight, noise",
+    ),
+    ("report.grid", "所在网格：", "Grid:"),
+    ("report.lat", "纬度", "Latitude"),
+    (
+        "report.lead",
+        "在地图上点选问题位置，选择分类并描述，提交后获得查询码，可随时查看办理进度。",
+        "Tap the place on the map, pick a category and describe the problem. You get a tracking code to follow it.",
+    ),
+    ("report.locating", "正在定位…", "Locating…"),
+    (
+        "report.location_denied",
+        "无法获取您的位置，请在地图上点选",
+        "Your location is not available; tap the map instead",
+    ),
+    ("report.lon", "经度", "Longitude"),
+    (
+        "report.map_label",
+        "点选问题位置的地图",
+        "Map to pick the problem's place",
+    ),
+    ("report.name", "称呼（可选）", "Name (optional)"),
+    ("report.no_place", "尚未选择位置", "No place chosen yet"),
+    (
+        "report.outside",
+        "该位置不在本市范围内",
+        "That place is outside the city",
+    ),
+    (
+        "report.phone",
+        "电话（可选，便于回访）",
+        "Phone (optional, for a call back)",
+    ),
+    (
+        "report.photos",
+        "照片（可选，最多 4 张）",
+        "Photos (optional, up to 4)",
+    ),
+    (
+        "report.photos_hint",
+        "JPEG、PNG 或 WebP，每张不超过 10 MB；照片中的位置等信息会被自动清除。",
+        "JPEG, PNG or WebP, up to 10 MB each; location and other metadata are removed.",
+    ),
+    (
+        "report.privacy",
+        "联系方式仅用于回访，工作人员看到的是部分隐藏的信息。",
+        "Your contact is only used to call you back; most staff see it partly hidden.",
+    ),
+    (
+        "report.staff_lead",
+        "网格巡查发现的问题，直接上报。",
+        "Report what you found on patrol.",
+    ),
+    ("report.staff_title", "快速上报", "Quick report"),
+    ("report.submit", "提交", "Submit"),
+    ("report.title", "我要反映问题", "Report a problem"),
+    ("report.use_location", "使用我的位置", "Use my location"),
+    ("report.what", "选择问题分类", "What is it?"),
+    ("report.where", "问题在哪里", "Where is it?"),
+    ("reveal.audited", "（已记录查看）", "(this view is audited)"),
+    ("reveal.button", "查看完整联系方式", "Show full contact"),
+    (
+        "reveal.reason",
+        "查看理由（将记入审计）",
+        "Reason (audited)",
+    ),
+    ("score.1", "很不满意", "very dissatisfied"),
+    ("score.2", "不满意", "dissatisfied"),
+    ("score.3", "一般", "neutral"),
+    ("score.4", "满意", "satisfied"),
+    ("score.5", "非常满意", "very satisfied"),
+    ("search.title", "案件查询", "Search cases"),
+    ("stage.close", "结案", "Close"),
+    ("stage.dispatch", "派遣", "Dispatch"),
+    ("stage.handle", "处置", "Handle"),
+    ("stage.register", "立案", "Register"),
+    ("stage.verify", "核查", "Verify"),
+    ("supervise.level", "督办级别", "Card"),
+    ("track.code", "查询码", "Tracking code"),
+    ("track.comment", "意见（可选）", "Comment (optional)"),
+    ("track.find", "查询", "Find"),
+    (
+        "track.keep_code",
+        "请保存下面的查询码，用于查询进度和评价结果：",
+        "Keep this tracking code to follow the case and rate the result:",
+    ),
+    (
+        "track.not_found",
+        "没有这个查询码对应的案件，请核对后重试。",
+        "No case has this tracking code; check it and try again.",
+    ),
+    ("track.rate", "评价处理结果", "Rate the result"),
+    (
+        "track.rated",
+        "感谢您的评价！",
+        "Thank you for your rating!",
+    ),
+    ("track.score", "满意度", "Satisfaction"),
+    ("track.submit_rating", "提交评价", "Send rating"),
+    ("track.thanks", "已收到您的反映", "We have your report"),
+    ("track.timeline", "办理过程", "Timeline"),
+    ("track.title", "进度查询", "Track a case"),
+    ("unit.natural_days", "天", "days"),
+    ("unit.natural_hours", "小时", "hours"),
+    ("unit.working_days", "个工作日", "working days"),
+    ("unit.working_hours", "个工作小时", "working hours"),
+    ("urgency.emergency", "特急", "Emergency"),
+    ("urgency.normal", "一般", "Normal"),
+    ("urgency.urgent", "紧急", "Urgent"),
+    ("verify.fail", "不通过（返工）", "Fail (rework)"),
+    ("verify.pass", "通过", "Pass"),
+    ("verify.result", "核查结果", "Result"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_sorted_unique_and_translated() {
+        for w in STRINGS.windows(2) {
+            assert!(w[0].0 < w[1].0, "{} must come before {}", w[0].0, w[1].0);
+        }
+        for (k, zh, en) in STRINGS {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+
+    /// Every `t("…")` of the templates and page code has its strings.
+    #[test]
+    fn every_key_in_use_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        let mut texts = vec![];
+        for e in std::fs::read_dir(dir).unwrap() {
+            texts.push(std::fs::read_to_string(e.unwrap().path()).unwrap());
+        }
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web");
+        for e in std::fs::read_dir(src).unwrap() {
+            texts.push(std::fs::read_to_string(e.unwrap().path()).unwrap());
+        }
+        let mut missing = vec![];
+        for text in &texts {
+            for part in text.split(".t(\"").skip(1) {
+                let key = part.split('"').next().unwrap();
+                if STRINGS.binary_search_by(|(k, _, _)| k.cmp(&key)).is_err() {
+                    missing.push(key.to_string());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing interface strings: {missing:?}");
+        // Keys built at run time: every action of every workflow, every channel.
+        for w in safegrid_domain::workflow::builtin().values() {
+            for t in &w.transitions {
+                assert_ne!(
+                    Lang::Zh.t(&format!("action.{}", t.action)),
+                    STRINGS_MISSING,
+                    "{}",
+                    t.action
+                );
+            }
+        }
+        for c in safegrid_domain::engine::CHANNELS {
+            assert_ne!(Lang::En.t(&format!("channel.{c}")), STRINGS_MISSING, "{c}");
+        }
+    }
+
+    #[test]
+    fn limits_and_field_errors_read_naturally() {
+        assert_eq!(Lang::Zh.limit("2 working_days"), "2 个工作日");
+        assert_eq!(Lang::En.limit("6 natural_hours"), "6 hours");
+        assert_eq!(
+            Lang::Zh.field_error("category", "is required"),
+            "请选择问题分类"
+        );
+        assert_eq!(
+            Lang::En.field_error("category", "is required"),
+            "Category: is required"
+        );
+        assert!(Lang::Zh.field_error("zzz", "odd").contains("odd"));
+    }
+}

@@ -1,0 +1,292 @@
+//! Photos (现场照片) of reports, handling and verification. Every upload is checked (JPEG, PNG or
+//! WebP by its magic bytes; at most [`MAX_PHOTO_BYTES`]), decoded and re-encoded as JPEG — which
+//! drops EXIF and with it any GPS position the phone wrote — resized to at most [`MAX_SIDE`] px,
+//! with a [`THUMB_SIDE`] px thumbnail. Stored in the database (`case_photos`).
+//!
+//! Who sees them: staff who may see the case (`in_scope`), and whoever holds the case's
+//! tracking code (the reporter) on the tracking page. The public board shows no photos: a photo
+//! may show people or homes.
+
+use super::ctx::{Ctx, WebError, respond};
+use super::i18n::Lang;
+use crate::http::cases::in_scope;
+use crate::state::SharedState;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::Utc;
+use image::{DynamicImage, ImageFormat, ImageReader};
+use safegrid_domain::engine::Case;
+use safegrid_store::{NewPhoto, User};
+use std::io::Cursor;
+use uuid::Uuid;
+
+pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_PHOTOS: usize = 4;
+pub const MAX_SIDE: u32 = 1600;
+pub const THUMB_SIDE: u32 = 320;
+/// Larger images are refused before decoding (a decompression bomb guard).
+const MAX_PIXELS: u64 = 50_000_000;
+
+/// A checked, re-encoded photo ready to store.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub image: Vec<u8>,
+    pub thumb: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhotoError {
+    TooLarge,
+    WrongType,
+    Unreadable,
+    TooManyPixels,
+}
+
+impl PhotoError {
+    pub fn message(&self, lang: Lang) -> String {
+        let key = match self {
+            PhotoError::TooLarge => "photo.too_large",
+            PhotoError::WrongType => "photo.wrong_type",
+            PhotoError::Unreadable => "photo.unreadable",
+            PhotoError::TooManyPixels => "photo.too_many_pixels",
+        };
+        lang.t(key).to_string()
+    }
+}
+
+/// The format by magic bytes; the file name and the browser's content type are not trusted.
+pub fn sniff(b: &[u8]) -> Option<ImageFormat> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageFormat::Png)
+    } else if b.len() >= 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some(ImageFormat::WebP)
+    } else {
+        None
+    }
+}
+
+fn jpeg(img: &DynamicImage) -> Result<Vec<u8>, PhotoError> {
+    let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
+    let mut out = Cursor::new(Vec::new());
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82);
+    rgb.write_with_encoder(enc)
+        .map_err(|_| PhotoError::Unreadable)?;
+    Ok(out.into_inner())
+}
+
+/// Checks, decodes, strips and resizes one upload (CPU-bound: call it off the async threads).
+pub fn process(bytes: &[u8]) -> Result<Upload, PhotoError> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(PhotoError::TooLarge);
+    }
+    let format = sniff(bytes).ok_or(PhotoError::WrongType)?;
+    let reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|_| PhotoError::Unreadable)?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(PhotoError::TooManyPixels);
+    }
+    let img =
+        image::load_from_memory_with_format(bytes, format).map_err(|_| PhotoError::Unreadable)?;
+    let img = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
+        img.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let thumb = img.thumbnail(THUMB_SIDE, THUMB_SIDE);
+    Ok(Upload {
+        image: jpeg(&img)?,
+        thumb: jpeg(&thumb)?,
+        width: img.width(),
+        height: img.height(),
+    })
+}
+
+/// Stores the photos of one step of a case.
+pub async fn store(
+    st: &SharedState,
+    case: &Case,
+    action: &str,
+    user: Option<&User>,
+    uploads: Vec<Upload>,
+) -> Result<(), WebError> {
+    let photos: Vec<NewPhoto> = uploads
+        .into_iter()
+        .map(|u| NewPhoto {
+            id: Uuid::now_v7(),
+            county_code: case.county_code.clone(),
+            case_id: case.id,
+            action: action.to_string(),
+            content_type: "image/jpeg".into(),
+            width: u.width as i32,
+            height: u.height as i32,
+            image: u.image,
+            thumb: u.thumb,
+            uploaded_by: user.map(|u| u.id),
+        })
+        .collect();
+    st.store.insert_photos(&photos, Utc::now()).await?;
+    Ok(())
+}
+
+/// A photo as pages link it.
+pub struct PhotoView {
+    pub id: String,
+    pub action: String,
+    pub at: String,
+    pub width: i32,
+    pub height: i32,
+}
+
+pub async fn list(st: &SharedState, case: &Case) -> Result<Vec<PhotoView>, WebError> {
+    Ok(st
+        .store
+        .photos(&case.county_code, case.id)
+        .await?
+        .into_iter()
+        .map(|p| PhotoView {
+            id: p.id.to_string(),
+            action: p.action,
+            at: super::view::show_time(p.created_at),
+            width: p.width,
+            height: p.height,
+        })
+        .collect())
+}
+
+fn jpeg_response(bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=3600"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn parse_name(name: &str) -> Option<(Uuid, bool)> {
+    let (id, thumb) = match name.strip_suffix(".thumb.jpg") {
+        Some(id) => (id, true),
+        None => (name.strip_suffix(".jpg")?, false),
+    };
+    Some((Uuid::parse_str(id).ok()?, thumb))
+}
+
+/// Staff: `/work/photos/{id}.jpg` or `{id}.thumb.jpg`, for cases in the viewer's scope.
+async fn staff_photo(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+) -> Response {
+    let r = async {
+        let user = ctx.require_user()?;
+        let (id, thumb) = parse_name(&name).ok_or(WebError::NotFound)?;
+        let (info, bytes) = st.store.photo(id, thumb).await?;
+        let case = st.store.case(info.case_id).await?;
+        if !in_scope(user, &case) {
+            return Err(WebError::NotFound);
+        }
+        Ok(jpeg_response(bytes))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+/// The reporter: `/track/{code}/photos/{id}.jpg`, only photos of that code's case.
+async fn tracked_photo(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path((code, name)): Path<(String, String)>,
+) -> Response {
+    let r = async {
+        let (id, thumb) = parse_name(&name).ok_or(WebError::NotFound)?;
+        let (info, bytes) = st.store.photo(id, thumb).await?;
+        let case = st.store.case_by_tracking_code(code.trim()).await?;
+        if case.id != info.case_id {
+            return Err(WebError::NotFound);
+        }
+        Ok(jpeg_response(bytes))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/work/photos/{name}", get(staff_photo))
+        .route("/track/{code}/photos/{name}", get(tracked_photo))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
+        let mut out = Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    }
+
+    /// A JPEG with an EXIF APP1 segment carrying a GPS tag, spliced in after SOI.
+    fn jpeg_with_exif() -> Vec<u8> {
+        let plain = jpeg(&DynamicImage::ImageRgb8(image::RgbImage::new(40, 30))).unwrap();
+        let mut exif =
+            b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x88\x25\0\x04\0\0\0\x01\0\0\0\0GPSLAT30.78".to_vec();
+        let len = (exif.len() + 2) as u16;
+        let mut out = plain[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(len.to_be_bytes());
+        out.append(&mut exif);
+        out.extend(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn large_png_is_resized_with_a_thumbnail() {
+        let u = process(&png(3200, 1000)).unwrap();
+        assert_eq!((u.width, u.height), (1600, 500));
+        assert_eq!(sniff(&u.image), Some(ImageFormat::Jpeg));
+        let t = image::load_from_memory(&u.thumb).unwrap();
+        assert!(t.width() <= THUMB_SIDE && t.height() <= THUMB_SIDE);
+    }
+
+    #[test]
+    fn exif_and_gps_are_dropped() {
+        let src = jpeg_with_exif();
+        assert!(src.windows(4).any(|w| w == b"Exif"));
+        let u = process(&src).unwrap();
+        assert!(!u.image.windows(4).any(|w| w == b"Exif"));
+        assert!(!u.image.windows(6).any(|w| w == b"GPSLAT"));
+    }
+
+    #[test]
+    fn wrong_type_and_size_are_refused_with_their_reason() {
+        assert_eq!(process(b"GIF89a....").unwrap_err(), PhotoError::WrongType);
+        assert_eq!(process(b"%PDF-1.7").unwrap_err(), PhotoError::WrongType);
+        let mut big = vec![0xFF, 0xD8, 0xFF];
+        big.resize(MAX_PHOTO_BYTES + 1, 0);
+        assert_eq!(process(&big).unwrap_err(), PhotoError::TooLarge);
+        assert_eq!(
+            process(&[0xFF, 0xD8, 0xFF, 0, 1, 2]).unwrap_err(),
+            PhotoError::Unreadable
+        );
+        assert!(PhotoError::WrongType.message(Lang::Zh).contains("JPEG"));
+    }
+}

@@ -1,0 +1,521 @@
+//! End-to-end test of the web interface in headless Chromium (Debian `chromium` +
+//! `chromium-driver`, driven over WebDriver with fantoccini): the whole story of one case across
+//! every role, through the pages only, in both languages, at phone and wall sizes.
+//!
+//! Skipped loudly when Chromium or chromedriver is missing; a failure under `CI=true`.
+//! `SAFEGRID_SCREENSHOTS=docs/screenshots` also saves each main page at 360×800 and 1920×1080.
+
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{Backend, PASSWORD, TestApp, spawn_app};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMIUM: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
+const DRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+
+fn first_existing(paths: &[&str]) -> Option<PathBuf> {
+    paths.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn skipped(why: &str) {
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         !!! SKIPPED the browser end-to-end test: {why}\n\
+         !!! (apt-get install chromium chromium-driver)\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("a skipped test is a failure under CI=true: {why}");
+    }
+}
+
+/// chromedriver on a free port and a WebDriver session on headless Chromium with a fresh profile.
+struct Browser {
+    c: Client,
+    driver: Child,
+    _profile: helpers::tempdir::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+async fn start_browser(chromium: &Path, driver: &Path) -> Browser {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let profile = helpers::tempdir::TempDir::new();
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium.display().to_string(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1920,1080",
+                format!("--user-data-dir={}", profile.0.display()),
+            ],
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => {
+                return Browser {
+                    c,
+                    driver: child,
+                    _profile: profile,
+                };
+            }
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("could not start a WebDriver session: {last:?}");
+}
+
+/// Steps of the story, with the page's state in the message when one fails.
+struct Story<'a> {
+    b: &'a Browser,
+    base: String,
+    shots: Option<PathBuf>,
+}
+
+impl Story<'_> {
+    fn c(&self) -> &Client {
+        &self.b.c
+    }
+
+    async fn go(&self, path: &str) {
+        self.c()
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("goto {path}: {e}"));
+    }
+
+    async fn wait_css(&self, css: &str) -> fantoccini::elements::Element {
+        match self
+            .c()
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let url = self
+                    .c()
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                let src = self.c().source().await.unwrap_or_default();
+                let body: String = src.chars().take(4000).collect();
+                panic!("waiting for {css} on {url}: {e}\n{body}");
+            }
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_css(css).await.text().await.unwrap()
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.wait_css(css).await;
+        // Scripts may still lay the page out; a click through JS is not blocked by overlays.
+        self.c()
+            .execute(
+                "arguments[0].scrollIntoView({block:'center'}); arguments[0].click();",
+                vec![serde_json::to_value(&e).unwrap()],
+            )
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err}"));
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.wait_css(css).await;
+        e.clear().await.ok();
+        e.send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("typing into {css}: {err}"));
+    }
+
+    /// Waits until `js` (an expression) is truthy.
+    async fn until(&self, what: &str, js: &str) {
+        for _ in 0..100 {
+            let v = self
+                .c()
+                .execute(&format!("return !!({js});"), vec![])
+                .await
+                .unwrap();
+            if v.as_bool() == Some(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let url = self
+            .c()
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        panic!("timed out waiting for {what} on {url}");
+    }
+
+    async fn status(&self) -> String {
+        self.wait_css("#status")
+            .await
+            .attr("data-status")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    async fn login(&self, user: &str) {
+        self.go("/login").await;
+        self.fill("#username", user).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("#login-submit").await;
+        self.wait_css("#logout").await;
+    }
+
+    async fn logout(&self) {
+        self.click("#logout").await;
+        self.wait_css("#login-link").await;
+    }
+
+    /// Saves this page at phone and wall sizes when screenshots are asked for.
+    async fn snap(&self, name: &str) {
+        let Some(dir) = &self.shots else { return };
+        for (w, h, size) in [(360u32, 800u32, "phone"), (1920, 1080, "desktop")] {
+            self.c().set_window_size(w, h).await.unwrap();
+            // The window includes the browser's frame: grow it until the page sees w × h.
+            let inner = self
+                .c()
+                .execute("return [window.innerWidth, window.innerHeight];", vec![])
+                .await
+                .unwrap();
+            let (iw, ih) = (
+                inner[0].as_u64().unwrap_or(w as u64) as u32,
+                inner[1].as_u64().unwrap_or(h as u64) as u32,
+            );
+            self.c()
+                .set_window_size(w + w.saturating_sub(iw), h + h.saturating_sub(ih))
+                .await
+                .unwrap();
+            self.c().refresh().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            let png = self.c().screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}-{size}.png")), png).unwrap();
+        }
+        self.c().set_window_size(1920, 1080).await.unwrap();
+    }
+
+    async fn kpi(&self, key: &str) -> i64 {
+        let t = self.text(&format!("[data-kpi={key}] .kpi-value")).await;
+        t.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("KPI {key} is {t:?}"))
+    }
+}
+
+/// A photo with some texture, written as PNG (the pages re-encode it).
+fn photo_file(dir: &Path, name: &str) -> PathBuf {
+    let img = image::RgbImage::from_fn(800, 600, |x, y| {
+        image::Rgb([(x / 4) as u8, (y / 3) as u8, 120])
+    });
+    let p = dir.join(name);
+    img.save(&p).unwrap();
+    p
+}
+
+async fn story(app: &TestApp, b: &Browser) {
+    let shots = std::env::var("SAFEGRID_SCREENSHOTS").ok().map(|d| {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(d);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    });
+    let s = Story {
+        b,
+        base: app.base.clone(),
+        shots,
+    };
+    let files = helpers::tempdir::TempDir::new();
+    let photo = photo_file(&files.0, "broken-bin.png");
+    let (lon, lat) = safegrid::demo::GRIDWORKER_POINT;
+    let county = "330502000000"; // 吴兴区, where the grid worker's grid and the handler's department are
+
+    // The leader's dashboard before: the county's figures for cases reported in the last year.
+    s.login("demo-leader").await;
+    s.go(&format!("/work/dashboard?region={county}")).await;
+    let reported_before = s.kpi("reported").await;
+    let closed_before = s.kpi("closed").await;
+    s.until(
+        "the trend chart",
+        "document.querySelector('#trend-chart canvas')",
+    )
+    .await;
+    s.logout().await;
+
+    // A resident, on a phone, reports an overflowing litter bin at the grid worker's point.
+    s.c().set_window_size(360, 800).await.unwrap();
+    s.go(&format!("/?lat={lat}&lon={lon}")).await;
+    s.until(
+        "the grid under the point",
+        "document.querySelector('#report-map').getAttribute('data-grid-code')",
+    )
+    .await;
+    let grid =
+        s.b.c
+            .execute(
+                "return document.querySelector('#report-map').getAttribute('data-grid-code')",
+                vec![],
+            )
+            .await
+            .unwrap();
+    assert_eq!(
+        grid.as_str().unwrap().len(),
+        15,
+        "a 15-digit grid code: {grid}"
+    );
+    s.until(
+        "grid outlines drawn",
+        "+document.querySelector('#report-map').getAttribute('data-outlines') > 0",
+    )
+    .await;
+    // Submitting without a category comes back with the error next to the field.
+    s.fill("#description", "E2E 垃圾箱满溢，垃圾散落一地").await;
+    s.click("#submit-report").await;
+    s.wait_css("#err-category").await;
+    assert!(s.text("#err-category").await.contains("请选择问题分类"));
+    s.fill("#cat-filter", "垃圾箱").await;
+    s.click("input[name=category][value=C0301]").await;
+    s.b.c
+        .find(Locator::Css("#photos"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    s.fill("#name", "张三").await;
+    s.fill("#phone", "13812345678").await;
+    s.click("#submit-report").await;
+    let code = s.text("#tracking-code").await.trim().to_string();
+    assert_eq!(code.len(), 10, "tracking code {code}");
+    assert!(s.text("#timeline").await.contains("上报"));
+    s.c().set_window_size(1920, 1080).await.unwrap();
+
+    // The command center registers it from the intake queue and dispatches it to 吴兴区 城管.
+    s.login("demo-dispatcher").await;
+    s.go("/work/cases?q=E2E").await;
+    s.click(".case-link").await;
+    assert_eq!(s.status().await, "reported");
+    let case_url = s.c().current_url().await.unwrap().to_string();
+    let case_url = case_url.split('?').next().unwrap().to_string();
+    assert!(s.text("#actions").await.contains("立案"));
+    s.click("#do-register").await;
+    s.until(
+        "registered",
+        "document.querySelector('#status').dataset.status === 'registered'",
+    )
+    .await;
+    let dept = s.wait_css("#department-dispatch").await;
+    assert_eq!(
+        dept.prop("value").await.unwrap().as_deref(),
+        Some("330502-cgj"),
+        "the category's department is preselected"
+    );
+    assert!(
+        s.text("#dispatch-deadline").await.contains("20"),
+        "the computed deadline is shown before confirming"
+    );
+    s.click("#do-dispatch").await;
+    s.until(
+        "dispatched",
+        "document.querySelector('#status').dataset.status === 'dispatched'",
+    )
+    .await;
+    s.wait_css("#photos img").await; // the resident's photo, re-encoded
+    s.logout().await;
+
+    // The department accepts and reports it handled with a note and a photo.
+    s.login("demo-handler").await;
+    s.go("/work/inbox").await;
+    s.wait_css("#case-list").await;
+    s.c().goto(&case_url).await.unwrap();
+    s.click("#do-accept").await;
+    s.until(
+        "accepted",
+        "document.querySelector('#status').dataset.status === 'accepted'",
+    )
+    .await;
+    // A return without its reason is refused next to the note, nothing changes.
+    s.click("#do-return").await;
+    s.wait_css("#err-note-return").await;
+    assert_eq!(s.status().await, "accepted");
+    s.fill("#note-handle", "已清运并更换垃圾箱").await;
+    s.b.c
+        .find(Locator::Css("#photo-handle"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    s.click("#do-handle").await;
+    s.until(
+        "handled",
+        "document.querySelector('#status').dataset.status === 'handled'",
+    )
+    .await;
+    s.logout().await;
+
+    // The grid worker finds it waiting for verification in their grid, and passes it.
+    s.c().set_window_size(360, 800).await.unwrap();
+    s.login("demo-gridworker").await;
+    s.go("/work/grid").await;
+    s.wait_css("#verify-list a").await;
+    s.c().goto(&case_url).await.unwrap();
+    s.click("#verify-pass").await;
+    s.fill("#note-verify", "现场核实已处理").await;
+    s.click("#do-verify").await;
+    s.until(
+        "verified",
+        "document.querySelector('#status').dataset.status === 'verified'",
+    )
+    .await;
+    s.logout().await;
+    s.c().set_window_size(1920, 1080).await.unwrap();
+
+    // The command center closes it.
+    s.login("demo-dispatcher").await;
+    s.c().goto(&case_url).await.unwrap();
+    s.click("#do-close").await;
+    s.until(
+        "closed",
+        "document.querySelector('#status').dataset.status === 'closed'",
+    )
+    .await;
+    s.snap("case").await;
+    s.go("/work/queue").await;
+    s.snap("queue").await;
+    s.go("/work/overdue").await;
+    s.snap("overdue").await;
+    s.logout().await;
+
+    // The resident follows it by code, sees the timeline with the photos, and rates it.
+    s.go(&format!("/track/{code}")).await;
+    assert_eq!(s.status().await, "closed");
+    assert!(
+        s.b.c
+            .find_all(Locator::Css(".photos img"))
+            .await
+            .unwrap()
+            .len()
+            >= 2,
+        "report and handling photos"
+    );
+    s.click("#score-5").await;
+    s.fill("#rate-note", "处理很快，谢谢").await;
+    s.click("#submit-rating").await;
+    s.wait_css("#rated").await;
+    assert_eq!(s.text("#rating").await.trim(), "5 / 5");
+    assert!(
+        s.b.c.find(Locator::Css("#rate-form")).await.is_err(),
+        "rated once"
+    );
+    s.snap("track").await;
+    // The same page in English, then back.
+    s.click("#lang-switch").await;
+    s.until("English", "document.documentElement.lang === 'en'")
+        .await;
+    assert!(s.text("h1").await.contains("Track a case"));
+    assert!(s.text("#timeline").await.contains("Report handled"));
+    s.go("/board").await;
+    s.until(
+        "board map",
+        "document.querySelector('#board-map').dataset.ready",
+    )
+    .await;
+    s.snap("board-en").await;
+    s.go(&format!("/?lat={lat}&lon={lon}")).await;
+    s.snap("report-en").await;
+    s.click("#lang-switch").await;
+    s.until("Chinese", "document.documentElement.lang === 'zh-CN'")
+        .await;
+    s.snap("report").await;
+    s.go("/board").await;
+    s.snap("board").await;
+
+    // The leader's dashboard counts it.
+    s.login("demo-leader").await;
+    s.go(&format!("/work/dashboard?region={county}")).await;
+    assert_eq!(s.kpi("reported").await, reported_before + 1);
+    assert_eq!(s.kpi("closed").await, closed_before + 1);
+    s.until(
+        "the map of townships",
+        "+document.querySelector('#dash-map').dataset.features > 0",
+    )
+    .await;
+    s.snap("dashboard").await;
+    s.logout().await;
+
+    if s.shots.is_some() {
+        s.login("demo-gridworker").await;
+        s.go("/work/grid").await;
+        s.snap("grid").await;
+        s.logout().await;
+        s.login("demo-handler").await;
+        s.go("/work/inbox").await;
+        s.snap("inbox").await;
+        s.logout().await;
+        s.login("demo-admin").await;
+        s.go("/work/admin").await;
+        s.snap("admin").await;
+        s.logout().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_story_in_a_browser() {
+    let (Some(chromium), Some(driver)) = (first_existing(CHROMIUM), first_existing(DRIVER)) else {
+        skipped("chromium or chromedriver is not installed");
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .expect("app")
+        .expect("sqlite is always available");
+    let browser = start_browser(&chromium, &driver).await;
+    story(&app, &browser).await;
+    let _ = browser.c.clone().close().await;
+}
