@@ -6,10 +6,9 @@
 //! closed case is not reopened by a third-party app; the command center reads the note and the
 //! status the resident gave, and acts. Each client's `update_id` is taken once.
 
+use super::filing::{media_url_param, text_param};
 use super::format::{Body, Format, Node};
-use super::requests::{
-    DEFAULT_DAYS, MAX_PAGE, find_case, media_url_param, public_description, text_param,
-};
+use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, public_description};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
 use crate::http::local_time;
