@@ -493,16 +493,16 @@ async fn open311(store: &Store) {
             ..Default::default()
         })
         .await,
-        [x.number.clone()]
+        [x.number.as_str()]
     );
     assert_eq!(
         list(Open311Query {
-            numbers: vec![y.number.clone()],
+            numbers: vec![y.number.as_str()],
             categories: vec!["C0102".into()],
             ..Default::default()
         })
         .await,
-        [y.number.clone()],
+        [y.number.as_str()],
         "ids override the other filters"
     );
     assert_eq!(
@@ -512,7 +512,7 @@ async fn open311(store: &Store) {
             ..Default::default()
         })
         .await,
-        [y.number.clone()]
+        [y.number.as_str()]
     );
     assert_eq!(
         list(Open311Query {
@@ -521,7 +521,7 @@ async fn open311(store: &Store) {
             ..Default::default()
         })
         .await,
-        [x.number.clone()]
+        [x.number.as_str()]
     );
     assert!(
         list(Open311Query {
@@ -587,7 +587,7 @@ async fn open311(store: &Store) {
             ..Default::default()
         })
         .await,
-        [x.number.clone()]
+        [x.number.as_str()]
     );
     assert_eq!(
         list(Open311Query {
@@ -596,7 +596,7 @@ async fn open311(store: &Store) {
             ..Default::default()
         })
         .await,
-        [y.number.clone()]
+        [y.number.as_str()]
     );
     let events = store
         .events_of_cases(&[x.clone(), y.clone()])
