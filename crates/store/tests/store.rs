@@ -497,7 +497,7 @@ async fn open311(store: &Store) {
     );
     assert_eq!(
         list(Open311Query {
-            numbers: vec![y.number.as_str()],
+            numbers: vec![y.number.clone()],
             categories: vec!["C0102".into()],
             ..Default::default()
         })
