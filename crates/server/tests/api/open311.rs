@@ -1034,6 +1034,55 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
         "{}",
         r.text
     );
+    // REOPEN on a closed case: it stays closed, and a new case linked to it enters the intake queue.
+    let closed = ok_json(&o_get(app, "/requests.json?status=closed&extensions=true").await);
+    let old = closed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["extended_attributes"]["case_type"] == "service_event" && r["lat"].is_f64())
+        .expect("a closed service event in the demo");
+    let old_id = old["service_request_id"].as_str().unwrap().to_string();
+    let reopen = |uid: &'static str, status: &'static str| {
+        let mut f = form(uid, status, "又坏了，和上次一样");
+        f[1].1 = old_id.clone();
+        f
+    };
+    ok_json(&post(reopen("fms-2001", "FIXED"), "json").await);
+    ok_json(&post(reopen("fms-2002", "REOPEN"), "json").await);
+    let (_, old_case) = get(&disp, format!("{}/api/v1/cases/{old_id}", app.base)).await;
+    assert!(
+        ["closed", "rejected", "voided", "merged"].contains(&old_case["status"].as_str().unwrap())
+    );
+    let (_, hist) = get(&disp, format!("{}/api/v1/cases/{old_id}/history", app.base)).await;
+    let comments: Vec<&Value> = hist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "comment")
+        .collect();
+    assert_eq!(comments.len(), 2);
+    assert!(
+        comments[0]["data"]["follow_up"].is_null(),
+        "FIXED files nothing new"
+    );
+    assert_eq!(comments[1]["data"]["reported_status"], "reopen");
+    let new_id = comments[1]["data"]["follow_up"]
+        .as_str()
+        .expect("REOPEN filed a new case");
+    let (_, new_case) = get(&disp, format!("{}/api/v1/cases/{new_id}", app.base)).await;
+    assert_eq!(new_case["status"], "reported");
+    assert_eq!(new_case["channel"], "open311");
+    assert_eq!(new_case["category"], old_case["category"]);
+    assert_eq!(new_case["lat"], old_case["lat"]);
+    let text = new_case["description"].as_str().unwrap();
+    assert!(
+        text.contains(old_case["number"].as_str().unwrap()) && text.contains("又坏了"),
+        "{text}"
+    );
+    // The new case is an Open311 request like any other.
+    let r = ok_json(&o_get(app, &format!("/requests/{new_id}.json")).await);
+    assert_eq!(r[0]["status"], "open");
     // Residents' notes do not echo back into the feed the client reads.
     let feed = ok_json(
         &o_get(
