@@ -985,6 +985,20 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
             .iter()
             .any(|n| n["type"] == "comment")
     );
+    // The public tracking view shows the resident's note too (Open311 shows no more than it).
+    let (_, track) = get(
+        &Client::new(),
+        format!("{}/api/v1/track/{}", app.base, filed.token),
+    )
+    .await;
+    assert!(
+        track["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "comment" && e["note"] == "今天路过看到已经盖上了"),
+        "{track}"
+    );
     // Repeated update_id → 400; in XML too.
     post(form("fms-1001", "FIXED", "again"), "json")
         .await
