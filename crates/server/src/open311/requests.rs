@@ -341,10 +341,14 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
             retry_after: None,
         });
     }
-    // Without dates: the last 90 days (and at most 1,000 requests, the page size cap).
+    // Without dates: the last 90 days (and at most 1,000 requests, the page size cap). A client
+    // syncing by `updated_after`/`updated_before` asks about changes, not creation: an old case
+    // changed yesterday must reach it, so that window alone bounds the list.
+    let by_update = updated_after.is_some() || updated_before.is_some();
     q.created_from = match (start, end) {
         (Some(s), _) => Some(s),
         (None, Some(e)) => Some(e - Duration::days(DEFAULT_DAYS)),
+        (None, None) if by_update => None,
         (None, None) => Some(Utc::now() - Duration::days(DEFAULT_DAYS)),
     };
     q.created_to = end;

@@ -890,6 +890,38 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
             <= secs(&pivot)
     }));
     assert!(!ua.as_array().unwrap().is_empty() && !ub.as_array().unwrap().is_empty());
+    // By update alone, an old request changed in the window is there (no 90-day creation window).
+    let old_end = (chrono::Utc::now() - chrono::Duration::days(100)).format("%Y-%m-%dT%H:%M:%SZ");
+    let old = ok_json(
+        &o_get(
+            app,
+            &format!("/requests.json?start_date=2025-01-01T00:00:00Z&end_date={old_end}"),
+        )
+        .await,
+    );
+    let o = &old
+        .as_array()
+        .unwrap()
+        .first()
+        .expect("the demo has cases older than 100 days");
+    let u = chrono::DateTime::parse_from_rfc3339(o["updated_datetime"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let (a, b) = (
+        (u - chrono::Duration::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (u + chrono::Duration::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let w = ids(&ok_json(
+        &o_get(
+            app,
+            &format!("/requests.json?updated_after={a}&updated_before={b}"),
+        )
+        .await,
+    ));
+    assert!(
+        w.contains(&o["service_request_id"].as_str().unwrap().to_string()),
+        "{w:?}"
+    );
 }
 
 async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
