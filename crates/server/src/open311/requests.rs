@@ -300,6 +300,9 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
     }
     q.categories = p.list("service_code");
     let mut errors = vec![];
+    if q.categories.len() > 500 {
+        errors.push("service_code: at most 500 codes at once".to_string());
+    }
     for s in p.list("status") {
         match s.to_ascii_lowercase().as_str() {
             "open" => q.statuses.extend(status::open_states()),

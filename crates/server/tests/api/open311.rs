@@ -756,6 +756,10 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
             .unwrap()
             .is_empty()
     );
+    let many = vec!["X"; 501].join(",");
+    o_get(app, &format!("/requests.json?service_code={many}"))
+        .await
+        .errors(StatusCode::BAD_REQUEST);
 
     // service_request_id (comma list) overrides every other filter, and accepts case numbers.
     let all_ids = ids(&all);
