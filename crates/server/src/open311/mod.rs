@@ -73,6 +73,9 @@ impl Default for Open311Settings {
 /// The base path of the API.
 pub const BASE: &str = "/open311/v2";
 
+/// Longest error description sent, in characters.
+const MAX_MESSAGE: usize = 300;
+
 /// A refusal in Open311's shape: `errors`/`error` {code, description}, several at once if need be.
 #[derive(Debug)]
 pub struct Fail {
@@ -113,9 +116,15 @@ impl Fail {
             .messages
             .iter()
             .map(|m| {
+                // Messages quote what the client sent; a long input is not worth sending back whole.
+                let description = if m.chars().count() > MAX_MESSAGE {
+                    format!("{}…", m.chars().take(MAX_MESSAGE).collect::<String>())
+                } else {
+                    m.clone()
+                };
                 Node::obj(vec![
                     ("code", Node::Int(i64::from(self.status.as_u16()))),
-                    ("description", Node::str(m.clone())),
+                    ("description", Node::str(description)),
                 ])
             })
             .collect();

@@ -12,6 +12,7 @@ use super::format::{Body, Format, Node};
 use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, public_description};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
+use crate::http::error::ApiError;
 use crate::http::local_time;
 use crate::service::CreateCase;
 use crate::state::SharedState;
@@ -21,6 +22,9 @@ use safegrid_domain::Role;
 use safegrid_domain::engine::{ActionRequest, Actor, Case};
 use safegrid_store::{Open311Client, from_ms};
 use serde_json::{Map, Value, json};
+
+/// How often a note is tried again on a case that changed under it.
+const MAX_RETRIES: usize = 20;
 
 /// Steps that are not updates: the report itself, residents' own notes (they came from the
 /// clients, echoing them back would duplicate them), and the internal supervision marks.
@@ -168,8 +172,8 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         note: Some(description),
         ..Default::default()
     };
-    let stored = async {
-        let mut applied = st.apply(&case, &req, &actor, Utc::now())?;
+    let store_note = async |current: &Case| {
+        let mut applied = st.apply(current, &req, &actor, Utc::now())?;
         if let Some(m) = applied.event.data.as_object_mut() {
             m.insert("open311_client".into(), json!(client.name));
             m.insert("update_id".into(), json!(update_id));
@@ -184,11 +188,32 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         }
         let nodes = crate::service::kpi_nodes(&applied.case, None);
         st.store
-            .update_case(case.version, &applied, &nodes)
+            .update_case(current.version, &applied, &nodes)
             .await
-            .map_err(crate::http::error::ApiError::from)
+            .map_err(ApiError::from)
+    };
+    // A note does not depend on the case's state: when someone changed the case meanwhile
+    // (version conflict), read it again and add the note to the new version, after a short
+    // random pause so that notes arriving together do not keep colliding.
+    let mut current = case.clone();
+    let mut stored = store_note(&current).await;
+    for _ in 0..MAX_RETRIES {
+        match &stored {
+            Err(e) if e.status == StatusCode::CONFLICT => match st.store.case(case.id).await {
+                Ok(c) => {
+                    let pause = rand::random_range(1..25);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    current = c;
+                    stored = store_note(&current).await;
+                }
+                Err(e) => {
+                    stored = Err(e.into());
+                    break;
+                }
+            },
+            _ => break,
+        }
     }
-    .await;
     let updated_case = match (stored, &follow_up) {
         (Ok(c), _) => c,
         // The new case holds the resident's words already; answer with its report.

@@ -1084,6 +1084,52 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
         "{}",
         r.text
     );
+    // Updates arriving at once on one case all land (a version conflict is retried, not refused).
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (url, key, id) = (
+                format!("{}/servicerequestupdates.json", base(app)),
+                key.to_string(),
+                filed.id.clone(),
+            );
+            tokio::spawn(async move {
+                let r = Client::new()
+                    .post(url)
+                    .form(&[
+                        ("api_key", key.as_str()),
+                        ("service_request_id", id.as_str()),
+                        ("update_id", &format!("burst-{i}")),
+                        ("status", "OPEN"),
+                        ("updated_datetime", "2026-11-21T10:00:00Z"),
+                        ("description", &format!("第 {i} 条补充")),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (status, text) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+    let (_, hist) = get(
+        &disp,
+        format!("{}/api/v1/cases/{}/history", app.base, filed.id),
+    )
+    .await;
+    let burst = hist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["data"]["update_id"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("burst-"))
+        })
+        .count();
+    assert_eq!(burst, 8);
     // REOPEN on a closed case: it stays closed, and a new case linked to it enters the intake queue.
     let closed = ok_json(&o_get(app, "/requests.json?status=closed&extensions=true").await);
     let old = closed
