@@ -267,10 +267,6 @@ pub async fn jurisdiction(st: &SharedState, p: &Params) -> Result<Jurisdiction, 
     }
 }
 
-/// The client's address for rate limits (see `trust_forwarded_for`).
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
-
 fn format_of_path(path: &str) -> Format {
     path.rsplit('/')
         .next()
@@ -279,7 +275,7 @@ fn format_of_path(path: &str) -> Format {
 }
 
 /// Per-address rate limit and the body size check, before any handler runs.
-async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
+async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let f = format_of_path(req.uri().path());
     let forwarded = st
         .settings
@@ -300,7 +296,7 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
                 .map(|c| c.0.ip().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let read = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
     let (bucket, rate) = if read {
         (
             format!("open311:read:{addr}"),
@@ -328,7 +324,6 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
         )
         .render(f);
     }
-    req.extensions_mut().insert(ClientAddr(addr));
     let mut r = next.run(req).await;
     // Lists change with every case; let no cache keep them.
     r.headers_mut()
