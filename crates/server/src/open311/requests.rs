@@ -1,7 +1,7 @@
 //! Service requests (服务请求) are cases (filing one: `filing.rs`). GET lists and reads them with
-//! the standard filters, the paging extension and `extensions=true`. Only what the public tracking view shows goes out: never the reporter,
-//! never staff names, and for disputes and petitions (private matters between people) neither
-//! the text nor the place.
+//! the standard filters, the paging extension and `extensions=true`. Only what the public
+//! tracking view shows goes out: never the reporter, never staff names, and for disputes and
+//! petitions (private matters between people) neither the text nor the place.
 
 use super::format::{Body, Format, Node};
 use super::status;
