@@ -1057,3 +1057,100 @@ pub fn watch(case: &Case, now: DateTime<Utc>) -> Option<Applied> {
         counters: k,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct ThreeDays;
+    impl Limits for ThreeDays {
+        fn limit(&self, _: &str, _: Urgency, _: Stage) -> Limit {
+            "3 working_days".parse().expect("a valid limit")
+        }
+    }
+
+    fn reported(ctx: &Context) -> Case {
+        let new = NewCase {
+            id: Uuid::now_v7(),
+            county_code: "330502".into(),
+            number: "3305022026112100001".into(),
+            tracking_code: "ABCDEFGHJK".into(),
+            case_type: "service_event".into(),
+            category: "C0102".into(),
+            urgency: Urgency::Normal,
+            channel: "open311".into(),
+            description: "污水井盖丢了".into(),
+            address: None,
+            lat: Some(30.78412),
+            lon: Some(120.02352),
+            grid_code: None,
+            region_code: "330502001001".into(),
+            needs_grid: true,
+            needs_location: false,
+            reporter_name: None,
+            reporter_phone: None,
+            reporter_user: None,
+        };
+        create(new, None, ctx).expect("created").case
+    }
+
+    #[test]
+    fn a_comment_records_a_public_note_and_changes_nothing_else() {
+        let cal = WorkCalendar::builtin();
+        let t0 = "2026-11-20T02:00:00Z".parse().unwrap();
+        let case = reported(&Context {
+            calendar: &cal,
+            limits: &ThreeDays,
+            now: t0,
+        });
+        let later = Context {
+            calendar: &cal,
+            limits: &ThreeDays,
+            now: t0 + chrono::Duration::hours(3),
+        };
+        let open311 = Actor {
+            username: "open311:fixmystreet".into(),
+            ..Actor::system()
+        };
+        let req = ActionRequest {
+            action: "comment".into(),
+            note: Some("今天路过，井盖还是没有".into()),
+            ..Default::default()
+        };
+        let a = apply(&case, &req, &open311, &later).expect("a machine channel may comment");
+        assert_eq!(a.case.status, case.status);
+        assert_eq!(a.case.stage_due_at, case.stage_due_at, "the clock runs on");
+        assert_eq!(a.case.due_at, case.due_at);
+        assert_eq!(a.case.version, case.version + 1);
+        assert_eq!(a.case.updated_at, later.now);
+        assert_eq!(a.counters, Counters::default(), "a note counts for nothing");
+        assert_eq!(a.event.note.as_deref(), req.note.as_deref());
+        assert_eq!(a.event.from_status.as_deref(), Some("reported"));
+        assert_eq!(a.event.to_status, "reported");
+        // A note is required; people comment through their own actions, not this one.
+        let bare = ActionRequest {
+            action: "comment".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            apply(&case, &bare, &open311, &later),
+            Err(EngineError::Invalid(f)) if f.field == "note"
+        ));
+        let dispatcher = Actor {
+            id: Some(Uuid::now_v7()),
+            username: "d".into(),
+            role: Role::Dispatcher,
+            ..Actor::system()
+        };
+        assert!(matches!(
+            apply(&case, &req, &dispatcher, &later),
+            Err(EngineError::Forbidden { .. })
+        ));
+        assert!(!allowed_actions(&case, &dispatcher).contains(&"comment".to_string()));
+        // On a closed case the note is recorded and the case stays closed.
+        let mut closed = case.clone();
+        closed.status = "closed".into();
+        let a = apply(&closed, &req, &open311, &later).expect("comment on a closed case");
+        assert_eq!(a.case.status, "closed");
+    }
+}

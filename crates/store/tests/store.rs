@@ -391,6 +391,7 @@ async fn suite(store: &Store) {
     store.set_setting("k", "v2").await.unwrap();
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("v2"));
 
+    open311(store).await;
     disputes_suite(store).await;
     security(store).await;
 }
@@ -1046,4 +1047,261 @@ async fn disputes_suite(store: &Store) {
         .await
         .unwrap();
     assert_eq!(backlog, vec![("330502".to_string(), first.id, 1)]);
+}
+
+/// Open311: client keys, update ids taken once, list filters (ids, numbers, categories, states,
+/// times, region) and the updates feed by time.
+async fn open311(store: &Store) {
+    use safegrid_store::Open311Query;
+    let client = store.create_open311_client("fms", "kh").await.unwrap();
+    assert!(matches!(
+        store.create_open311_client("fms", "kh2").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.open311_client_by_key("kh").await.unwrap().id,
+        client.id
+    );
+    assert!(matches!(
+        store.open311_client_by_key("nope").await,
+        Err(StoreError::NotFound)
+    ));
+
+    let cal = WorkCalendar::builtin();
+    let t = Utc.with_ymd_and_hms(2030, 3, 4, 2, 0, 0).unwrap();
+    let ctx = Context {
+        calendar: &cal,
+        limits: &FixedLimits,
+        now: t,
+    };
+    let new = |category: &str, county: &str| NewCase {
+        id: uuid::Uuid::now_v7(),
+        county_code: county.into(),
+        number: String::new(),
+        tracking_code: format!("O311{category}"),
+        case_type: "service_event".into(),
+        category: category.into(),
+        urgency: Urgency::Normal,
+        channel: "open311".into(),
+        description: "井盖".into(),
+        address: None,
+        lat: None,
+        lon: None,
+        grid_code: None,
+        region_code: format!("{county}001001"),
+        needs_grid: true,
+        needs_location: true,
+        reporter_name: None,
+        reporter_phone: None,
+        reporter_user: None,
+        reporter_anonymous: false,
+    };
+    let x = store
+        .insert_case(
+            &engine::create(new("C0102", "330502"), None, &ctx).unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
+    let y = store
+        .insert_case(
+            &engine::create(new("E0101", "330503"), None, &ctx).unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
+
+    // An update id is taken once per client; a released one can be taken again.
+    assert!(
+        store
+            .claim_open311_update(client.id, "u1", &x)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_open311_update(client.id, "u1", &y)
+            .await
+            .unwrap()
+    );
+    store.release_open311_update(client.id, "u1").await.unwrap();
+    assert!(
+        store
+            .claim_open311_update(client.id, "u1", &x)
+            .await
+            .unwrap()
+    );
+
+    let list = |q: Open311Query| async move {
+        let mut v: Vec<String> = store
+            .open311_cases(&Open311Query { limit: 100, ..q })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.number)
+            .collect();
+        v.sort();
+        v
+    };
+    let since = Some(t - Duration::minutes(1));
+    assert_eq!(
+        list(Open311Query {
+            ids: vec![x.id],
+            ..Default::default()
+        })
+        .await,
+        [x.number.as_str()]
+    );
+    assert_eq!(
+        list(Open311Query {
+            numbers: vec![y.number.clone()],
+            categories: vec!["C0102".into()],
+            ..Default::default()
+        })
+        .await,
+        [y.number.as_str()],
+        "ids override the other filters"
+    );
+    assert_eq!(
+        list(Open311Query {
+            categories: vec!["E0101".into(), "X".into()],
+            created_from: since,
+            ..Default::default()
+        })
+        .await,
+        [y.number.as_str()]
+    );
+    assert_eq!(
+        list(Open311Query {
+            region_prefix: Some("330502".into()),
+            created_from: since,
+            ..Default::default()
+        })
+        .await,
+        [x.number.as_str()]
+    );
+    assert!(
+        list(Open311Query {
+            statuses: vec!["closed".into()],
+            created_from: since,
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        list(Open311Query {
+            statuses: vec!["reported".into()],
+            created_from: since,
+            created_to: Some(t),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        2
+    );
+    assert!(
+        list(Open311Query {
+            created_from: since,
+            created_to: Some(t - Duration::seconds(1)),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    let paged = store
+        .open311_cases(&Open311Query {
+            created_from: since,
+            limit: 1,
+            offset: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(paged.len(), 1);
+
+    // A step an hour later: seen by updated_after and by the feed, which skips the reports.
+    let later = Context {
+        calendar: &cal,
+        limits: &FixedLimits,
+        now: t + Duration::hours(1),
+    };
+    let reg = engine::apply(
+        &x,
+        &ActionRequest {
+            action: "register".into(),
+            ..Default::default()
+        },
+        &Actor::system(),
+        &later,
+    )
+    .unwrap();
+    store.update_case(x.version, &reg, &[]).await.unwrap();
+    assert_eq!(
+        list(Open311Query {
+            updated_after: Some(t),
+            created_from: since,
+            ..Default::default()
+        })
+        .await,
+        [x.number.as_str()]
+    );
+    assert_eq!(
+        list(Open311Query {
+            updated_before: Some(t + Duration::minutes(1)),
+            created_from: since,
+            ..Default::default()
+        })
+        .await,
+        [y.number.as_str()]
+    );
+    let events = store
+        .events_of_cases(&[x.clone(), y.clone()])
+        .await
+        .unwrap();
+    assert_eq!(events[&x.id].len(), 2);
+    assert_eq!(events[&y.id].len(), 1);
+    assert_eq!(events[&x.id][1].action, "register");
+    let feed = store
+        .open311_feed(
+            t - Duration::minutes(1),
+            t + Duration::hours(2),
+            Some("3305"),
+            &["report"],
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(feed.len(), 1, "{feed:?}");
+    assert_eq!(
+        (feed[0].case_id, feed[0].seq, feed[0].to_status.as_str()),
+        (x.id, 2, "registered")
+    );
+    assert!(
+        store
+            .open311_feed(
+                t - Duration::minutes(1),
+                t + Duration::hours(2),
+                Some("330503"),
+                &["report"],
+                100
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store.revoke_open311_client("fms").await.unwrap();
+    assert!(matches!(
+        store.revoke_open311_client("fms").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store
+            .open311_client_by_key("kh")
+            .await
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
 }

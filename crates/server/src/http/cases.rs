@@ -336,7 +336,7 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
                 // Notes of internal steps may name people; the public sees the step, not the note.
                 if !matches!(
                     e.action.as_str(),
-                    "report" | "handle" | "close" | "reject" | "self_handle"
+                    "report" | "handle" | "close" | "reject" | "self_handle" | "comment"
                 ) {
                     j["note"] = Value::Null;
                 }

@@ -4,8 +4,11 @@
 //! chosen by the path's suffix. Lists are public and show only what the public tracking view
 //! shows; writing needs a client application's `api_key`. See docs/open311.md.
 
+pub mod discovery;
+pub mod filing;
 pub mod format;
 pub mod keys;
+pub mod params;
 pub mod requests;
 pub mod services;
 pub mod status;
@@ -20,8 +23,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use format::{Body, Format, Node};
+pub use params::{Params, parse_time, query_params, read_form};
 use safegrid_domain::codes::RegionCode;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -70,6 +73,9 @@ impl Default for Open311Settings {
 /// The base path of the API.
 pub const BASE: &str = "/open311/v2";
 
+/// Longest error description sent, in characters.
+const MAX_MESSAGE: usize = 300;
+
 /// A refusal in Open311's shape: `errors`/`error` {code, description}, several at once if need be.
 #[derive(Debug)]
 pub struct Fail {
@@ -110,9 +116,15 @@ impl Fail {
             .messages
             .iter()
             .map(|m| {
+                // Messages quote what the client sent; a long input is not worth sending back whole.
+                let description = if m.chars().count() > MAX_MESSAGE {
+                    format!("{}…", m.chars().take(MAX_MESSAGE).collect::<String>())
+                } else {
+                    m.clone()
+                };
                 Node::obj(vec![
                     ("code", Node::Int(i64::from(self.status.as_u16()))),
-                    ("description", Node::str(m.clone())),
+                    ("description", Node::str(description)),
                 ])
             })
             .collect();
@@ -178,70 +190,6 @@ pub type Done = Result<Response, Fail>;
 /// Answers `result` in format `f`.
 pub fn respond(f: Format, result: Done) -> Response {
     result.unwrap_or_else(|e| e.render(f))
-}
-
-/// Query or form parameters in the order sent (a name may repeat: `attribute[x][]`).
-#[derive(Debug, Default, Clone)]
-pub struct Params(pub Vec<(String, String)>);
-
-impl Params {
-    pub fn parse(text: &str) -> Result<Params, Fail> {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(text)
-            .map(Params)
-            .map_err(|_| {
-                Fail::bad("the parameters are not valid application/x-www-form-urlencoded")
-            })
-    }
-
-    /// The first non-empty value of `name`, trimmed (an empty parameter equals an absent one).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.trim())
-            .find(|v| !v.is_empty())
-    }
-
-    /// The items of comma-separated lists given under `name` (possibly repeated).
-    pub fn list(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == name)
-            .flat_map(|(_, v)| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-/// A date-time parameter: ISO 8601 with `Z` or `±HH:MM` (a `+` that arrived unencoded and was
-/// read as a space is taken back), without a zone (Asia/Shanghai), or a bare date (Asia/Shanghai
-/// midnight or end of day).
-pub fn parse_time(s: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc>, Fail> {
-    let mut t = s.trim().to_string();
-    if let Some(i) = t.rfind(' ')
-        && i >= 19
-    {
-        t.replace_range(i..i + 1, "+");
-    }
-    if let Ok(v) = DateTime::parse_from_rfc3339(&t) {
-        return Ok(v.with_timezone(&Utc));
-    }
-    if let Ok(v) = DateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%z") {
-        return Ok(v.with_timezone(&Utc));
-    }
-    // Without a zone: the deployment's local time (Asia/Shanghai), rather than refusing a client
-    // that forgot it.
-    if let Ok(v) = chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S%.f") {
-        return Ok((v - chrono::Duration::hours(8)).and_utc());
-    }
-    if t.len() == 10 {
-        return crate::http::cases::parse_day(&t, field, end_of_day).map_err(Fail::from);
-    }
-    Err(Fail::bad(format!(
-        "{field}: must be an ISO 8601 date-time with a zone, e.g. 2026-11-21T08:00:00Z or 2026-11-21T16:00:00+08:00"
-    )))
 }
 
 /// The jurisdiction a request is about: a region of this deployment.
@@ -319,10 +267,6 @@ pub async fn jurisdiction(st: &SharedState, p: &Params) -> Result<Jurisdiction, 
     }
 }
 
-/// The client's address for rate limits (see `trust_forwarded_for`).
-#[derive(Debug, Clone)]
-pub struct ClientAddr(pub String);
-
 fn format_of_path(path: &str) -> Format {
     path.rsplit('/')
         .next()
@@ -331,7 +275,7 @@ fn format_of_path(path: &str) -> Format {
 }
 
 /// Per-address rate limit and the body size check, before any handler runs.
-async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
+async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let f = format_of_path(req.uri().path());
     let forwarded = st
         .settings
@@ -352,7 +296,7 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
                 .map(|c| c.0.ip().to_string())
         })
         .unwrap_or_else(|| "unknown".into());
-    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    let read = [Method::GET, Method::HEAD, Method::OPTIONS].contains(req.method());
     let (bucket, rate) = if read {
         (
             format!("open311:read:{addr}"),
@@ -380,7 +324,6 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
         )
         .render(f);
     }
-    req.extensions_mut().insert(ClientAddr(addr));
     let mut r = next.run(req).await;
     // Lists change with every case; let no cache keep them.
     r.headers_mut()
@@ -396,42 +339,6 @@ async fn guard(State(st): State<SharedState>, mut req: Request, next: Next) -> R
     r
 }
 
-/// Reads a POST body (at most the configured size) as form parameters.
-pub async fn read_form(
-    st: &SharedState,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-) -> Result<Params, Fail> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if !mime.is_empty() && mime != "application/x-www-form-urlencoded" {
-        return Err(Fail::bad(format!(
-            "Content-Type: the body must be application/x-www-form-urlencoded, not {mime}"
-        )));
-    }
-    let limit = st.settings.open311.body_limit_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Fail::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {limit} bytes"),
-        )
-    })?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| Fail::bad("the body must be UTF-8"))?;
-    Params::parse(text)
-}
-
-pub fn query_params(q: &Option<String>) -> Result<Params, Fail> {
-    Params::parse(q.as_deref().unwrap_or(""))
-}
-
 async fn get_root(
     State(st): State<SharedState>,
     headers: HeaderMap,
@@ -444,7 +351,7 @@ async fn get_root(
     let result = match query_params(&q) {
         Err(e) => Err(e),
         Ok(p) => match stem {
-            "discovery" => discovery(&st, &headers, f).await,
+            "discovery" => discovery::discovery(&st, &headers, f).await,
             "services" => services::list(&st, &p, f).await,
             "requests" => requests::list(&st, &p, f).await,
             "servicerequestupdates" => updates::list(&st, &p, f).await,
@@ -476,7 +383,7 @@ async fn post_root(
         p.0.extend(query_params(&q)?.0);
         let client = keys::authenticate(&st, &p, &headers).await?;
         match stem {
-            "requests" => requests::create(&st, &p, &client, f).await,
+            "requests" => filing::create(&st, &p, &client, f).await,
             _ => updates::create(&st, &p, &client, f).await,
         }
     }
@@ -496,59 +403,6 @@ async fn fallback(req: Request) -> Response {
     Fail::not_found(format!("no such resource: {}", req.uri().path())).render(f)
 }
 
-/// The base URL clients should use: configured, or from the Host header.
-fn base_url(st: &SharedState, headers: &HeaderMap) -> String {
-    if let Some(u) = &st.settings.open311.public_url {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if st.settings.open311.trust_forwarded_for
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            == Some("https")
-    {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}{BASE}")
-}
-
-async fn discovery(st: &SharedState, headers: &HeaderMap, f: Format) -> Done {
-    let o = &st.settings.open311;
-    let endpoint = Node::obj(vec![
-        (
-            "specification",
-            Node::str("http://wiki.open311.org/GeoReport_v2"),
-        ),
-        ("url", Node::str(base_url(st, headers))),
-        ("changeset", Node::str(o.changeset.clone())),
-        ("type", Node::str("production")),
-        (
-            "formats",
-            Node::List(
-                "format",
-                vec![Node::str("text/xml"), Node::str("application/json")],
-            ),
-        ),
-    ]);
-    let node = Node::obj(vec![
-        ("changeset", Node::str(o.changeset.clone())),
-        ("contact", Node::str(o.contact.clone())),
-        ("key_service", Node::str(o.key_service.clone())),
-        ("endpoints", Node::List("endpoint", vec![endpoint])),
-    ]);
-    Ok(Body::Object {
-        root: "discovery",
-        node,
-    }
-    .render(f, StatusCode::OK))
-}
-
 pub fn router(state: SharedState) -> Router<SharedState> {
     let inner = Router::new()
         .route("/{file}", get(get_root).post(post_root))
@@ -558,45 +412,4 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state, guard));
     Router::new().nest(BASE, inner)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_with_z_offsets_unencoded_plus_and_bare_dates() {
-        let z = parse_time("2026-11-21T08:00:00Z", "start_date", false).unwrap();
-        for s in [
-            "2026-11-21T16:00:00+08:00",
-            "2026-11-21T16:00:00 08:00",
-            "2026-11-21T16:00:00+0800",
-            "2026-11-21T16:00:00 0800",
-            "2026-11-21T08:00:00+00:00",
-            "2026-11-21T08:00:00.000Z",
-        ] {
-            assert_eq!(parse_time(s, "start_date", false).unwrap(), z, "{s}");
-        }
-        assert_eq!(
-            parse_time("2026-11-21", "start_date", false).unwrap(),
-            parse_time("2026-11-20T16:00:00Z", "x", false).unwrap()
-        );
-        assert_eq!(
-            parse_time("2026-11-21T16:00:00", "start_date", false).unwrap(),
-            z,
-            "no zone: Asia/Shanghai"
-        );
-        for bad in ["yesterday", "2026-11-21 08:00", "2026-13-01T00:00:00Z", ""] {
-            let e = parse_time(bad, "end_date", true).unwrap_err();
-            assert!(e.messages[0].starts_with("end_date"), "{bad}: {e:?}");
-        }
-    }
-
-    #[test]
-    fn empty_parameters_equal_absent_ones_and_lists_split() {
-        let p = Params::parse("a=&a=%20x%20&s=open,%20closed&s=&s=fixed").unwrap();
-        assert_eq!(p.get("a"), Some("x"));
-        assert_eq!(p.get("b"), None);
-        assert_eq!(p.list("s"), ["open", "closed", "fixed"]);
-    }
 }

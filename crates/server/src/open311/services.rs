@@ -92,7 +92,7 @@ pub async fn definition(
         let cats = st.categories();
         let c = cats
             .get(code)
-            .filter(|c| c.active)
+            .filter(|c| offered(c))
             .ok_or_else(|| Fail::not_found(format!("service_code: unknown service {code}")))?;
         let attributes = attributes_of(c)
             .iter()

@@ -2,24 +2,29 @@
 //!
 //! Out: every step of a case after its report, as `request_update`s with the extended status of
 //! the state reached. In: a resident's update becomes a public note (`comment`) on the case and
-//! never changes its state — a resident's FIXED is a claim a grid worker verifies (核查), and a
-//! closed case is not reopened by a third-party app; the command center reads the note and the
-//! status the resident gave, and acts. Each client's `update_id` is taken once.
+//! never changes its state — a resident's FIXED is a claim a grid worker verifies (核查). A
+//! resident saying OPEN or REOPEN about a case that is already closed (结案) files a new case
+//! (重新反映) linked to the old one, as hotlines do with a repeat complaint: a closed case stays
+//! closed, and a note on it would reach no one. Each client's `update_id` is taken once.
 
+use super::filing::{media_url_param, text_param};
 use super::format::{Body, Format, Node};
-use super::requests::{
-    DEFAULT_DAYS, MAX_PAGE, find_case, media_url_param, public_description, text_param,
-};
+use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, public_description};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
+use crate::http::error::ApiError;
 use crate::http::local_time;
+use crate::service::CreateCase;
 use crate::state::SharedState;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use safegrid_domain::Role;
-use safegrid_domain::engine::{ActionRequest, Actor};
+use safegrid_domain::engine::{ActionRequest, Actor, Case};
 use safegrid_store::{Open311Client, from_ms};
-use serde_json::json;
+use serde_json::{Map, Value, json};
+
+/// How often a note is tried again on a case that changed under it.
+const MAX_RETRIES: usize = 20;
 
 /// Steps that are not updates: the report itself, residents' own notes (they came from the
 /// clients, echoing them back would duplicate them), and the internal supervision marks.
@@ -142,6 +147,20 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
             "update_id: {update_id} was already received from this client"
         )));
     }
+    // A closed case the resident says is not fixed: a new case for the intake queue.
+    let follow_up = if matches!(reported.as_str(), "open" | "reopen")
+        && status::standard(&case.case_type, &case.status) == "closed"
+    {
+        match file_follow_up(st, &case, &description, client, update_id).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let _ = st.store.release_open311_update(client.id, update_id).await;
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     // The resident's own words and what they say the status is; the state stays the staff's call.
     let actor = Actor {
         username: format!("open311:{}", client.name),
@@ -153,8 +172,8 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         note: Some(description),
         ..Default::default()
     };
-    let stored = async {
-        let mut applied = st.apply(&case, &req, &actor, Utc::now())?;
+    let store_note = async |current: &Case| {
+        let mut applied = st.apply(current, &req, &actor, Utc::now())?;
         if let Some(m) = applied.event.data.as_object_mut() {
             m.insert("open311_client".into(), json!(client.name));
             m.insert("update_id".into(), json!(update_id));
@@ -163,17 +182,46 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
             if let Some(u) = &media_url {
                 m.insert("media_url".into(), json!(u));
             }
+            if let Some(c) = &follow_up {
+                m.insert("follow_up".into(), json!(c.id));
+            }
         }
         let nodes = crate::service::kpi_nodes(&applied.case, None);
         st.store
-            .update_case(case.version, &applied, &nodes)
+            .update_case(current.version, &applied, &nodes)
             .await
-            .map_err(crate::http::error::ApiError::from)
+            .map_err(ApiError::from)
+    };
+    // A note does not depend on the case's state: when someone changed the case meanwhile
+    // (version conflict), read it again and add the note to the new version, after a short
+    // random pause so that notes arriving together do not keep colliding.
+    let mut current = case.clone();
+    let mut stored = store_note(&current).await;
+    for _ in 0..MAX_RETRIES {
+        match &stored {
+            Err(e) if e.status == StatusCode::CONFLICT => match st.store.case(case.id).await {
+                Ok(c) => {
+                    let pause = rand::random_range(1..25);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    current = c;
+                    stored = store_note(&current).await;
+                }
+                Err(e) => {
+                    stored = Err(e.into());
+                    break;
+                }
+            },
+            _ => break,
+        }
     }
-    .await;
-    let updated_case = match stored {
-        Ok(c) => c,
-        Err(e) => {
+    let updated_case = match (stored, &follow_up) {
+        (Ok(c), _) => c,
+        // The new case holds the resident's words already; answer with its report.
+        (Err(e), Some(new)) => {
+            tracing::warn!(case = %case.id, follow_up = %new.id, error = %e.message, "note on the closed case not stored");
+            return Ok(update_answer(f, &format!("{}-1", new.id)));
+        }
+        (Err(e), None) => {
             // Give the id back so the client can retry the same update.
             let _ = st.store.release_open311_update(client.id, update_id).await;
             return Err(e.into());
@@ -192,13 +240,47 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         })
         .map(|e| e.seq)
         .unwrap_or_default();
-    Ok(Body::List {
+    Ok(update_answer(f, &format!("{}-{seq}", case.id)))
+}
+
+fn update_answer(f: Format, update_id: &str) -> axum::response::Response {
+    Body::List {
         root: "service_request_updates",
         item: "request_update",
-        items: vec![Node::obj(vec![(
-            "update_id",
-            Node::str(format!("{}-{seq}", case.id)),
-        )])],
+        items: vec![Node::obj(vec![("update_id", Node::str(update_id))])],
     }
-    .render(f, StatusCode::OK))
+    .render(f, StatusCode::OK)
+}
+
+/// Files the new case for a closed one a resident reports again: same category and place, the
+/// resident's words, linked to the old case in its report.
+async fn file_follow_up(
+    st: &SharedState,
+    old: &Case,
+    text: &str,
+    client: &Open311Client,
+    update_id: &str,
+) -> Result<Case, Fail> {
+    let prefix = format!("（重新反映已结案件 {}）", old.number);
+    let room = 4000 - prefix.chars().count();
+    let description = format!("{prefix}{}", text.chars().take(room).collect::<String>());
+    let mut o311 = Map::new();
+    o311.insert("client".into(), json!(client.name));
+    o311.insert("reopens".into(), json!(old.id));
+    o311.insert("update_id".into(), json!(update_id));
+    o311.insert("attributes".into(), json!({}));
+    let mut report_data = Map::new();
+    report_data.insert("open311".into(), Value::Object(o311));
+    let input = CreateCase {
+        category: old.category.clone(),
+        description,
+        lat: old.lat,
+        lon: old.lon,
+        channel: Some("open311".into()),
+        address: old.address.clone(),
+        report_data: Some(report_data),
+        region_hint: Some(old.region_code.clone()),
+        ..Default::default()
+    };
+    Ok(st.create_case(input, None, Utc::now()).await?)
 }

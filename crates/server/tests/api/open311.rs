@@ -771,6 +771,10 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
             .unwrap()
             .is_empty()
     );
+    let many = vec!["X"; 501].join(",");
+    o_get(app, &format!("/requests.json?service_code={many}"))
+        .await
+        .errors(StatusCode::BAD_REQUEST);
 
     // service_request_id (comma list) overrides every other filter, and accepts case numbers.
     let all_ids = ids(&all);
@@ -905,6 +909,38 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
             <= secs(&pivot)
     }));
     assert!(!ua.as_array().unwrap().is_empty() && !ub.as_array().unwrap().is_empty());
+    // By update alone, an old request changed in the window is there (no 90-day creation window).
+    let old_end = (chrono::Utc::now() - chrono::Duration::days(100)).format("%Y-%m-%dT%H:%M:%SZ");
+    let old = ok_json(
+        &o_get(
+            app,
+            &format!("/requests.json?start_date=2025-01-01T00:00:00Z&end_date={old_end}"),
+        )
+        .await,
+    );
+    let o = &old
+        .as_array()
+        .unwrap()
+        .first()
+        .expect("the demo has cases older than 100 days");
+    let u = chrono::DateTime::parse_from_rfc3339(o["updated_datetime"].as_str().unwrap())
+        .unwrap()
+        .to_utc();
+    let (a, b) = (
+        (u - chrono::Duration::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (u + chrono::Duration::seconds(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let w = ids(&ok_json(
+        &o_get(
+            app,
+            &format!("/requests.json?updated_after={a}&updated_before={b}"),
+        )
+        .await,
+    ));
+    assert!(
+        w.contains(&o["service_request_id"].as_str().unwrap().to_string()),
+        "{w:?}"
+    );
 }
 
 async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
@@ -1000,6 +1036,20 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
             .iter()
             .any(|n| n["type"] == "comment")
     );
+    // The public tracking view shows the resident's note too (Open311 shows no more than it).
+    let (_, track) = get(
+        &Client::new(),
+        format!("{}/api/v1/track/{}", app.base, filed.token),
+    )
+    .await;
+    assert!(
+        track["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "comment" && e["note"] == "今天路过看到已经盖上了"),
+        "{track}"
+    );
     // Repeated update_id → 400; in XML too.
     post(form("fms-1001", "FIXED", "again"), "json")
         .await
@@ -1049,6 +1099,101 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
         "{}",
         r.text
     );
+    // Updates arriving at once on one case all land (a version conflict is retried, not refused).
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (url, key, id) = (
+                format!("{}/servicerequestupdates.json", base(app)),
+                key.to_string(),
+                filed.id.clone(),
+            );
+            tokio::spawn(async move {
+                let r = Client::new()
+                    .post(url)
+                    .form(&[
+                        ("api_key", key.as_str()),
+                        ("service_request_id", id.as_str()),
+                        ("update_id", &format!("burst-{i}")),
+                        ("status", "OPEN"),
+                        ("updated_datetime", "2026-11-21T10:00:00Z"),
+                        ("description", &format!("第 {i} 条补充")),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (status, text) = t.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+    let (_, hist) = get(
+        &disp,
+        format!("{}/api/v1/cases/{}/history", app.base, filed.id),
+    )
+    .await;
+    let burst = hist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["data"]["update_id"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("burst-"))
+        })
+        .count();
+    assert_eq!(burst, 8);
+    // REOPEN on a closed case: it stays closed, and a new case linked to it enters the intake queue.
+    let closed = ok_json(&o_get(app, "/requests.json?status=closed&extensions=true").await);
+    let old = closed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["extended_attributes"]["case_type"] == "service_event" && r["lat"].is_f64())
+        .expect("a closed service event in the demo");
+    let old_id = old["service_request_id"].as_str().unwrap().to_string();
+    let reopen = |uid: &'static str, status: &'static str| {
+        let mut f = form(uid, status, "又坏了，和上次一样");
+        f[1].1 = old_id.clone();
+        f
+    };
+    ok_json(&post(reopen("fms-2001", "FIXED"), "json").await);
+    ok_json(&post(reopen("fms-2002", "REOPEN"), "json").await);
+    let (_, old_case) = get(&disp, format!("{}/api/v1/cases/{old_id}", app.base)).await;
+    assert!(
+        ["closed", "rejected", "voided", "merged"].contains(&old_case["status"].as_str().unwrap())
+    );
+    let (_, hist) = get(&disp, format!("{}/api/v1/cases/{old_id}/history", app.base)).await;
+    let comments: Vec<&Value> = hist["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "comment")
+        .collect();
+    assert_eq!(comments.len(), 2);
+    assert!(
+        comments[0]["data"]["follow_up"].is_null(),
+        "FIXED files nothing new"
+    );
+    assert_eq!(comments[1]["data"]["reported_status"], "reopen");
+    let new_id = comments[1]["data"]["follow_up"]
+        .as_str()
+        .expect("REOPEN filed a new case");
+    let (_, new_case) = get(&disp, format!("{}/api/v1/cases/{new_id}", app.base)).await;
+    assert_eq!(new_case["status"], "reported");
+    assert_eq!(new_case["channel"], "open311");
+    assert_eq!(new_case["category"], old_case["category"]);
+    assert_eq!(new_case["lat"], old_case["lat"]);
+    let text = new_case["description"].as_str().unwrap();
+    assert!(
+        text.contains(old_case["number"].as_str().unwrap()) && text.contains("又坏了"),
+        "{text}"
+    );
+    // The new case is an Open311 request like any other.
+    let r = ok_json(&o_get(app, &format!("/requests/{new_id}.json")).await);
+    assert_eq!(r[0]["status"], "open");
     // Residents' notes do not echo back into the feed the client reads.
     let feed = ok_json(
         &o_get(
