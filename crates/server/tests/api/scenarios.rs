@@ -339,8 +339,9 @@ async fn bad_input_is_refused_naming_the_field(app: &TestApp) {
     assert_eq!(e["error"]["field"], "body");
     // Bodies over the limit are refused before parsing.
     // The server answers 413 as soon as the declared length is over the limit, and may close
-    // the connection before the client has finished writing: either outcome is a refusal.
-    match gw
+    // the connection before the client has finished writing: either outcome is a refusal. A
+    // client of its own, so that the session's pooled connection is not the one closed.
+    match Client::new()
         .post(url.clone())
         .header("content-type", "application/json")
         .body(vec![b' '; 3 * 1024 * 1024])
