@@ -393,6 +393,16 @@ impl AppState {
                     data_str(applied, "method").unwrap_or_default(),
                 )),
             )],
+            ("dispute", "link_duplicate") => {
+                let original = self.store.case(req.of.unwrap_or_default()).await?;
+                if original.case_type != "dispute" {
+                    return Err(ApiError::invalid(
+                        "of",
+                        "a dispute is a duplicate of an earlier dispute",
+                    ));
+                }
+                vec![]
+            }
             ("petition", "link_duplicate") => {
                 let of = req.of.unwrap_or_default();
                 let original = self.store.case(of).await?;

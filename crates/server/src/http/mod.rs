@@ -9,6 +9,7 @@ pub mod error;
 pub mod json;
 pub mod meta;
 pub mod petitions;
+pub mod screenings;
 pub mod stats;
 pub mod territory;
 
