@@ -787,7 +787,10 @@ async fn petition_forwarded_objected_rerouted_answered_reviewed(app: &TestApp) {
     )
     .await;
     assert_eq!(v["status"], "replied");
-    assert_eq!(v["stage_due_at"], due(&v["stage_started_at"], "30 days"));
+    assert!(
+        v["stage_due_at"].is_null(),
+        "no official is due anything in the petitioner's window"
+    );
     let (_, p) = get(&disp, format!("{}/api/v1/petitions/{id}", app.base)).await;
     assert_eq!(p["clocks"]["party_window"], true);
     assert_eq!(
@@ -801,6 +804,18 @@ async fn petition_forwarded_objected_rerouted_answered_reviewed(app: &TestApp) {
         (c["light"].as_str(), c["overdue"].as_bool()),
         (Some("green"), Some(false)),
         "a party's window is no official's delay"
+    );
+    let (_, red) = get(
+        &disp,
+        format!("{url}?type=petition&light=red&page_size=1000"),
+    )
+    .await;
+    assert!(
+        !red["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
     );
     let (s, e) = act(app, &disp, &id, json!({"action": "request_review"})).await;
     assert_eq!(s, StatusCode::CONFLICT, "review asked after 30 日: {e}");
