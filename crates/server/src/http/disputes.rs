@@ -313,6 +313,11 @@ async fn dispute_view(
             "committee": committee.map(|k| json!({"id": k.id, "name": k.name, "kind": k.kind})),
             "mediator": mediator.map(|m| json!({"id": m.id, "name": m.name})),
             "outcome": rec.outcome,
+            "result": rec.result.as_deref().map(|r| redact(r, &parties, full)),
+            "evaluation": rec.evaluated_at.map(|at| json!({
+                "at": local_time(from_ms(at)),
+                "opinion": rec.evaluation.as_deref().map(|o| redact(o, &parties, full)),
+            })),
             "success": rec.outcome.as_deref().map(|o| o == "resolved"),
             "concluded_at": opt_local_time(rec.concluded_at.map(from_ms)),
             "hand_on": rec.destination.as_ref().map(|d| json!({

@@ -392,12 +392,33 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
     let (_, d) = get(&med, format!("{}/api/v1/disputes/{id}", app.base)).await;
     assert_eq!(d["record"]["outcome"], "resolved");
     assert_eq!(d["record"]["success"], true);
+    // The evaluation (评估) of the concluded dispute, by the leader, with the opinion.
+    let (_, lv) = get(&leader, format!("{url}/{id}")).await;
+    assert_eq!(allowed(&lv), ["evaluate"]);
+    let (s, _) = act(app, &leader, &id, json!({"action": "evaluate"})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an evaluation gives its opinion"
+    );
+    act_ok(
+        app,
+        &leader,
+        &id,
+        json!({"action": "evaluate", "note": "化解及时，协议履行到位，效果良好。"}),
+    )
+    .await;
     assert_eq!(d["agreement"]["court_confirmation"]["confirmed"], true);
     assert_eq!(
         d["agreement"]["court_confirmation"]["court"],
         "湖州市吴兴区人民法院"
     );
     assert!(!d["agreement"]["court_confirmation"]["reminded_at"].is_null());
+    let (_, d) = get(&med, format!("{}/api/v1/disputes/{id}", app.base)).await;
+    assert_eq!(
+        d["record"]["evaluation"]["opinion"],
+        "化解及时，协议履行到位，效果良好。"
+    );
 
     // The public tracking view shows the steps, never the parties.
     let (s, pubv) = get(
@@ -978,6 +999,18 @@ async fn repeated_petitions_are_linked_and_listed_as_backlog(app: &TestApp) {
     };
     let f = find(&first_id).expect("the repeated petition is backlog");
     assert_eq!(f["reasons"], json!(["repeated"]));
+    act_ok(app, &leader, &late_id, json!({"action": "take_charge"})).await;
+    let (_, b) = get(
+        &leader,
+        format!(
+            "{}/api/v1/petitions/backlog?region=330502&mine=true",
+            app.base
+        ),
+    )
+    .await;
+    assert_eq!(b["items"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["items"][0]["id"], late_id.as_str());
+    assert_eq!(b["items"][0]["leader_in_charge"], "demo-leader");
     assert_eq!(
         find(&late_id).expect("the late petition is backlog")["reasons"],
         json!(["overdue"])
