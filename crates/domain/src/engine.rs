@@ -737,9 +737,18 @@ pub fn apply(
             data.insert("destination_body".into(), body.into());
             data.insert("method".into(), method.into());
             close_case(&mut c, &mut k, now);
+            k.disputes_concluded += 1;
         }
-        "refuse_mediation" | "fail_mediation" | "close_resolved" | "close_unresolved"
-        | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
+        "close_resolved" => {
+            close_case(&mut c, &mut k, now);
+            k.disputes_concluded += 1;
+            k.disputes_resolved += 1;
+        }
+        "fail_mediation" | "close_unresolved" => {
+            close_case(&mut c, &mut k, now);
+            k.disputes_concluded += 1;
+        }
+        "refuse_mediation" | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
         "forward" => {
             let dept = req
                 .department

@@ -24,6 +24,12 @@ pub async fn run_all(app: &TestApp) {
     let before = (
         get(&leader, stats("category")).await.1,
         get(&leader, stats("method")).await.1,
+        get(
+            &leader,
+            format!("{}/api/v1/stats/kpi?region=330502", app.base),
+        )
+        .await
+        .1,
     );
     water_leak_mediated_and_confirmed_by_the_court(app, &mediator_id).await;
     labour_dispute_fails_and_goes_to_arbitration(app, &mediator_id, &before).await;
@@ -441,7 +447,7 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
 async fn labour_dispute_fails_and_goes_to_arbitration(
     app: &TestApp,
     mediator_id: &str,
-    before: &(Value, Value),
+    before: &(Value, Value, Value),
 ) {
     let disp = login(app, "demo-dispatcher").await;
     let med = login(app, "demo-mediator").await;
@@ -610,6 +616,30 @@ async fn labour_dispute_fails_and_goes_to_arbitration(
     .await;
     assert_eq!(delta(&by_method, &before.1, "0103", "resolved"), 1);
     assert_eq!(delta(&by_method, &before.1, "0203", "concluded"), 1);
+    // The same figures in the KPI counters, kept as the disputes moved.
+    let (_, kpi) = get(
+        &leader,
+        format!("{}/api/v1/stats/kpi?region=330502", app.base),
+    )
+    .await;
+    let k = |v: &Value, f: &str| {
+        v["counts"][f]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{f}: {v}"))
+    };
+    assert_eq!(
+        k(&kpi, "disputes_concluded") - k(&before.2, "disputes_concluded"),
+        2
+    );
+    assert_eq!(
+        k(&kpi, "disputes_resolved") - k(&before.2, "disputes_resolved"),
+        1
+    );
+    let rate = kpi["rates"]["dispute_success_rate"].as_f64().unwrap();
+    assert_eq!(
+        rate,
+        k(&kpi, "disputes_resolved") as f64 / k(&kpi, "disputes_concluded") as f64
+    );
     let (_, by_region) = get(
         &leader,
         format!("{}/api/v1/stats/disputes?region=330502&by=region", app.base),

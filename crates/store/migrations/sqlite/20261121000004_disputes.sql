@@ -139,3 +139,7 @@ CREATE TABLE petition_records (
     PRIMARY KEY (county_code, case_id)
 );
 CREATE INDEX petition_records_region ON petition_records(region_code);
+
+-- KPI counters of mediation (调处成功率 = resolved / concluded), kept as disputes move.
+ALTER TABLE kpi_daily ADD COLUMN disputes_concluded INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE kpi_daily ADD COLUMN disputes_resolved INTEGER NOT NULL DEFAULT 0;
