@@ -166,6 +166,53 @@ async fn committee_and_mediator(app: &TestApp) -> String {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // The same checks from the CLI (`safegrid mediation …`), naming the flag.
+    use safegrid::disputes::{MediationCommand, run_command};
+    let e = run_command(
+        &app.state,
+        MediationCommand::AddCommittee {
+            name: "x".into(),
+            kind: "court".into(),
+            region: "330502".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().starts_with("--kind: unknown code"), "{e}");
+    let e = run_command(
+        &app.state,
+        MediationCommand::AddMediator {
+            committee: uuid::Uuid::parse_str(c["id"].as_str().unwrap()).unwrap(),
+            name: "沈二".into(),
+            phone: Some("123".into()),
+            username: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().starts_with("--phone:"), "{e}");
+    run_command(
+        &app.state,
+        MediationCommand::AddCommittee {
+            name: "吴兴区行业性调委会（测试）".into(),
+            kind: "sector".into(),
+            region: "330502".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (_, cs) = get(
+        &admin,
+        format!("{}/api/v1/mediation/committees?region=330502", app.base),
+    )
+    .await;
+    assert!(
+        cs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "sector")
+    );
     m["id"].as_str().unwrap().to_string()
 }
 
