@@ -797,7 +797,7 @@ mod tests {
         let c = engine::apply(&c, &noted("reply"), &body, &ctx(at("2026-12-01 10:00")))
             .unwrap()
             .case;
-        assert_eq!(c.stage_yellow_at, None);
+        assert_eq!((c.stage_due_at, c.stage_yellow_at), (None, None));
         assert_eq!(
             engine::live_light(&c, at("2027-02-01 10:00")),
             crate::calendar::Light::Green

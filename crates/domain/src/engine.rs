@@ -287,12 +287,15 @@ fn start_stage(ctx: &Context, case: &mut Case, stage: Stage, state: Option<&Stat
     case.stage = Some(stage);
     case.stage_limit = Some(limit.to_string());
     case.stage_started_at = Some(ctx.now);
-    case.stage_due_at = Some(ctx.calendar.due(ctx.now, limit));
-    case.stage_yellow_at = if state.is_some_and(|s| s.party_window) {
-        None
+    if state.is_some_and(|s| s.party_window) {
+        // No official is due anything: the window is enforced from `stage_started_at` by the
+        // transitions' `within`, and no due time means no light, no watch, no overdue.
+        case.stage_due_at = None;
+        case.stage_yellow_at = None;
     } else {
-        Some(ctx.calendar.yellow_at(ctx.now, limit))
-    };
+        case.stage_due_at = Some(ctx.calendar.due(ctx.now, limit));
+        case.stage_yellow_at = Some(ctx.calendar.yellow_at(ctx.now, limit));
+    }
     case.light = Light::Green;
     if stage == Stage::Handle {
         case.due_at = case.stage_due_at;
@@ -752,9 +755,18 @@ pub fn apply(
             data.insert("destination_body".into(), body.into());
             data.insert("method".into(), method.into());
             close_case(&mut c, &mut k, now);
+            k.disputes_concluded += 1;
         }
-        "refuse_mediation" | "fail_mediation" | "close_resolved" | "close_unresolved"
-        | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
+        "close_resolved" => {
+            close_case(&mut c, &mut k, now);
+            k.disputes_concluded += 1;
+            k.disputes_resolved += 1;
+        }
+        "fail_mediation" | "close_unresolved" => {
+            close_case(&mut c, &mut k, now);
+            k.disputes_concluded += 1;
+        }
+        "refuse_mediation" | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
         "forward" => {
             let dept = req
                 .department
@@ -994,12 +1006,6 @@ pub fn create(new: NewCase, actor: Option<&Actor>, ctx: &Context) -> Result<Appl
 
 /// The light at `now` from the stage clock (the stored light may lag the job by a minute).
 pub fn live_light(case: &Case, now: DateTime<Utc>) -> Light {
-    let window = workflow(&case.case_type)
-        .and_then(|w| w.state(&case.status))
-        .is_some_and(|s| s.party_window);
-    if window {
-        return Light::Green;
-    }
     match (case.stage_yellow_at, case.stage_due_at) {
         (_, Some(due)) if now > due => Light::Red,
         (Some(y), _) if now >= y => Light::Yellow,

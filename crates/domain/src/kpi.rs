@@ -84,6 +84,11 @@ counters! {
     satisfied,
     /// Sum of scores, for the mean.
     rating_sum,
+    /// Disputes whose mediation ended: resolved, not resolved or handed on (a refusal of
+    /// mediation is no mediation).
+    disputes_concluded,
+    /// Disputes resolved by mediation (化解成功).
+    disputes_resolved,
 }
 
 /// Weights of the composite score (综合评分). The defaults are the department formula used in
@@ -136,6 +141,8 @@ pub struct Rates {
     pub satisfaction_rate: Option<f64>,
     /// Mean follow-up score, 1–5.
     pub mean_rating: Option<f64>,
+    /// 调处成功率 = disputes resolved / disputes concluded.
+    pub dispute_success_rate: Option<f64>,
 }
 
 fn ratio(n: i64, d: i64) -> Option<f64> {
@@ -171,6 +178,7 @@ impl Counters {
             valid_report_rate: ratio(self.registered, self.reported),
             satisfaction_rate: ratio(self.satisfied, self.rated),
             mean_rating: ratio(self.rating_sum, self.rated),
+            dispute_success_rate: ratio(self.disputes_resolved, self.disputes_concluded),
         }
     }
 
@@ -263,5 +271,17 @@ mod tests {
         assert_eq!(g, 'A');
         assert_eq!(grade(74.9), 'C');
         assert_eq!(grade(39.0), 'E');
+    }
+
+    #[test]
+    fn dispute_success_rate_is_resolved_over_concluded() {
+        let c = Counters {
+            disputes_concluded: 25,
+            disputes_resolved: 24,
+            ..Default::default()
+        };
+        assert_eq!(c.rates().dispute_success_rate, Some(0.96));
+        assert_eq!(Counters::default().rates().dispute_success_rate, None);
+        assert_eq!(Counters::FIELDS.last(), Some(&"disputes_resolved"));
     }
 }

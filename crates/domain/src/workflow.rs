@@ -75,7 +75,8 @@ pub struct StateDef {
     /// stage does not restart it.
     pub limit: Option<Limit>,
     /// The clock is a window for a party (the petitioner's 30 days to ask for review), not an
-    /// official's limit: it is shown and enforced but never turns red or counts as overdue.
+    /// official's limit: the stage has no due time (so no light, no watch, never overdue); the
+    /// window is enforced by the leaving transitions' `within`.
     pub party_window: bool,
 }
 
@@ -433,7 +434,10 @@ mod tests {
                 let out = wf.actions_from(&st.name);
                 assert_eq!(
                     st.terminal,
-                    out.iter().all(|a| ["rate", "comment"].contains(a)),
+                    // Rating a closed case, evaluating a concluded dispute (评估) and residents'
+                    // comments come after the end.
+                    out.iter()
+                        .all(|a| ["rate", "evaluate", "comment"].contains(a)),
                     "{name}: {}",
                     st.name
                 );

@@ -279,6 +279,7 @@ impl AppState {
     ) -> ApiResult<Vec<SideWrite>> {
         let (county, id) = (case.county_code.as_str(), case.id);
         let note = applied.event.note.as_deref().unwrap_or_default();
+        let result = applied.event.note.as_deref();
         let w = match (case.case_type.as_str(), applied.event.action.as_str()) {
             ("dispute", "assign") => {
                 let mid = req.mediator.unwrap_or_default();
@@ -374,18 +375,35 @@ impl AppState {
                         "the follow-up found the agreement not honoured; close_unresolved instead",
                     ));
                 }
-                vec![rec::conclude_dispute(county, id, "resolved", now, None)]
+                vec![rec::conclude_dispute(
+                    county, id, "resolved", result, now, None,
+                )]
             }
             ("dispute", "close_unresolved" | "fail_mediation") => {
-                vec![rec::conclude_dispute(county, id, "unresolved", now, None)]
+                vec![rec::conclude_dispute(
+                    county,
+                    id,
+                    "unresolved",
+                    result,
+                    now,
+                    None,
+                )]
             }
             ("dispute", "refuse_mediation") => {
-                vec![rec::conclude_dispute(county, id, "not_mediated", now, None)]
+                vec![rec::conclude_dispute(
+                    county,
+                    id,
+                    "not_mediated",
+                    result,
+                    now,
+                    None,
+                )]
             }
             ("dispute", "hand_on") => vec![rec::conclude_dispute(
                 county,
                 id,
                 "handed_on",
+                result,
                 now,
                 Some((
                     data_str(applied, "destination").unwrap_or_default(),
@@ -393,6 +411,16 @@ impl AppState {
                     data_str(applied, "method").unwrap_or_default(),
                 )),
             )],
+            ("dispute", "link_duplicate") => {
+                let original = self.store.case(req.of.unwrap_or_default()).await?;
+                if original.case_type != "dispute" {
+                    return Err(ApiError::invalid(
+                        "of",
+                        "a dispute is a duplicate of an earlier dispute",
+                    ));
+                }
+                vec![]
+            }
             ("petition", "link_duplicate") => {
                 let of = req.of.unwrap_or_default();
                 let original = self.store.case(of).await?;
@@ -403,6 +431,10 @@ impl AppState {
                     ));
                 }
                 vec![rec::petition_repeated(&original.county_code, original.id)]
+            }
+            ("dispute", "evaluate") => vec![rec::evaluate_dispute(county, id, note, now)],
+            ("petition", "take_charge") => {
+                vec![rec::petition_leader(county, id, actor.id, &actor.username)]
             }
             ("petition", "reply") => vec![rec::petition_answer(county, id, "reply", note, now)],
             ("petition", "answer_review") => {

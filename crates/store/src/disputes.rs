@@ -95,6 +95,9 @@ pub struct DisputeRow {
     pub concluded_at: Option<i64>,
     pub destination: Option<String>,
     pub destination_body: Option<String>,
+    pub result: Option<String>,
+    pub evaluated_at: Option<i64>,
+    pub evaluation: Option<String>,
 }
 
 /// A stored party (当事人), unmasked: the caller masks.
@@ -163,6 +166,8 @@ pub struct PetitionRow {
     pub replied_at: Option<i64>,
     pub review_answer: Option<String>,
     pub re_review_answer: Option<String>,
+    pub leader_id: Option<Uuid>,
+    pub leader_name: Option<String>,
 }
 
 /// Resolved and concluded disputes of one group (调处成功率 = resolved / concluded).
@@ -333,6 +338,7 @@ pub fn conclude_dispute(
     county: &str,
     case_id: Uuid,
     outcome: &str,
+    result: Option<&str>,
     now: DateTime<Utc>,
     hand_on: Option<(&str, &str, &str)>,
 ) -> SideWrite {
@@ -342,7 +348,8 @@ pub fn conclude_dispute(
     };
     SideWrite {
         sql: "UPDATE dispute_records SET outcome = $3, concluded_at = $4, destination = COALESCE($5, destination),
-              destination_body = COALESCE($6, destination_body), method = COALESCE($7, method) WHERE county_code = $1 AND case_id = $2",
+              destination_body = COALESCE($6, destination_body), method = COALESCE($7, method), result = $8
+              WHERE county_code = $1 AND case_id = $2",
         args: vec![
             t(county),
             u(case_id),
@@ -351,7 +358,29 @@ pub fn conclude_dispute(
             ot(dest),
             ot(body),
             ot(method),
+            ot(result),
         ],
+    }
+}
+
+/// The evaluation of a concluded dispute (评估日期, 评估意见).
+pub fn evaluate_dispute(
+    county: &str,
+    case_id: Uuid,
+    opinion: &str,
+    now: DateTime<Utc>,
+) -> SideWrite {
+    SideWrite {
+        sql: "UPDATE dispute_records SET evaluation = $3, evaluated_at = $4 WHERE county_code = $1 AND case_id = $2",
+        args: vec![t(county), u(case_id), t(opinion), i(to_ms(now))],
+    }
+}
+
+/// A leader takes charge of a petition (包案).
+pub fn petition_leader(county: &str, case_id: Uuid, leader: Option<Uuid>, name: &str) -> SideWrite {
+    SideWrite {
+        sql: "UPDATE petition_records SET leader_id = $3, leader_name = $4 WHERE county_code = $1 AND case_id = $2",
+        args: vec![t(county), u(case_id), Val::Uuid(leader), t(name)],
     }
 }
 
@@ -491,7 +520,7 @@ impl Store {
     pub async fn dispute_record(&self, county: &str, case_id: Uuid) -> Result<DisputeRow> {
         let v: Option<DisputeRow> = with_pool!(self, p => sqlx::query_as(
             "SELECT region_code, category, scale, grade, people_count, units_involved, occurred_on, found_by, committee_id,
-             mediator_id, method, outcome, concluded_at, destination, destination_body FROM dispute_records
+             mediator_id, method, outcome, concluded_at, destination, destination_body, result, evaluated_at, evaluation FROM dispute_records
              WHERE county_code = $1 AND case_id = $2").bind(county).bind(case_id).fetch_optional(p).await)?;
         v.ok_or(StoreError::NotFound)
     }
@@ -644,7 +673,7 @@ impl Store {
     pub async fn petition_record(&self, county: &str, case_id: Uuid) -> Result<PetitionRow> {
         let v: Option<PetitionRow> = with_pool!(self, p => sqlx::query_as(
             "SELECT region_code, channel, petitioners, agent_name, agent_phone, agent_relation, repeat_count, reply, replied_at,
-             review_answer, re_review_answer FROM petition_records WHERE county_code = $1 AND case_id = $2")
+             review_answer, re_review_answer, leader_id, leader_name FROM petition_records WHERE county_code = $1 AND case_id = $2")
             .bind(county).bind(case_id).fetch_optional(p).await)?;
         v.ok_or(StoreError::NotFound)
     }

@@ -867,7 +867,12 @@ async fn disputes_suite(store: &Store) {
             &ap,
             &[],
             &[rec::conclude_dispute(
-                "330502", cur.id, "resolved", now, None,
+                "330502",
+                cur.id,
+                "resolved",
+                Some("双方握手言和"),
+                now,
+                None,
             )],
         )
         .await
@@ -879,6 +884,11 @@ async fn disputes_suite(store: &Store) {
             .unwrap()
             .is_empty(),
         "closed cases are not reminded"
+    );
+    let done = store.dispute_record("330502", cur.id).await.unwrap();
+    assert_eq!(
+        (done.outcome.as_deref(), done.result.as_deref()),
+        (Some("resolved"), Some("双方握手言和"))
     );
     let rates = store
         .dispute_success(

@@ -77,9 +77,14 @@ struct Flow<'a> {
 }
 
 impl Flow<'_> {
-    /// Fires `req` `hours` after the previous step, unless that is still in the future.
+    /// Fires `req` `hours` after the previous step (moved into office hours: staff act at work),
+    /// unless that is still in the future.
     async fn act(&mut self, hours: i64, req: ActionRequest, actor: &Actor) -> bool {
-        let at = self.t + Duration::hours(hours);
+        let at = self.st.calendar().add_clock_minutes(
+            self.t + Duration::hours(hours),
+            1,
+            safegrid_domain::calendar::LimitUnit::WorkingHours,
+        );
         if at >= self.now {
             return false;
         }

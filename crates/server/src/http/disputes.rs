@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{FixedOffset, NaiveDate, TimeDelta, Utc};
 use safegrid_domain::Role;
-use safegrid_domain::codes::{GridCode, Phone, RegionCode};
+use safegrid_domain::codes::{Phone, RegionCode};
 use safegrid_domain::dispute::{self, Party};
 use safegrid_domain::engine::Case;
 use safegrid_store::disputes::{AgreementRow, DisputeRow, PartyRow, SuccessBy};
@@ -32,7 +32,7 @@ pub fn query<T>(q: QueryResult<T>) -> ApiResult<T> {
         .map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
 }
 
-fn staff(u: &User) -> ApiResult<()> {
+pub fn staff(u: &User) -> ApiResult<()> {
     if matches!(u.role, Role::Citizen) {
         return Err(ApiError::forbidden("staff accounts only"));
     }
@@ -313,6 +313,11 @@ async fn dispute_view(
             "committee": committee.map(|k| json!({"id": k.id, "name": k.name, "kind": k.kind})),
             "mediator": mediator.map(|m| json!({"id": m.id, "name": m.name})),
             "outcome": rec.outcome,
+            "result": rec.result.as_deref().map(|r| redact(r, &parties, full)),
+            "evaluation": rec.evaluated_at.map(|at| json!({
+                "at": local_time(from_ms(at)),
+                "opinion": rec.evaluation.as_deref().map(|o| redact(o, &parties, full)),
+            })),
             "success": rec.outcome.as_deref().map(|o| o == "resolved"),
             "concluded_at": opt_local_time(rec.concluded_at.map(from_ms)),
             "hand_on": rec.destination.as_ref().map(|d| json!({
@@ -330,6 +335,11 @@ async fn dispute_view(
         })).collect::<Vec<_>>(),
         "agreement": agreement.as_ref().map(|a| agreement_json(a, now, &parties, full)),
     })))
+}
+
+pub fn day(s: &str, field: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
 }
 
 fn esc(s: &str) -> String {
@@ -453,169 +463,6 @@ th {{ white-space: nowrap; font-weight: normal; }}
     Ok(r)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewScreening {
-    grid: String,
-    from: String,
-    to: String,
-    /// Ids of the disputes found in the period; empty when none were found (无矛盾纠纷).
-    #[serde(default)]
-    cases: Vec<Uuid>,
-    #[serde(default)]
-    notes: Option<String>,
-}
-
-fn day(s: &str, field: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
-}
-
-async fn create_screening(
-    State(st): State<SharedState>,
-    CurrentUser(user): CurrentUser,
-    ApiJson(b): ApiJson<NewScreening>,
-) -> ApiResult<Response> {
-    if !matches!(
-        user.role,
-        Role::GridWorker | Role::GridLeader | Role::Mediator | Role::Admin
-    ) {
-        return Err(ApiError::forbidden(
-            "screening reports are filed by grid workers, grid leaders and mediators",
-        ));
-    }
-    let grid = GridCode::parse_field(&b.grid, "grid")?;
-    let village = grid.village();
-    let covered = match user.role {
-        Role::GridWorker | Role::GridLeader => {
-            user.grids.iter().any(|g| g == grid.as_str())
-                || (!user.regions.is_empty() && user.actor().covers_region(village.as_str()))
-        }
-        _ => user.actor().covers_region(village.as_str()),
-    };
-    if !covered {
-        return Err(ApiError::forbidden("this grid is outside your territory"));
-    }
-    let (from, to) = (day(&b.from, "from")?, day(&b.to, "to")?);
-    if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
-    }
-    let today = Utc::now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
-        .date_naive();
-    if from > today {
-        return Err(ApiError::invalid(
-            "from",
-            "a screening reports a period that has begun",
-        ));
-    }
-    if (to - from).num_days() > 366 {
-        return Err(ApiError::invalid("to", "a period is at most a year"));
-    }
-    if b.cases.len() > 500 {
-        return Err(ApiError::invalid(
-            "cases",
-            "at most 500 disputes per report",
-        ));
-    }
-    let notes = b.notes.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    if notes.is_some_and(|n| n.chars().count() > 4000) {
-        return Err(ApiError::invalid(
-            "notes",
-            "must be at most 4000 characters",
-        ));
-    }
-    let mut found = Vec::new();
-    for (i, id) in b.cases.iter().enumerate() {
-        let field = format!("cases[{i}]");
-        let c = match st.store.case(*id).await {
-            Ok(c) => c,
-            Err(StoreError::NotFound) => {
-                return Err(ApiError::invalid(field, format!("no case with id {id}")));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if c.case_type != "dispute" {
-            return Err(ApiError::invalid(field, "is not a dispute"));
-        }
-        if c.grid_code.as_deref() != Some(grid.as_str()) {
-            return Err(ApiError::invalid(field, "is not a dispute of this grid"));
-        }
-        if found.iter().any(|(_, x)| x == id) {
-            return Err(ApiError::invalid(field, "is listed twice"));
-        }
-        found.push((c.county_code.clone(), c.id));
-    }
-    let row = st
-        .store
-        .insert_screening(
-            grid.as_str(),
-            village.as_str(),
-            (from, to),
-            &found,
-            notes,
-            &user.username,
-            Utc::now(),
-        )
-        .await?;
-    let ids: Vec<Uuid> = found.iter().map(|x| x.1).collect();
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(screening_json(&row, &ids)),
-    )
-        .into_response())
-}
-
-fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> Value {
-    json!({
-        "id": r.id, "grid": r.grid_code, "region_code": r.region_code,
-        "from": r.period_from, "to": r.period_to,
-        "none_found": r.none_found, "disputes": ids, "count": ids.len(),
-        "notes": r.notes, "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
-    })
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ScreeningQuery {
-    region: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-async fn list_screenings(
-    State(st): State<SharedState>,
-    CurrentUser(user): CurrentUser,
-    q: QueryResult<ScreeningQuery>,
-) -> ApiResult<Json<Value>> {
-    staff(&user)?;
-    if user.role == Role::Handler {
-        return Err(ApiError::forbidden(
-            "screening reports are for the territory's staff",
-        ));
-    }
-    let q = query(q)?;
-    let prefix = region_for(&user, q.region.as_deref())?;
-    let from = q.from.as_deref().map(|s| day(s, "from")).transpose()?;
-    let to = q.to.as_deref().map(|s| day(s, "to")).transpose()?;
-    let from_s = from
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "0000-01-01".into());
-    let to_s = to
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "9999-12-31".into());
-    let rows = st.store.screenings(&prefix, &from_s, &to_s).await?;
-    // A grid worker without a region sees the reports of the grids they look after only.
-    let grid_only =
-        matches!(user.role, Role::GridWorker | Role::GridLeader) && user.regions.is_empty();
-    let items: Vec<Value> = rows
-        .iter()
-        .filter(|(r, _)| !grid_only || user.grids.contains(&r.grid_code))
-        .map(|(r, ids)| screening_json(r, ids))
-        .collect();
-    Ok(Json(json!({ "total": items.len(), "items": items })))
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SuccessQuery {
@@ -723,6 +570,7 @@ async fn success(
 
 pub fn router() -> Router<SharedState> {
     Router::new()
+        .merge(super::screenings::router())
         .route("/api/v1/disputes/codes", get(codes))
         .route(
             "/api/v1/mediation/committees",
@@ -731,10 +579,6 @@ pub fn router() -> Router<SharedState> {
         .route(
             "/api/v1/mediators",
             get(list_mediators).post(create_mediator),
-        )
-        .route(
-            "/api/v1/disputes/screenings",
-            get(list_screenings).post(create_screening),
         )
         .route("/api/v1/disputes/{id}", get(dispute_view))
         .route("/api/v1/disputes/{id}/agreement.html", get(agreement_html))

@@ -12,6 +12,7 @@ pub mod meta;
 pub mod petitions;
 pub mod policy;
 pub mod privacy;
+pub mod screenings;
 pub mod stats;
 pub mod territory;
 

@@ -83,6 +83,7 @@ async fn petition_view(
             "reply": r.reply,
             "review_answer": r.review_answer,
             "re_review_answer": r.re_review_answer,
+            "leader_in_charge": r.leader_name,
             "last_answer_at": opt_local_time(r.replied_at.map(from_ms)),
         },
         "clocks": clocks_json(&st, &case),
@@ -93,6 +94,8 @@ async fn petition_view(
 #[serde(deny_unknown_fields)]
 struct BacklogQuery {
     region: Option<String>,
+    /// Only the matters the caller took charge of (包案).
+    mine: Option<bool>,
 }
 
 /// 积案: open petitions that ran late or were petitioned again, under the caller's territory,
@@ -122,6 +125,10 @@ async fn backlog(
     let mut items = Vec::with_capacity(rows.len());
     for (_, id, repeats) in rows {
         let case = st.store.case(id).await?;
+        let record = st.store.petition_record(&case.county_code, case.id).await?;
+        if q.mine == Some(true) && record.leader_id != Some(user.id) {
+            continue;
+        }
         let overdue = case.ever_overdue
             || engine::live_light(&case, now) == safegrid_domain::calendar::Light::Red;
         let mut reasons = vec![];
@@ -138,6 +145,7 @@ async fn backlog(
             "department": case.department, "repeat_count": repeats,
             "reasons": reasons, "due_at": opt_local_time(case.stage_due_at),
             "received_at": local_time(case.created_at), "supervision": case.supervision,
+            "leader_in_charge": record.leader_name,
         }));
     }
     Ok(Json(

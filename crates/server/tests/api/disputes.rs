@@ -24,6 +24,12 @@ pub async fn run_all(app: &TestApp) {
     let before = (
         get(&leader, stats("category")).await.1,
         get(&leader, stats("method")).await.1,
+        get(
+            &leader,
+            format!("{}/api/v1/stats/kpi?region=330502", app.base),
+        )
+        .await
+        .1,
     );
     water_leak_mediated_and_confirmed_by_the_court(app, &mediator_id).await;
     labour_dispute_fails_and_goes_to_arbitration(app, &mediator_id, &before).await;
@@ -160,6 +166,53 @@ async fn committee_and_mediator(app: &TestApp) -> String {
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // The same checks from the CLI (`safegrid mediation …`), naming the flag.
+    use safegrid::disputes::{MediationCommand, run_command};
+    let e = run_command(
+        &app.state,
+        MediationCommand::AddCommittee {
+            name: "x".into(),
+            kind: "court".into(),
+            region: "330502".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().starts_with("--kind: unknown code"), "{e}");
+    let e = run_command(
+        &app.state,
+        MediationCommand::AddMediator {
+            committee: uuid::Uuid::parse_str(c["id"].as_str().unwrap()).unwrap(),
+            name: "沈二".into(),
+            phone: Some("123".into()),
+            username: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().starts_with("--phone:"), "{e}");
+    run_command(
+        &app.state,
+        MediationCommand::AddCommittee {
+            name: "吴兴区行业性调委会（测试）".into(),
+            kind: "sector".into(),
+            region: "330502".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let (_, cs) = get(
+        &admin,
+        format!("{}/api/v1/mediation/committees?region=330502", app.base),
+    )
+    .await;
+    assert!(
+        cs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["kind"] == "sector")
+    );
     m["id"].as_str().unwrap().to_string()
 }
 
@@ -392,12 +445,33 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
     let (_, d) = get(&med, format!("{}/api/v1/disputes/{id}", app.base)).await;
     assert_eq!(d["record"]["outcome"], "resolved");
     assert_eq!(d["record"]["success"], true);
+    // The evaluation (评估) of the concluded dispute, by the leader, with the opinion.
+    let (_, lv) = get(&leader, format!("{url}/{id}")).await;
+    assert_eq!(allowed(&lv), ["evaluate"]);
+    let (s, _) = act(app, &leader, &id, json!({"action": "evaluate"})).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an evaluation gives its opinion"
+    );
+    act_ok(
+        app,
+        &leader,
+        &id,
+        json!({"action": "evaluate", "note": "化解及时，协议履行到位，效果良好。"}),
+    )
+    .await;
     assert_eq!(d["agreement"]["court_confirmation"]["confirmed"], true);
     assert_eq!(
         d["agreement"]["court_confirmation"]["court"],
         "湖州市吴兴区人民法院"
     );
     assert!(!d["agreement"]["court_confirmation"]["reminded_at"].is_null());
+    let (_, d) = get(&med, format!("{}/api/v1/disputes/{id}", app.base)).await;
+    assert_eq!(
+        d["record"]["evaluation"]["opinion"],
+        "化解及时，协议履行到位，效果良好。"
+    );
 
     // The public tracking view shows the steps, never the parties.
     let (s, pubv) = get(
@@ -420,7 +494,7 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
 async fn labour_dispute_fails_and_goes_to_arbitration(
     app: &TestApp,
     mediator_id: &str,
-    before: &(Value, Value),
+    before: &(Value, Value, Value),
 ) {
     let disp = login(app, "demo-dispatcher").await;
     let med = login(app, "demo-mediator").await;
@@ -589,6 +663,30 @@ async fn labour_dispute_fails_and_goes_to_arbitration(
     .await;
     assert_eq!(delta(&by_method, &before.1, "0103", "resolved"), 1);
     assert_eq!(delta(&by_method, &before.1, "0203", "concluded"), 1);
+    // The same figures in the KPI counters, kept as the disputes moved.
+    let (_, kpi) = get(
+        &leader,
+        format!("{}/api/v1/stats/kpi?region=330502", app.base),
+    )
+    .await;
+    let k = |v: &Value, f: &str| {
+        v["counts"][f]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{f}: {v}"))
+    };
+    assert_eq!(
+        k(&kpi, "disputes_concluded") - k(&before.2, "disputes_concluded"),
+        2
+    );
+    assert_eq!(
+        k(&kpi, "disputes_resolved") - k(&before.2, "disputes_resolved"),
+        1
+    );
+    let rate = kpi["rates"]["dispute_success_rate"].as_f64().unwrap();
+    assert_eq!(
+        rate,
+        k(&kpi, "disputes_resolved") as f64 / k(&kpi, "disputes_concluded") as f64
+    );
     let (_, by_region) = get(
         &leader,
         format!("{}/api/v1/stats/disputes?region=330502&by=region", app.base),
@@ -787,7 +885,10 @@ async fn petition_forwarded_objected_rerouted_answered_reviewed(app: &TestApp) {
     )
     .await;
     assert_eq!(v["status"], "replied");
-    assert_eq!(v["stage_due_at"], due(&v["stage_started_at"], "30 days"));
+    assert!(
+        v["stage_due_at"].is_null(),
+        "no official is due anything in the petitioner's window"
+    );
     let (_, p) = get(&disp, format!("{}/api/v1/petitions/{id}", app.base)).await;
     assert_eq!(p["clocks"]["party_window"], true);
     assert_eq!(
@@ -801,6 +902,18 @@ async fn petition_forwarded_objected_rerouted_answered_reviewed(app: &TestApp) {
         (c["light"].as_str(), c["overdue"].as_bool()),
         (Some("green"), Some(false)),
         "a party's window is no official's delay"
+    );
+    let (_, red) = get(
+        &disp,
+        format!("{url}?type=petition&light=red&page_size=1000"),
+    )
+    .await;
+    assert!(
+        !red["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id.as_str())
     );
     let (s, e) = act(app, &disp, &id, json!({"action": "request_review"})).await;
     assert_eq!(s, StatusCode::CONFLICT, "review asked after 30 日: {e}");
@@ -963,6 +1076,18 @@ async fn repeated_petitions_are_linked_and_listed_as_backlog(app: &TestApp) {
     };
     let f = find(&first_id).expect("the repeated petition is backlog");
     assert_eq!(f["reasons"], json!(["repeated"]));
+    act_ok(app, &leader, &late_id, json!({"action": "take_charge"})).await;
+    let (_, b) = get(
+        &leader,
+        format!(
+            "{}/api/v1/petitions/backlog?region=330502&mine=true",
+            app.base
+        ),
+    )
+    .await;
+    assert_eq!(b["items"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["items"][0]["id"], late_id.as_str());
+    assert_eq!(b["items"][0]["leader_in_charge"], "demo-leader");
     assert_eq!(
         find(&late_id).expect("the late petition is backlog")["reasons"],
         json!(["overdue"])

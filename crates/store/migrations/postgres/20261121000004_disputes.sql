@@ -42,6 +42,10 @@ CREATE TABLE dispute_records (
     concluded_at BIGINT,
     destination TEXT,
     destination_body TEXT,
+    -- 化解结果 (the closing note) and the evaluation (评估日期, 评估意见) of table 30.
+    result TEXT,
+    evaluated_at BIGINT,
+    evaluation TEXT,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (county_code, case_id)
 );
@@ -128,7 +132,14 @@ CREATE TABLE petition_records (
     replied_at BIGINT,
     review_answer TEXT,
     re_review_answer TEXT,
+    -- The leader who took charge of the matter (包案领导).
+    leader_id UUID,
+    leader_name TEXT,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (county_code, case_id)
 );
 CREATE INDEX petition_records_region ON petition_records(region_code);
+
+-- KPI counters of mediation (调处成功率 = resolved / concluded), kept as disputes move.
+ALTER TABLE kpi_daily ADD COLUMN disputes_concluded BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE kpi_daily ADD COLUMN disputes_resolved BIGINT NOT NULL DEFAULT 0;

@@ -1,0 +1,186 @@
+//! Grid screening reports (矛盾纠纷排查): a grid's report of the disputes found in a period, or
+//! that none were found; one report per grid and period, filed by the grid's workers or a
+//! mediator, listed for the territory's staff.
+
+use super::auth::CurrentUser;
+use super::disputes::{QueryResult, day, query, region_for, staff};
+use super::error::{ApiError, ApiResult};
+use super::json::ApiJson;
+use super::local_time;
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{FixedOffset, Utc};
+use safegrid_domain::Role;
+use safegrid_domain::codes::GridCode;
+use safegrid_store::{StoreError, from_ms};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewScreening {
+    grid: String,
+    from: String,
+    to: String,
+    /// Ids of the disputes found in the period; empty when none were found (无矛盾纠纷).
+    #[serde(default)]
+    cases: Vec<Uuid>,
+    #[serde(default)]
+    notes: Option<String>,
+}
+
+async fn create_screening(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(b): ApiJson<NewScreening>,
+) -> ApiResult<Response> {
+    if !matches!(
+        user.role,
+        Role::GridWorker | Role::GridLeader | Role::Mediator | Role::Admin
+    ) {
+        return Err(ApiError::forbidden(
+            "screening reports are filed by grid workers, grid leaders and mediators",
+        ));
+    }
+    let grid = GridCode::parse_field(&b.grid, "grid")?;
+    let village = grid.village();
+    let covered = match user.role {
+        Role::GridWorker | Role::GridLeader => {
+            user.grids.iter().any(|g| g == grid.as_str())
+                || (!user.regions.is_empty() && user.actor().covers_region(village.as_str()))
+        }
+        _ => user.actor().covers_region(village.as_str()),
+    };
+    if !covered {
+        return Err(ApiError::forbidden("this grid is outside your territory"));
+    }
+    let (from, to) = (day(&b.from, "from")?, day(&b.to, "to")?);
+    if from > to {
+        return Err(ApiError::invalid("from", "must not be after to"));
+    }
+    let today = Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .date_naive();
+    if from > today {
+        return Err(ApiError::invalid(
+            "from",
+            "a screening reports a period that has begun",
+        ));
+    }
+    if (to - from).num_days() > 366 {
+        return Err(ApiError::invalid("to", "a period is at most a year"));
+    }
+    if b.cases.len() > 500 {
+        return Err(ApiError::invalid(
+            "cases",
+            "at most 500 disputes per report",
+        ));
+    }
+    let notes = b.notes.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if notes.is_some_and(|n| n.chars().count() > 4000) {
+        return Err(ApiError::invalid(
+            "notes",
+            "must be at most 4000 characters",
+        ));
+    }
+    let mut found = Vec::new();
+    for (i, id) in b.cases.iter().enumerate() {
+        let field = format!("cases[{i}]");
+        let c = match st.store.case(*id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::invalid(field, format!("no case with id {id}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if c.case_type != "dispute" {
+            return Err(ApiError::invalid(field, "is not a dispute"));
+        }
+        if c.grid_code.as_deref() != Some(grid.as_str()) {
+            return Err(ApiError::invalid(field, "is not a dispute of this grid"));
+        }
+        if found.iter().any(|(_, x)| x == id) {
+            return Err(ApiError::invalid(field, "is listed twice"));
+        }
+        found.push((c.county_code.clone(), c.id));
+    }
+    let row = st
+        .store
+        .insert_screening(
+            grid.as_str(),
+            village.as_str(),
+            (from, to),
+            &found,
+            notes,
+            &user.username,
+            Utc::now(),
+        )
+        .await?;
+    let ids: Vec<Uuid> = found.iter().map(|x| x.1).collect();
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(screening_json(&row, &ids)),
+    )
+        .into_response())
+}
+
+fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> Value {
+    json!({
+        "id": r.id, "grid": r.grid_code, "region_code": r.region_code,
+        "from": r.period_from, "to": r.period_to,
+        "none_found": r.none_found, "disputes": ids, "count": ids.len(),
+        "notes": r.notes, "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScreeningQuery {
+    region: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn list_screenings(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    q: QueryResult<ScreeningQuery>,
+) -> ApiResult<Json<Value>> {
+    staff(&user)?;
+    if user.role == Role::Handler {
+        return Err(ApiError::forbidden(
+            "screening reports are for the territory's staff",
+        ));
+    }
+    let q = query(q)?;
+    let prefix = region_for(&user, q.region.as_deref())?;
+    let from = q.from.as_deref().map(|s| day(s, "from")).transpose()?;
+    let to = q.to.as_deref().map(|s| day(s, "to")).transpose()?;
+    let from_s = from
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "0000-01-01".into());
+    let to_s = to
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "9999-12-31".into());
+    let rows = st.store.screenings(&prefix, &from_s, &to_s).await?;
+    // A grid worker without a region sees the reports of the grids they look after only.
+    let grid_only =
+        matches!(user.role, Role::GridWorker | Role::GridLeader) && user.regions.is_empty();
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|(r, _)| !grid_only || user.grids.contains(&r.grid_code))
+        .map(|(r, ids)| screening_json(r, ids))
+        .collect();
+    Ok(Json(json!({ "total": items.len(), "items": items })))
+}
+
+pub fn router() -> Router<SharedState> {
+    Router::new().route(
+        "/api/v1/disputes/screenings",
+        get(list_screenings).post(create_screening),
+    )
+}
