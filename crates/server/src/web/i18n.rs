@@ -309,6 +309,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("dash.title", "综合评价", "Dashboard"),
     ("dash.to", "至", "To"),
     ("dash.trend", "月度趋势", "Monthly trend"),
+    ("dispatch.due_short", "时限", "deadline"),
     (
         "dispatch.deadline",
         "立即派遣的处置时限：",
