@@ -309,12 +309,12 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("dash.title", "综合评价", "Dashboard"),
     ("dash.to", "至", "To"),
     ("dash.trend", "月度趋势", "Monthly trend"),
-    ("dispatch.due_short", "时限", "deadline"),
     (
         "dispatch.deadline",
         "立即派遣的处置时限：",
         "Handling deadline if dispatched now:",
     ),
+    ("dispatch.due_short", "时限", "deadline"),
     (
         "duplicate.none",
         "未发现疑似重复件",
@@ -429,6 +429,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Something went wrong on our side; it has been logged. Try again later.",
     ),
     ("err.internal.title", "系统错误", "System error"),
+    (
+        "err.not_allowed",
+        "当前状态下不能办理此操作（可能已被他人处理），请刷新页面查看最新状态。",
+        "This action is not possible in the case's current state (someone may have acted first); reload the page.",
+    ),
     (
         "err.notfound",
         "没有找到您要的页面或案件。",
