@@ -580,6 +580,8 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("kpi.close_rate", "结案率", "Close rate"),
     ("kpi.closed", "结案数", "Closed"),
+    ("kpi.dispatched", "派遣数", "Dispatched"),
+    ("kpi.handled", "处置数", "Handled"),
     ("kpi.handling_rate", "处置率", "Handling rate"),
     ("kpi.on_time_close_rate", "按期结案率", "On-time close rate"),
     (

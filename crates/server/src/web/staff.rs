@@ -180,6 +180,7 @@ pub struct ListQuery {
     category: Option<String>,
     light: Option<String>,
     region: Option<String>,
+    department: Option<String>,
     q: Option<String>,
     open: Option<String>,
     page: Option<i64>,
@@ -351,6 +352,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         }
     }
     f.category = text(&q.category);
+    f.department = text(&q.department);
     if let Some(r) = text(&q.region) {
         match RegionCode::parse(&r) {
             Ok(c) => f.region_prefix = Some(c.short().to_string()),
@@ -391,6 +393,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
             ("category", &q.category),
             ("light", &q.light),
             ("region", &q.region),
+            ("department", &q.department),
             ("q", &q.q),
             ("open", &q.open),
         ] {
