@@ -127,7 +127,9 @@
       }).catch(function () {});
     }
     var la0 = parseFloat(el.getAttribute('data-lat')), lo0 = parseFloat(el.getAttribute('data-lon'));
+    var center = (el.getAttribute('data-center') || '').split(',').map(parseFloat);
     if (isFinite(la0) && isFinite(lo0)) { map.setView([la0, lo0], 16); setPoint(la0, lo0, false); o.load(); }
+    else if (center.length === 2 && isFinite(center[0]) && isFinite(center[1])) { map.setView(center, 16); o.load(); }
     else { fitTerritory(map, o.load); }
     map.on('click', function (e) { setPoint(e.latlng.lat, e.latlng.lng, false); });
     [lat, lon].forEach(function (i) {

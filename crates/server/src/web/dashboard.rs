@@ -250,20 +250,49 @@ async fn dashboard(
         // Departments of this territory (county or city level bodies).
         let mut departments = vec![];
         if level <= 2 {
-            for d in st.store.departments().await? {
-                if !d.region_code.starts_with(code.short()) {
-                    continue;
+            // One grouped read per code length instead of one per department.
+            let depts: Vec<_> = st
+                .store
+                .departments()
+                .await?
+                .into_iter()
+                .filter(|d| d.region_code.starts_with(code.short()))
+                .collect();
+            let mut lengths: Vec<usize> = depts.iter().map(|d| d.code.len() + 5).collect();
+            lengths.sort_unstable();
+            lengths.dedup();
+            let mut counters = std::collections::HashMap::new();
+            for len in lengths {
+                let prefix = format!("dept:{}", code.short());
+                for (node, c) in st.store.kpi_children(&prefix, len as i32, fd, td).await? {
+                    counters.insert(node, c);
                 }
-                let dc = st.store.kpi(&format!("dept:{}", d.code), fd, td).await?;
+            }
+            for d in &depts {
+                let Some(dc) = counters.get(&format!("dept:{}", d.code)) else {
+                    continue;
+                };
                 if dc.reported == 0 && dc.dispatched == 0 {
                     continue;
                 }
-                let name = super::view::department_name(&d, lang);
-                departments.push(row(&d.code, name, format!("/work/cases?q=&region={}", code.as_str()), &dc));
+                // A department's counters start at dispatch: rank it on handling, not on intake.
+                let r = dc.rates();
+                departments.push(RankRow {
+                    code: d.code.clone(),
+                    name: super::view::department_name(d, lang),
+                    href: format!("/work/cases?department={}", d.code),
+                    reported: dc.dispatched,
+                    closed: dc.handled,
+                    close_rate: pct(r.handling_rate),
+                    on_time: pct(r.on_time_handling_rate),
+                    value: pct(r.rework_rate),
+                    grade: String::new(),
+                });
             }
+            // Best on-time handling first.
             departments.sort_by(|a, b| {
-                let o = sort_key(a).total_cmp(&sort_key(b));
-                if desc { o.reverse() } else { o }
+                let k = |r: &RankRow| r.on_time.trim_end_matches('%').parse::<f64>().unwrap_or(-1.0);
+                k(b).total_cmp(&k(a))
             });
             departments.truncate(15);
         }

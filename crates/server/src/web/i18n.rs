@@ -325,6 +325,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "立即派遣的处置时限：",
         "Handling deadline if dispatched now:",
     ),
+    ("dispatch.due_short", "时限", "deadline"),
     (
         "duplicate.none",
         "未发现疑似重复件",
@@ -444,6 +445,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Something went wrong on our side; it has been logged. Try again later.",
     ),
     ("err.internal.title", "系统错误", "System error"),
+    (
+        "err.not_allowed",
+        "当前状态下不能办理此操作（可能已被他人处理），请刷新页面查看最新状态。",
+        "This action is not possible in the case's current state (someone may have acted first); reload the page.",
+    ),
     (
         "err.notfound",
         "没有找到您要的页面或案件。",
@@ -591,6 +597,8 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("kpi.close_rate", "结案率", "Close rate"),
     ("kpi.closed", "结案数", "Closed"),
+    ("kpi.dispatched", "派遣数", "Dispatched"),
+    ("kpi.handled", "处置数", "Handled"),
     ("kpi.handling_rate", "处置率", "Handling rate"),
     ("kpi.on_time_close_rate", "按期结案率", "On-time close rate"),
     (

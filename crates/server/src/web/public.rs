@@ -77,6 +77,14 @@ pub fn category_groups(st: &SharedState, lang: Lang) -> Vec<CategoryGroup> {
 #[derive(Default)]
 pub struct FormErrors(pub Vec<(String, String)>);
 
+impl ReportPage {
+    pub fn center_attr(&self) -> String {
+        self.center
+            .map(|(lat, lon)| format!("{lat:.6},{lon:.6}"))
+            .unwrap_or_default()
+    }
+}
+
 impl FormErrors {
     pub fn get(&self, field: &str) -> &str {
         self.0
@@ -96,6 +104,21 @@ impl FormErrors {
     }
     /// An error of the service, in the person's language, on its field (or on the form).
     pub fn api(&mut self, lang: Lang, e: &ApiError) {
+        // Refusals of the workflow itself, whatever the field: said in the person's language.
+        let key = match e.code {
+            "action_not_allowed" => Some("err.not_allowed"),
+            "version_mismatch" | "conflict" => Some("err.field.version"),
+            "forbidden" => Some("err.forbidden"),
+            _ => None,
+        };
+        if let Some(k) = key {
+            let msg = match lang {
+                Lang::Zh => lang.t(k).to_string(),
+                Lang::En => format!("{} ({})", lang.t(k), e.message),
+            };
+            self.add("form", msg);
+            return;
+        }
         let field = e.field.clone().unwrap_or_else(|| "form".into());
         let reason = e
             .message
@@ -127,6 +150,8 @@ struct ReportPage {
     errors: FormErrors,
     /// Staff report (grid worker quick report): no contact fields, may self-handle.
     staff: bool,
+    /// Where the map starts when no point is given: the grid worker's own grid.
+    center: Option<(f64, f64)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -146,11 +171,21 @@ async fn report_page(
         lon: q.lon.unwrap_or_default(),
         ..Default::default()
     };
+    let mut center = None;
+    if let Some(g) = ctx.user.as_ref().and_then(|u| u.grids.first())
+        && let Ok(grid) = st.store.grid(g).await
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&grid.geometry)
+        && let Ok(mp) = safegrid_geo::from_geojson_value(&v)
+        && let Some(r) = safegrid_geo::geo::BoundingRect::bounding_rect(&mp)
+    {
+        center = Some((r.center().y, r.center().x));
+    }
     let page = ReportPage {
         groups: category_groups(&st, ctx.lang),
         form,
         errors: FormErrors::default(),
         staff,
+        center,
         ctx,
     };
     page.ctx.render(&page)
@@ -319,6 +354,7 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
             form,
             errors,
             staff,
+            center: None,
         };
         return Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };

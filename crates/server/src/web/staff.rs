@@ -180,6 +180,7 @@ pub struct ListQuery {
     category: Option<String>,
     light: Option<String>,
     region: Option<String>,
+    department: Option<String>,
     q: Option<String>,
     open: Option<String>,
     page: Option<i64>,
@@ -351,6 +352,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         }
     }
     f.category = text(&q.category);
+    f.department = text(&q.department);
     if let Some(r) = text(&q.region) {
         match RegionCode::parse(&r) {
             Ok(c) => f.region_prefix = Some(c.short().to_string()),
@@ -391,6 +393,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
             ("category", &q.category),
             ("light", &q.light),
             ("region", &q.region),
+            ("department", &q.department),
             ("q", &q.q),
             ("open", &q.open),
         ] {
@@ -585,6 +588,7 @@ struct CasePage {
     /// Deadline if dispatched now, and the limit it comes from (shown before confirming).
     dispatch_due: String,
     dispatch_limit: String,
+    dispatch_options: Vec<DispatchOption>,
     errors: FormErrors,
     failed_action: String,
     created: bool,
@@ -652,6 +656,59 @@ fn dispatch_targets(
     v.into_iter().map(|(a, b, c, _)| (a, b, c)).collect()
 }
 
+/// An urgency the dispatcher may choose, with the deadline a dispatch at it would set now.
+pub struct DispatchOption {
+    pub urgency: String,
+    pub label: &'static str,
+    pub due: String,
+    pub limit: String,
+}
+
+/// Deadline previews of a dispatch now at the case's urgency and at each higher one, reached by
+/// expediting first (dry runs of the engine, nothing stored).
+fn dispatch_previews(
+    st: &SharedState,
+    case: &Case,
+    user: &User,
+    lang: Lang,
+) -> Vec<DispatchOption> {
+    let now = Utc::now();
+    let actor = user.actor();
+    let mut options = vec![];
+    let mut current = case.clone();
+    for step in 0..3 {
+        if step > 0 {
+            let exp = ActionRequest {
+                action: "expedite".into(),
+                ..Default::default()
+            };
+            match st.apply(&current, &exp, &actor, now) {
+                Ok(a) if a.case.urgency != current.urgency => current = a.case,
+                _ => break,
+            }
+        }
+        let req = ActionRequest {
+            action: "dispatch".into(),
+            department: Some("preview".into()),
+            ..Default::default()
+        };
+        if let Ok(a) = st.apply(&current, &req, &actor, now) {
+            options.push(DispatchOption {
+                urgency: current.urgency.to_string(),
+                label: lang.t(&format!("urgency.{}", current.urgency)),
+                due: super::view::show_opt(a.case.due_at),
+                limit: a
+                    .case
+                    .stage_limit
+                    .clone()
+                    .map(|l| lang.limit(&l))
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    options
+}
+
 async fn case_page_inner(
     st: &SharedState,
     ctx: &Ctx,
@@ -691,27 +748,17 @@ async fn case_page_full(
             with_photo: ["handle", "verify", "self_handle"].contains(&a.as_str()),
         })
         .collect();
-    let (dispatch_due, dispatch_limit) = if view.may("dispatch") {
-        let req = ActionRequest {
-            action: "dispatch".into(),
-            department: Some("preview".into()),
-            ..Default::default()
-        };
-        // A dry run of the engine: exactly the deadline the real dispatch would set now.
-        match st.apply(&case, &req, &user.actor(), Utc::now()) {
-            Ok(a) => (
-                super::view::show_opt(a.case.due_at),
-                a.case
-                    .stage_limit
-                    .clone()
-                    .map(|l| ctx.lang.limit(&l))
-                    .unwrap_or_default(),
-            ),
-            Err(_) => (String::new(), String::new()),
-        }
+    // Dry runs of the engine: exactly the deadline a dispatch now would set, at the case's urgency
+    // and at each higher one (reached by expediting first, as the real dispatch will).
+    let dispatch_options = if view.may("dispatch") {
+        dispatch_previews(st, &case, user, ctx.lang)
     } else {
-        (String::new(), String::new())
+        vec![]
     };
+    let (dispatch_due, dispatch_limit) = dispatch_options
+        .first()
+        .map(|o| (o.due.clone(), o.limit.clone()))
+        .unwrap_or_default();
     let duplicates = if view.may("link_duplicate") {
         likely_duplicates(st, user, &case, ctx.lang).await?
     } else {
@@ -736,6 +783,7 @@ async fn case_page_full(
         duplicates,
         dispatch_due,
         dispatch_limit,
+        dispatch_options,
         errors,
         failed_action,
         created,
@@ -857,6 +905,41 @@ async fn act(
                 ctx.lang.field_error("passed", "choose pass or fail"),
             );
             return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+        }
+        let mut case = case;
+        let mut version = version;
+        let wanted = data.get("urgency");
+        if action == "dispatch" && !wanted.trim().is_empty() {
+            let target: safegrid_domain::catalog::Urgency = match wanted.trim().parse() {
+                Ok(u) => u,
+                Err(e) => {
+                    errors.api(ctx.lang, &crate::http::error::ApiError::from(e));
+                    return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+                }
+            };
+            // A higher urgency is reached by expediting (加急), recorded in the history like any step.
+            while case.urgency < target {
+                let exp = ActionRequest {
+                    action: "expedite".into(),
+                    note: req.note.clone(),
+                    ..Default::default()
+                };
+                match st
+                    .act(&case, &exp, &user.actor(), version, Utc::now())
+                    .await
+                {
+                    Ok(c) if c.urgency != case.urgency => {
+                        version = Some(c.version);
+                        case = c;
+                    }
+                    Ok(_) => break,
+                    Err(e) if e.status.is_client_error() => {
+                        errors.api(ctx.lang, &e);
+                        return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
         match st
             .act(&case, &req, &user.actor(), version, Utc::now())

@@ -337,6 +337,9 @@ async fn story(app: &TestApp, b: &Browser) {
 
     // The command center registers it from the intake queue and dispatches it to 吴兴区 城管.
     s.login("demo-dispatcher").await;
+    s.go("/work/queue").await;
+    s.wait_css("#case-list .case-link").await;
+    s.snap("queue").await;
     s.go("/work/cases?q=E2E").await;
     s.click(".case-link").await;
     assert_eq!(s.status().await, "reported");
@@ -349,6 +352,7 @@ async fn story(app: &TestApp, b: &Browser) {
         "document.querySelector('#status').dataset.status === 'registered'",
     )
     .await;
+    s.snap("case").await;
     let dept = s.wait_css("#department-dispatch").await;
     assert_eq!(
         dept.prop("value").await.unwrap().as_deref(),
@@ -371,7 +375,8 @@ async fn story(app: &TestApp, b: &Browser) {
     // The department accepts and reports it handled with a note and a photo.
     s.login("demo-handler").await;
     s.go("/work/inbox").await;
-    s.wait_css("#case-list").await;
+    s.wait_css("#case-list .case-link").await;
+    s.snap("inbox").await;
     s.c().goto(&case_url).await.unwrap();
     s.click("#do-accept").await;
     s.until(
@@ -404,6 +409,7 @@ async fn story(app: &TestApp, b: &Browser) {
     s.login("demo-gridworker").await;
     s.go("/work/grid").await;
     s.wait_css("#verify-list a").await;
+    s.snap("grid").await;
     s.c().goto(&case_url).await.unwrap();
     s.click("#verify-pass").await;
     s.fill("#note-verify", "现场核实已处理").await;
@@ -425,9 +431,6 @@ async fn story(app: &TestApp, b: &Browser) {
         "document.querySelector('#status').dataset.status === 'closed'",
     )
     .await;
-    s.snap("case").await;
-    s.go("/work/queue").await;
-    s.snap("queue").await;
     s.go("/work/overdue").await;
     s.snap("overdue").await;
     s.logout().await;
@@ -490,14 +493,6 @@ async fn story(app: &TestApp, b: &Browser) {
     s.logout().await;
 
     if s.shots.is_some() {
-        s.login("demo-gridworker").await;
-        s.go("/work/grid").await;
-        s.snap("grid").await;
-        s.logout().await;
-        s.login("demo-handler").await;
-        s.go("/work/inbox").await;
-        s.snap("inbox").await;
-        s.logout().await;
         s.login("demo-admin").await;
         s.go("/work/admin").await;
         s.snap("admin").await;
