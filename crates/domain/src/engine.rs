@@ -1096,6 +1096,7 @@ mod tests {
             reporter_name: None,
             reporter_phone: None,
             reporter_user: None,
+            reporter_anonymous: false,
         };
         create(new, None, ctx).expect("created").case
     }
