@@ -198,16 +198,35 @@ fn code_name(table: &[dispute::Code], code: Option<&str>) -> Value {
 }
 
 /// Whether `user` sees this dispute's parties unmasked: an administrator, or the mediator the
-/// dispute is assigned to.
-async fn sees_parties(st: &SharedState, user: &User, rec: &DisputeRow) -> ApiResult<bool> {
-    match user.role {
-        Role::Admin => Ok(true),
+/// dispute is assigned to (they need the parties to mediate). Every such view of the parties'
+/// personal data is written to the audit trail (`privacy.view_parties`) before it is sent.
+async fn sees_parties(
+    st: &SharedState,
+    user: &User,
+    rec: &DisputeRow,
+    number: &str,
+) -> ApiResult<bool> {
+    let full = match user.role {
+        Role::Admin => true,
         Role::Mediator => match rec.mediator_id {
-            Some(m) => Ok(st.store.mediator(m).await?.user_id == Some(user.id)),
-            None => Ok(false),
+            Some(m) => st.store.mediator(m).await?.user_id == Some(user.id),
+            None => false,
         },
-        _ => Ok(false),
+        _ => false,
+    };
+    if full {
+        st.store
+            .audit(&safegrid_store::AuditEntry::new(
+                Some(user.id),
+                user.username.clone(),
+                "privacy.view_parties",
+                "case",
+                Some(number.to_string()),
+                json!({ "role": user.role }),
+            ))
+            .await?;
     }
+    Ok(full)
 }
 
 fn party_json(p: &PartyRow, full: bool) -> Value {
@@ -272,7 +291,7 @@ async fn dispute_view(
     staff(&user)?;
     let case = visible_case(&st, &id, &user, "dispute").await?;
     let rec = st.store.dispute_record(&case.county_code, case.id).await?;
-    let full = sees_parties(&st, &user, &rec).await?;
+    let full = sees_parties(&st, &user, &rec, &case.number).await?;
     let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
     let sessions = st
         .store
@@ -372,7 +391,7 @@ async fn agreement_html(
     else {
         return Err(ApiError::not_found("agreement"));
     };
-    let full = sees_parties(&st, &user, &rec).await?;
+    let full = sees_parties(&st, &user, &rec, &case.number).await?;
     let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
     let committee = match rec.committee_id {
         Some(cid) => st.store.committee(cid).await?.name,

@@ -343,6 +343,27 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
     assert_ne!(dl["parties"][0]["name"], "张建国");
     assert_eq!(dl["parties"][0]["masked"], true);
     assert!(!dl.to_string().contains("13812345678"));
+    // The mediator's view of the parties' personal data is in the audit trail; the leader's is not.
+    let admin = login(app, "demo-admin").await;
+    let number = d["case"]["number"].as_str().unwrap();
+    let (_, a) = get(
+        &admin,
+        format!(
+            "{}/api/v1/admin/audit?action=privacy.view_parties&target_id={number}",
+            app.base
+        ),
+    )
+    .await;
+    let viewers: Vec<&str> = a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert!(
+        viewers.contains(&"demo-mediator") && !viewers.contains(&"demo-leader"),
+        "{a}"
+    );
 
     // The printable agreement.
     let html = med
