@@ -379,6 +379,23 @@ const BUILTIN: [(&str, &str); 4] = [
 ];
 
 /// The built-in workflows by case type. The definitions are tested, so a failure here is a build defect.
+/// Every state name that is terminal in some workflow, sorted (state names never mean "open" in
+/// one workflow and "closed" in another; Open311's status test checks it). Case lists use it for
+/// "open only" filters.
+pub fn terminal_states() -> Vec<String> {
+    builtin()
+        .values()
+        .flat_map(|w| {
+            w.states
+                .iter()
+                .filter(|s| s.terminal)
+                .map(|s| s.name.clone())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 pub fn builtin() -> &'static BTreeMap<String, Workflow> {
     static WORKFLOWS: OnceLock<BTreeMap<String, Workflow>> = OnceLock::new();
     WORKFLOWS.get_or_init(|| {

@@ -569,17 +569,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         bail!("--older-than: must be 0 or more days");
                     }
                     let cutoff = chrono::Utc::now() - chrono::Duration::days(older_than);
-                    let terminal: Vec<String> = safegrid_domain::workflow::builtin()
-                        .values()
-                        .flat_map(|w| {
-                            w.states
-                                .iter()
-                                .filter(|s| s.terminal)
-                                .map(|s| s.name.clone())
-                        })
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
+                    let terminal = safegrid_domain::workflow::terminal_states();
                     let pb = indicatif::ProgressBar::new_spinner();
                     let by = safegrid_store::Eraser {
                         reason: format!("retention: closed more than {older_than} days ago"),

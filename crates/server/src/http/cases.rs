@@ -458,20 +458,6 @@ fn build_filter(q: &ListQuery, user: &User) -> ApiResult<CaseFilter> {
     Ok(f)
 }
 
-fn terminal_states() -> Vec<String> {
-    safegrid_domain::workflow::builtin()
-        .values()
-        .flat_map(|w| {
-            w.states
-                .iter()
-                .filter(|s| s.terminal)
-                .map(|s| s.name.clone())
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
 async fn list(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -480,7 +466,10 @@ async fn list(
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
     let f = build_filter(&q, &user)?;
     let (page, page_size) = (q.page.unwrap_or(1), f.limit);
-    let page_data = st.store.list_cases(&f, &terminal_states()).await?;
+    let page_data = st
+        .store
+        .list_cases(&f, &safegrid_domain::workflow::terminal_states())
+        .await?;
     Ok(Json(json!({
         "items": page_data.cases.iter().map(|c| case_json(&st, c, Some(&user))).collect::<Vec<_>>(),
         "total": page_data.total,
@@ -501,7 +490,7 @@ async fn export_csv(
     q.page_size = Some(1000);
     let mut f = build_filter(&q, &user)?;
     const MAX_ROWS: i64 = 200_000;
-    let terminal = terminal_states();
+    let terminal = safegrid_domain::workflow::terminal_states();
     let mut w = csv::Writer::from_writer(vec![]);
     w.write_record(crate::export::CASE_COLUMNS)
         .map_err(ApiError::internal)?;

@@ -78,22 +78,7 @@ pub fn extended(case_type: &str, state: &str) -> &'static str {
     }
 }
 
-/// Every state name that is terminal in some workflow (state names never mean "open" in one
-/// workflow and "closed" in another; a test checks).
-pub fn terminal_states() -> Vec<String> {
-    let mut v: Vec<String> = builtin()
-        .values()
-        .flat_map(|w| {
-            w.states
-                .iter()
-                .filter(|s| s.terminal)
-                .map(|s| s.name.clone())
-        })
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
+pub use safegrid_domain::workflow::terminal_states;
 
 /// Every non-terminal state name of every workflow.
 pub fn open_states() -> Vec<String> {

@@ -564,20 +564,6 @@ struct BoardQuery {
     area: Option<String>,
 }
 
-fn terminal_states() -> Vec<String> {
-    safegrid_domain::workflow::builtin()
-        .values()
-        .flat_map(|w| {
-            w.states
-                .iter()
-                .filter(|s| s.terminal)
-                .map(|s| s.name.clone())
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
 async fn board(
     State(st): State<SharedState>,
     ctx: Ctx,
@@ -599,7 +585,7 @@ async fn board(
             f.category = Some(f_category.clone());
         }
         let f_status = q.status.clone().unwrap_or_default();
-        let terminal = terminal_states();
+        let terminal = safegrid_domain::workflow::terminal_states();
         match f_status.as_str() {
             "open" => f.open_only = true,
             "closed" => f.statuses = vec!["closed".into()],

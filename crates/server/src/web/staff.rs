@@ -226,20 +226,6 @@ pub struct ListQueryView {
     pub open: bool,
 }
 
-pub fn terminal_states() -> Vec<String> {
-    safegrid_domain::workflow::builtin()
-        .values()
-        .flat_map(|w| {
-            w.states
-                .iter()
-                .filter(|s| s.terminal)
-                .map(|s| s.name.clone())
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
 /// Every state name with its label in the page's language (for filters).
 fn status_options(lang: Lang) -> Vec<(String, String)> {
     let mut seen = std::collections::BTreeMap::new();
@@ -283,7 +269,10 @@ async fn likely_duplicates(
         }
     }
     scope_filter(user, &mut f);
-    let page = st.store.list_cases(&f, &terminal_states()).await?;
+    let page = st
+        .store
+        .list_cases(&f, &safegrid_domain::workflow::terminal_states())
+        .await?;
     Ok(page
         .cases
         .iter()
@@ -363,7 +352,10 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         f.text = Some(t.chars().take(200).collect());
     }
     scope_filter(user, &mut f);
-    let data = st.store.list_cases(&f, &terminal_states()).await?;
+    let data = st
+        .store
+        .list_cases(&f, &safegrid_domain::workflow::terminal_states())
+        .await?;
     let depts = st.store.departments().await?;
     let mut items = vec![];
     for c in &data.cases {
@@ -491,7 +483,7 @@ struct GridPage {
 async fn grid_page(State(st): State<SharedState>, ctx: Ctx) -> Response {
     let r = async {
         let user = ctx.require_role(&[Role::GridWorker, Role::GridLeader])?;
-        let terminal = terminal_states();
+        let terminal = safegrid_domain::workflow::terminal_states();
         let mut base = CaseFilter {
             limit: 100,
             now: Some(Utc::now()),
