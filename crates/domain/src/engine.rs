@@ -1161,3 +1161,99 @@ mod tests {
         assert_eq!(a.case.status, "closed");
     }
 }
+
+#[cfg(test)]
+mod tracking_holder_tests {
+    use super::*;
+
+    struct Fixed;
+    impl Limits for Fixed {
+        fn limit(&self, _: &str, _: Urgency, _: Stage) -> Limit {
+            "1 natural_days".parse().unwrap()
+        }
+    }
+
+    fn closed_case(code: &str) -> Case {
+        let cal = WorkCalendar::builtin();
+        let ctx = Context {
+            calendar: &cal,
+            limits: &Fixed,
+            now: Utc::now(),
+        };
+        let new = NewCase {
+            id: Uuid::now_v7(),
+            county_code: "330502".into(),
+            number: "330502000001".into(),
+            tracking_code: code.into(),
+            case_type: "service_event".into(),
+            category: "C0301".into(),
+            urgency: Urgency::Normal,
+            channel: "web".into(),
+            description: "垃圾箱满溢".into(),
+            address: None,
+            lat: None,
+            lon: None,
+            grid_code: None,
+            region_code: "330502001001".into(),
+            needs_grid: true,
+            needs_location: false,
+            reporter_name: None,
+            reporter_phone: None,
+            reporter_user: None,
+            reporter_anonymous: false,
+        };
+        let mut case = create(new, None, &ctx).unwrap().case;
+        let staff = |role: Role| Actor {
+            id: Some(Uuid::now_v7()),
+            username: role.as_str().into(),
+            role,
+            department: Some("330502-cgj".into()),
+            grids: vec![],
+            regions: vec![],
+        };
+        for (action, role) in [
+            ("register", Role::Dispatcher),
+            ("dispatch", Role::Dispatcher),
+            ("handle", Role::Handler),
+            ("verify", Role::Dispatcher),
+            ("close", Role::Dispatcher),
+        ] {
+            let req = ActionRequest {
+                action: action.into(),
+                department: Some("330502-cgj".into()),
+                passed: Some(true),
+                ..Default::default()
+            };
+            case = apply(&case, &req, &staff(role), &ctx).unwrap().case;
+        }
+        assert_eq!(case.status, "closed");
+        case
+    }
+
+    #[test]
+    fn the_holder_of_the_code_rates_its_own_closed_case_once() {
+        let case = closed_case("ABCDEFGHJK");
+        let other = closed_case("ZZZZZZZZZZ");
+        let holder = tracking_holder(&case);
+        assert_eq!(allowed_actions(&case, &holder), vec!["rate".to_string()]);
+        assert!(
+            allowed_actions(&other, &holder).is_empty(),
+            "not another case's"
+        );
+        let cal = WorkCalendar::builtin();
+        let ctx = Context {
+            calendar: &cal,
+            limits: &Fixed,
+            now: Utc::now(),
+        };
+        let rate = ActionRequest {
+            action: "rate".into(),
+            score: Some(5),
+            ..Default::default()
+        };
+        assert!(apply(&other, &rate, &holder, &ctx).is_err());
+        let rated = apply(&case, &rate, &holder, &ctx).unwrap().case;
+        assert_eq!(rated.rating, Some(5));
+        assert!(allowed_actions(&rated, &holder).is_empty(), "once");
+    }
+}

@@ -48,6 +48,11 @@ impl Ctx {
     pub fn switch_label(&self) -> &'static str {
         if self.is_en() { "中文" } else { "English" }
     }
+    /// `aria-current="page"` for the navigation link of this page.
+    pub fn current(&self, path: &str) -> &'static str {
+        let here = self.here.split('?').next().unwrap_or("");
+        if here == path { "page" } else { "false" }
+    }
     pub fn role(&self) -> Option<Role> {
         self.user.as_ref().map(|u| u.role)
     }

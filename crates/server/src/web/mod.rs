@@ -25,7 +25,8 @@ use axum::extract::DefaultBodyLimit;
 
 /// Largest request a page accepts: a form with a few photos (each at most
 /// [`photos::MAX_PHOTO_BYTES`]). Applies to the web routes only; the JSON API keeps its own limit.
-pub const UPLOAD_LIMIT_BYTES: usize = 32 * 1024 * 1024;
+pub const UPLOAD_LIMIT_BYTES: usize =
+    photos::MAX_PHOTOS * photos::MAX_PHOTO_BYTES + 2 * 1024 * 1024;
 
 pub fn router() -> Router<SharedState> {
     Router::new()

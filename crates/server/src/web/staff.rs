@@ -938,7 +938,12 @@ async fn act(
             .await
         {
             Ok(updated) => {
+                // A list's inline form goes back to its list; others to the case.
+                let back = data.get("return_to");
                 photos::store(&st, &updated, &action, Some(&user), data.photos).await?;
+                if back.starts_with("/work/") && !back.starts_with("//") {
+                    return Ok(see_other(&safe_next(Some(&back))));
+                }
                 Ok(see_other(&format!(
                     "/work/cases/{}?done={}",
                     updated.id,

@@ -271,9 +271,16 @@ async fn run(app: &TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("请填写说明"));
+    // Registered straight from the intake queue, which it returns to.
+    let (_, queue) = page(&disp, format!("{b}/work/queue")).await;
+    assert!(
+        queue.contains(&format!("action=\"/work/cases/{id}/act\"")),
+        "inline register in the queue"
+    );
     let f = Form::new()
         .text("action", "register")
-        .text("csrf", csrf_of(&case));
+        .text("return_to", "/work/queue")
+        .text("csrf", csrf_of(&queue));
     let r = disp
         .post(format!("{b}/work/cases/{id}/act"))
         .multipart(f)
@@ -281,6 +288,7 @@ async fn run(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/work/queue");
     let (_, case) = page(&disp, format!("{b}/work/cases/{id}")).await;
     assert!(
         case.contains("data-status=\"registered\"") && case.contains("id=\"dispatch-deadline\"")
