@@ -139,7 +139,10 @@ pub fn app(state: SharedState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(limit))
         // The web pages after the API's body limit: photo uploads have their own (web::UPLOAD_LIMIT_BYTES).
-        .merge(crate::web::router())
+        .merge(crate::web::router().layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        )))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,

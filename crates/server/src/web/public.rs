@@ -283,13 +283,16 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
     let data = read_form(ctx.lang, mp).await?;
     ctx.check_csrf(&data.get("csrf"))?;
     if ctx.user.is_none() {
-        // Keyed by the form's token: pages have no trustworthy client address behind a proxy.
-        let key = format!("public_intake:web:{}", ctx.csrf);
-        if st
+        // Per client address, the same bucket as the API's public intake (so switching doors
+        // does not double the allowance), and per form token as well: dropping cookies does not
+        // help, and behind a proxy without `trust_proxy` the token still tells residents apart.
+        let ip = safegrid_store::audit::current_ip().unwrap_or_default();
+        let rate = st.settings.rate_limits.public_intake;
+        let by_ip = st.limiter.check(&format!("intake:ip:{ip}"), rate);
+        let by_form = st
             .limiter
-            .check(&key, st.settings.rate_limits.public_intake)
-            .is_err()
-        {
+            .check(&format!("public_intake:web:{}", ctx.csrf), rate);
+        if by_ip.is_err() || by_form.is_err() {
             return Err(WebError::Refused(ctx.t("err.rate_limited").to_string()));
         }
     }
