@@ -4,7 +4,7 @@
 
 use super::ctx::{Ctx, WebError, WebForm, WebMultipart, WebQuery, respond, see_other};
 use super::public::FormErrors;
-use crate::http::auth::hash_password;
+use crate::http::auth::{check_password, hash_password};
 use crate::import::ImportError;
 use crate::state::SharedState;
 use askama::Template;
@@ -15,10 +15,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{GridCode, RegionCode};
-use safegrid_store::NewUser;
+use safegrid_store::{AuditEntry, NewUser, User, UserChange};
 use serde::Deserialize;
 
 pub struct AccountRow {
+    pub id: String,
+    /// The role's code, for the edit form's select.
+    pub role_code: String,
     pub username: String,
     pub display_name: String,
     pub role: String,
@@ -69,6 +72,8 @@ async fn render(
         .await?
         .into_iter()
         .map(|u| AccountRow {
+            id: u.id.to_string(),
+            role_code: u.role.as_str().to_string(),
             scope: u
                 .regions
                 .iter()
@@ -340,11 +345,8 @@ async fn create_user(
                 lang.field_error("department", &format!("unknown department {d}")),
             );
         }
-        if f.password.chars().count() < 10 {
-            errors.add(
-                "password",
-                lang.field_error("password", "must have at least 10 characters"),
-            );
+        if let Err(e) = check_password(&f.password, &username) {
+            errors.add("password", lang.field_error("password", &e.reason));
         }
         if errors.any() {
             return render(&st, &ctx, String::new(), errors, username).await;
@@ -368,7 +370,13 @@ async fn create_user(
             })
             .await;
         match created {
-            Ok(_) => Ok(see_other("/work/admin?done=user")),
+            Ok(u) => {
+                audit_account(&st, &ctx, "account.create", &u, serde_json::json!({
+                    "role": u.role, "department": u.department, "regions": u.regions, "grids": u.grids, "via": "web",
+                }))
+                .await?;
+                Ok(see_other("/work/admin?done=user"))
+            }
             Err(safegrid_store::StoreError::Conflict(_)) => {
                 errors.add("username", lang.field_error("username", "is already taken"));
                 render(&st, &ctx, String::new(), errors, username).await
@@ -380,8 +388,149 @@ async fn create_user(
     respond(&ctx, r)
 }
 
+async fn audit_account(
+    st: &SharedState,
+    ctx: &Ctx,
+    action: &str,
+    target: &User,
+    detail: serde_json::Value,
+) -> Result<(), WebError> {
+    let admin = ctx.require_user()?;
+    st.store
+        .audit(&AuditEntry::new(
+            Some(admin.id),
+            admin.username.clone(),
+            action,
+            "user",
+            Some(target.username.clone()),
+            detail,
+        ))
+        .await
+        .map_err(|_| WebError::Internal)?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct UserEditForm {
+    csrf: String,
+    role: String,
+    scope: Option<String>,
+    department: Option<String>,
+    /// "on" when the box is ticked.
+    disabled: Option<String>,
+    /// A new password; empty keeps the current one.
+    password: Option<String>,
+}
+
+/// Changes an account's role, scope, department, password or disables it (audited; a narrowed
+/// scope or role, or disabling, ends the account's sessions at once).
+async fn edit_user(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<UserEditForm>,
+) -> Response {
+    let r = async {
+        ctx.require_role(&[Role::Admin])?;
+        ctx.check_csrf(&f.csrf)?;
+        let me = ctx.require_user()?;
+        let lang = ctx.lang;
+        let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| WebError::NotFound)?;
+        let cur = st.store.user(id).await.map_err(|_| WebError::NotFound)?;
+        let mut errors = FormErrors::default();
+        let role: Option<Role> = f.role.parse().ok().filter(|r| Role::ALL_HUMAN.contains(r));
+        if role.is_none() {
+            errors.add("role", lang.field_error("role", "choose a role"));
+        }
+        let (mut regions, mut grids) = (vec![], vec![]);
+        for code in f
+            .scope
+            .as_deref()
+            .unwrap_or("")
+            .split([',', ' ', '，'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let parsed = if code.len() == 15 {
+                GridCode::parse(code).map(|g| grids.push(g.as_str().to_string()))
+            } else {
+                RegionCode::parse(code).map(|r| regions.push(r.as_str().to_string()))
+            };
+            if let Err(e) = parsed {
+                errors.add("scope", lang.field_error("scope", &format!("{code}: {}", e.reason)));
+            }
+        }
+        let department = f
+            .department
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_string);
+        if role == Some(Role::Handler) && department.is_none() {
+            errors.add(
+                "department",
+                lang.field_error("department", "is required for a department handler"),
+            );
+        }
+        if let Some(d) = &department
+            && st.store.department(d).await.is_err()
+        {
+            errors.add(
+                "department",
+                lang.field_error("department", &format!("unknown department {d}")),
+            );
+        }
+        let disabled = f.disabled.as_deref() == Some("on");
+        if id == me.id && (disabled || role != Some(Role::Admin)) {
+            errors.add(
+                "role",
+                lang.field_error("role", "you may not disable or demote your own account"),
+            );
+        }
+        let password = f.password.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if let Some(p) = password
+            && let Err(e) = check_password(p, &cur.username)
+        {
+            errors.add("password", lang.field_error("password", &e.reason));
+        }
+        if errors.any() {
+            return render(&st, &ctx, String::new(), errors, String::new()).await;
+        }
+        let u = st
+            .store
+            .update_user(
+                id,
+                &UserChange {
+                    role,
+                    department: Some(department),
+                    regions: Some(regions),
+                    grids: Some(grids),
+                    disabled: Some(disabled),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if let Some(p) = password {
+            st.store
+                .set_password_hash(id, &hash_password(p.to_string()).await?)
+                .await?;
+            st.store.delete_user_sessions(id).await?;
+        }
+        audit_account(&st, &ctx, "account.update", &u, serde_json::json!({
+            "before": { "role": cur.role, "department": cur.department, "regions": cur.regions, "grids": cur.grids, "disabled": cur.disabled },
+            "after": { "role": u.role, "department": u.department, "regions": u.regions, "grids": u.grids, "disabled": u.disabled },
+            "password_changed": password.is_some(), "via": "web",
+        }))
+        .await?;
+        Ok(see_other("/work/admin?done=user"))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
 pub fn router() -> Router<SharedState> {
     Router::new()
+        .route("/work/admin/users/{id}", post(edit_user))
         .route("/work/admin", get(admin_page))
         .route("/work/admin/import/{what}", post(import))
         .route("/work/admin/users", post(create_user))

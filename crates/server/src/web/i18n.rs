@@ -183,7 +183,13 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Default department kind",
     ),
     ("admin.departments", "职能部门", "Departments"),
+    ("admin.disabled", "已停用", "Disabled"),
     ("admin.display_name", "显示名称", "Display name"),
+    (
+        "admin.edit_accounts",
+        "修改账号（角色、范围、停用、重置密码）",
+        "Edit accounts (role, scope, disable, reset password)",
+    ),
     ("admin.edit_category", "编辑分类", "Edit category"),
     ("admin.file", "文件", "File"),
     (
@@ -236,6 +242,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Write the amount and the unit: working_hours, working_days, natural_hours or natural_days, e.g. 2 working_days.",
     ),
     ("admin.line", "第", "line"),
+    (
+        "admin.new_password",
+        "新密码（留空不变）",
+        "New password (empty: unchanged)",
+    ),
     ("admin.no", "否", "No"),
     (
         "admin.not_utf8",

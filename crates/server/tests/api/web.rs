@@ -479,6 +479,89 @@ async fn run(app: &TestApp) {
     assert_eq!(v["level"], "grid");
     let n = v["features"].as_array().unwrap().len();
     assert!(n > 0 && n < 500, "{n} grids in a 2 km view");
+    accounts_are_edited_from_the_admin_page(app).await;
+}
+
+/// The administrator changes a leader's scope and disables an account from the page: the
+/// password policy applies, the changes are audited and the account's sessions end.
+async fn accounts_are_edited_from_the_admin_page(app: &TestApp) {
+    let b = &app.base;
+    let admin = web_login(app, "demo-admin").await;
+    let leader = web_login(app, "demo-leader").await;
+    let (s, _) = page(&leader, format!("{b}/work/dashboard")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, html) = page(&admin, format!("{b}/work/admin")).await;
+    let csrf = csrf_of(&html);
+    let id = app
+        .state
+        .store
+        .user_by_name("demo-leader")
+        .await
+        .unwrap()
+        .id;
+    // A weak new password is refused with the field named; nothing changes.
+    let r = admin
+        .post(format!("{b}/work/admin/users/{id}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("role", "leader"),
+            ("scope", "330521"),
+            ("password", "1234567890"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.state.store.user(id).await.unwrap().regions,
+        vec!["330500000000".to_string()]
+    );
+    let r = admin
+        .post(format!("{b}/work/admin/users/{id}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("role", "leader"),
+            ("scope", "330521"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    assert_eq!(
+        app.state.store.user(id).await.unwrap().regions,
+        vec!["330521000000".to_string()]
+    );
+    let (s, _) = page(&leader, format!("{b}/work/dashboard")).await;
+    assert_ne!(s, StatusCode::OK, "the narrowed account's session ended");
+    let (entries, _) = app
+        .state
+        .store
+        .audit_search(&safegrid_store::AuditFilter {
+            action: Some("account.update".into()),
+            target_id: Some("demo-leader".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].actor_name, "demo-admin");
+    // Without the form's token nothing changes.
+    let r = admin
+        .post(format!("{b}/work/admin/users/{id}"))
+        .form(&[("csrf", "forged"), ("role", "admin"), ("scope", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.state.store.user(id).await.unwrap().role,
+        safegrid_domain::Role::Leader
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
