@@ -261,6 +261,71 @@ async fn import(
     respond(&ctx, r)
 }
 
+/// The role, scope and department of an account form, checked; problems go to `errors` by field.
+struct AccountFields {
+    role: Option<Role>,
+    regions: Vec<String>,
+    grids: Vec<String>,
+    department: Option<String>,
+}
+
+async fn account_fields(
+    st: &SharedState,
+    lang: super::i18n::Lang,
+    role: &str,
+    scope: Option<&str>,
+    department: Option<&str>,
+    errors: &mut FormErrors,
+) -> AccountFields {
+    let role: Option<Role> = role.parse().ok().filter(|r| Role::ALL_HUMAN.contains(r));
+    if role.is_none() {
+        errors.add("role", lang.field_error("role", "choose a role"));
+    }
+    let (mut regions, mut grids) = (vec![], vec![]);
+    for code in scope
+        .unwrap_or("")
+        .split([',', ' ', '，'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let parsed = if code.len() == 15 {
+            GridCode::parse(code).map(|g| grids.push(g.as_str().to_string()))
+        } else {
+            RegionCode::parse(code).map(|r| regions.push(r.as_str().to_string()))
+        };
+        if let Err(e) = parsed {
+            errors.add(
+                "scope",
+                lang.field_error("scope", &format!("{code}: {}", e.reason)),
+            );
+        }
+    }
+    let department = department
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
+    if role == Some(Role::Handler) && department.is_none() {
+        errors.add(
+            "department",
+            lang.field_error("department", "is required for a department handler"),
+        );
+    }
+    if let Some(d) = &department
+        && st.store.department(d).await.is_err()
+    {
+        errors.add(
+            "department",
+            lang.field_error("department", &format!("unknown department {d}")),
+        );
+    }
+    AccountFields {
+        role,
+        regions,
+        grids,
+        department,
+    }
+}
+
 #[derive(Deserialize)]
 struct UserForm {
     csrf: String,
@@ -294,57 +359,12 @@ async fn create_user(
                 lang.field_error("username", "1 to 50 characters, no spaces"),
             );
         }
-        let role: Option<Role> = f.role.parse().ok().filter(|r| Role::ALL_HUMAN.contains(r));
-        if role.is_none() {
-            errors.add("role", lang.field_error("role", "choose a role"));
-        }
-        let (mut regions, mut grids) = (vec![], vec![]);
-        for s in f
-            .scope
-            .as_deref()
-            .unwrap_or("")
-            .split([',', ' ', '，'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            if s.len() == 15 {
-                match GridCode::parse(s) {
-                    Ok(g) => grids.push(g.as_str().to_string()),
-                    Err(e) => errors.add(
-                        "scope",
-                        lang.field_error("scope", &format!("{s}: {}", e.reason)),
-                    ),
-                }
-            } else {
-                match RegionCode::parse(s) {
-                    Ok(r) => regions.push(r.as_str().to_string()),
-                    Err(e) => errors.add(
-                        "scope",
-                        lang.field_error("scope", &format!("{s}: {}", e.reason)),
-                    ),
-                }
-            }
-        }
-        let department = f
-            .department
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_string);
-        if role == Some(Role::Handler) && department.is_none() {
-            errors.add(
-                "department",
-                lang.field_error("department", "is required for a department handler"),
-            );
-        }
-        if let Some(d) = &department
-            && st.store.department(d).await.is_err()
-        {
-            errors.add(
-                "department",
-                lang.field_error("department", &format!("unknown department {d}")),
-            );
-        }
+        let AccountFields {
+            role,
+            regions,
+            grids,
+            department,
+        } = account_fields(&st, lang, &f.role, f.scope.as_deref(), f.department.as_deref(), &mut errors).await;
         if let Err(e) = check_password(&f.password, &username) {
             errors.add("password", lang.field_error("password", &e.reason));
         }
@@ -438,48 +458,12 @@ async fn edit_user(
         let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| WebError::NotFound)?;
         let cur = st.store.user(id).await.map_err(|_| WebError::NotFound)?;
         let mut errors = FormErrors::default();
-        let role: Option<Role> = f.role.parse().ok().filter(|r| Role::ALL_HUMAN.contains(r));
-        if role.is_none() {
-            errors.add("role", lang.field_error("role", "choose a role"));
-        }
-        let (mut regions, mut grids) = (vec![], vec![]);
-        for code in f
-            .scope
-            .as_deref()
-            .unwrap_or("")
-            .split([',', ' ', '，'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let parsed = if code.len() == 15 {
-                GridCode::parse(code).map(|g| grids.push(g.as_str().to_string()))
-            } else {
-                RegionCode::parse(code).map(|r| regions.push(r.as_str().to_string()))
-            };
-            if let Err(e) = parsed {
-                errors.add("scope", lang.field_error("scope", &format!("{code}: {}", e.reason)));
-            }
-        }
-        let department = f
-            .department
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_string);
-        if role == Some(Role::Handler) && department.is_none() {
-            errors.add(
-                "department",
-                lang.field_error("department", "is required for a department handler"),
-            );
-        }
-        if let Some(d) = &department
-            && st.store.department(d).await.is_err()
-        {
-            errors.add(
-                "department",
-                lang.field_error("department", &format!("unknown department {d}")),
-            );
-        }
+        let AccountFields {
+            role,
+            regions,
+            grids,
+            department,
+        } = account_fields(&st, lang, &f.role, f.scope.as_deref(), f.department.as_deref(), &mut errors).await;
         let disabled = f.disabled.as_deref() == Some("on");
         if id == me.id && (disabled || role != Some(Role::Admin)) {
             errors.add(
