@@ -302,6 +302,46 @@ fn start_stage(ctx: &Context, case: &mut Case, stage: Stage, state: Option<&Stat
     }
 }
 
+/// Hands a case to a department (派遣, and a petition's 转送): the department from the request,
+/// counted as dispatched once and as a dispatch event every time.
+fn send_to_department(
+    case: &Case,
+    c: &mut Case,
+    k: &mut Counters,
+    data: &mut serde_json::Map<String, serde_json::Value>,
+    req: &ActionRequest,
+    now: DateTime<Utc>,
+    missing: &str,
+) -> Result<(), FieldError> {
+    let dept = req
+        .department
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| FieldError::new("department", missing))?;
+    c.department = Some(dept.to_string());
+    if case.dispatched_at.is_none() {
+        k.dispatched += 1;
+    }
+    c.dispatched_at = Some(now);
+    k.dispatch_events += 1;
+    data.insert("department".into(), dept.into());
+    Ok(())
+}
+
+/// A department gives a case back (退回, and a petition's 异议): recorded and counted as returned.
+fn take_back(
+    case: &Case,
+    c: &mut Case,
+    k: &mut Counters,
+    data: &mut serde_json::Map<String, serde_json::Value>,
+) {
+    data.insert("department".into(), case.department.clone().into());
+    c.department = None;
+    c.return_count += 1;
+    k.returned += 1;
+}
+
 /// Closes a dispute or petition (办结): counted once, on time unless it ever ran late.
 fn close_case(c: &mut Case, k: &mut Counters, now: DateTime<Utc>) {
     if c.closed_at.is_none() {
@@ -476,29 +516,16 @@ pub fn apply(
                 k.grid_reports_registered += 1;
             }
         }
-        "dispatch" => {
-            let dept = req
-                .department
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .ok_or_else(|| {
-                    FieldError::new("department", "is required for dispatch (a department code)")
-                })?;
-            c.department = Some(dept.to_string());
-            if case.dispatched_at.is_none() {
-                k.dispatched += 1;
-            }
-            c.dispatched_at = Some(now);
-            k.dispatch_events += 1;
-            data.insert("department".into(), dept.into());
-        }
-        "return" => {
-            data.insert("department".into(), case.department.clone().into());
-            c.department = None;
-            c.return_count += 1;
-            k.returned += 1;
-        }
+        "dispatch" => send_to_department(
+            case,
+            &mut c,
+            &mut k,
+            &mut data,
+            req,
+            now,
+            "is required for dispatch (a department code)",
+        )?,
+        "return" => take_back(case, &mut c, &mut k, &mut data),
         "request_extension" => {
             let by = match (req.extend_by.as_deref(), t.max_extension) {
                 (Some(s), _) => parse_limit(s, "extend_by")?,
@@ -767,32 +794,16 @@ pub fn apply(
             k.disputes_concluded += 1;
         }
         "refuse_mediation" | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
-        "forward" => {
-            let dept = req
-                .department
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "department",
-                        "is required for forward (the competent body's department code)",
-                    )
-                })?;
-            c.department = Some(dept.to_string());
-            if case.dispatched_at.is_none() {
-                k.dispatched += 1;
-            }
-            c.dispatched_at = Some(now);
-            k.dispatch_events += 1;
-            data.insert("department".into(), dept.into());
-        }
-        "object" => {
-            data.insert("department".into(), case.department.clone().into());
-            c.department = None;
-            c.return_count += 1;
-            k.returned += 1;
-        }
+        "forward" => send_to_department(
+            case,
+            &mut c,
+            &mut k,
+            &mut data,
+            req,
+            now,
+            "is required for forward (the competent body's department code)",
+        )?,
+        "object" => take_back(case, &mut c, &mut k, &mut data),
         "reply" => {
             if case.handled_at.is_none() {
                 k.handled += 1;

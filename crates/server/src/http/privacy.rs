@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use safegrid_domain::codes::Phone;
-use safegrid_store::{AuditEntry, Eraser, StoreError};
+use safegrid_domain::engine::Case;
+use safegrid_store::{AuditEntry, Eraser, StoreError, User};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -40,6 +41,27 @@ fn reason(r: &str) -> ApiResult<String> {
     Ok(r.to_string())
 }
 
+/// Writes the audit entry of a reveal (API or web page), before the contact is sent.
+pub async fn audit_reveal(
+    st: &SharedState,
+    user: &User,
+    case: &Case,
+    why: &str,
+    via: &str,
+) -> ApiResult<()> {
+    st.store
+        .audit(&AuditEntry::new(
+            Some(user.id),
+            user.username.clone(),
+            "privacy.reveal",
+            "case",
+            Some(case.number.clone()),
+            json!({ "id": case.id, "reason": why, "fields": ["name", "phone"], "via": via }),
+        ))
+        .await?;
+    Ok(())
+}
+
 /// Shows the reporter's name and phone in the clear to one who must call back, and audits it.
 async fn reveal(
     State(st): State<SharedState>,
@@ -55,16 +77,7 @@ async fn reveal(
         ));
     }
     let why = reason(&b.reason)?;
-    st.store
-        .audit(&AuditEntry::new(
-            Some(user.id),
-            user.username.clone(),
-            "privacy.reveal",
-            "case",
-            Some(case.number.clone()),
-            json!({ "id": case.id, "reason": why, "fields": ["name", "phone"] }),
-        ))
-        .await?;
+    audit_reveal(&st, &user, &case, &why, "api").await?;
     Ok(Json(json!({
         "case_id": case.id,
         "number": case.number,

@@ -822,31 +822,36 @@ async fn reveal(
         if !crate::http::cases::may_reveal(user, &case) {
             return Err(WebError::Forbidden);
         }
-        let reason = form.get("reason").map(|r| r.trim().to_string()).unwrap_or_default();
+        let reason = form
+            .get("reason")
+            .map(|r| r.trim().to_string())
+            .unwrap_or_default();
         if reason.chars().count() < 4 || reason.chars().count() > 500 {
             let mut errors = FormErrors::default();
             errors.add(
                 "reason",
-                ctx.lang.field_error("reason", "must say why (4 to 500 characters)"),
+                ctx.lang
+                    .field_error("reason", "must say why (4 to 500 characters)"),
             );
             return case_page_full(&st, &ctx, &id, errors, "reveal".into(), false, None).await;
         }
-        st.store
-            .audit(&safegrid_store::AuditEntry::new(
-                Some(user.id),
-                user.username.clone(),
-                "privacy.reveal",
-                "case",
-                Some(case.number.clone()),
-                serde_json::json!({ "id": case.id, "reason": reason, "fields": ["name", "phone"], "via": "web" }),
-            ))
+        crate::http::privacy::audit_reveal(&st, user, &case, &reason, "web")
             .await
             .map_err(|_| WebError::Internal)?;
         let contact = (
             case.reporter_name.clone().unwrap_or_default(),
             case.reporter_phone.clone().unwrap_or_default(),
         );
-        case_page_full(&st, &ctx, &id, FormErrors::default(), String::new(), false, Some(contact)).await
+        case_page_full(
+            &st,
+            &ctx,
+            &id,
+            FormErrors::default(),
+            String::new(),
+            false,
+            Some(contact),
+        )
+        .await
     }
     .await;
     respond(&ctx, r)
