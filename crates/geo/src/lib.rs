@@ -25,7 +25,9 @@ pub use features::{
 pub use locate::{Location, Locator};
 pub use measure::{area_m2, within_parent};
 pub use partition::{PartitionError, order_west_east_north_south, partition};
-pub use validate::{FeatureProblem, from_geojson_value, validate_multipolygon};
+pub use validate::{
+    FeatureProblem, from_geojson_value, from_stored_geojson, validate_multipolygon,
+};
 
 /// Re-exported so callers use the same geometry types as this crate.
 pub use geo;

@@ -65,6 +65,31 @@ pub fn from_geojson_value(v: &Value) -> Result<MultiPolygon<f64>, FeatureProblem
     check_and_build(raw)
 }
 
+/// Reads a Polygon/MultiPolygon that this system stored itself (validated on import), without
+/// validating it again: start-up reads 304,000 grids of a province, and the checks would cost
+/// more than the reading. Returns `None` for anything else; callers then fall back to
+/// [`from_geojson_value`].
+pub fn from_stored_geojson(text: &str) -> Option<MultiPolygon<f64>> {
+    #[derive(serde::Deserialize)]
+    #[serde(tag = "type", content = "coordinates")]
+    enum Stored {
+        Polygon(Vec<Vec<[f64; 2]>>),
+        MultiPolygon(Vec<Vec<Vec<[f64; 2]>>>),
+    }
+    let poly = |rings: Vec<Vec<[f64; 2]>>| -> Option<Polygon<f64>> {
+        let mut it = rings
+            .into_iter()
+            .map(|r| LineString::new(r.into_iter().map(|[x, y]| Coord { x, y }).collect()));
+        let exterior = it.next()?;
+        Some(Polygon::new(exterior, it.collect()))
+    };
+    let polys = match serde_json::from_str::<Stored>(text).ok()? {
+        Stored::Polygon(rings) => vec![poly(rings)?],
+        Stored::MultiPolygon(ps) => ps.into_iter().map(poly).collect::<Option<Vec<_>>>()?,
+    };
+    (!polys.is_empty()).then(|| MultiPolygon::new(polys))
+}
+
 /// Runs the same checks as [`from_geojson_value`] on an existing geometry,
 /// e.g. one produced by our own code.
 pub fn validate_multipolygon(mp: &MultiPolygon<f64>) -> Result<(), FeatureProblem> {
@@ -571,5 +596,35 @@ mod tests {
             validate_multipolygon(&MultiPolygon::new(vec![])),
             Err(FeatureProblem::Empty)
         );
+    }
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::*;
+
+    #[test]
+    fn stored_geometry_reads_back_as_written() {
+        let mp = MultiPolygon::new(vec![Polygon::new(
+            LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]),
+            vec![],
+        )]);
+        let text = serde_json::to_string(&crate::to_geojson_geometry(&mp)).unwrap();
+        assert_eq!(from_stored_geojson(&text), Some(mp.clone()));
+        let poly = r#"{"coordinates":[[[0,0],[1,0],[1,1],[0,0]]],"type":"Polygon"}"#;
+        assert_eq!(from_stored_geojson(poly), Some(mp));
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_checked_reader() {
+        for text in [
+            r#"{"type":"Point","coordinates":[1,2]}"#,
+            r#"{"type":"Polygon","coordinates":[]}"#,
+            r#"{"type":"MultiPolygon","coordinates":[]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,0,5],[1,0,5],[1,1,5],[0,0,5]]]}"#,
+            "not json",
+        ] {
+            assert_eq!(from_stored_geojson(text), None, "{text}");
+        }
     }
 }
