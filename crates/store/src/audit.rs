@@ -167,6 +167,69 @@ macro_rules! append_audit {
 }
 pub(crate) use append_audit;
 
+/// Appends `$entries` — `&[(AuditEntry, at_ms, ip)]` — inside the open transaction `$tx`: one
+/// move of the head for all of them, one multi-row insert. Evaluates to `Result<(), sqlx::Error>`.
+macro_rules! append_many {
+    ($tx:expr, $entries:expr) => {{
+        async {
+            let entries: &[($crate::audit::AuditEntry, i64, Option<String>)] = $entries;
+            let n = entries.len() as i64;
+            let (last, mut prev): (i64, String) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+            )
+            .bind(n)
+            .fetch_one(&mut *$tx)
+            .await?;
+            let mut rows = Vec::with_capacity(entries.len());
+            for (k, (e, at_ms, ip)) in entries.iter().enumerate() {
+                let seq = last - n + 1 + k as i64;
+                let detail = e.detail.to_string();
+                let hash = $crate::audit::entry_hash(
+                    &prev,
+                    seq,
+                    *at_ms,
+                    e.actor_id,
+                    &e.actor_name,
+                    ip.as_deref(),
+                    &e.action,
+                    &e.target_type,
+                    e.target_id.as_deref(),
+                    &detail,
+                );
+                rows.push((seq, *at_ms, e, ip, detail, std::mem::replace(&mut prev, hash.clone()), hash));
+            }
+            for chunk in rows.chunks(1000) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit_log (seq, at, actor_id, actor_name, ip, action, target_type, target_id, detail, prev_hash, hash) ",
+                );
+                qb.push_values(chunk, |mut b, (seq, at, e, ip, detail, prev, hash)| {
+                    b.push_bind(*seq)
+                        .push_bind(*at)
+                        .push_bind(e.actor_id)
+                        .push_bind(e.actor_name.clone())
+                        .push_bind((*ip).clone())
+                        .push_bind(e.action.clone())
+                        .push_bind(e.target_type.clone())
+                        .push_bind(e.target_id.clone())
+                        .push_bind(detail.clone())
+                        .push_bind(prev.clone())
+                        .push_bind(hash.clone());
+                });
+                qb.build().execute(&mut *$tx).await?;
+            }
+            if n > 0 {
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                    .bind(&prev)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await
+    }};
+}
+pub(crate) use append_many;
+
 /// Filters of an audit search; empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

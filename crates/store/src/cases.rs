@@ -278,6 +278,9 @@ pub struct CaseFilter {
     pub order: SortOrder,
     pub limit: i64,
     pub offset: i64,
+    /// Stop counting the total here (lists on screen: "10,000+" is as good as the exact figure,
+    /// and counting a province's million closed cases is not); `None` counts exactly (exports).
+    pub count_limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -293,7 +296,10 @@ pub enum SortOrder {
 #[derive(Debug, Clone)]
 pub struct CasePage {
     pub cases: Vec<Case>,
+    /// The matching count, or the filter's `count_limit` when there are more.
     pub total: i64,
+    /// More than `total` match (the count stopped at the filter's `count_limit`).
+    pub total_capped: bool,
 }
 
 enum Arg {
@@ -483,37 +489,94 @@ impl Store {
         nodes: &[String],
         extra: &[SideWrite],
     ) -> Result<Case> {
-        let mut c = applied.case.clone();
-        let day = local_date(c.created_at);
-        let day_s = day.format("%Y%m%d").to_string();
-        let insert = format!(
-            "INSERT INTO cases ({CASE_COLS}) VALUES ({})",
-            placeholders(CASE_COL_COUNT, 1)
-        );
-        let ins_ev = format!(
-            "INSERT INTO case_events ({EVENT_COLS}) VALUES ({})",
-            placeholders(12, 1)
-        );
+        let item = NewCaseWrite {
+            applied,
+            nodes,
+            extra,
+            ip: crate::audit::current_ip(),
+        };
+        let mut v = self.insert_cases(std::slice::from_ref(&item)).await?;
+        v.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Inserts several new cases in one transaction (group commit, 批量提交): numbers are
+    /// allocated per county and day with one statement per group, cases, first events, merged
+    /// counter rows and the audit entries go in as multi-row statements. All or nothing: when
+    /// it fails, callers retry the cases one by one to find the one at fault.
+    pub async fn insert_cases(&self, items: &[NewCaseWrite<'_>]) -> Result<Vec<Case>> {
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut cases: Vec<Case> = items.iter().map(|i| i.applied.case.clone()).collect();
+        // Case numbers: how many each (county, local day) needs, in arrival order.
+        let mut groups: Vec<((String, chrono::NaiveDate), Vec<usize>)> = vec![];
+        for (i, c) in cases.iter().enumerate() {
+            let key = (c.county_code.clone(), local_date(c.created_at));
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        // Counters: bulk_counters merges the rows that land on the same stored row.
+        let counters: Vec<(String, String, i32, Counters)> = items
+            .iter()
+            .filter(|it| !it.applied.counters.is_zero())
+            .flat_map(|it| {
+                let c = &it.applied.case;
+                let day = crate::kpi::case_day(c.created_at);
+                it.nodes
+                    .iter()
+                    .map(move |n| (c.county_code.clone(), n.clone(), day, it.applied.counters))
+            })
+            .collect();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let (seq,): (i64,) = sqlx::query_as(
-                "INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, 1)
-                 ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + 1 RETURNING last_seq")
-                .bind(&c.county_code).bind(&day_s).fetch_one(&mut *tx).await?;
-            c.number = CaseNumber::new(&c.county_code, day, seq as u32)
-                .map_err(StoreError::Invalid)?
-                .to_string();
-            bind_case!(sqlx::query(AssertSqlSafe(insert.as_str())), &c).execute(&mut *tx).await?;
-            bind_event!(sqlx::query(AssertSqlSafe(ins_ev.as_str())), &c, 1i32, &applied.event).execute(&mut *tx).await?;
-            crate::kpi::add_counters(&mut tx, &c, nodes, &applied.counters).await?;
-            for w in extra {
-                bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(&mut *tx).await
-                    .map_err(|e| unique_to_conflict(e, "record"))?;
+            for ((county, day), idx) in &groups {
+                let (last,): (i64,) = sqlx::query_as(
+                    "INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
+                     ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + excluded.last_seq RETURNING last_seq")
+                    .bind(county).bind(day.format("%Y%m%d").to_string()).bind(idx.len() as i64)
+                    .fetch_one(&mut *tx).await?;
+                let first = last - idx.len() as i64 + 1;
+                for (k, i) in idx.iter().enumerate() {
+                    cases[*i].number = CaseNumber::new(county, *day, (first + k as i64) as u32)
+                        .map_err(StoreError::Invalid)?
+                        .to_string();
+                }
             }
-            append_audit!(tx, &case_audit(&c, &applied.event, "create"), to_ms(applied.event.at))?;
+            for chunk in cases.chunks(400) {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLS}) "));
+                qb.push_values(chunk, |b, c| {
+                    let mut b = b;
+                    bind_case!(push_bind_adapter(&mut b), c);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            let events: Vec<(&Case, &Event)> = cases.iter().zip(items).map(|(c, i)| (c, &i.applied.event)).collect();
+            for chunk in events.chunks(2000) {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO case_events ({EVENT_COLS}) "));
+                qb.push_values(chunk, |b, (c, e)| {
+                    let mut b = b;
+                    bind_event!(push_bind_adapter(&mut b), *c, 1i32, *e);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            crate::kpi::bulk_counters(&mut tx, &counters).await?;
+            for it in items {
+                for w in it.extra {
+                    bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(&mut *tx).await
+                        .map_err(|e| unique_to_conflict(e, "record"))?;
+                }
+            }
+            let entries: Vec<(AuditEntry, i64, Option<String>)> = cases
+                .iter()
+                .zip(items)
+                .map(|(c, i)| (case_audit(c, &i.applied.event, "create"), to_ms(i.applied.event.at), i.ip.clone()))
+                .collect();
+            crate::audit::append_many!(tx, &entries)?;
             tx.commit().await?;
         });
-        Ok(c)
+        Ok(cases)
     }
 
     /// Stores the result of an action if the case is still at `expected_version`; otherwise
@@ -620,7 +683,13 @@ impl Store {
             f.limit.clamp(0, 10_000),
             f.offset.max(0)
         );
-        let count_sql = format!("SELECT COUNT(*) FROM cases WHERE {wh}");
+        let count_sql = match f.count_limit {
+            Some(n) => format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE {wh} LIMIT {}) AS capped",
+                n.max(0) + 1
+            ),
+            None => format!("SELECT COUNT(*) FROM cases WHERE {wh}"),
+        };
         let (rows, total): (Vec<CaseRow>, i64) = with_pool!(self, p => {
             let rows: Vec<CaseRow> = bind_args!(sqlx::query_as(AssertSqlSafe(sql.as_str())), &args).fetch_all(p).await?;
             let (total,): (i64,) = bind_args!(sqlx::query_as(AssertSqlSafe(count_sql.as_str())), &args).fetch_one(p).await?;
@@ -630,7 +699,17 @@ impl Store {
             .into_iter()
             .map(Case::try_from)
             .collect::<Result<Vec<_>>>()?;
-        Ok(CasePage { cases, total })
+        let total_capped = f.count_limit.is_some_and(|n| total > n);
+        let total = if total_capped {
+            f.count_limit.unwrap_or(total)
+        } else {
+            total
+        };
+        Ok(CasePage {
+            cases,
+            total,
+            total_capped,
+        })
     }
 
     /// Open cases whose yellow or red mark is due at `now` and not yet recorded.
@@ -691,6 +770,15 @@ impl Store {
         });
         Ok(())
     }
+}
+
+/// One new case for [`Store::insert_cases`]: the engine's result, the KPI nodes it counts
+/// towards, the case type's own records, and the client address for its audit entry.
+pub struct NewCaseWrite<'a> {
+    pub applied: &'a Applied,
+    pub nodes: &'a [String],
+    pub extra: &'a [SideWrite],
+    pub ip: Option<String>,
 }
 
 /// Lets the `bind_case!` chain (`.bind(x).bind(y)…`) drive a query builder's `push_bind`.

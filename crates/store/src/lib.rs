@@ -18,7 +18,7 @@ mod time;
 
 pub use accounts::{NewUser, TokenInfo, User, UserChange};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerdict};
-pub use cases::{CaseFilter, CasePage, EventRow, SortOrder};
+pub use cases::{CaseFilter, CasePage, EventRow, NewCaseWrite, SortOrder};
 pub use jobs::JobClaim;
 pub use kpi::{case_day, day_number as kpi_day};
 pub use open311::{FeedEvent, Open311Client, Open311Query};
@@ -79,6 +79,21 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 impl Store {
     /// Connects by URL scheme: `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_sized(url, None).await
+    }
+
+    /// A second store on the same database with one connection of its own, for a single writer
+    /// task (new cases' group commit): its page cache stays warm instead of being shared with,
+    /// and reset by, the readers; on SQLite it leaves checkpoints to [`Store::checkpoint`].
+    /// `None` for an in-memory SQLite database, which cannot be opened twice.
+    pub async fn dedicated_writer(url: &str) -> Result<Option<Store>> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok(None);
+        }
+        Ok(Some(Store::connect_sized(url, Some(1)).await?))
+    }
+
+    async fn connect_sized(url: &str, connections: Option<u32>) -> Result<Store> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -86,10 +101,25 @@ impl Store {
                 // NORMAL in WAL mode keeps every committed transaction across a process crash.
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
+                // 32 MiB of page cache per connection (the default is 2 MiB): a province's case
+                // lists touch rows spread over gigabytes. At most 8 connections: 256 MiB.
+                .pragma("cache_size", "-32768")
+                .pragma("journal_size_limit", "268435456")
+                // The dedicated writer never checkpoints in its commits (a checkpoint there
+                // stalls every case waiting on that commit); `checkpoint()` does it from another
+                // connection instead. Durability is the same either way.
+                .pragma(
+                    "wal_autocheckpoint",
+                    if connections == Some(1) { "0" } else { "1000" },
+                )
                 .busy_timeout(Duration::from_secs(10));
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             let pool = SqlitePoolOptions::new()
-                .max_connections(if in_memory { 1 } else { 8 })
+                .max_connections(if in_memory {
+                    1
+                } else {
+                    connections.unwrap_or(8)
+                })
                 .min_connections(if in_memory { 1 } else { 0 })
                 .idle_timeout(if in_memory {
                     None
@@ -107,7 +137,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(connections.unwrap_or(16))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
@@ -115,6 +145,25 @@ impl Store {
         } else {
             Err(FieldError::new("database", "must start with sqlite:// or postgres://").into())
         }
+    }
+
+    /// Copies what it can of SQLite's write-ahead log back into the database without waiting
+    /// for anyone (PASSIVE); the intake writer's companion task calls it. Under a sustained
+    /// stream of writes a passive checkpoint never catches the log's end, so the log would only
+    /// grow: past `max_frames` pages a RESTART checkpoint briefly holds new writers back and lets
+    /// the log start over (and `journal_size_limit` trims the file). Nothing on PostgreSQL.
+    pub async fn checkpoint(&self, max_frames: i64) -> Result<()> {
+        if let Store::Sqlite(p) = self {
+            let (_, log, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(p)
+                .await?;
+            if log > max_frames {
+                sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Applies pending migrations of this backend.

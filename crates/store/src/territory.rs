@@ -150,6 +150,19 @@ impl Store {
         Ok(v)
     }
 
+    /// Grid codes and stored geometries after `after` in code order, `limit` at a time (keyset
+    /// paging: reading a province's 304,000 grids stays linear, unlike OFFSET).
+    pub async fn grid_shapes_after(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>> {
+        let v: Vec<(String, String)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT code, geometry FROM grids WHERE code > $1 ORDER BY code LIMIT $2")
+            .bind(after).bind(limit).fetch_all(p).await)?;
+        Ok(v)
+    }
+
     pub async fn grid_count(&self) -> Result<i64> {
         let (n,): (i64,) =
             with_pool!(self, p => sqlx::query_as("SELECT COUNT(*) FROM grids").fetch_one(p).await)?;

@@ -6,7 +6,7 @@ use safegrid_domain::Role;
 use safegrid_domain::calendar::WorkCalendar;
 use safegrid_domain::catalog::{Stage, Urgency};
 use safegrid_domain::engine::{self, ActionRequest, Actor, Context, Limits, NewCase};
-use safegrid_store::{CaseFilter, Department, NewUser, Region, Store, StoreError};
+use safegrid_store::{CaseFilter, Department, NewCaseWrite, NewUser, Region, Store, StoreError};
 
 struct FixedLimits;
 impl Limits for FixedLimits {
@@ -393,7 +393,160 @@ async fn suite(store: &Store) {
 
     open311(store).await;
     disputes_suite(store).await;
+    // Before `security`, which tampers with the audit trail on purpose.
+    group_commit(store).await;
     security(store).await;
+}
+
+/// Several new cases in one transaction (the intake writer's batches): consecutive numbers per
+/// county and day, counters merged (province and city kept once per node and day), one chained
+/// audit entry each with its client address; a batch with one bad case writes nothing at all.
+async fn group_commit(store: &Store) {
+    let cal = WorkCalendar::builtin();
+    let now = Utc.with_ymd_and_hms(2026, 10, 9, 1, 0, 0).unwrap();
+    let ctx = Context {
+        calendar: &cal,
+        limits: &FixedLimits,
+        now,
+    };
+    let new = |n: usize, county: &str| NewCase {
+        id: uuid::Uuid::now_v7(),
+        county_code: county.into(),
+        number: String::new(),
+        tracking_code: format!("GC{n:08}"),
+        case_type: "service_event".into(),
+        category: "C0102".into(),
+        urgency: Urgency::Normal,
+        channel: "hotline".into(),
+        description: "路灯不亮".into(),
+        address: None,
+        lat: None,
+        lon: None,
+        grid_code: None,
+        region_code: format!("{county}000000"),
+        needs_grid: true,
+        needs_location: false,
+        reporter_name: None,
+        reporter_phone: None,
+        reporter_user: None,
+        reporter_anonymous: false,
+    };
+    let nodes_of = |county: &str| {
+        vec![
+            "330000000000".to_string(),
+            "330500000000".into(),
+            format!("{county}000000"),
+        ]
+    };
+    let (n3, n4) = (nodes_of("330503"), nodes_of("330521"));
+    let applied: Vec<_> = (0..7)
+        .map(|i| {
+            let county = if i % 3 == 2 { "330521" } else { "330503" };
+            engine::create(new(i, county), None, &ctx).unwrap()
+        })
+        .collect();
+    let writes: Vec<NewCaseWrite> = applied
+        .iter()
+        .map(|a| NewCaseWrite {
+            applied: a,
+            nodes: if a.case.county_code == "330503" {
+                &n3
+            } else {
+                &n4
+            },
+            extra: &[],
+            ip: Some("10.0.0.9".into()),
+        })
+        .collect();
+    let audit_before = store.verify_audit(|_| {}).await.unwrap().entries;
+    let stored = store.insert_cases(&writes).await.unwrap();
+    let numbers: Vec<&str> = stored.iter().map(|c| c.number.as_str()).collect();
+    assert_eq!(
+        numbers,
+        [
+            "3305032026100900001",
+            "3305032026100900002",
+            "3305212026100900001",
+            "3305032026100900003",
+            "3305032026100900004",
+            "3305212026100900002",
+            "3305032026100900005",
+        ]
+    );
+    let day = safegrid_store::case_day(now);
+    assert_eq!(
+        store.kpi("330000000000", day, day).await.unwrap().reported,
+        7
+    );
+    assert_eq!(
+        store.kpi("330500000000", day, day).await.unwrap().reported,
+        7
+    );
+    assert_eq!(
+        store.kpi("330503000000", day, day).await.unwrap().reported,
+        5
+    );
+    assert_eq!(
+        store.kpi("330521000000", day, day).await.unwrap().reported,
+        2
+    );
+    // Rankings read the same rows: the city (kept once per day) and each county.
+    let kids = store.kpi_children("3305", 12, day, day).await.unwrap();
+    let reported = |node: &str| {
+        kids.iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, c)| c.reported)
+    };
+    assert_eq!(reported("330500000000"), Some(7));
+    assert_eq!(reported("330503000000"), Some(5));
+    assert_eq!(reported("330521000000"), Some(2));
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, None, "{v:?}");
+    assert_eq!(v.entries, audit_before + 7);
+    let (found, _) = store
+        .audit_search(&safegrid_store::AuditFilter {
+            target_id: Some("3305212026100900002".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].ip.as_deref(), Some("10.0.0.9"));
+
+    // All or nothing: the second case reuses a stored id.
+    let fresh = engine::create(new(7, "330503"), None, &ctx).unwrap();
+    let again = applied[0].clone();
+    let bad = [
+        NewCaseWrite {
+            applied: &fresh,
+            nodes: &n3,
+            extra: &[],
+            ip: None,
+        },
+        NewCaseWrite {
+            applied: &again,
+            nodes: &n3,
+            extra: &[],
+            ip: None,
+        },
+    ];
+    assert!(store.insert_cases(&bad).await.is_err());
+    assert!(matches!(
+        store.case(fresh.case.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.kpi("330000000000", day, day).await.unwrap().reported,
+        7
+    );
+    assert_eq!(
+        store.verify_audit(|_| {}).await.unwrap().entries,
+        audit_before + 7
+    );
+    // The failed batch's numbers were not used up.
+    let one = store.insert_cases(&bad[..1]).await.unwrap();
+    assert_eq!(one[0].number, "3305032026100900006");
 }
 
 /// Audit chain, lockout, token scopes and erasure, on the store left by the suite above.
