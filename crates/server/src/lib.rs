@@ -3,12 +3,14 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod disputes;
 pub mod export;
 pub mod http;
 pub mod import;
+pub mod intake;
 pub mod jobs;
 pub mod open311;
 pub mod ratelimit;

@@ -51,6 +51,53 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Build a province at full scale (浙江省, 304,000 grids, N cases) and measure it side by side
+    /// with PostGIS, DuckDB and plain inserts; prints a table (see docs/performance.md).
+    Bench {
+        /// Cases to generate: 1,000,000 for a routine run, 10,000,000 for the full one.
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// Grids that partition the territory (Zhejiang has 304,000).
+        #[arg(long, default_value_t = 304_000)]
+        grids: usize,
+        /// Only the divisions under this code prefix (e.g. 3305 for 湖州市): a quick run.
+        #[arg(long)]
+        only: Option<String>,
+        /// Working directory: the SQLite database, exports, the DuckDB venv, report.md/json.
+        #[arg(long, default_value = "target/bench")]
+        dir: PathBuf,
+        /// PostgreSQL server (CREATE DATABASE rights) for the PostgreSQL backend and PostGIS.
+        #[arg(
+            long,
+            env = "SAFEGRID_BENCH_POSTGRES",
+            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+        )]
+        postgres: String,
+        /// Skip PostgreSQL (backend and PostGIS).
+        #[arg(long)]
+        no_postgres: bool,
+        /// Skip the peers (PostGIS, DuckDB).
+        #[arg(long)]
+        no_peers: bool,
+        /// Point lookups timed; PostGIS answers the first --postgis-lookups of them.
+        #[arg(long, default_value_t = 2_000_000)]
+        lookups: usize,
+        #[arg(long, default_value_t = 100_000)]
+        postgis_lookups: usize,
+        /// Intake requests per backend, and how many are in flight at once.
+        #[arg(long, default_value_t = 20_000)]
+        intake: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Repetitions of each list and KPI query.
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Fail instead of skipping a missing peer or backend (the default under CI=true).
+        #[arg(long)]
+        strict: bool,
+    },
     /// Import divisions, grids or the official calendar.
     Import {
         #[command(subcommand)]
@@ -323,6 +370,67 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let s = demo::build(&st, &opts).await?;
             print_summary(&s);
             print_accounts(s.password.as_deref().or(password_env.as_deref()));
+            Ok(())
+        }
+        Command::Bench {
+            cases,
+            grids,
+            only,
+            dir,
+            postgres,
+            no_postgres,
+            no_peers,
+            lookups,
+            postgis_lookups,
+            intake,
+            concurrency,
+            queries,
+            seed,
+            strict,
+        } => {
+            if let Some(o) = &only
+                && (o.is_empty() || o.len() > 12 || !o.bytes().all(|b| b.is_ascii_digit()))
+            {
+                bail!("--only: must be a division code prefix of up to 12 digits, e.g. 3305");
+            }
+            for (name, v) in [
+                ("--cases", cases),
+                ("--grids", grids),
+                ("--lookups", lookups),
+                ("--intake", intake),
+                ("--concurrency", concurrency),
+                ("--queries", queries),
+            ] {
+                if v == 0 {
+                    bail!("{name}: must be at least 1");
+                }
+            }
+            let opts = safegrid::bench::BenchOptions {
+                dir,
+                grids,
+                cases,
+                only,
+                seed,
+                postgres: (!no_postgres).then_some(postgres),
+                peers: !no_peers,
+                lookups,
+                postgis_lookups,
+                intake,
+                concurrency,
+                queries,
+                strict: strict || std::env::var("CI").is_ok_and(|v| v == "true"),
+                exe: std::env::current_exe()?,
+            };
+            let report = safegrid::bench::run(&opts).await?;
+            println!("\nsafegrid bench — {}\n", report.machine);
+            print!("{}", safegrid::bench::markdown(&report.rows));
+            for s in &report.skipped {
+                println!("SKIPPED: {s}");
+            }
+            println!(
+                "\n(also in {}/report.md and report.json)",
+                opts.dir.display()
+            );
             Ok(())
         }
         Command::Migrate => {

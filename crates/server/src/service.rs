@@ -284,10 +284,7 @@ impl AppState {
         }
         let nodes = kpi_nodes(&applied.case, None);
         let extra = type_record.writes(&applied.case, now);
-        Ok(self
-            .store
-            .insert_case_with(&applied, &nodes, &extra)
-            .await?)
+        Ok(self.intake.insert(applied, nodes, extra).await?)
     }
 
     /// Fires an action on a case on behalf of `actor`, with the checks that need storage.

@@ -65,9 +65,51 @@ pub struct AppState {
     region_names: RwLock<Arc<HashMap<String, String>>>,
     /// Buckets of every rate-limited door (keys say which door); rates come from `settings.rate_limits`.
     pub limiter: crate::ratelimit::Limiter,
+    /// Group commit of new cases (see `intake.rs`).
+    pub intake: crate::intake::Intake,
 }
 
 pub type SharedState = Arc<AppState>;
+
+/// Stored grid geometries as polygons, on all cores (the stored form was validated on import; the
+/// checked reader is the fallback for anything unexpected).
+fn parse_grids(
+    page: Vec<(String, String)>,
+) -> anyhow::Result<Vec<(String, safegrid_geo::geo::MultiPolygon<f64>)>> {
+    let parse = |rows: &[(String, String)]| -> anyhow::Result<Vec<_>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for (code, text) in rows {
+            let mp = match safegrid_geo::from_stored_geojson(text) {
+                Some(mp) => Some(mp),
+                None => {
+                    let v: serde_json::Value =
+                        serde_json::from_str(text).context("stored grid geometry")?;
+                    safegrid_geo::from_geojson_value(&v).ok()
+                }
+            };
+            if let Some(mp) = mp {
+                out.push((code.clone(), mp));
+            }
+        }
+        Ok(out)
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = page.len().div_ceil(workers).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = page
+            .chunks(chunk)
+            .map(|c| s.spawn(move || parse(c)))
+            .collect();
+        let mut all = Vec::with_capacity(page.len());
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a grid parser panicked"))??,
+            );
+        }
+        Ok(all)
+    })
+}
 
 fn read<T>(l: &RwLock<Arc<T>>) -> Arc<T> {
     match l.read() {
@@ -85,7 +127,9 @@ fn write<T>(l: &RwLock<Arc<T>>, v: T) {
 
 impl AppState {
     pub async fn load(store: Store, settings: Settings) -> anyhow::Result<SharedState> {
+        let writer = Store::dedicated_writer(&settings.database).await?;
         let st = AppState {
+            intake: crate::intake::Intake::start(writer, store.clone()),
             store,
             settings,
             calendar: RwLock::new(Arc::new(WorkCalendar::builtin())),
@@ -166,28 +210,31 @@ impl AppState {
         for r in &regions {
             names.insert(r.code.clone(), r.name.clone());
             if let Some(g) = &r.geometry {
-                let v: serde_json::Value =
-                    serde_json::from_str(g).context("stored region geometry")?;
-                if let Ok(mp) = safegrid_geo::from_geojson_value(&v) {
+                let mp = match safegrid_geo::from_stored_geojson(g) {
+                    Some(mp) => Some(mp),
+                    None => {
+                        let v: serde_json::Value =
+                            serde_json::from_str(g).context("stored region geometry")?;
+                        safegrid_geo::from_geojson_value(&v).ok()
+                    }
+                };
+                if let Some(mp) = mp {
                     region_polys.push((r.code.clone(), r.level as u8, mp));
                 }
             }
         }
+        // Pages of grids are read while the previous page is parsed on the other cores.
         let mut grid_polys = Vec::new();
-        let mut offset = 0;
+        let mut after = String::new();
+        let mut parsing: Option<tokio::task::JoinHandle<anyhow::Result<Vec<_>>>> = None;
         loop {
-            let page = self.store.grids(None, 5000, offset).await?;
-            if page.is_empty() {
-                break;
+            let page = self.store.grid_shapes_after(&after, 20_000).await?;
+            if let Some(h) = parsing.take() {
+                grid_polys.extend(h.await??);
             }
-            offset += page.len() as i64;
-            for g in page {
-                let v: serde_json::Value =
-                    serde_json::from_str(&g.geometry).context("stored grid geometry")?;
-                if let Ok(mp) = safegrid_geo::from_geojson_value(&v) {
-                    grid_polys.push((g.code, mp));
-                }
-            }
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            parsing = Some(tokio::task::spawn_blocking(move || parse_grids(page)));
         }
         let locator =
             tokio::task::spawn_blocking(move || Locator::new(grid_polys, region_polys)).await?;

@@ -3,7 +3,7 @@
 //! returned and re-dispatched, reworked, extended, suspended, rejected, duplicates, voided, rated.
 //! Cases reported recently stop wherever "now" finds them, so the queues have live work.
 
-use super::{DemoOptions, ROOT};
+use super::DemoOptions;
 use crate::service::{kpi_nodes, tracking_code};
 use crate::state::SharedState;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -19,6 +19,7 @@ use safegrid_domain::kpi::Counters;
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
 use safegrid_store::{Grid, case_day};
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use uuid::Uuid;
 
 struct Sim<'a> {
@@ -141,6 +142,7 @@ pub async fn generate(
     opts: &DemoOptions,
     catalog: &Catalog,
     grids: &[Grid],
+    root: &str,
 ) -> anyhow::Result<(usize, usize)> {
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_mul(31).wrapping_add(7));
     let cal = st.calendar();
@@ -156,7 +158,7 @@ pub async fn generate(
         role: Role::Dispatcher,
         department: None,
         grids: vec![],
-        regions: vec![ROOT.into()],
+        regions: vec![root.to_string()],
     };
     let leader = Actor {
         id: id_of("demo-leader"),
@@ -164,7 +166,7 @@ pub async fn generate(
         role: Role::Leader,
         department: None,
         grids: vec![],
-        regions: vec![ROOT.into()],
+        regions: vec![root.to_string()],
     };
     let gw_id = id_of("demo-gridworker");
     let gw_grid = users
@@ -226,7 +228,8 @@ pub async fn generate(
         super::bar(false, times.len() as u64, "cases")
     };
     let mut seqs: HashMap<(String, String), i64> = HashMap::new();
-    let mut out: Vec<(Case, Vec<Event>)> = Vec::with_capacity(times.len());
+    let mut out: Vec<(Case, Vec<Event>)> = Vec::with_capacity(FLUSH_EVERY);
+    let mut stored = 0usize;
     let mut counters: HashMap<(String, String, i32), Counters> = HashMap::new();
     let mut recent_by_grid: HashMap<String, Uuid> = HashMap::new();
     let mut events_total = 0usize;
@@ -374,15 +377,20 @@ pub async fn generate(
         events_total += sim.events.len();
         out.push((sim.case, sim.events));
         pb.inc(1);
+        if out.len() >= FLUSH_EVERY {
+            stored += flush(st, &mut out, &mut counters, &[]).await?;
+            // The bar draws only on a terminal; logs of long runs still get a line now and then.
+            if !opts.quiet
+                && !std::io::stderr().is_terminal()
+                && stored.is_multiple_of(10 * FLUSH_EVERY)
+            {
+                eprintln!("  {stored} of {} cases stored", pb.length().unwrap_or(0));
+            }
+        }
     }
     pb.finish_and_clear();
-    let counter_rows: Vec<(String, String, i32, Counters)> = counters
-        .into_iter()
-        .map(|((c, n, d), k)| (c, n, d, k))
-        .collect();
     let seq_rows: Vec<(String, String, i64)> =
         seqs.into_iter().map(|((c, d), s)| (c, d, s)).collect();
-    let n = out.len();
     let pb = if opts.quiet {
         ProgressBar::new_spinner().with_message("")
     } else {
@@ -392,9 +400,30 @@ pub async fn generate(
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
-    st.store.bulk_insert(&out, &counter_rows, &seq_rows).await?;
+    stored += flush(st, &mut out, &mut counters, &seq_rows).await?;
     pb.finish_and_clear();
-    Ok((n, events_total))
+    Ok((stored, events_total))
+}
+
+/// Cases are stored this many at a time, so a province's millions never sit in memory at once.
+const FLUSH_EVERY: usize = 20_000;
+
+/// Stores the cases generated so far with the counters they added (one transaction per batch;
+/// counter rows are upserts that add, so batches may touch the same row).
+async fn flush(
+    st: &SharedState,
+    out: &mut Vec<(Case, Vec<Event>)>,
+    counters: &mut HashMap<(String, String, i32), Counters>,
+    seq_rows: &[(String, String, i64)],
+) -> anyhow::Result<usize> {
+    let counter_rows: Vec<(String, String, i32, Counters)> = counters
+        .drain()
+        .map(|((c, n, d), k)| (c, n, d, k))
+        .collect();
+    st.store.bulk_insert(out, &counter_rows, seq_rows).await?;
+    let n = out.len();
+    out.clear();
+    Ok(n)
 }
 
 #[allow(clippy::too_many_arguments)]

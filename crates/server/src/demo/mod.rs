@@ -111,46 +111,124 @@ pub async fn state(st: &SharedState) -> anyhow::Result<DemoState> {
     }
 }
 
-struct Built {
-    regions: Vec<Region>,
+pub(crate) struct Built {
+    pub(crate) regions: Vec<Region>,
+    pub(crate) grids: Vec<Grid>,
+}
+
+/// How many grids each village is cut into.
+#[derive(Clone, Copy)]
+pub(crate) enum GridsPerVillage {
+    /// A random count in this range per village (the demo city).
+    Random(usize, usize),
+    /// This many grids in all, spread over the villages as evenly as possible (the benchmark's
+    /// province with its official grid count).
+    Total(usize),
+}
+
+/// Where a territory comes from: an NBS divisions CSV (`code,name`) and the county boundaries
+/// (GeoJSON, `gb` = "156" + six-digit code).
+pub(crate) struct TerritorySource<'a> {
+    pub(crate) divisions: &'a [u8],
+    pub(crate) counties_geojson: &'a str,
+    pub(crate) grids: GridsPerVillage,
+    /// Keep only divisions whose code starts with this (a smaller territory for quick runs).
+    pub(crate) only: Option<&'a str>,
+}
+
+/// Invents township, village and grid polygons inside the real county boundaries of the demo city.
+fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
+    build_territory_from(
+        &TerritorySource {
+            divisions: DIVISIONS_CSV,
+            counties_geojson: COUNTIES_GEOJSON,
+            grids: GridsPerVillage::Random(10, 20),
+            only: None,
+        },
+        seed,
+        quiet,
+    )
+}
+
+/// One county's share of the work: its townships', villages' and grids' polygons.
+struct CountyParts {
+    geoms: Vec<(String, MultiPolygon<f64>)>,
     grids: Vec<Grid>,
 }
 
-/// Invents township, village and grid polygons inside the real county boundaries.
-fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
+/// Invents township, village and grid polygons inside real county boundaries. Counties are cut
+/// on all cores; each county's random stream is seeded from its code, so the result does not
+/// depend on how the work was shared out.
+pub(crate) fn build_territory_from(
+    src: &TerritorySource,
+    seed: u64,
+    quiet: bool,
+) -> anyhow::Result<Built> {
     let mut regions =
-        parse_divisions(DIVISIONS_CSV).map_err(|e| anyhow::anyhow!("embedded divisions: {e:?}"))?;
-    let fc: serde_json::Value = serde_json::from_str(COUNTIES_GEOJSON)?;
+        parse_divisions(src.divisions).map_err(|e| anyhow::anyhow!("embedded divisions: {e:?}"))?;
+    if let Some(only) = src.only {
+        // Keep the chosen subtree and its ancestors.
+        regions.retain(|r| r.code.starts_with(only) || only.starts_with(significant(&r.code)));
+    }
+    let fc: serde_json::Value = serde_json::from_str(src.counties_geojson)?;
     let mut county_geom: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
+    let known: std::collections::HashSet<&str> = regions.iter().map(|r| r.code.as_str()).collect();
     for f in fc["features"].as_array().context("county features")? {
         let gb = f["properties"]["gb"].as_str().unwrap_or("");
         let code = format!("{:0<12}", gb.trim_start_matches("156"));
+        if !known.contains(code.as_str()) {
+            continue;
+        }
         let mp = safegrid_geo::from_geojson_value(&f["geometry"])
             .map_err(|e| anyhow::anyhow!("county {code}: {e}"))?;
         county_geom.insert(code, mp);
     }
-    let children = |regions: &[Region], parent: &str| -> Vec<String> {
-        regions
-            .iter()
-            .filter(|r| r.parent_code.as_deref() == Some(parent))
-            .map(|r| r.code.clone())
-            .collect()
-    };
-    let mut geoms: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
-    let mut grids = Vec::new();
-    let village_total = regions.iter().filter(|r| r.level == 5).count() as u64;
-    let pb = bar(quiet, village_total, "grids");
+    let mut children: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &regions {
+        if let Some(p) = &r.parent_code {
+            children.entry(p.clone()).or_default().push(r.code.clone());
+        }
+    }
     let names: BTreeMap<String, String> = regions
         .iter()
         .map(|r| (r.code.clone(), r.name.clone()))
         .collect();
-    for (county, shape) in &county_geom {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ county.parse::<u64>().unwrap_or(0));
-        let towns = children(&regions, county);
-        if towns.is_empty() {
-            continue;
+    // Villages in code order, for the even spread of a total grid count.
+    let villages: Vec<&str> = regions
+        .iter()
+        .filter(|r| r.level == 5 && county_geom.contains_key(&format!("{}000000", &r.code[..6])))
+        .map(|r| r.code.as_str())
+        .collect();
+    let fixed: BTreeMap<&str, usize> = match src.grids {
+        GridsPerVillage::Total(total) => {
+            let n = villages.len().max(1);
+            villages
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (*v, total / n + usize::from(i < total % n)))
+                .collect()
         }
-        let town_villages: Vec<Vec<String>> = towns.iter().map(|t| children(&regions, t)).collect();
+        GridsPerVillage::Random(..) => BTreeMap::new(),
+    };
+    let pb = bar(quiet, villages.len() as u64, "grids");
+    let counties: Vec<(&String, &MultiPolygon<f64>)> = county_geom.iter().collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cut_county = |county: &str, shape: &MultiPolygon<f64>| -> anyhow::Result<CountyParts> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ county.parse::<u64>().unwrap_or(0));
+        let mut out = CountyParts {
+            geoms: vec![],
+            grids: vec![],
+        };
+        let none = Vec::new();
+        let towns = children.get(county).unwrap_or(&none);
+        if towns.is_empty() {
+            return Ok(out);
+        }
+        let town_villages: Vec<&Vec<String>> = towns
+            .iter()
+            .map(|t| children.get(t).unwrap_or(&none))
+            .collect();
         let weights: Vec<f64> = town_villages
             .iter()
             .map(|v| (v.len().max(1) as f64) * rng.random_range(0.7..1.3))
@@ -158,7 +236,7 @@ fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
         let town_parts = partition(shape, &weights, &mut rng)
             .map_err(|e| anyhow::anyhow!("partitioning {county}: {e}"))?;
         for ((town, villages), tshape) in towns.iter().zip(&town_villages).zip(town_parts) {
-            geoms.insert(town.clone(), tshape.clone());
+            out.geoms.push((town.clone(), tshape.clone()));
             if villages.is_empty() {
                 continue;
             }
@@ -169,7 +247,11 @@ fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
             let vparts = partition(&tshape, &vw, &mut rng)
                 .map_err(|e| anyhow::anyhow!("partitioning {town}: {e}"))?;
             for (village, vshape) in villages.iter().zip(vparts) {
-                let n = rng.random_range(10..=20usize);
+                let n = match src.grids {
+                    GridsPerVillage::Random(lo, hi) => rng.random_range(lo..=hi),
+                    GridsPerVillage::Total(_) => fixed.get(village.as_str()).copied().unwrap_or(1),
+                }
+                .max(1);
                 let gw: Vec<f64> = (0..n).map(|_| rng.random_range(0.7..1.3)).collect();
                 let gparts = partition(&vshape, &gw, &mut rng)
                     .map_err(|e| anyhow::anyhow!("partitioning {village}: {e}"))?;
@@ -184,7 +266,7 @@ fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
                     let g = &gparts[*idx];
                     let code = GridCode::new(&vcode, (seq + 1) as u16)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    grids.push(Grid {
+                    out.grids.push(Grid {
                         county_code: code.county().to_string(),
                         code: code.as_str().to_string(),
                         village_code: village.clone(),
@@ -194,19 +276,62 @@ fn build_territory(seed: u64, quiet: bool) -> anyhow::Result<Built> {
                         area_m2: area_m2(g),
                     });
                 }
-                geoms.insert(village.clone(), vshape);
+                out.geoms.push((village.clone(), vshape));
                 pb.inc(1);
             }
         }
-        geoms.insert(county.clone(), shape.clone());
-    }
+        out.geoms.push((county.to_string(), shape.clone()));
+        Ok(out)
+    };
+    let mut parts: Vec<Option<anyhow::Result<CountyParts>>> =
+        (0..counties.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.min(counties.len()).max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = vec![];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((county, shape)) = counties.get(i) else {
+                            break;
+                        };
+                        mine.push((i, cut_county(county, shape)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().unwrap_or_default() {
+                parts[i] = Some(r);
+            }
+        }
+    });
     pb.finish_and_clear();
+    let mut geoms: BTreeMap<String, MultiPolygon<f64>> = BTreeMap::new();
+    let mut grids = Vec::new();
+    for p in parts {
+        let p = p.context("a partition worker stopped")??;
+        geoms.extend(p.geoms);
+        grids.extend(p.grids);
+    }
     for r in &mut regions {
         if let Some(g) = geoms.get(&r.code) {
             r.geometry = Some(serde_json::to_string(&to_geojson_geometry(g))?);
         }
     }
     Ok(Built { regions, grids })
+}
+
+/// The significant prefix of a 12-digit division code ("330502000000" → "330502").
+pub(crate) fn significant(code: &str) -> &str {
+    let mut end = code.len();
+    for cut in [9, 6, 4, 2] {
+        if code.len() >= cut && code[cut..].bytes().all(|b| b == b'0') {
+            end = cut;
+        }
+    }
+    &code[..end]
 }
 
 /// "八里店镇潘店村民委员会" → "潘店村": drop the committee suffix for labels.
@@ -289,6 +414,32 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
     }
     let (seed, quiet) = (opts.seed, opts.quiet);
     let built = tokio::task::spawn_blocking(move || build_territory(seed, quiet)).await??;
+    let mut summary = populate(st, opts, &built, ROOT).await?;
+    // Disputes and petitions with their committees, through the live service.
+    let t = Instant::now();
+    let n_disputes = disputes::generate(st, seed, opts.cases).await?;
+    tracing::info!(
+        cases = n_disputes,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo disputes and petitions"
+    );
+    summary.cases += n_disputes;
+    st.store
+        .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())
+        .await?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Stores a built territory with departments, the catalog, one account per role (covering
+/// `root`) and `opts.cases` service cases.
+pub(crate) async fn populate(
+    st: &SharedState,
+    opts: &DemoOptions,
+    built: &Built,
+    root: &str,
+) -> anyhow::Result<DemoSummary> {
+    let started = Instant::now();
     let catalog = Catalog::builtin();
     st.store.upsert_regions(&built.regions).await?;
     st.store.upsert_grids(&built.grids).await?;
@@ -296,7 +447,7 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
     st.store.upsert_departments(&depts).await?;
     let (cat_rows, limit_rows) = catalog_rows(&catalog);
     st.store.upsert_categories(&cat_rows, &limit_rows).await?;
-    st.store.set_setting("root_region", ROOT).await?;
+    st.store.set_setting("root_region", root).await?;
     st.reload_catalog().await?;
     st.reload_territory().await?;
 
@@ -309,17 +460,26 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
         }
     };
     let hash = hash_password(password).await?;
+    // The demo grid worker's grid: the one at the known point, else (a smaller benchmark
+    // territory) the first grid.
     let gw_grid = st
         .locator()
         .locate(GRIDWORKER_POINT.0, GRIDWORKER_POINT.1)
         .grid
-        .context("the demo grid worker's point lies in no grid")?;
+        .or_else(|| built.grids.first().map(|g| g.code.clone()))
+        .context("the territory has no grid")?;
+    // 吴兴区城管 in the demo; the first urban-management bureau in a smaller territory.
+    let handler_dept = depts
+        .iter()
+        .find(|d| d.code == "330502-cgj")
+        .or_else(|| depts.iter().find(|d| d.kind == "cgj"))
+        .map(|d| d.code.clone());
     for (name, role, _) in ACCOUNTS {
         let (regions, grids, department) = match role {
             Role::GridWorker => (vec![], vec![gw_grid.clone()], None),
-            Role::Handler => (vec![], vec![], Some("330502-cgj".to_string())),
+            Role::Handler => (vec![], vec![], handler_dept.clone()),
             Role::Citizen => (vec![], vec![], None),
-            _ => (vec![ROOT.to_string()], vec![], None),
+            _ => (vec![root.to_string()], vec![], None),
         };
         st.store
             .create_user(&NewUser {
@@ -335,19 +495,7 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
     }
 
     // A year of cases.
-    let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids).await?;
-    // Disputes and petitions with their committees, through the live service.
-    let t = Instant::now();
-    let n_disputes = disputes::generate(st, seed, opts.cases).await?;
-    tracing::info!(
-        cases = n_disputes,
-        seconds = t.elapsed().as_secs_f64(),
-        "demo disputes and petitions"
-    );
-    let n_cases = n_cases + n_disputes;
-    st.store
-        .set_setting(BUILT_MARK, &chrono::Utc::now().to_rfc3339())
-        .await?;
+    let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids, root).await?;
     Ok(DemoSummary {
         regions: built.regions.len(),
         grids: built.grids.len(),

@@ -464,7 +464,10 @@ async fn list(
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
-    let f = build_filter(&q, &user)?;
+    let mut f = build_filter(&q, &user)?;
+    // Counting stops at 10,000 (`total_is_lower_bound`): exact totals of a province's million
+    // closed cases cost more than the page itself. Exports count exactly.
+    f.count_limit = Some(10_000);
     let (page, page_size) = (q.page.unwrap_or(1), f.limit);
     let page_data = st
         .store
@@ -473,6 +476,7 @@ async fn list(
     Ok(Json(json!({
         "items": page_data.cases.iter().map(|c| case_json(&st, c, Some(&user))).collect::<Vec<_>>(),
         "total": page_data.total,
+        "total_is_lower_bound": page_data.total_capped,
         "page": page,
         "page_size": page_size,
     })))

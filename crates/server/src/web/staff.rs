@@ -200,6 +200,9 @@ pub struct QueueItem {
     pub duplicates: Vec<CaseView>,
 }
 
+/// Where case lists stop counting (the page shows "10000+").
+const LIST_COUNT_LIMIT: i64 = 10_000;
+
 #[derive(Template)]
 #[template(path = "cases.html")]
 struct CasesPage {
@@ -208,6 +211,8 @@ struct CasesPage {
     title: &'static str,
     items: Vec<QueueItem>,
     total: i64,
+    /// More match than `total` (the count stops at [`LIST_COUNT_LIMIT`]).
+    total_capped: bool,
     page: i64,
     pages: i64,
     q: ListQueryView,
@@ -352,6 +357,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         f.text = Some(t.chars().take(200).collect());
     }
     scope_filter(user, &mut f);
+    f.count_limit = Some(LIST_COUNT_LIMIT);
     let data = st
         .store
         .list_cases(&f, &safegrid_domain::workflow::terminal_states())
@@ -407,6 +413,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         title: ctx.t(title),
         items,
         total: data.total,
+        total_capped: data.total_capped,
         page,
         pages,
         q: ListQueryView {

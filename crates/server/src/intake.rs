@@ -1,0 +1,239 @@
+//! Group commit for new cases (批量提交). Every channel's new case goes through one writer task,
+//! which takes whatever has queued up while the previous transaction was committing and stores it
+//! in one transaction. Under light load a batch is one case and nothing waits; under a surge
+//! (a hotline's 3× morning) the cost of a commit — SQLite's single write lock, PostgreSQL's WAL
+//! flush and the audit chain's head row — is shared by the whole batch instead of serialising
+//! every request behind it. A case is acknowledged only after its batch committed.
+
+use safegrid_domain::engine::{Applied, Case};
+use safegrid_store::disputes::SideWrite;
+use safegrid_store::{NewCaseWrite, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+// A stopped writer means storage is going away: answered like a closed pool.
+
+/// Most cases in one transaction: beyond this a batch's latency outweighs what it saves.
+const MAX_BATCH: usize = 256;
+
+struct Job {
+    applied: Applied,
+    nodes: Vec<String>,
+    extra: Vec<SideWrite>,
+    ip: Option<String>,
+    reply: oneshot::Sender<Result<Case, StoreError>>,
+}
+
+/// The handle request handlers use; cheap to clone.
+#[derive(Clone)]
+pub struct Intake {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Intake {
+    /// Starts the writer task on the current runtime. With a connection of its own
+    /// (`Some(writer)`, a file database) a companion task checkpoints SQLite's write-ahead log
+    /// from the readers' pool every quarter second, so the writer's commits never stall on it;
+    /// without one (`None`, in-memory SQLite) the writer shares `store`.
+    pub fn start(writer_store: Option<Store>, store: Store) -> Intake {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        match writer_store {
+            Some(w) => {
+                tokio::spawn(writer(w, rx));
+                let readers = store;
+                let checkpoints = tx.downgrade();
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+                    // Stops with the writer (when every handle to it is gone).
+                    while checkpoints.upgrade().is_some() {
+                        tick.tick().await;
+                        // ~256 MiB of log (4 KiB pages): a restart stalls new cases for a moment, so rarely before a restarting checkpoint.
+                        if let Err(e) = readers.checkpoint(65_536).await {
+                            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                        }
+                    }
+                });
+            }
+            None => {
+                tokio::spawn(writer(store, rx));
+            }
+        }
+        Intake { tx }
+    }
+
+    /// Stores a new case (numbered in the batch's transaction); returns it once committed.
+    pub async fn insert(
+        &self,
+        applied: Applied,
+        nodes: Vec<String>,
+        extra: Vec<SideWrite>,
+    ) -> Result<Case, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            applied,
+            nodes,
+            extra,
+            // The writer task runs outside the request: the client address travels with the job.
+            ip: safegrid_store::audit::current_ip(),
+            reply,
+        };
+        self.tx
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+        rx.await
+            .map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+    }
+}
+
+async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let result = store.insert_cases(&writes(&batch)).await;
+        match result {
+            Ok(cases) => {
+                for (job, case) in batch.drain(..).zip(cases) {
+                    let _ = job.reply.send(Ok(case));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(job) = batch.pop() {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+            Err(_) => {
+                // One bad case must not fail its neighbours: store them one by one, so each gets
+                // its own answer.
+                for job in batch.drain(..) {
+                    let r = store
+                        .insert_cases(&writes(std::slice::from_ref(&job)))
+                        .await
+                        .and_then(|mut v| v.pop().ok_or(StoreError::NotFound));
+                    let _ = job.reply.send(r);
+                }
+            }
+        }
+    }
+}
+
+fn writes(batch: &[Job]) -> Vec<NewCaseWrite<'_>> {
+    batch
+        .iter()
+        .map(|j| NewCaseWrite {
+            applied: &j.applied,
+            nodes: &j.nodes,
+            extra: &j.extra,
+            ip: j.ip.clone(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safegrid_domain::calendar::WorkCalendar;
+    use safegrid_domain::catalog::Urgency;
+    use safegrid_domain::engine::{self, Context, NewCase};
+
+    fn new_case(id: uuid::Uuid, n: u32) -> Applied {
+        let cal = WorkCalendar::builtin();
+        let limits = crate::state::LimitTable::default();
+        let ctx = Context {
+            calendar: &cal,
+            limits: &limits,
+            now: chrono::Utc::now(),
+        };
+        let new = NewCase {
+            id,
+            county_code: "330502".into(),
+            number: String::new(),
+            tracking_code: format!("T{n:09}"),
+            case_type: "service_event".into(),
+            category: "C0102".into(),
+            urgency: Urgency::Normal,
+            channel: "hotline".into(),
+            description: "井盖破损".into(),
+            address: None,
+            lat: None,
+            lon: None,
+            grid_code: None,
+            region_code: "330502000000".into(),
+            needs_grid: true,
+            needs_location: false,
+            reporter_name: None,
+            reporter_phone: None,
+            reporter_user: None,
+            reporter_anonymous: false,
+        };
+        engine::create(new, None, &ctx).unwrap()
+    }
+
+    /// Cases sent together share transactions; one that cannot be stored (its id is taken) is
+    /// refused alone, and its neighbours are stored and numbered in order.
+    #[tokio::test]
+    async fn a_bad_case_does_not_fail_its_batch() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let intake = Intake::start(None, store.clone());
+        let taken = uuid::Uuid::now_v7();
+        intake
+            .insert(new_case(taken, 0), vec![], vec![])
+            .await
+            .unwrap();
+        let jobs = (1..=20u32).map(|n| {
+            let id = if n == 7 { taken } else { uuid::Uuid::now_v7() };
+            intake.insert(new_case(id, n), vec![], vec![])
+        });
+        let results = futures_join_all(jobs).await;
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
+        assert!(results[6].is_err());
+        let mut numbers: Vec<String> = results
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|c| c.number)
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), 19, "every stored case has its own number");
+        assert_eq!(store.case_count().await.unwrap(), 20);
+        assert_eq!(store.verify_audit(|_| {}).await.unwrap().entries, 20);
+    }
+
+    /// Polls every future to completion concurrently (no extra dependency for one test).
+    async fn futures_join_all<F: std::future::Future>(
+        fs: impl Iterator<Item = F>,
+    ) -> Vec<F::Output> {
+        let handles: Vec<_> = fs.map(Box::pin).collect();
+        let mut out = Vec::with_capacity(handles.len());
+        let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+        let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut done = true;
+            for (i, slot) in pending.iter_mut().enumerate() {
+                if let Some(f) = slot {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            results[i] = Some(v);
+                            *slot = None;
+                        }
+                        std::task::Poll::Pending => done = false,
+                    }
+                }
+            }
+            if done {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        out.extend(results.into_iter().flatten());
+        out
+    }
+}
