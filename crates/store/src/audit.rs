@@ -114,61 +114,20 @@ pub fn entry_hash(
 }
 
 /// Appends `$entry` inside the open transaction `$tx` (used in `with_pool!` arms, so it is
-/// type-checked for each backend). Evaluates to `Result<i64, sqlx::Error>` (the new seq).
+/// type-checked for each backend), with the request's client address. Evaluates to
+/// `Result<i64, sqlx::Error>` (the new seq).
 macro_rules! append_audit {
     ($tx:expr, $entry:expr, $at:expr) => {{
-        async {
-            let e: &$crate::audit::AuditEntry = $entry;
-            let at_ms: i64 = $at;
-            let (seq, prev): (i64, String) = sqlx::query_as(
-                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
-            )
-            .fetch_one(&mut *$tx)
-            .await?;
-            let ip = $crate::audit::current_ip();
-            let detail = e.detail.to_string();
-            let hash = $crate::audit::entry_hash(
-                &prev,
-                seq,
-                at_ms,
-                e.actor_id,
-                &e.actor_name,
-                ip.as_deref(),
-                &e.action,
-                &e.target_type,
-                e.target_id.as_deref(),
-                &detail,
-            );
-            sqlx::query(
-                "INSERT INTO audit_log (seq, at, actor_id, actor_name, ip, action, target_type, target_id, detail, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(seq)
-            .bind(at_ms)
-            .bind(e.actor_id)
-            .bind(&e.actor_name)
-            .bind(&ip)
-            .bind(&e.action)
-            .bind(&e.target_type)
-            .bind(&e.target_id)
-            .bind(&detail)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *$tx)
-            .await?;
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&hash)
-                .execute(&mut *$tx)
-                .await?;
-            Ok::<i64, sqlx::Error>(seq)
-        }
-        .await
+        let e: &$crate::audit::AuditEntry = $entry;
+        let one = [(e.clone(), $at, $crate::audit::current_ip())];
+        $crate::audit::append_many!($tx, &one)
     }};
 }
 pub(crate) use append_audit;
 
 /// Appends `$entries` — `&[(AuditEntry, at_ms, ip)]` — inside the open transaction `$tx`: one
-/// move of the head for all of them, one multi-row insert. Evaluates to `Result<(), sqlx::Error>`.
+/// move of the head for all of them, one multi-row insert. Evaluates to `Result<i64, sqlx::Error>`
+/// (the last seq).
 macro_rules! append_many {
     ($tx:expr, $entries:expr) => {{
         async {
@@ -223,7 +182,7 @@ macro_rules! append_many {
                     .execute(&mut *$tx)
                     .await?;
             }
-            Ok::<(), sqlx::Error>(())
+            Ok::<i64, sqlx::Error>(last)
         }
         .await
     }};

@@ -243,13 +243,17 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     }
     backends.push(("SQLite", format!("sqlite://{}", sqlite_path.display())));
     match &opts.postgres {
-        Some(admin) => match peers::fresh_pg_database(admin, "safegrid_bench").await {
-            Ok(url) => backends.push(("PostgreSQL", url)),
-            Err(e) => report.skip(
-                opts.strict,
-                format!("PostgreSQL backend and PostGIS: {admin} is not usable ({e:#})"),
-            )?,
-        },
+        // Named per run: two benches on one server (a CI smoke test beside a long run) must not
+        // drop each other's databases.
+        Some(admin) => {
+            match peers::fresh_pg_database(admin, &peers::run_db("safegrid_bench")).await {
+                Ok(url) => backends.push(("PostgreSQL", url)),
+                Err(e) => report.skip(
+                    opts.strict,
+                    format!("PostgreSQL backend and PostGIS: {admin} is not usable ({e:#})"),
+                )?,
+            }
+        }
         None => report.skip(
             opts.strict,
             "PostgreSQL backend and PostGIS (no --postgres URL)".into(),
@@ -355,6 +359,9 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         }
     } else {
         report.skip(opts.strict, "the peers (--no-peers)".into())?;
+    }
+    if let Some(admin) = opts.postgres.as_ref().filter(|_| backends.len() > 1) {
+        peers::drop_database(admin, &peers::run_db("safegrid_bench")).await?;
     }
     report.rows.insert(2, one_core_row);
     report.rows.insert(3, all_core_row);

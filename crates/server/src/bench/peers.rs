@@ -31,6 +31,21 @@ pub async fn fresh_pg_database(admin: &str, name: &str) -> anyhow::Result<String
     Ok(format!("{base}/{name}"))
 }
 
+/// A scratch database name of this run: `base` and the process id.
+pub fn run_db(base: &str) -> String {
+    format!("{base}_{}", std::process::id())
+}
+
+pub async fn drop_database(admin: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = sqlx::PgConnection::connect(admin).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
+    Ok(())
+}
+
 /// PostGIS's figures for the same points.
 pub struct PostGis {
     pub load_secs: f64,
@@ -49,7 +64,8 @@ pub async fn postgis(
     ours: &[Option<String>],
     cores: usize,
 ) -> anyhow::Result<PostGis> {
-    let url = fresh_pg_database(admin, "safegrid_bench_postgis").await?;
+    let name = run_db("safegrid_bench_postgis");
+    let url = fresh_pg_database(admin, &name).await?;
     let mut c = sqlx::PgConnection::connect(&url).await?;
     sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis")
         .execute(&mut c)
@@ -127,10 +143,7 @@ pub async fn postgis(
     }
     let same = theirs.iter().zip(ours).filter(|(a, b)| a == b).count();
     c.close().await?;
-    let mut admin_conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query("DROP DATABASE IF EXISTS safegrid_bench_postgis WITH (FORCE)")
-        .execute(&mut admin_conn)
-        .await?;
+    drop_database(admin, &name).await?;
     Ok(PostGis {
         load_secs,
         one_core,
