@@ -71,6 +71,20 @@ pub struct AppState {
 
 pub type SharedState = Arc<AppState>;
 
+/// A stored geometry as polygons: the fast reader for what this system wrote, the checked one
+/// for anything else; `None` when the checks refuse it (it is then left out of the locator),
+/// an error when the text is not JSON at all.
+pub(crate) fn stored_shape(
+    text: &str,
+    what: &'static str,
+) -> anyhow::Result<Option<safegrid_geo::geo::MultiPolygon<f64>>> {
+    if let Some(mp) = safegrid_geo::from_stored_geojson(text) {
+        return Ok(Some(mp));
+    }
+    let v: serde_json::Value = serde_json::from_str(text).context(what)?;
+    Ok(safegrid_geo::from_geojson_value(&v).ok())
+}
+
 /// Stored grid geometries as polygons, on all cores (the stored form was validated on import; the
 /// checked reader is the fallback for anything unexpected).
 fn parse_grids(
@@ -79,15 +93,7 @@ fn parse_grids(
     let parse = |rows: &[(String, String)]| -> anyhow::Result<Vec<_>> {
         let mut out = Vec::with_capacity(rows.len());
         for (code, text) in rows {
-            let mp = match safegrid_geo::from_stored_geojson(text) {
-                Some(mp) => Some(mp),
-                None => {
-                    let v: serde_json::Value =
-                        serde_json::from_str(text).context("stored grid geometry")?;
-                    safegrid_geo::from_geojson_value(&v).ok()
-                }
-            };
-            if let Some(mp) = mp {
+            if let Some(mp) = stored_shape(text, "stored grid geometry")? {
                 out.push((code.clone(), mp));
             }
         }
@@ -209,18 +215,10 @@ impl AppState {
         let mut region_polys = Vec::new();
         for r in &regions {
             names.insert(r.code.clone(), r.name.clone());
-            if let Some(g) = &r.geometry {
-                let mp = match safegrid_geo::from_stored_geojson(g) {
-                    Some(mp) => Some(mp),
-                    None => {
-                        let v: serde_json::Value =
-                            serde_json::from_str(g).context("stored region geometry")?;
-                        safegrid_geo::from_geojson_value(&v).ok()
-                    }
-                };
-                if let Some(mp) = mp {
-                    region_polys.push((r.code.clone(), r.level as u8, mp));
-                }
+            if let Some(g) = &r.geometry
+                && let Some(mp) = stored_shape(g, "stored region geometry")?
+            {
+                region_polys.push((r.code.clone(), r.level as u8, mp));
             }
         }
         // Pages of grids are read while the previous page is parsed on the other cores.

@@ -244,6 +244,7 @@ pub async fn serve_and_load(
     url: &str,
     built: &Built,
     root: &str,
+    locator: &safegrid_geo::Locator,
 ) -> anyhow::Result<Served> {
     let token = dispatcher_token(url).await?;
     step(&format!("{name}: starting the server process…"));
@@ -296,7 +297,7 @@ pub async fn serve_and_load(
 
     // The ceiling: the same rows inserted straight into the database.
     step(&format!("{name}: plain inserts (the ceiling)…"));
-    let (ceiling, ceiling_rate) = ceiling(opts, url, built, &all[..opts.intake]).await?;
+    let (ceiling, ceiling_rate) = ceiling(opts, url, built, locator, &all[..opts.intake]).await?;
 
     let peak = peak_rss(server.0.id());
     drop(server);
@@ -411,6 +412,7 @@ async fn ceiling(
     opts: &BenchOptions,
     url: &str,
     built: &Built,
+    locator: &safegrid_geo::Locator,
     reports: &[Report],
 ) -> anyhow::Result<(Latencies, f64)> {
     let store = Store::connect(url).await?;
@@ -422,7 +424,6 @@ async fn ceiling(
         .iter()
         .map(|g| (g.code.as_str(), g.village_code.as_str()))
         .collect();
-    let locator = crate::bench::locator_for(built)?;
     let now = chrono::Utc::now();
     let actor = Actor {
         id: None,

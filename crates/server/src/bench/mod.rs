@@ -90,8 +90,8 @@ pub(crate) struct Shapes {
 
 fn parse_shapes(built: &Built) -> anyhow::Result<Shapes> {
     let parse = |s: &str| -> anyhow::Result<MultiPolygon<f64>> {
-        let v: serde_json::Value = serde_json::from_str(s)?;
-        safegrid_geo::from_geojson_value(&v).map_err(|e| anyhow::anyhow!("{e}"))
+        crate::state::stored_shape(s, "built geometry")?
+            .context("a built polygon failed its checks")
     };
     let grids = built
         .grids
@@ -105,12 +105,6 @@ fn parse_shapes(built: &Built) -> anyhow::Result<Shapes> {
         .map(|(r, g)| Ok((r.code.clone(), r.level as u8, parse(g)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Shapes { grids, regions })
-}
-
-/// A locator over the built territory (what the server builds from the database).
-pub(crate) fn locator_for(built: &Built) -> anyhow::Result<Locator> {
-    let s = parse_shapes(built)?;
-    Ok(Locator::new(s.grids, s.regions))
 }
 
 /// `n` points, each in the bounding box of a random grid: nearly all fall in some grid, some in
@@ -261,7 +255,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     }
     let mut sqlite_kpi = None;
     for (name, url) in &backends {
-        let b = backend(opts, name, url, &built, &root).await?;
+        let b = backend(opts, name, url, &built, &root, &lookups.locator).await?;
         report.rows.extend(b.rows);
         if sqlite_kpi.is_none() {
             sqlite_kpi = Some((b.kpi, b.plan, b.export));
@@ -382,6 +376,8 @@ struct Lookups {
     all_cores: f64,
     /// The grid found for each point (for the agreement check with PostGIS).
     answers: Vec<Option<String>>,
+    /// Kept for placing the ceiling run's cases, as the server would.
+    locator: Locator,
 }
 
 fn lookups(shapes: &Shapes, points: &[(f64, f64)], cores: usize) -> Lookups {
@@ -418,6 +414,7 @@ fn lookups(shapes: &Shapes, points: &[(f64, f64)], cores: usize) -> Lookups {
         one_core,
         all_cores,
         answers,
+        locator,
     }
 }
 
@@ -436,6 +433,7 @@ async fn backend(
     url: &str,
     built: &Built,
     root: &str,
+    locator: &Locator,
 ) -> anyhow::Result<BackendResult> {
     let mut rows = vec![];
     step(&format!(
@@ -506,7 +504,7 @@ async fn backend(
     drop(st);
 
     // The server as a separate process: start-up, intake, lists, memory.
-    let served = load::serve_and_load(opts, name, url, built, root).await?;
+    let served = load::serve_and_load(opts, name, url, built, root, locator).await?;
     rows.push(
         Row::new(
             format!(
