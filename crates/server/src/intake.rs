@@ -38,7 +38,18 @@ impl Intake {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         match writer_store {
             Some(w) => {
-                tokio::spawn(writer(w, rx));
+                // The writer's transaction is a dozen round trips to its connection; on the
+                // request runtime each wake-up queued behind the HTTP work, so the one serial
+                // part of intake waited on the parallel ones. Its own thread and runtime answer
+                // at once.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread runtime for the intake writer");
+                std::thread::Builder::new()
+                    .name("intake-writer".into())
+                    .spawn(move || runtime.block_on(writer(w, rx)))
+                    .expect("spawning the intake writer thread");
                 let readers = store;
                 let checkpoints = tx.downgrade();
                 tokio::spawn(async move {
@@ -47,8 +58,11 @@ impl Intake {
                     while checkpoints.upgrade().is_some() {
                         tick.tick().await;
                         // ~256 MiB of log (4 KiB pages): a restart stalls new cases for a moment, so rarely before a restarting checkpoint.
-                        if let Err(e) = readers.checkpoint(65_536).await {
-                            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                        match readers.checkpoint(65_536).await {
+                            Ok(()) => {}
+                            // Shutting down: the store was closed before the last handle went.
+                            Err(StoreError::Db(sqlx::Error::PoolClosed)) => break,
+                            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
                         }
                     }
                 });

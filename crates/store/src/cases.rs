@@ -531,12 +531,21 @@ impl Store {
             .collect();
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
+            // One upsert for every (county, day) in the batch: each statement is a round trip to
+            // the connection, and a province's batch spans dozens of counties.
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO case_number_seq (county_code, day, last_seq) ");
+            qb.push_values(&groups, |mut b, ((county, day), idx)| {
+                b.push_bind(county.clone()).push_bind(day.format("%Y%m%d").to_string()).push_bind(idx.len() as i64);
+            });
+            qb.push(" ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + excluded.last_seq RETURNING county_code, day, last_seq");
+            let lasts: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
             for ((county, day), idx) in &groups {
-                let (last,): (i64,) = sqlx::query_as(
-                    "INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
-                     ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + excluded.last_seq RETURNING last_seq")
-                    .bind(county).bind(day.format("%Y%m%d").to_string()).bind(idx.len() as i64)
-                    .fetch_one(&mut *tx).await?;
+                let key = day.format("%Y%m%d").to_string();
+                let last = lasts
+                    .iter()
+                    .find(|(c, d, _)| c == county && *d == key)
+                    .map(|r| r.2)
+                    .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
                 let first = last - idx.len() as i64 + 1;
                 for (k, i) in idx.iter().enumerate() {
                     cases[*i].number = CaseNumber::new(county, *day, (first + k as i64) as u32)

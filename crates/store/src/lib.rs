@@ -105,6 +105,19 @@ impl Store {
                 // lists touch rows spread over gigabytes. At most 8 connections: 256 MiB.
                 .pragma("cache_size", "-32768")
                 .pragma("journal_size_limit", "268435456")
+                // A multi-row insert inside a transaction keeps a statement journal (to undo just
+                // that statement on a constraint error); past 64 KiB SQLite spills it to a temp
+                // file, and a group commit's inserts always do: a quarter of the writer's time
+                // went to those writes. The writer keeps it in memory (a few MiB at most);
+                // readers keep the default so a large sort can still spill to disk.
+                .pragma(
+                    "temp_store",
+                    if connections == Some(1) {
+                        "memory"
+                    } else {
+                        "default"
+                    },
+                )
                 // The dedicated writer never checkpoints in its commits (a checkpoint there
                 // stalls every case waiting on that commit); `checkpoint()` does it from another
                 // connection instead. Durability is the same either way.
