@@ -308,6 +308,24 @@ enum Arg {
     U(Uuid),
 }
 
+/// The subtree of region `prefix` as a range on the 12-digit code, its bounds bound as `a`, `b`
+/// (a range uses the index, unlike LIKE on PostgreSQL's default collation).
+///
+/// A province's or a city's subtree holds most cases: walking an index in the list's order
+/// (`status, created_at` or `created_at`) and skipping the few rows outside it fills a page at
+/// once, while the range index hands the sort every match (2.7 s for "closed, newest first" over
+/// a province's 1,000,000 cases on SQLite, whose planner cannot tell how much a range holds).
+/// `|| ''` keeps the condition and takes the range index out of the choice; a county and below
+/// keep it, being a small part of the territory.
+fn region_range(prefix: &str, a: &str, b: &str) -> String {
+    let column = if prefix.len() <= 4 {
+        "region_code || ''"
+    } else {
+        "region_code"
+    };
+    format!("{column} BETWEEN {a} AND {b}")
+}
+
 fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
     let mut w = vec!["1=1".to_string()];
     let mut args: Vec<Arg> = vec![];
@@ -344,12 +362,11 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         w.push(format!("category = {}", push(&mut args, Arg::S(v.clone()))));
     }
     if let Some(v) = &f.region_prefix {
-        // A range on the 12-digit code uses the index, unlike LIKE on PostgreSQL's default collation.
         let lo = format!("{v:0<12}");
         let hi = format!("{v:9<12}");
         let a = push(&mut args, Arg::S(lo));
         let b = push(&mut args, Arg::S(hi));
-        w.push(format!("region_code BETWEEN {a} AND {b}"));
+        w.push(region_range(v, &a, &b));
     }
     if let Some(v) = &f.grid {
         w.push(format!(
@@ -411,7 +428,7 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
     for r in &f.scope_regions {
         let a = push(&mut args, Arg::S(format!("{r:0<12}")));
         let b = push(&mut args, Arg::S(format!("{r:9<12}")));
-        scope.push(format!("region_code BETWEEN {a} AND {b}"));
+        scope.push(region_range(r, &a, &b));
     }
     if !f.scope_grids.is_empty() {
         let ps: Vec<String> = f

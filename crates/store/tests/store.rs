@@ -324,6 +324,30 @@ async fn suite(store: &Store) {
         .await
         .unwrap();
     assert_eq!((page.total, page.cases.len()), (2, 1));
+    // A city's and a province's subtree (filtered without the range index, see `region_range`)
+    // and another city's, as a filter and as a scope.
+    for (prefix, scope, expected) in [
+        (Some("3305"), vec![], 2),
+        (Some("3306"), vec![], 0),
+        (None, vec!["33".to_string()], 2),
+        (None, vec!["3306".to_string(), "330502".to_string()], 2),
+        (Some("33"), vec!["3306".to_string()], 0),
+    ] {
+        let page = store
+            .list_cases(
+                &CaseFilter {
+                    region_prefix: prefix.map(String::from),
+                    scope_regions: scope.clone(),
+                    limit: 10,
+                    ..Default::default()
+                },
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, expected, "{prefix:?} within {scope:?}");
+        assert_eq!(page.cases.len() as i64, expected);
+    }
 
     // Jobs: one claim per run, however many runners ask.
     let t0 = Utc::now();
