@@ -179,6 +179,15 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics (`ANALYZE` on both backends). After a bulk load
+    /// — the demo's year of cases, a benchmark's million — the planner otherwise plans with the
+    /// empty tables' figures until autovacuum (PostgreSQL) or nobody (SQLite) catches up, and
+    /// picks, say, walking every case newest first to find one grid's three.
+    pub async fn analyze(&self) -> Result<()> {
+        with_pool!(self, p => sqlx::query("ANALYZE").execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Applies pending migrations of this backend.
     pub async fn migrate(&self) -> Result<()> {
         match self {

@@ -496,6 +496,7 @@ pub(crate) async fn populate(
 
     // A year of cases.
     let (n_cases, n_events) = cases::generate(st, opts, &catalog, &built.grids, root).await?;
+    st.store.analyze().await?;
     Ok(DemoSummary {
         regions: built.regions.len(),
         grids: built.grids.len(),
