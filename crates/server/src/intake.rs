@@ -37,11 +37,12 @@ impl Intake {
     pub fn start(writer_store: Option<Store>, store: Store) -> Intake {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         match writer_store {
-            Some(w) => {
+            Some(w) if w.backend() == "sqlite" => {
                 // The writer's transaction is a dozen round trips to its connection; on the
                 // request runtime each wake-up queued behind the HTTP work, so the one serial
                 // part of intake waited on the parallel ones. Its own thread and runtime answer
-                // at once.
+                // at once. (SQLite only: its connection is a thread of its own, whereas a
+                // PostgreSQL socket stays with the runtime that opened it.)
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -66,6 +67,9 @@ impl Intake {
                         }
                     }
                 });
+            }
+            Some(w) => {
+                tokio::spawn(writer(w, rx));
             }
             None => {
                 tokio::spawn(writer(store, rx));
