@@ -30,10 +30,11 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Starts the writer task on the current runtime. With a connection of its own
-    /// (`Some(writer)`, a file database) a companion task checkpoints SQLite's write-ahead log
-    /// from the readers' pool every quarter second, so the writer's commits never stall on it;
-    /// without one (`None`, in-memory SQLite) the writer shares `store`.
+    /// Starts the writer. With a connection of its own (`Some(writer)`): on SQLite it runs on a
+    /// thread of its own, and a companion task on the current runtime checkpoints the
+    /// write-ahead log from the readers' pool every quarter second, so the writer's commits never
+    /// stall on it; on PostgreSQL it is a task on the current runtime. Without one (`None`,
+    /// in-memory SQLite) the writer is a task sharing `store`.
     pub fn start(writer_store: Option<Store>, store: Store) -> Intake {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         match writer_store {
