@@ -102,15 +102,7 @@ impl Drop for Server {
 
 /// The peak resident set (VmHWM) of a process, in bytes.
 fn peak_rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    super::proc_kib(&format!("/proc/{pid}/status"), "VmHWM:").map_or(0, |kb| kb * 1024)
 }
 
 /// Starts `safegrid serve` on `url`; returns it, its base URL and the seconds until `/healthz`

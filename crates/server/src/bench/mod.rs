@@ -137,14 +137,7 @@ fn machine() -> String {
                 .map(|s| s.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<u64>().ok())
-        })
+    let mem = proc_kib("/proc/meminfo", "MemTotal:")
         .map(|kb| format!("{:.0} GiB", kb as f64 / 1048576.0))
         .unwrap_or_default();
     format!(
@@ -559,5 +552,15 @@ async fn backend(
         kpi,
         plan,
         export,
+    })
+}
+
+/// A kB figure from a `/proc` file's `key value kB` lines (`/proc/meminfo`, `/proc/<pid>/status`).
+fn proc_kib(path: &str, key: &str) -> Option<u64> {
+    std::fs::read_to_string(path).ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse().ok())
     })
 }
