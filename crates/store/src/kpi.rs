@@ -26,7 +26,7 @@ fn upsert_sql() -> String {
         .map(|f| format!("{f} = kpi_daily.{f} + excluded.{f}"))
         .collect();
     format!(
-        "INSERT INTO kpi_daily (county_code, node, day, {cols}) VALUES ($1, $2, $3, {}) ON CONFLICT (county_code, node, day) DO UPDATE SET {}",
+        "INSERT INTO kpi_daily (county_code, node, day, {cols}) VALUES ($1, $2, $3, {}) ON CONFLICT (node, day, county_code) DO UPDATE SET {}",
         ph.join(", "),
         sets.join(", ")
     )
@@ -97,7 +97,7 @@ where
         .map(|f| format!("{f} = kpi_daily.{f} + excluded.{f}"))
         .collect();
     let tail = format!(
-        " ON CONFLICT (county_code, node, day) DO UPDATE SET {}",
+        " ON CONFLICT (node, day, county_code) DO UPDATE SET {}",
         sets.join(", ")
     );
     let mut merged: Vec<(String, String, i32, Counters)> = Vec::with_capacity(rows.len());
