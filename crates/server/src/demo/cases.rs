@@ -233,6 +233,7 @@ pub async fn generate(
     let mut counters: HashMap<(String, String, i32), Counters> = HashMap::new();
     let mut recent_by_grid: HashMap<String, Uuid> = HashMap::new();
     let mut events_total = 0usize;
+    let mut storing: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
     let pick = |rng: &mut ChaCha8Rng, n: usize| rng.random_range(0..n.max(1));
 
     for t0 in times {
@@ -378,15 +379,29 @@ pub async fn generate(
         out.push((sim.case, sim.events));
         pb.inc(1);
         if out.len() >= FLUSH_EVERY {
-            stored += flush(st, &mut out, &mut counters, &[]).await?;
-            // The bar draws only on a terminal; logs of long runs still get a line now and then.
-            if !opts.quiet
-                && !std::io::stderr().is_terminal()
-                && stored.is_multiple_of(10 * FLUSH_EVERY)
-            {
-                eprintln!("  {stored} of {} cases stored", pb.length().unwrap_or(0));
+            // The engine's simulation and the database's writing each keep a core busy: the
+            // previous batch is stored while this one is generated (one batch in flight, so
+            // batches still commit in order and memory holds two at most).
+            if let Some(previous) = storing.take() {
+                stored += previous.await??;
+                // The bar draws only on a terminal; logs of long runs still get a line now and then.
+                if !opts.quiet
+                    && !std::io::stderr().is_terminal()
+                    && stored.is_multiple_of(10 * FLUSH_EVERY)
+                {
+                    eprintln!("  {stored} of {} cases stored", pb.length().unwrap_or(0));
+                }
             }
+            let batch = std::mem::replace(&mut out, Vec::with_capacity(FLUSH_EVERY));
+            let batch_counters = std::mem::take(&mut counters);
+            let store = st.store.clone();
+            storing = Some(tokio::spawn(async move {
+                store_batch(&store, &batch, batch_counters, &[]).await
+            }));
         }
+    }
+    if let Some(previous) = storing.take() {
+        stored += previous.await??;
     }
     pb.finish_and_clear();
     let seq_rows: Vec<(String, String, i64)> =
@@ -400,7 +415,7 @@ pub async fn generate(
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
-    stored += flush(st, &mut out, &mut counters, &seq_rows).await?;
+    stored += store_batch(&st.store, &out, std::mem::take(&mut counters), &seq_rows).await?;
     pb.finish_and_clear();
     Ok((stored, events_total))
 }
@@ -408,22 +423,20 @@ pub async fn generate(
 /// Cases are stored this many at a time, so a province's millions never sit in memory at once.
 const FLUSH_EVERY: usize = 20_000;
 
-/// Stores the cases generated so far with the counters they added (one transaction per batch;
+/// Stores a batch of generated cases with the counters they added (one transaction per batch;
 /// counter rows are upserts that add, so batches may touch the same row).
-async fn flush(
-    st: &SharedState,
-    out: &mut Vec<(Case, Vec<Event>)>,
-    counters: &mut HashMap<(String, String, i32), Counters>,
+async fn store_batch(
+    store: &safegrid_store::Store,
+    cases: &[(Case, Vec<Event>)],
+    counters: HashMap<(String, String, i32), Counters>,
     seq_rows: &[(String, String, i64)],
 ) -> anyhow::Result<usize> {
     let counter_rows: Vec<(String, String, i32, Counters)> = counters
-        .drain()
+        .into_iter()
         .map(|((c, n, d), k)| (c, n, d, k))
         .collect();
-    st.store.bulk_insert(out, &counter_rows, seq_rows).await?;
-    let n = out.len();
-    out.clear();
-    Ok(n)
+    store.bulk_insert(cases, &counter_rows, seq_rows).await?;
+    Ok(cases.len())
 }
 
 #[allow(clippy::too_many_arguments)]
