@@ -163,14 +163,20 @@ impl Store {
     /// Copies what it can of SQLite's write-ahead log back into the database without waiting
     /// for anyone (PASSIVE); the intake writer's companion task calls it. Under a sustained
     /// stream of writes a passive checkpoint never catches the log's end, so the log would only
-    /// grow: past `max_frames` pages a RESTART checkpoint briefly holds new writers back and lets
-    /// the log start over (and `journal_size_limit` trims the file). Nothing on PostgreSQL.
+    /// grow: past `max_frames` pages a RESTART checkpoint lets the log start over (and
+    /// `journal_size_limit` trims the file). A RESTART holds writers back while it copies
+    /// whatever the passive pass left, so it runs only when that pass got to within
+    /// `max_frames / 16` pages of the end — it used to run whenever the log was long, and while
+    /// a bulk load was writing its large transactions that meant copying them too, holding the
+    /// writer 6 s at a time. Past four times `max_frames` it runs anyway, which bounds the log.
+    /// Nothing on PostgreSQL.
     pub async fn checkpoint(&self, max_frames: i64) -> Result<()> {
         if let Store::Sqlite(p) = self {
-            let (_, log, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(p)
-                .await?;
-            if log > max_frames {
+            let (_, log, copied): (i64, i64, i64) =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_one(p)
+                    .await?;
+            if restart_due(log, copied, max_frames) {
                 sqlx::query("PRAGMA wal_checkpoint(RESTART)")
                     .execute(p)
                     .await?;
@@ -245,5 +251,32 @@ pub(crate) fn unique_to_conflict(e: sqlx::Error, what: &str) -> StoreError {
             FieldError::new(what, "refers to something that does not exist"),
         ),
         _ => StoreError::Db(e),
+    }
+}
+
+/// Whether a RESTART checkpoint should follow a passive one that left a log of `log` pages with
+/// `copied` of them in the database (see [`Store::checkpoint`]). A passive pass that could not
+/// run reports -1 for both.
+fn restart_due(log: i64, copied: i64, max_frames: i64) -> bool {
+    log > max_frames && (log - copied.max(0) <= max_frames / 16 || log > 4 * max_frames)
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::restart_due;
+
+    #[test]
+    fn restarts_only_a_caught_up_or_runaway_log() {
+        let max = 65_536;
+        // Short log: never.
+        assert!(!restart_due(max, max, max));
+        // Long and caught up (or nearly): restart.
+        assert!(restart_due(max + 1, max + 1, max));
+        assert!(restart_due(100_000, 100_000 - max / 16, max));
+        // Long with much left to copy: wait for a later pass...
+        assert!(!restart_due(100_000, 10_000, max));
+        assert!(!restart_due(100_000, -1, max));
+        // ...unless the log has run away.
+        assert!(restart_due(4 * max + 1, 0, max));
     }
 }
