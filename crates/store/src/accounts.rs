@@ -94,6 +94,13 @@ struct UserRow {
     locked_until: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct TokenUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    scopes: String,
+}
+
 fn split(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -248,15 +255,23 @@ impl Store {
     /// The user of a live token and the token's scopes.
     pub async fn token_user_scoped(&self, token_hash: &str) -> Result<(User, String)> {
         let now = to_ms(Utc::now());
-        let row: Option<(Uuid, String)> = with_pool!(self, p => sqlx::query_as(
-            "SELECT user_id, scopes FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+        // One query, not the token and then its user: machine clients (Open311 apps, the
+        // hotline's integration) send a token with every request, and on SQLite each query is
+        // a round trip to a connection's thread.
+        let cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+        let sql = format!(
+            "SELECT {}, t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+            cols.join(", ")
+        );
+        let row: Option<TokenUserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(token_hash).bind(now).fetch_optional(p).await)?;
-        let (id, scopes) = row.ok_or(StoreError::NotFound)?;
-        let u = self.user(id).await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        let u: User = row.user.try_into()?;
         if u.disabled {
             return Err(StoreError::NotFound);
         }
-        Ok((u, scopes))
+        Ok((u, row.scopes))
     }
 
     /// Every token's metadata (never a secret), newest first.
