@@ -264,11 +264,14 @@ pub async fn serve_and_load(
                         .json(&b)
                         .send()
                         .await?;
-                    if r.status() != reqwest::StatusCode::CREATED {
-                        let status = r.status();
+                    let status = r.status();
+                    // Read to the end, as a client does: a body dropped unread can cost the
+                    // connection its keep-alive.
+                    let answer = r.bytes().await?;
+                    if status != reqwest::StatusCode::CREATED {
                         bail!(
                             "POST /api/v1/cases answered {status}: {}",
-                            r.text().await.unwrap_or_default()
+                            String::from_utf8_lossy(&answer)
                         );
                     }
                     Ok(())
