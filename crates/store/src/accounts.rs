@@ -258,12 +258,16 @@ impl Store {
         // One query, not the token and then its user: machine clients (Open311 apps, the
         // hotline's integration) send a token with every request, and on SQLite each query is
         // a round trip to a connection's thread.
-        let cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
-        let sql = format!(
-            "SELECT {}, t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
-            cols.join(", ")
-        );
+        // Built once: this runs on every machine-client request.
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+            format!(
+                "SELECT {}, t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id \
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+                cols.join(", ")
+            )
+        });
         let row: Option<TokenUserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(token_hash).bind(now).fetch_optional(p).await)?;
         let row = row.ok_or(StoreError::NotFound)?;
