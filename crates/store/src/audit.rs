@@ -110,7 +110,14 @@ pub fn entry_hash(
     h.update(prev.as_bytes());
     h.update(b"\n");
     h.update(fields.to_string().as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in h.finalize() {
+        // Two pushes per byte instead of a formatted String per byte (the intake writer hashes
+        // every new case's entry on its one thread).
+        hex.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        hex.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
+    }
+    hex
 }
 
 /// Appends `$entry` inside the open transaction `$tx` (used in `with_pool!` arms, so it is
@@ -125,64 +132,112 @@ macro_rules! append_audit {
 }
 pub(crate) use append_audit;
 
+/// An entry ready to store: its place in the chain and its hashes.
+pub(crate) struct Chained<'a> {
+    seq: i64,
+    at_ms: i64,
+    entry: &'a AuditEntry,
+    ip: Option<String>,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Chains `entries` after the head `(last, prev)` returned by moving the head `entries.len()`
+/// places on (`UPDATE audit_head SET seq = seq + n … RETURNING seq, hash`): the entries take
+/// seqs `last - n + 1 ..= last`. Returns them and the new head hash.
+pub(crate) fn chain<'a>(
+    entries: &'a [(AuditEntry, i64, Option<String>)],
+    last: i64,
+    mut prev: String,
+) -> (Vec<Chained<'a>>, String) {
+    let n = entries.len() as i64;
+    let mut rows = Vec::with_capacity(entries.len());
+    for (k, (e, at_ms, ip)) in entries.iter().enumerate() {
+        let seq = last - n + 1 + k as i64;
+        let detail = e.detail.to_string();
+        let hash = entry_hash(
+            &prev,
+            seq,
+            *at_ms,
+            e.actor_id,
+            &e.actor_name,
+            ip.as_deref(),
+            &e.action,
+            &e.target_type,
+            e.target_id.as_deref(),
+            &detail,
+        );
+        rows.push(Chained {
+            seq,
+            at_ms: *at_ms,
+            entry: e,
+            ip: ip.clone(),
+            detail,
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+        });
+    }
+    (rows, prev)
+}
+
+/// Adds to `stmts` the inserts of chained entries and the head's new hash.
+pub(crate) fn push_chained<DB>(
+    stmts: &mut crate::batch::Statements<DB>,
+    verb: &str,
+    rows: Vec<Chained<'_>>,
+    head_hash: String,
+) where
+    DB: sqlx::Database,
+    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<Uuid>: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if rows.is_empty() {
+        return;
+    }
+    let sql = format!("{verb} audit_log ({AUDIT_COLS}) ");
+    for chunk in rows.chunks(1000) {
+        let qb = stmts.next(&sql, "audit entries", Some(chunk.len() as u64));
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.seq)
+                .push_bind(r.at_ms)
+                .push_bind(r.entry.actor_id)
+                .push_bind(r.entry.actor_name.clone())
+                .push_bind(r.ip.clone())
+                .push_bind(r.entry.action.clone())
+                .push_bind(r.entry.target_type.clone())
+                .push_bind(r.entry.target_id.clone())
+                .push_bind(r.detail.clone())
+                .push_bind(r.prev_hash.clone())
+                .push_bind(r.hash.clone());
+        });
+    }
+    stmts
+        .next("UPDATE audit_head SET hash = ", "audit head", Some(1))
+        .push_bind(head_hash)
+        .push(" WHERE id = 1");
+}
+
 /// Appends `$entries` — `&[(AuditEntry, at_ms, ip)]` — inside the open transaction `$tx`: one
-/// move of the head for all of them, one multi-row insert. Evaluates to `Result<i64, sqlx::Error>`
+/// move of the head for all of them, one multi-row insert. Evaluates to `crate::Result<i64>`
 /// (the last seq).
 macro_rules! append_many {
     ($tx:expr, $entries:expr) => {{
         async {
             let entries: &[($crate::audit::AuditEntry, i64, Option<String>)] = $entries;
-            let n = entries.len() as i64;
-            let (last, mut prev): (i64, String) = sqlx::query_as(
+            let (last, prev): (i64, String) = sqlx::query_as(
                 "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
             )
-            .bind(n)
+            .bind(entries.len() as i64)
             .fetch_one(&mut *$tx)
             .await?;
-            let mut rows = Vec::with_capacity(entries.len());
-            for (k, (e, at_ms, ip)) in entries.iter().enumerate() {
-                let seq = last - n + 1 + k as i64;
-                let detail = e.detail.to_string();
-                let hash = $crate::audit::entry_hash(
-                    &prev,
-                    seq,
-                    *at_ms,
-                    e.actor_id,
-                    &e.actor_name,
-                    ip.as_deref(),
-                    &e.action,
-                    &e.target_type,
-                    e.target_id.as_deref(),
-                    &detail,
-                );
-                rows.push((seq, *at_ms, e, ip, detail, std::mem::replace(&mut prev, hash.clone()), hash));
-            }
-            for chunk in rows.chunks(1000) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO audit_log (seq, at, actor_id, actor_name, ip, action, target_type, target_id, detail, prev_hash, hash) ",
-                );
-                qb.push_values(chunk, |mut b, (seq, at, e, ip, detail, prev, hash)| {
-                    b.push_bind(*seq)
-                        .push_bind(*at)
-                        .push_bind(e.actor_id)
-                        .push_bind(e.actor_name.clone())
-                        .push_bind((*ip).clone())
-                        .push_bind(e.action.clone())
-                        .push_bind(e.target_type.clone())
-                        .push_bind(e.target_id.clone())
-                        .push_bind(detail.clone())
-                        .push_bind(prev.clone())
-                        .push_bind(hash.clone());
-                });
-                qb.build().execute(&mut *$tx).await?;
-            }
-            if n > 0 {
-                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                    .bind(&prev)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            Ok::<i64, sqlx::Error>(last)
+            let (rows, head) = $crate::audit::chain(entries, last, prev);
+            let mut stmts = $crate::batch::Statements::for_tx(&$tx, false);
+            $crate::audit::push_chained(&mut stmts, "INSERT INTO", rows, head);
+            stmts.run(&mut $tx, |r| r.rows_affected()).await?;
+            Ok::<i64, $crate::StoreError>(last)
         }
         .await
     }};

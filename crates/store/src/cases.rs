@@ -3,6 +3,7 @@
 //! two dispatchers cannot both dispatch one case.
 
 use crate::audit::{AuditEntry, append_audit};
+use crate::batch::Statements;
 use crate::disputes::{SideWrite, Val, bind_vals};
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
@@ -11,7 +12,7 @@ use safegrid_domain::codes::CaseNumber;
 use safegrid_domain::engine::{Applied, Case, Event};
 use safegrid_domain::kpi::Counters;
 use serde::{Serialize, de::DeserializeOwned};
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 pub(crate) fn enum_str<T: Serialize>(v: &T) -> String {
@@ -546,19 +547,36 @@ impl Store {
                     .map(move |n| (c.county_code.clone(), n.clone(), day, it.applied.counters))
             })
             .collect();
+        let entries_n = items.len() as i64;
+        let merged = self.backend() == "sqlite";
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
-            // One upsert for every (county, day) in the batch: each statement is a round trip to
-            // the connection, and a province's batch spans dozens of counties.
-            let mut qb = sqlx::QueryBuilder::new("INSERT INTO case_number_seq (county_code, day, last_seq) ");
+            // Numbers for every (county, day) of the batch, and the audit chain's head moved on
+            // by the batch's entries: the two reads the rest depends on, sent together.
+            let mut head = Statements::new(merged);
+            let qb = head.next("INSERT INTO case_number_seq (county_code, day, last_seq) ", "case numbers", None);
             qb.push_values(&groups, |mut b, ((county, day), idx)| {
                 b.push_bind(county.clone()).push_bind(day.format("%Y%m%d").to_string()).push_bind(idx.len() as i64);
             });
             qb.push(" ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + excluded.last_seq RETURNING county_code, day, last_seq");
-            let lasts: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            // '' marks the head's row: no county has an empty code.
+            head.next("UPDATE audit_head SET seq = seq + ", "audit head", Some(1))
+                .push_bind(entries_n)
+                .push(" WHERE id = 1 RETURNING '', hash, seq");
+            let returned: Vec<(String, String, i64)> = head
+                .run(&mut tx, |r| r.rows_affected())
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let (audit_last, audit_prev) = returned
+                .iter()
+                .find(|r| r.0.is_empty())
+                .map(|r| (r.2, r.1.clone()))
+                .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
             for ((county, day), idx) in &groups {
                 let key = day.format("%Y%m%d").to_string();
-                let last = lasts
+                let last = returned
                     .iter()
                     .find(|(c, d, _)| c == county && *d == key)
                     .map(|r| r.2)
@@ -570,36 +588,41 @@ impl Store {
                         .to_string();
                 }
             }
+            let entries: Vec<(AuditEntry, i64, Option<String>)> = cases
+                .iter()
+                .zip(items)
+                .map(|(c, i)| (case_audit(c, &i.applied.event, "create"), to_ms(i.applied.event.at), i.ip.clone()))
+                .collect();
+            let (chained, head_hash) = crate::audit::chain(&entries, audit_last, audit_prev);
+            // Everything else in one go: cases, first events, counters, audit entries.
+            let verb = crate::insert_verb(&tx);
+            let mut writes = Statements::new(merged);
+            let case_sql = format!("{verb} cases ({CASE_COLS}) ");
             for chunk in cases.chunks(400) {
-                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO cases ({CASE_COLS}) "));
+                let qb = writes.next(&case_sql, "new cases", Some(chunk.len() as u64));
                 qb.push_values(chunk, |b, c| {
                     let mut b = b;
                     bind_case!(push_bind_adapter(&mut b), c);
                 });
-                qb.build().execute(&mut *tx).await?;
             }
             let events: Vec<(&Case, &Event)> = cases.iter().zip(items).map(|(c, i)| (c, &i.applied.event)).collect();
+            let event_sql = format!("{verb} case_events ({EVENT_COLS}) ");
             for chunk in events.chunks(2000) {
-                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO case_events ({EVENT_COLS}) "));
+                let qb = writes.next(&event_sql, "case events", Some(chunk.len() as u64));
                 qb.push_values(chunk, |b, (c, e)| {
                     let mut b = b;
                     bind_event!(push_bind_adapter(&mut b), *c, 1i32, *e);
                 });
-                qb.build().execute(&mut *tx).await?;
             }
-            crate::kpi::bulk_counters(&mut tx, &counters).await?;
+            crate::kpi::push_counters(&mut writes, &counters);
+            crate::audit::push_chained(&mut writes, verb, chained, head_hash);
+            writes.run(&mut tx, |r| r.rows_affected()).await?;
             for it in items {
                 for w in it.extra {
                     bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(&mut *tx).await
                         .map_err(|e| unique_to_conflict(e, "record"))?;
                 }
             }
-            let entries: Vec<(AuditEntry, i64, Option<String>)> = cases
-                .iter()
-                .zip(items)
-                .map(|(c, i)| (case_audit(c, &i.applied.event, "create"), to_ms(i.applied.event.at), i.ip.clone()))
-                .collect();
-            crate::audit::append_many!(tx, &entries)?;
             tx.commit().await?;
         });
         Ok(cases)
@@ -786,7 +809,7 @@ impl Store {
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            crate::kpi::bulk_counters(&mut tx, counters).await?;
+            crate::kpi::bulk_counters(&mut tx, counters, |r| r.rows_affected()).await?;
             for (county, day, last) in seqs {
                 sqlx::query("INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
                     ON CONFLICT (county_code, day) DO UPDATE SET last_seq = excluded.last_seq")
