@@ -69,11 +69,21 @@ impl<DB: Database> Statements<DB> {
         for<'a> <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
     {
         let mut rows = vec![];
-        let mut expect = self.expect.into_iter();
+        let mut expect = self.expect.into_iter().peekable();
         for mut qb in self.builders {
             let query = qb.build();
             let mut results = sqlx::Executor::fetch_many(&mut **tx, query);
-            while let Some(step) = results.try_next().await? {
+            loop {
+                // A taken key is a conflict on either backend (PostgreSQL's plain insert raises it;
+                // SQLite's OR IGNORE shows it in the row count below).
+                let what = expect.peek().map_or("records", |e| e.0);
+                let Some(step) = results
+                    .try_next()
+                    .await
+                    .map_err(|e| crate::unique_to_conflict(e, &format!("one of the {what}")))?
+                else {
+                    break;
+                };
                 match step {
                     Either::Right(row) => rows.push(row),
                     Either::Left(done) => match expect.next() {
