@@ -234,7 +234,7 @@ macro_rules! append_many {
             .fetch_one(&mut *$tx)
             .await?;
             let (rows, head) = $crate::audit::chain(entries, last, prev);
-            let mut stmts = $crate::batch::Statements::for_tx(&$tx, false);
+            let mut stmts = $crate::batch::Statements::for_tx(&$tx);
             $crate::audit::push_chained(&mut stmts, "INSERT INTO", rows, head);
             stmts.run(&mut $tx, |r| r.rows_affected()).await?;
             Ok::<i64, $crate::StoreError>(last)

@@ -7,7 +7,8 @@
 //! string, binding `?` parameters in order across them, so on SQLite a batch's writes go as one
 //! query. sqlx calls that behaviour deprecated (launchbadge/sqlx#3108) and PostgreSQL's protocol
 //! binds one statement at a time, so [`Statements`] also runs them one by one — the PostgreSQL
-//! path today, and SQLite's if the driver ever drops it: one flag, the same statements.
+//! path today, and SQLite's if the driver ever drops it: one test in [`Statements::new`], the
+//! same statements.
 
 use crate::{Result, StoreError};
 use futures_util::TryStreamExt;
@@ -23,18 +24,19 @@ pub(crate) struct Statements<DB: Database> {
 }
 
 impl<DB: Database> Statements<DB> {
-    /// `merged`: send all statements as one query string (SQLite only).
-    pub(crate) fn new(merged: bool) -> Self {
+    /// Statements for backend `DB`: on SQLite sent as one query string.
+    pub(crate) fn new() -> Self {
         Statements {
-            merged,
+            merged: DB::NAME == "SQLite",
             builders: vec![],
             expect: vec![],
         }
     }
 
-    /// [`Statements::new`] for the transaction `_tx` will run in (names the backend).
-    pub(crate) fn for_tx(_tx: &sqlx::Transaction<'_, DB>, merged: bool) -> Self {
-        Self::new(merged)
+    /// [`Statements::new`] for the transaction `_tx` will run in (names the backend where
+    /// nothing else does).
+    pub(crate) fn for_tx(_tx: &sqlx::Transaction<'_, DB>) -> Self {
+        Self::new()
     }
 
     /// Starts the next statement with `sql`; push its values and binds on the builder returned.

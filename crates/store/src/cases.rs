@@ -535,7 +535,7 @@ impl Store {
                 None => groups.push((key, vec![i])),
             }
         }
-        // Counters: bulk_counters merges the rows that land on the same stored row.
+        // Counters: push_counters merges the rows that land on the same stored row.
         let counters: Vec<(String, String, i32, Counters)> = items
             .iter()
             .filter(|it| !it.applied.counters.is_zero())
@@ -548,12 +548,11 @@ impl Store {
             })
             .collect();
         let entries_n = items.len() as i64;
-        let merged = self.backend() == "sqlite";
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
             // Numbers for every (county, day) of the batch, and the audit chain's head moved on
             // by the batch's entries: the two reads the rest depends on, sent together.
-            let mut head = Statements::new(merged);
+            let mut head = Statements::for_tx(&tx);
             let qb = head.next("INSERT INTO case_number_seq (county_code, day, last_seq) ", "case numbers", None);
             qb.push_values(&groups, |mut b, ((county, day), idx)| {
                 b.push_bind(county.clone()).push_bind(day.format("%Y%m%d").to_string()).push_bind(idx.len() as i64);
@@ -596,7 +595,7 @@ impl Store {
             let (chained, head_hash) = crate::audit::chain(&entries, audit_last, audit_prev);
             // Everything else in one go: cases, first events, counters, audit entries.
             let verb = crate::insert_verb(&tx);
-            let mut writes = Statements::new(merged);
+            let mut writes = Statements::for_tx(&tx);
             let case_sql = format!("{verb} cases ({CASE_COLS}) ");
             for chunk in cases.chunks(400) {
                 let qb = writes.next(&case_sql, "new cases", Some(chunk.len() as u64));
@@ -809,7 +808,9 @@ impl Store {
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            crate::kpi::bulk_counters(&mut tx, counters, |r| r.rows_affected()).await?;
+            let mut stmts = Statements::for_tx(&tx);
+            crate::kpi::push_counters(&mut stmts, counters);
+            stmts.run(&mut tx, |r| r.rows_affected()).await?;
             for (county, day, last) in seqs {
                 sqlx::query("INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
                     ON CONFLICT (county_code, day) DO UPDATE SET last_seq = excluded.last_seq")

@@ -76,29 +76,9 @@ pub fn row_county<'a>(case_county: &'a str, node: &str) -> &'a str {
     if above_county { "" } else { case_county }
 }
 
-/// Adds pre-aggregated rows `(county, node, day, counters)` with multi-row upserts; rows that
-/// land on the same stored row (see [`row_county`]) are merged first, since PostgreSQL refuses
-/// to update one row twice in a statement.
-pub(crate) async fn bulk_counters<'c, DB>(
-    tx: &mut sqlx::Transaction<'c, DB>,
-    rows: &[(String, String, i32, Counters)],
-    changed: impl Fn(&DB::QueryResult) -> u64,
-) -> Result<()>
-where
-    DB: sqlx::Database,
-    for<'e> &'e mut <DB as sqlx::Database>::Connection: sqlx::Executor<'e, Database = DB>,
-    for<'q> <DB as sqlx::Database>::Arguments: sqlx::IntoArguments<DB>,
-    String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i32: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-{
-    let mut stmts = crate::batch::Statements::new(false);
-    push_counters(&mut stmts, rows);
-    stmts.run(tx, changed).await?;
-    Ok(())
-}
-
-/// [`bulk_counters`]'s statements, added to `stmts`.
+/// Adds to `stmts` the multi-row upserts of pre-aggregated rows `(county, node, day,
+/// counters)`; rows that land on the same stored row (see [`row_county`]) are merged first,
+/// since PostgreSQL refuses to update one row twice in a statement.
 pub(crate) fn push_counters<DB>(
     stmts: &mut crate::batch::Statements<DB>,
     rows: &[(String, String, i32, Counters)],
