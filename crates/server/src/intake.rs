@@ -7,7 +7,7 @@
 
 use safegrid_domain::engine::{Applied, Case};
 use safegrid_store::disputes::SideWrite;
-use safegrid_store::{NewCaseWrite, Store, StoreError};
+use safegrid_store::{CaseWriter, NewCaseWrite, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 // A stopped writer means storage is going away: answered like a closed pool.
@@ -50,7 +50,7 @@ impl Intake {
                     .expect("a current-thread runtime for the intake writer");
                 std::thread::Builder::new()
                     .name("intake-writer".into())
-                    .spawn(move || runtime.block_on(writer(w, rx)))
+                    .spawn(move || runtime.block_on(writer(w, rx, true)))
                     .expect("spawning the intake writer thread");
                 let readers = store;
                 let checkpoints = tx.downgrade();
@@ -70,10 +70,10 @@ impl Intake {
                 });
             }
             Some(w) => {
-                tokio::spawn(writer(w, rx));
+                tokio::spawn(writer(w, rx, true));
             }
             None => {
-                tokio::spawn(writer(store, rx));
+                tokio::spawn(writer(store, rx, false));
             }
         }
         Intake { tx }
@@ -104,7 +104,10 @@ impl Intake {
     }
 }
 
-async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) {
+/// `own`: `store` is the writer's alone, so it keeps its connection between batches (one
+/// shared with request handlers is given back after each).
+async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, own: bool) {
+    let mut held = own.then(|| store.case_writer());
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -114,7 +117,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let result = store.insert_cases(&writes(&batch)).await;
+        let result = insert(&store, &mut held, &writes(&batch)).await;
         match result {
             Ok(cases) => {
                 for (job, case) in batch.drain(..).zip(cases) {
@@ -130,14 +133,24 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>) {
                 // One bad case must not fail its neighbours: store them one by one, so each gets
                 // its own answer.
                 for job in batch.drain(..) {
-                    let r = store
-                        .insert_cases(&writes(std::slice::from_ref(&job)))
+                    let r = insert(&store, &mut held, &writes(std::slice::from_ref(&job)))
                         .await
                         .and_then(|mut v| v.pop().ok_or(StoreError::NotFound));
                     let _ = job.reply.send(r);
                 }
             }
         }
+    }
+}
+
+async fn insert(
+    store: &Store,
+    held: &mut Option<CaseWriter>,
+    items: &[NewCaseWrite<'_>],
+) -> Result<Vec<Case>, StoreError> {
+    match held {
+        Some(w) => w.insert_cases(items).await,
+        None => store.insert_cases(items).await,
     }
 }
 
@@ -200,6 +213,28 @@ mod tests {
         let store = Store::connect("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
         let intake = Intake::start(None, store.clone());
+        bad_case_is_refused_alone(&intake, &store).await;
+    }
+
+    /// The same with a writer that keeps its own connection between batches: SQLite has rolled
+    /// the failed batch back itself (`OR ROLLBACK`), and the connection goes on serving.
+    #[tokio::test]
+    async fn a_bad_case_does_not_fail_its_batch_on_a_kept_connection() {
+        let dir = std::env::temp_dir().join(format!("sg-intake-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let writer = Store::dedicated_writer(&url).await.unwrap();
+        assert!(writer.is_some());
+        let intake = Intake::start(writer, store.clone());
+        bad_case_is_refused_alone(&intake, &store).await;
+        drop(intake);
+        store.close().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    async fn bad_case_is_refused_alone(intake: &Intake, store: &Store) {
         let taken = uuid::Uuid::now_v7();
         intake
             .insert(new_case(taken, 0), vec![], vec![])
@@ -211,7 +246,7 @@ mod tests {
         });
         let results = futures_join_all(jobs).await;
         assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
-        assert!(results[6].is_err());
+        assert!(matches!(results[6], Err(StoreError::Conflict(_))));
         let mut numbers: Vec<String> = results
             .into_iter()
             .filter_map(Result::ok)
@@ -220,8 +255,13 @@ mod tests {
         numbers.sort();
         numbers.dedup();
         assert_eq!(numbers.len(), 19, "every stored case has its own number");
-        assert_eq!(store.case_count().await.unwrap(), 20);
-        assert_eq!(store.verify_audit(|_| {}).await.unwrap().entries, 20);
+        // The writer goes on after the failed batch.
+        intake
+            .insert(new_case(uuid::Uuid::now_v7(), 21), vec![], vec![])
+            .await
+            .unwrap();
+        assert_eq!(store.case_count().await.unwrap(), 21);
+        assert_eq!(store.verify_audit(|_| {}).await.unwrap().entries, 21);
     }
 
     /// Polls every future to completion concurrently (no extra dependency for one test).

@@ -199,7 +199,7 @@ pub(crate) fn push_chained<DB>(
     }
     let sql = format!("{verb} audit_log ({AUDIT_COLS}) ");
     for chunk in rows.chunks(1000) {
-        let qb = stmts.next(&sql, "audit entries", Some(chunk.len() as u64));
+        let qb = stmts.next(&sql, "audit entries");
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(r.seq)
                 .push_bind(r.at_ms)
@@ -215,7 +215,7 @@ pub(crate) fn push_chained<DB>(
         });
     }
     stmts
-        .next("UPDATE audit_head SET hash = ", "audit head", Some(1))
+        .next("UPDATE audit_head SET hash = ", "audit head")
         .push_bind(head_hash)
         .push(" WHERE id = 1");
 }
@@ -236,7 +236,7 @@ macro_rules! append_many {
             let (rows, head) = $crate::audit::chain(entries, last, prev);
             let mut stmts = $crate::batch::Statements::for_tx(&$tx);
             $crate::audit::push_chained(&mut stmts, "INSERT INTO", rows, head);
-            stmts.run(&mut $tx, |r| r.rows_affected()).await?;
+            stmts.run(&mut $tx).await?;
             Ok::<i64, $crate::StoreError>(last)
         }
         .await

@@ -12,15 +12,16 @@
 
 use crate::{Result, StoreError};
 use futures_util::TryStreamExt;
-use sqlx::{Database, Either, QueryBuilder};
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Either, Pool, QueryBuilder};
 
-/// Statements run in order inside an open transaction, each with the number of rows it must
-/// change (inserts done `OR IGNORE` report a row left out this way; see [`crate::insert_verb`]).
+/// Statements run in order inside an open transaction. A key already taken is an error on
+/// both backends (plain inserts; a [`GroupTx`]'s `OR ROLLBACK`), so no row count is checked.
 pub(crate) struct Statements<DB: Database> {
     merged: bool,
     builders: Vec<QueryBuilder<DB>>,
-    /// Per statement, in order: what it stores (for the error) and how many rows it must change.
-    expect: Vec<(&'static str, Option<u64>)>,
+    /// Per statement, in order: what it stores (for the error).
+    what: Vec<&'static str>,
 }
 
 impl<DB: Database> Statements<DB> {
@@ -29,7 +30,7 @@ impl<DB: Database> Statements<DB> {
         Statements {
             merged: DB::NAME == "SQLite",
             builders: vec![],
-            expect: vec![],
+            what: vec![],
         }
     }
 
@@ -40,14 +41,9 @@ impl<DB: Database> Statements<DB> {
     }
 
     /// Starts the next statement with `sql`; push its values and binds on the builder returned.
-    /// `expect`: the rows it must change, or `None` when any number is right.
-    pub(crate) fn next(
-        &mut self,
-        sql: &str,
-        what: &'static str,
-        expect: Option<u64>,
-    ) -> &mut QueryBuilder<DB> {
-        self.expect.push((what, expect));
+    /// `what`: what it stores, named in the error when a key is taken.
+    pub(crate) fn next(&mut self, sql: &str, what: &'static str) -> &mut QueryBuilder<DB> {
+        self.what.push(what);
         if self.merged && !self.builders.is_empty() {
             let qb = self.builders.last_mut().expect("checked non-empty");
             qb.push(";\n");
@@ -58,48 +54,149 @@ impl<DB: Database> Statements<DB> {
         self.builders.last_mut().expect("just pushed")
     }
 
-    /// Runs the statements; returns the rows they returned, in order. Fails, leaving the
-    /// transaction to be rolled back, when a statement changed another number of rows than
-    /// it had to. `changed` reads a result's row count (a method of each backend's type).
-    pub(crate) async fn run<'c>(
-        self,
-        tx: &mut sqlx::Transaction<'c, DB>,
-        changed: impl Fn(&DB::QueryResult) -> u64,
-    ) -> Result<Vec<DB::Row>>
+    /// Runs the statements on `conn` (inside its open transaction); returns the rows they
+    /// returned, in order.
+    pub(crate) async fn run(self, conn: &mut DB::Connection) -> Result<Vec<DB::Row>>
     where
         for<'e> &'e mut <DB as Database>::Connection: sqlx::Executor<'e, Database = DB>,
         for<'a> <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
     {
         let mut rows = vec![];
-        let mut expect = self.expect.into_iter().peekable();
+        let mut what = self.what.into_iter();
+        // The statement whose result comes next: the one an error belongs to.
+        let mut current = what.next();
         for mut qb in self.builders {
             let query = qb.build();
-            let mut results = sqlx::Executor::fetch_many(&mut **tx, query);
-            loop {
-                // A taken key is a conflict on either backend (PostgreSQL's plain insert raises it;
-                // SQLite's OR IGNORE shows it in the row count below).
-                let what = expect.peek().map_or("records", |e| e.0);
-                let Some(step) = results
-                    .try_next()
-                    .await
-                    .map_err(|e| crate::unique_to_conflict(e, &format!("one of the {what}")))?
-                else {
-                    break;
-                };
+            let mut results = sqlx::Executor::fetch_many(&mut *conn, query);
+            while let Some(step) = results.try_next().await.map_err(|e| {
+                crate::unique_to_conflict(
+                    e,
+                    &format!("one of the {}", current.unwrap_or("records")),
+                )
+            })? {
                 match step {
                     Either::Right(row) => rows.push(row),
-                    Either::Left(done) => match expect.next() {
-                        Some((what, Some(n))) if changed(&done) != n => {
-                            return Err(StoreError::Conflict(format!(
-                                "{} of {n} {what} were not stored: a unique key (id, number or sequence) is already taken",
-                                n.saturating_sub(changed(&done))
-                            )));
-                        }
-                        _ => {}
-                    },
+                    Either::Left(_) => current = what.next(),
                 }
             }
         }
         Ok(rows)
+    }
+}
+
+/// A group commit's transaction (批量提交), begun and ended by statements of its own instead
+/// of sqlx's `Transaction`, so that on SQLite `BEGIN` travels with the first statements and
+/// `COMMIT` with the last: a batch is two hand-offs to the connection's thread. Taking a pooled
+/// connection per batch and sqlx's own `BEGIN`/`COMMIT` made it six (a ping on taking, a ping on
+/// giving back, `BEGIN`, two query strings, `COMMIT`), and under a surge each hand-off waited
+/// for a core busy with requests. So the connection is kept in `slot` from batch to batch.
+///
+/// sqlx counts the transactions it began itself and would issue a `ROLLBACK` for one dropped
+/// open; this one is invisible to it, so it rolls back itself ([`GroupTx::rollback`]) and, when
+/// that cannot be done (a dropped future, a failed `ROLLBACK`), closes the connection — SQLite
+/// and PostgreSQL roll back what a closed connection left open — and the next batch takes a
+/// fresh one.
+pub(crate) struct GroupTx<'s, DB: Database> {
+    slot: &'s mut Option<PoolConnection<DB>>,
+    /// SQLite: `BEGIN` is still to go, in front of the first statements.
+    begin_pending: bool,
+    /// Begun and not yet committed or rolled back.
+    open: bool,
+}
+
+impl<'s, DB: Database> GroupTx<'s, DB>
+where
+    for<'e> &'e mut <DB as Database>::Connection: sqlx::Executor<'e, Database = DB>,
+    for<'a> <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
+{
+    /// Begins on the connection in `slot`, taking one from `pool` if it holds none. On SQLite
+    /// `BEGIN IMMEDIATE` goes with the first [`GroupTx::statements`]; on PostgreSQL now.
+    pub(crate) async fn begin(
+        pool: &Pool<DB>,
+        slot: &'s mut Option<PoolConnection<DB>>,
+    ) -> Result<Self> {
+        if slot.is_none() {
+            *slot = Some(pool.acquire().await?);
+        }
+        let mut tx = GroupTx {
+            slot,
+            begin_pending: DB::NAME == "SQLite",
+            open: true,
+        };
+        if !tx.begin_pending {
+            sqlx::Executor::execute(tx.conn()?, "BEGIN").await?;
+        }
+        Ok(tx)
+    }
+
+    /// How this transaction inserts: a taken key is an error that ends it, so no row count
+    /// needs checking — on SQLite `OR ROLLBACK` (SQLite rolls the transaction back at once, and,
+    /// unlike a plain insert, keeps no statement journal to undo one statement: a seventh of
+    /// the intake writer's SQLite time, perf in docs/performance.md), on PostgreSQL the plain
+    /// insert (its error aborts the transaction).
+    pub(crate) fn insert(&self) -> &'static str {
+        if DB::NAME == "SQLite" {
+            "INSERT OR ROLLBACK INTO"
+        } else {
+            "INSERT INTO"
+        }
+    }
+
+    /// The connection, inside this transaction.
+    pub(crate) fn conn(&mut self) -> Result<&mut DB::Connection> {
+        self.slot
+            .as_deref_mut()
+            .ok_or(StoreError::Db(sqlx::Error::PoolClosed))
+    }
+
+    /// Statements to run in this transaction; the first set carries SQLite's `BEGIN`.
+    pub(crate) fn statements(&mut self) -> Statements<DB> {
+        let mut s = Statements::new();
+        if std::mem::take(&mut self.begin_pending) {
+            s.next("BEGIN IMMEDIATE", "transaction");
+        }
+        s
+    }
+
+    /// Runs `stmts` and commits; on SQLite `COMMIT` is the query string's last statement (the
+    /// driver stops at the first statement that fails, so a failed insert never reaches it).
+    pub(crate) async fn commit(&mut self, mut stmts: Statements<DB>) -> Result<Vec<DB::Row>> {
+        let rows = if stmts.merged {
+            stmts.next("COMMIT", "transaction");
+            stmts.run(self.conn()?).await?
+        } else {
+            let rows = stmts.run(self.conn()?).await?;
+            sqlx::Executor::execute(self.conn()?, "COMMIT").await?;
+            rows
+        };
+        self.open = false;
+        Ok(rows)
+    }
+
+    /// Undoes the transaction after a failure. SQLite may already have rolled it back (an `OR
+    /// ROLLBACK` insert, or `BEGIN` itself failed); anything else that stops the `ROLLBACK`
+    /// closes the connection.
+    pub(crate) async fn rollback(mut self) {
+        let Ok(conn) = self.conn() else { return };
+        match sqlx::Executor::execute(conn, "ROLLBACK").await {
+            Ok(_) => self.open = false,
+            Err(sqlx::Error::Database(e)) if e.message().contains("no transaction is active") => {
+                self.open = false
+            }
+            // Left open: dropping `self` closes the connection.
+            Err(e) => {
+                tracing::warn!(error = %e, "rolling back a group commit failed; closing its connection")
+            }
+        }
+    }
+}
+
+impl<DB: Database> Drop for GroupTx<'_, DB> {
+    fn drop(&mut self) {
+        if self.open
+            && let Some(mut conn) = self.slot.take()
+        {
+            conn.close_on_drop();
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! two dispatchers cannot both dispatch one case.
 
 use crate::audit::{AuditEntry, append_audit};
-use crate::batch::Statements;
+use crate::batch::{GroupTx, Statements};
 use crate::disputes::{SideWrite, Val, bind_vals};
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
@@ -12,6 +12,7 @@ use safegrid_domain::codes::CaseNumber;
 use safegrid_domain::engine::{Applied, Case, Event};
 use safegrid_domain::kpi::Counters;
 use serde::{Serialize, de::DeserializeOwned};
+use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
@@ -517,116 +518,6 @@ impl Store {
         v.pop().ok_or(StoreError::NotFound)
     }
 
-    /// Inserts several new cases in one transaction (group commit, 批量提交): numbers are
-    /// allocated per county and day with one statement per group, cases, first events, merged
-    /// counter rows and the audit entries go in as multi-row statements. All or nothing: when
-    /// it fails, callers retry the cases one by one to find the one at fault.
-    pub async fn insert_cases(&self, items: &[NewCaseWrite<'_>]) -> Result<Vec<Case>> {
-        if items.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut cases: Vec<Case> = items.iter().map(|i| i.applied.case.clone()).collect();
-        // Case numbers: how many each (county, local day) needs, in arrival order.
-        let mut groups: Vec<((String, chrono::NaiveDate), Vec<usize>)> = vec![];
-        for (i, c) in cases.iter().enumerate() {
-            let key = (c.county_code.clone(), local_date(c.created_at));
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, v)) => v.push(i),
-                None => groups.push((key, vec![i])),
-            }
-        }
-        // Counters: push_counters merges the rows that land on the same stored row.
-        let counters: Vec<(String, String, i32, Counters)> = items
-            .iter()
-            .filter(|it| !it.applied.counters.is_zero())
-            .flat_map(|it| {
-                let c = &it.applied.case;
-                let day = crate::kpi::case_day(c.created_at);
-                it.nodes
-                    .iter()
-                    .map(move |n| (c.county_code.clone(), n.clone(), day, it.applied.counters))
-            })
-            .collect();
-        let entries_n = items.len() as i64;
-        with_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            // Numbers for every (county, day) of the batch, and the audit chain's head moved on
-            // by the batch's entries: the two reads the rest depends on, sent together.
-            let mut head = Statements::for_tx(&tx);
-            let qb = head.next("INSERT INTO case_number_seq (county_code, day, last_seq) ", "case numbers", None);
-            qb.push_values(&groups, |mut b, ((county, day), idx)| {
-                b.push_bind(county.clone()).push_bind(day.format("%Y%m%d").to_string()).push_bind(idx.len() as i64);
-            });
-            qb.push(" ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + excluded.last_seq RETURNING county_code, day, last_seq");
-            // '' marks the head's row: no county has an empty code.
-            head.next("UPDATE audit_head SET seq = seq + ", "audit head", Some(1))
-                .push_bind(entries_n)
-                .push(" WHERE id = 1 RETURNING '', hash, seq");
-            let returned: Vec<(String, String, i64)> = head
-                .run(&mut tx, |r| r.rows_affected())
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-                .collect::<Result<_, sqlx::Error>>()?;
-            let (audit_last, audit_prev) = returned
-                .iter()
-                .find(|r| r.0.is_empty())
-                .map(|r| (r.2, r.1.clone()))
-                .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
-            for ((county, day), idx) in &groups {
-                let key = day.format("%Y%m%d").to_string();
-                let last = returned
-                    .iter()
-                    .find(|(c, d, _)| c == county && *d == key)
-                    .map(|r| r.2)
-                    .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
-                let first = last - idx.len() as i64 + 1;
-                for (k, i) in idx.iter().enumerate() {
-                    cases[*i].number = CaseNumber::new(county, *day, (first + k as i64) as u32)
-                        .map_err(StoreError::Invalid)?
-                        .to_string();
-                }
-            }
-            let entries: Vec<(AuditEntry, i64, Option<String>)> = cases
-                .iter()
-                .zip(items)
-                .map(|(c, i)| (case_audit(c, &i.applied.event, "create"), to_ms(i.applied.event.at), i.ip.clone()))
-                .collect();
-            let (chained, head_hash) = crate::audit::chain(&entries, audit_last, audit_prev);
-            // Everything else in one go: cases, first events, counters, audit entries.
-            let verb = crate::insert_verb(&tx);
-            let mut writes = Statements::for_tx(&tx);
-            let case_sql = format!("{verb} cases ({CASE_COLS}) ");
-            for chunk in cases.chunks(400) {
-                let qb = writes.next(&case_sql, "new cases", Some(chunk.len() as u64));
-                qb.push_values(chunk, |b, c| {
-                    let mut b = b;
-                    bind_case!(push_bind_adapter(&mut b), c);
-                });
-            }
-            let events: Vec<(&Case, &Event)> = cases.iter().zip(items).map(|(c, i)| (c, &i.applied.event)).collect();
-            let event_sql = format!("{verb} case_events ({EVENT_COLS}) ");
-            for chunk in events.chunks(2000) {
-                let qb = writes.next(&event_sql, "case events", Some(chunk.len() as u64));
-                qb.push_values(chunk, |b, (c, e)| {
-                    let mut b = b;
-                    bind_event!(push_bind_adapter(&mut b), *c, 1i32, *e);
-                });
-            }
-            crate::kpi::push_counters(&mut writes, &counters);
-            crate::audit::push_chained(&mut writes, verb, chained, head_hash);
-            writes.run(&mut tx, |r| r.rows_affected()).await?;
-            for it in items {
-                for w in it.extra {
-                    bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(&mut *tx).await
-                        .map_err(|e| unique_to_conflict(e, "record"))?;
-                }
-            }
-            tx.commit().await?;
-        });
-        Ok(cases)
-    }
-
     /// Stores the result of an action if the case is still at `expected_version`; otherwise
     /// `Conflict`. History and counters go in the same transaction.
     pub async fn update_case(
@@ -810,7 +701,7 @@ impl Store {
             }
             let mut stmts = Statements::for_tx(&tx);
             crate::kpi::push_counters(&mut stmts, counters);
-            stmts.run(&mut tx, |r| r.rows_affected()).await?;
+            stmts.run(&mut tx).await?;
             for (county, day, last) in seqs {
                 sqlx::query("INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
                     ON CONFLICT (county_code, day) DO UPDATE SET last_seq = excluded.last_seq")
@@ -819,6 +710,175 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+}
+
+/// Stores new cases for one writer, keeping its connection from batch to batch (see
+/// [`GroupTx`]: a pooled connection taken per batch cost two more hand-offs to SQLite's
+/// connection thread). The intake writer holds one over its dedicated store;
+/// [`Store::insert_cases`] makes one per call.
+pub struct CaseWriter {
+    held: Held,
+}
+
+/// A pool and, between batches, the connection taken from it.
+enum Held {
+    Sqlite(sqlx::SqlitePool, Option<PoolConnection<sqlx::Sqlite>>),
+    Postgres(sqlx::PgPool, Option<PoolConnection<sqlx::Postgres>>),
+}
+
+/// [`with_pool!`] for a [`Held`] pool and its connection slot.
+macro_rules! with_held {
+    ($held:expr, $pool:ident, $slot:ident => $body:expr) => {
+        match $held {
+            Held::Sqlite($pool, $slot) => $body,
+            Held::Postgres($pool, $slot) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// A writer of new cases that keeps one connection of this store for as long as it lives:
+    /// for a store of its own ([`Store::dedicated_writer`]), not for a shared pool.
+    pub fn case_writer(&self) -> CaseWriter {
+        CaseWriter {
+            held: match self {
+                Store::Sqlite(p) => Held::Sqlite(p.clone(), None),
+                Store::Postgres(p) => Held::Postgres(p.clone(), None),
+            },
+        }
+    }
+
+    /// Inserts several new cases in one transaction (group commit, 批量提交): numbers are
+    /// allocated per county and day with one statement per group, cases, first events, merged
+    /// counter rows and the audit entries go in as multi-row statements. All or nothing: when
+    /// it fails, callers retry the cases one by one to find the one at fault.
+    pub async fn insert_cases(&self, items: &[NewCaseWrite<'_>]) -> Result<Vec<Case>> {
+        self.case_writer().insert_cases(items).await
+    }
+}
+
+impl CaseWriter {
+    /// [`Store::insert_cases`] on this writer's connection.
+    pub async fn insert_cases(&mut self, items: &[NewCaseWrite<'_>]) -> Result<Vec<Case>> {
+        if items.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut cases: Vec<Case> = items.iter().map(|i| i.applied.case.clone()).collect();
+        // Case numbers: how many each (county, local day) needs, in arrival order.
+        let mut groups: Vec<((String, chrono::NaiveDate), Vec<usize>)> = vec![];
+        for (i, c) in cases.iter().enumerate() {
+            let key = (c.county_code.clone(), local_date(c.created_at));
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        // Counters: push_counters merges the rows that land on the same stored row.
+        let counters: Vec<(String, String, i32, Counters)> = items
+            .iter()
+            .filter(|it| !it.applied.counters.is_zero())
+            .flat_map(|it| {
+                let c = &it.applied.case;
+                let day = crate::kpi::case_day(c.created_at);
+                it.nodes
+                    .iter()
+                    .map(move |n| (c.county_code.clone(), n.clone(), day, it.applied.counters))
+            })
+            .collect();
+        let entries_n = items.len() as i64;
+        let has_extra = items.iter().any(|it| !it.extra.is_empty());
+        with_held!(&mut self.held, p, slot => {
+            let mut tx = GroupTx::begin(p, slot).await?;
+            let stored: Result<()> = async {
+                // Numbers for every (county, day) of the batch, and the audit chain's head moved on
+                // by the batch's entries: the two reads the rest depends on, sent together (with
+                // SQLite's BEGIN).
+                let mut head = tx.statements();
+                let qb = head.next("INSERT INTO case_number_seq (county_code, day, last_seq) ", "case numbers");
+                qb.push_values(&groups, |mut b, ((county, day), idx)| {
+                    b.push_bind(county.clone()).push_bind(day.format("%Y%m%d").to_string()).push_bind(idx.len() as i64);
+                });
+                qb.push(" ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_number_seq.last_seq + excluded.last_seq RETURNING county_code, day, last_seq");
+                // '' marks the head's row: no county has an empty code.
+                head.next("UPDATE audit_head SET seq = seq + ", "audit head")
+                    .push_bind(entries_n)
+                    .push(" WHERE id = 1 RETURNING '', hash, seq");
+                let returned: Vec<(String, String, i64)> = head
+                    .run(tx.conn()?)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                let (audit_last, audit_prev) = returned
+                    .iter()
+                    .find(|r| r.0.is_empty())
+                    .map(|r| (r.2, r.1.clone()))
+                    .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
+                for ((county, day), idx) in &groups {
+                    let key = day.format("%Y%m%d").to_string();
+                    let last = returned
+                        .iter()
+                        .find(|(c, d, _)| c == county && *d == key)
+                        .map(|r| r.2)
+                        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
+                    let first = last - idx.len() as i64 + 1;
+                    for (k, i) in idx.iter().enumerate() {
+                        cases[*i].number = CaseNumber::new(county, *day, (first + k as i64) as u32)
+                            .map_err(StoreError::Invalid)?
+                            .to_string();
+                    }
+                }
+                let entries: Vec<(AuditEntry, i64, Option<String>)> = cases
+                    .iter()
+                    .zip(items)
+                    .map(|(c, i)| (case_audit(c, &i.applied.event, "create"), to_ms(i.applied.event.at), i.ip.clone()))
+                    .collect();
+                let (chained, head_hash) = crate::audit::chain(&entries, audit_last, audit_prev);
+                // Everything else in one go: cases, first events, counters, audit entries.
+                let verb = tx.insert();
+                let mut writes = tx.statements();
+                let case_sql = format!("{verb} cases ({CASE_COLS}) ");
+                for chunk in cases.chunks(400) {
+                    let qb = writes.next(&case_sql, "new cases");
+                    qb.push_values(chunk, |b, c| {
+                        let mut b = b;
+                        bind_case!(push_bind_adapter(&mut b), c);
+                    });
+                }
+                let events: Vec<(&Case, &Event)> = cases.iter().zip(items).map(|(c, i)| (c, &i.applied.event)).collect();
+                let event_sql = format!("{verb} case_events ({EVENT_COLS}) ");
+                for chunk in events.chunks(2000) {
+                    let qb = writes.next(&event_sql, "case events");
+                    qb.push_values(chunk, |b, (c, e)| {
+                        let mut b = b;
+                        bind_event!(push_bind_adapter(&mut b), *c, 1i32, *e);
+                    });
+                }
+                crate::kpi::push_counters(&mut writes, &counters);
+                crate::audit::push_chained(&mut writes, verb, chained, head_hash);
+                if has_extra {
+                    // A case type's own records come as statements with numbered parameters of
+                    // their own: they run one by one after the writes, and COMMIT on its own.
+                    writes.run(tx.conn()?).await?;
+                    for it in items {
+                        for w in it.extra {
+                            bind_vals!(sqlx::query(AssertSqlSafe(w.sql)), &w.args).execute(tx.conn()?).await
+                                .map_err(|e| unique_to_conflict(e, "record"))?;
+                        }
+                    }
+                    writes = tx.statements();
+                }
+                tx.commit(writes).await?;
+                Ok(())
+            }
+            .await;
+            if stored.is_err() {
+                tx.rollback().await;
+            }
+            stored?;
+        });
+        Ok(cases)
     }
 }
 

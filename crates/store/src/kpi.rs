@@ -121,7 +121,6 @@ pub(crate) fn push_counters<DB>(
                 cols.join(", ")
             ),
             "counter rows",
-            None,
         );
         qb.push_values(
             chunk.iter().zip(values),

@@ -19,7 +19,7 @@ mod time;
 
 pub use accounts::{NewUser, TokenInfo, User, UserChange};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerdict};
-pub use cases::{CaseFilter, CasePage, EventRow, NewCaseWrite, SortOrder};
+pub use cases::{CaseFilter, CasePage, CaseWriter, EventRow, NewCaseWrite, SortOrder};
 pub use jobs::JobClaim;
 pub use kpi::{case_day, day_number as kpi_day};
 pub use open311::{FeedEvent, Open311Client, Open311Query};
@@ -138,6 +138,9 @@ impl Store {
                     connections.unwrap_or(8)
                 })
                 .min_connections(if in_memory { 1 } else { 0 })
+                // A SQLite connection is a file in this process and cannot go stale; testing it
+                // on every take is a round trip to its thread per request.
+                .test_before_acquire(false)
                 .idle_timeout(if in_memory {
                     None
                 } else {
@@ -276,22 +279,6 @@ impl Store {
         with_pool!(self, p => sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key).bind(value).execute(p).await.map(|_| ()))?;
         Ok(())
-    }
-}
-
-/// The verb of the group commit's multi-row inserts, whose rows the caller counts afterwards.
-///
-/// Inside a transaction SQLite copies every page a statement that may abort half-way touches
-/// into a statement journal, so that it can undo just that statement: a seventh of the intake
-/// writer's SQLite time (perf, docs/performance.md). The group commit never keeps a transaction whose
-/// statement failed — it rolls the whole batch back — so on SQLite the rows are inserted `OR
-/// IGNORE` (no statement can abort, no journal) and a row left out is reported by
-/// [`batch::Statements`]. PostgreSQL has no such journal and keeps the plain insert.
-pub(crate) fn insert_verb<DB: sqlx::Database>(_: &sqlx::Transaction<'_, DB>) -> &'static str {
-    if DB::NAME == "SQLite" {
-        "INSERT OR IGNORE INTO"
-    } else {
-        "INSERT INTO"
     }
 }
 

@@ -556,9 +556,11 @@ async fn group_commit(store: &Store) {
             ip: None,
         },
     ];
-    // A conflict on both backends (SQLite counts the rows its OR IGNORE kept, PostgreSQL raises).
+    // A conflict on both backends (SQLite's OR ROLLBACK and PostgreSQL's insert raise it). The
+    // intake writer's way: one writer keeps its connection across the failure and the retry.
+    let mut writer = store.case_writer();
     assert!(matches!(
-        store.insert_cases(&bad).await,
+        writer.insert_cases(&bad).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
@@ -574,8 +576,9 @@ async fn group_commit(store: &Store) {
         audit_before + 7
     );
     // The failed batch's numbers were not used up.
-    let one = store.insert_cases(&bad[..1]).await.unwrap();
+    let one = writer.insert_cases(&bad[..1]).await.unwrap();
     assert_eq!(one[0].number, "3305032026100900006");
+    drop(writer);
 }
 
 /// Audit chain, lockout, token scopes and erasure, on the store left by the suite above.
