@@ -130,10 +130,10 @@ where
     }
 
     /// How this transaction inserts: a taken key is an error that ends it, so no row count
-    /// needs checking — on SQLite `OR ROLLBACK` (SQLite rolls the transaction back at once, and,
-    /// unlike a plain insert, keeps no statement journal to undo one statement: a seventh of
-    /// the intake writer's SQLite time, perf in docs/performance.md), on PostgreSQL the plain
-    /// insert (its error aborts the transaction).
+    /// needs checking — on SQLite `OR ROLLBACK` (SQLite rolls the whole transaction back at
+    /// once, so unlike a plain insert's `ABORT` it need not journal the statement's pages to
+    /// undo it alone: that journal was a seventh of the intake writer's SQLite time, perf in
+    /// docs/performance.md), on PostgreSQL the plain insert (its error aborts the transaction).
     pub(crate) fn insert(&self) -> &'static str {
         if DB::NAME == "SQLite" {
             "INSERT OR ROLLBACK INTO"
