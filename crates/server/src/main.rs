@@ -81,6 +81,9 @@ enum Command {
         /// Skip PostgreSQL (backend and PostGIS).
         #[arg(long)]
         no_postgres: bool,
+        /// Skip the SQLite backend (a PostgreSQL-only run; DuckDB is then compared with it).
+        #[arg(long)]
+        no_sqlite: bool,
         /// Skip the peers (PostGIS, DuckDB).
         #[arg(long)]
         no_peers: bool,
@@ -384,6 +387,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             dir,
             postgres,
             no_postgres,
+            no_sqlite,
             no_peers,
             lookups,
             postgis_lookups,
@@ -397,6 +401,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 && (o.is_empty() || o.len() > 12 || !o.bytes().all(|b| b.is_ascii_digit()))
             {
                 bail!("--only: must be a division code prefix of up to 12 digits, e.g. 3305");
+            }
+            if no_sqlite && no_postgres {
+                bail!("--no-sqlite, --no-postgres: at least one backend must run");
             }
             for (name, v) in [
                 ("--cases", cases),
@@ -416,6 +423,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cases,
                 only,
                 seed,
+                sqlite: !no_sqlite,
                 postgres: (!no_postgres).then_some(postgres),
                 peers: !no_peers,
                 lookups,

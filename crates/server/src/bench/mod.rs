@@ -15,7 +15,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_geo::Locator;
 use safegrid_geo::geo::{BoundingRect, MultiPolygon};
-use safegrid_store::Store;
 pub use stats::{Latencies, Row, markdown};
 use stats::{mib, ms, thousands};
 use std::path::PathBuf;
@@ -36,6 +35,8 @@ pub struct BenchOptions {
     /// Keep only divisions under this code prefix (a quick run on part of the province).
     pub only: Option<String>,
     pub seed: u64,
+    /// Run the SQLite backend (off: a PostgreSQL-only run, e.g. the full run's second half).
+    pub sqlite: bool,
     /// A PostgreSQL server URL with CREATE DATABASE rights; `None` skips PostgreSQL and PostGIS.
     pub postgres: Option<String>,
     /// Run the peers (PostGIS, DuckDB).
@@ -228,7 +229,9 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
     }
-    backends.push(("SQLite", format!("sqlite://{}", sqlite_path.display())));
+    if opts.sqlite {
+        backends.push(("SQLite", format!("sqlite://{}", sqlite_path.display())));
+    }
     match &opts.postgres {
         // Named per run: two benches on one server (a CI smoke test beside a long run) must not
         // drop each other's databases.
@@ -246,12 +249,13 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             "PostgreSQL backend and PostGIS (no --postgres URL)".into(),
         )?,
     }
-    let mut sqlite_kpi = None;
-    for (name, url) in &backends {
-        let b = backend(opts, name, url, &built, &root, &lookups.locator).await?;
+    // DuckDB is compared with the first backend (SQLite unless --no-sqlite).
+    let mut first_kpi = None;
+    for (i, (name, url)) in backends.iter().enumerate() {
+        let b = backend(opts, name, url, &built, &root, &lookups.locator, i == 0).await?;
         report.rows.extend(b.rows);
-        if sqlite_kpi.is_none() {
-            sqlite_kpi = Some((b.kpi, b.plan, b.export));
+        if first_kpi.is_none() {
+            first_kpi = Some((b.kpi, b.plan, b.export));
         }
     }
 
@@ -259,7 +263,11 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     let mut one_core_row = one_core_row.target("≥ 1,000,000/s", lookups.one_core >= 1e6);
     let mut all_core_row = all_core_row;
     if opts.peers {
-        if let Some(admin) = opts.postgres.as_ref().filter(|_| backends.len() > 1) {
+        if let Some(admin) = opts
+            .postgres
+            .as_ref()
+            .filter(|_| backends.iter().any(|b| b.0 == "PostgreSQL"))
+        {
             step("PostGIS: loading the same polygons into a scratch database…");
             let n = opts.postgis_lookups.min(points.len());
             match peers::postgis(admin, &shapes, &points[..n], &lookups.answers[..n], cores).await {
@@ -294,7 +302,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             }
         }
         step("DuckDB: the same KPIs from raw case rows…");
-        if let Some((ours, plan, Some((csv, export_secs)))) = &sqlite_kpi {
+        if let Some((ours, plan, Some((csv, export_secs)))) = &first_kpi {
             match peers::duckdb(&opts.dir, csv, plan, *export_secs) {
                 Ok(duck) => {
                     for ((level, o), (_, d)) in ours.levels.iter().zip(&duck.levels) {
@@ -427,6 +435,7 @@ async fn backend(
     built: &Built,
     root: &str,
     locator: &Locator,
+    export_for_duckdb: bool,
 ) -> anyhow::Result<BackendResult> {
     let mut rows = vec![];
     step(&format!(
@@ -485,7 +494,7 @@ async fn backend(
         );
     }
     // DuckDB gets the raw rows exactly as they are now, before intake adds more.
-    let export = if opts.peers && matches!(st.store, Store::Sqlite(_)) {
+    let export = if opts.peers && export_for_duckdb {
         let path = opts.dir.join("cases.csv");
         step("exporting the raw case rows for DuckDB…");
         Some((path.clone(), peers::export_rows(&st.store, &path).await?))

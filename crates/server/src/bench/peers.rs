@@ -306,9 +306,6 @@ pub struct Duck {
 /// Exports the raw case rows as CSV (what DuckDB reads).
 pub async fn export_rows(store: &Store, path: &Path) -> anyhow::Result<f64> {
     let t = Instant::now();
-    let Store::Sqlite(pool) = store else {
-        bail!("the DuckDB export reads the SQLite database");
-    };
     let mut w = csv::Writer::from_path(path)?;
     w.write_record([
         "region_code",
@@ -323,33 +320,45 @@ pub async fn export_rows(store: &Store, path: &Path) -> anyhow::Result<f64> {
         "rework_count",
     ])?;
     let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-    // Pages by rowid, so a province's millions of rows never sit in memory at once.
-    let mut after = 0i64;
-    loop {
-        let rows = sqlx::query(
-            "SELECT rowid, region_code, grid_code, status, created_at, registered_at, handled_at,
-                    closed_at, ever_overdue, rating, rework_count
-             FROM cases WHERE rowid > $1 ORDER BY rowid LIMIT 50000",
-        )
-        .bind(after)
-        .fetch_all(pool)
-        .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.try_get(0)?;
-        for r in &rows {
-            w.write_record([
-                r.try_get::<String, _>(1)?,
-                r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
-                r.try_get::<String, _>(3)?,
-                r.try_get::<i64, _>(4)?.to_string(),
-                opt(r.try_get(5)?),
-                opt(r.try_get(6)?),
-                opt(r.try_get(7)?),
-                r.try_get::<i64, _>(8)?.to_string(),
-                opt(r.try_get(9)?),
-                r.try_get::<i64, _>(10)?.to_string(),
-            ])?;
-        }
+    // Pages in key order (SQLite's rowid, PostgreSQL's time-ordered id), so a province's
+    // millions of rows never sit in memory at once. Casts give both backends the same types.
+    const COLS: &str = "region_code, grid_code, status, created_at, registered_at, handled_at, \
+        closed_at, CAST(CAST(ever_overdue AS INTEGER) AS BIGINT), CAST(rating AS BIGINT), \
+        CAST(rework_count AS BIGINT)";
+    macro_rules! pages {
+        ($pool:expr, $key:literal, $after:expr) => {{
+            let sql = format!(
+                "SELECT {}, {COLS} FROM cases WHERE {} > $1 ORDER BY {} LIMIT 50000",
+                $key, $key, $key
+            );
+            let mut after = $after;
+            loop {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(after)
+                    .fetch_all($pool)
+                    .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get(0)?;
+                for r in &rows {
+                    w.write_record([
+                        r.try_get::<String, _>(1)?,
+                        r.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+                        r.try_get::<String, _>(3)?,
+                        r.try_get::<i64, _>(4)?.to_string(),
+                        opt(r.try_get(5)?),
+                        opt(r.try_get(6)?),
+                        opt(r.try_get(7)?),
+                        r.try_get::<i64, _>(8)?.to_string(),
+                        opt(r.try_get(9)?),
+                        r.try_get::<i64, _>(10)?.to_string(),
+                    ])?;
+                }
+            }
+        }};
+    }
+    match store {
+        Store::Sqlite(pool) => pages!(pool, "rowid", 0i64),
+        Store::Postgres(pool) => pages!(pool, "id", uuid::Uuid::nil()),
     }
     w.flush()?;
     Ok(t.elapsed().as_secs_f64())
