@@ -65,6 +65,8 @@ pub struct AppState {
     region_names: RwLock<Arc<HashMap<String, String>>>,
     /// Buckets of every rate-limited door (keys say which door); rates come from `settings.rate_limits`.
     pub limiter: crate::ratelimit::Limiter,
+    /// Machine tokens checked in the last second (see `http/tokens.rs`).
+    pub tokens: crate::http::tokens::TokenCache,
     /// Group commit of new cases (see `intake.rs`).
     pub intake: crate::intake::Intake,
 }
@@ -144,6 +146,7 @@ impl AppState {
             locator: RwLock::new(Arc::new(Locator::new(vec![], vec![]))),
             region_names: RwLock::new(Arc::new(HashMap::new())),
             limiter: crate::ratelimit::Limiter::new(),
+            tokens: crate::http::tokens::TokenCache::new(),
         };
         st.reload_calendar().await?;
         st.reload_catalog().await?;

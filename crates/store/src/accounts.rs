@@ -99,6 +99,31 @@ struct TokenUserRow {
     #[sqlx(flatten)]
     user: UserRow,
     scopes: String,
+    expires_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    last_seen_at: i64,
+}
+
+/// The account behind a live machine token, with what the token allows.
+#[derive(Debug, Clone)]
+pub struct TokenUser {
+    pub user: User,
+    /// `read` or `read,write`.
+    pub scopes: String,
+    /// When the token stops working (`None`: until revoked).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `SELECT <every user column of u>, <extra> <rest>`: one query for a credential and its account
+/// (on SQLite each query is a round trip to a connection's thread).
+fn user_join_sql(extra: &str, rest: &str) -> String {
+    let cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+    format!("SELECT {}, {extra} {rest}", cols.join(", "))
 }
 
 fn split(s: &str) -> Vec<String> {
@@ -191,17 +216,30 @@ impl Store {
         Ok(())
     }
 
-    /// The user of a live session, refreshing its last-seen time; sessions idle longer than
-    /// `idle_ms` or past their absolute expiry are refused.
+    /// The user of a live session; sessions idle longer than `idle_ms` or past their absolute
+    /// expiry are refused. The last-seen time is rewritten only when it is older than a tenth of
+    /// the idle limit (at most a minute): a page load is then a read, not a write that queues
+    /// behind new cases for SQLite's one write lock.
     pub async fn session_user(&self, token_hash: &str, idle_ms: i64) -> Result<User> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            user_join_sql(
+                "s.last_seen_at",
+                "FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+            )
+        });
         let now = to_ms(Utc::now());
-        let row: Option<(Uuid,)> = with_pool!(self, p => sqlx::query_as(
-            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3 RETURNING user_id")
+        let row: Option<SessionUserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(token_hash).bind(now).bind(now - idle_ms).fetch_optional(p).await)?;
-        let (id,) = row.ok_or(StoreError::NotFound)?;
-        let u = self.user(id).await?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        let u: User = row.user.try_into()?;
         if u.disabled {
             return Err(StoreError::NotFound);
+        }
+        if now - row.last_seen_at > (idle_ms / 10).min(60_000) {
+            with_pool!(self, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2")
+                .bind(token_hash).bind(now).execute(p).await.map(|_| ()))?;
         }
         Ok(u)
     }
@@ -249,33 +287,34 @@ impl Store {
 
     /// The user of a live (unrevoked, unexpired) token.
     pub async fn token_user(&self, token_hash: &str) -> Result<User> {
-        Ok(self.token_user_scoped(token_hash).await?.0)
+        Ok(self.token_user_scoped(token_hash).await?.user)
     }
 
-    /// The user of a live token and the token's scopes.
-    pub async fn token_user_scoped(&self, token_hash: &str) -> Result<(User, String)> {
-        let now = to_ms(Utc::now());
-        // One query, not the token and then its user: machine clients (Open311 apps, the
-        // hotline's integration) send a token with every request, and on SQLite each query is
-        // a round trip to a connection's thread.
-        // Built once: this runs on every machine-client request.
+    /// The user of a live token, the token's scopes and its expiry.
+    pub async fn token_user_scoped(&self, token_hash: &str) -> Result<TokenUser> {
+        // Built once: machine clients (Open311 apps, the hotline's integration) send a token
+        // with every request.
         static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let sql = SQL.get_or_init(|| {
-            let cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
-            format!(
-                "SELECT {}, t.scopes FROM api_tokens t JOIN users u ON u.id = t.user_id \
+            user_join_sql(
+                "t.scopes, t.expires_at",
+                "FROM api_tokens t JOIN users u ON u.id = t.user_id \
                  WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
-                cols.join(", ")
             )
         });
+        let now = to_ms(Utc::now());
         let row: Option<TokenUserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(token_hash).bind(now).fetch_optional(p).await)?;
         let row = row.ok_or(StoreError::NotFound)?;
-        let u: User = row.user.try_into()?;
-        if u.disabled {
+        let user: User = row.user.try_into()?;
+        if user.disabled {
             return Err(StoreError::NotFound);
         }
-        Ok((u, row.scopes))
+        Ok(TokenUser {
+            user,
+            scopes: row.scopes,
+            expires_at: row.expires_at.map(from_ms),
+        })
     }
 
     /// Every token's metadata (never a secret), newest first.

@@ -17,7 +17,7 @@ mod privacy;
 mod territory;
 mod time;
 
-pub use accounts::{NewUser, TokenInfo, User, UserChange};
+pub use accounts::{NewUser, TokenInfo, TokenUser, User, UserChange};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerdict};
 pub use cases::{CaseFilter, CasePage, CaseWriter, EventRow, NewCaseWrite, SortOrder};
 pub use jobs::JobClaim;

@@ -157,6 +157,29 @@ async fn suite(store: &Store) {
         "d1"
     );
     assert!(store.session_user("nope", 60_000).await.is_err());
+    // Idle expiry, and the last-seen time that postpones it: with a 1 s idle limit a session
+    // used 0.6 s after login and again 0.6 s later is alive (the first use moved its last-seen
+    // time); one left 1.2 s is not. Page loads rewrite last-seen only when it is a tenth of the
+    // limit old, so these uses must have rewritten it.
+    store
+        .create_session("h-idle", u.id, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .create_session("h-left", u.id, Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(store.session_user("h-idle", 1_000).await.is_ok());
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(
+        store.session_user("h-idle", 1_000).await.is_ok(),
+        "a session in use stays alive"
+    );
+    assert!(
+        store.session_user("h-left", 1_000).await.is_err(),
+        "a session idle past the limit is refused"
+    );
     store.delete_session("h1").await.unwrap();
     assert!(store.session_user("h1", 60_000).await.is_err());
     let t = store.create_token(u.id, "ci", "th", None).await.unwrap();
@@ -718,7 +741,10 @@ async fn security(store: &Store) {
         .create_token_scoped(u.id, "ro", "tok-hash", None, "read")
         .await
         .unwrap();
-    assert_eq!(store.token_user_scoped("tok-hash").await.unwrap().1, "read");
+    assert_eq!(
+        store.token_user_scoped("tok-hash").await.unwrap().scopes,
+        "read"
+    );
     assert!(store.tokens().await.unwrap().iter().any(|t| t.name == "ro"));
 
     // Erasure: by phone, audited; then nothing is left to erase.

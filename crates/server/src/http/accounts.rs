@@ -251,6 +251,8 @@ async fn change_user(
         disabled: b.disabled,
     };
     let u = st.store.update_user(id, &change).await?;
+    // A token lends its account's role and scope: none may outlive a narrower one.
+    st.tokens.clear();
     let password_changed = b.password.is_some();
     if let Some(p) = b.password {
         st.store
@@ -369,7 +371,7 @@ async fn revoke_token(
     require(&user, Perm::ManageAccounts)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
     match st.store.revoke_token(id).await {
-        Ok(()) => {}
+        Ok(()) => st.tokens.clear(),
         Err(StoreError::NotFound) => return Err(ApiError::not_found("token")),
         Err(e) => return Err(e.into()),
     }

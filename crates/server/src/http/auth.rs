@@ -92,23 +92,25 @@ async fn resolve(parts: &Parts, state: &SharedState) -> Result<Option<User>, Api
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
             .ok_or_else(ApiError::unauthorized)?;
-        return match state
-            .store
-            .token_user_scoped(&hash_secret(token.trim()))
-            .await
-        {
-            Ok((u, scopes)) => {
-                let reads = matches!(parts.method, Method::GET | Method::HEAD);
-                if !reads && !scopes.split(',').any(|s| s.trim() == "write") {
-                    return Err(ApiError::forbidden(
-                        "this token is read-only (scope \"read\")",
-                    ));
+        let hash = hash_secret(token.trim());
+        let t = match state.tokens.get(&hash) {
+            Some(t) => t,
+            None => match state.store.token_user_scoped(&hash).await {
+                Ok(t) => {
+                    state.tokens.put(&hash, &t);
+                    t
                 }
-                Ok(Some(u))
-            }
-            Err(StoreError::NotFound) => Err(ApiError::unauthorized()),
-            Err(e) => Err(e.into()),
+                Err(StoreError::NotFound) => return Err(ApiError::unauthorized()),
+                Err(e) => return Err(e.into()),
+            },
         };
+        let reads = matches!(parts.method, Method::GET | Method::HEAD);
+        if !reads && !t.scopes.split(',').any(|s| s.trim() == "write") {
+            return Err(ApiError::forbidden(
+                "this token is read-only (scope \"read\")",
+            ));
+        }
+        return Ok(Some(t.user));
     }
     if let Some(s) = cookie_value(&parts.headers, SESSION_COOKIE) {
         let idle = state.settings.session_idle_minutes * 60_000;

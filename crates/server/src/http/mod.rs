@@ -15,6 +15,7 @@ pub mod privacy;
 pub mod screenings;
 pub mod stats;
 pub mod territory;
+pub mod tokens;
 
 use crate::state::SharedState;
 use axum::Router;

@@ -18,6 +18,7 @@ pub async fn run_all(app: &TestApp) {
     erasure_on_request(app).await;
     lockout_and_password_policy(app).await;
     tokens_are_scoped_and_revocable(app).await;
+    disabling_an_account_stops_its_token_at_once(app).await;
     narrowing_a_scope_ends_sessions(app).await;
     audit_chain_detects_tampering(app).await;
 }
@@ -797,6 +798,58 @@ async fn tokens_are_scoped_and_revocable(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let (_, toks) = get(&admin, format!("{}/api/v1/admin/tokens", app.base)).await;
     assert!(!toks.to_string().contains(ro), "secrets never listed");
+}
+
+/// The server keeps a checked token for a second; disabling its account must not wait for that.
+async fn disabling_an_account_stops_its_token_at_once(app: &TestApp) {
+    let u = app
+        .state
+        .store
+        .create_user(&safegrid_store::NewUser {
+            username: "hotline-integration".into(),
+            display_name: "12345 热线接口".into(),
+            password_hash: "!".into(),
+            role: safegrid_domain::Role::Dispatcher,
+            department: None,
+            regions: vec![],
+            grids: vec![],
+        })
+        .await
+        .unwrap();
+    let secret = "sgt_test_hotline_integration_000000";
+    app.state
+        .store
+        .create_token(
+            u.id,
+            "hotline",
+            &safegrid::http::auth::hash_secret(secret),
+            None,
+        )
+        .await
+        .unwrap();
+    let c = Client::new();
+    let me = || {
+        c.get(format!("{}/api/v1/auth/me", app.base))
+            .bearer_auth(secret)
+            .send()
+    };
+    // Twice: the second answer comes from the server's memory of the token.
+    for _ in 0..2 {
+        assert_eq!(me().await.unwrap().status(), StatusCode::OK);
+    }
+    let admin = login(app, "demo-admin").await;
+    let r = admin
+        .patch(format!("{}/api/v1/admin/users/{}", app.base, u.id))
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        me().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "a disabled account's token stops at once, not after the cache's second"
+    );
 }
 
 async fn narrowing_a_scope_ends_sessions(app: &TestApp) {

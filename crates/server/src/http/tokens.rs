@@ -1,0 +1,139 @@
+//! A short-lived memory of machine tokens already checked.
+//!
+//! A machine client (the hotline's integration, an Open311 app) sends its token with every
+//! request. Looking it up each time was a query per request: on SQLite a round trip to a
+//! connection's thread and back, about a sixth of the server's CPU while filing cases and two
+//! more thread wake-ups on the path of every new case. A token checked in the last second is
+//! taken from here instead.
+//!
+//! What changes a token's standing in this process (revoking it, changing or disabling its
+//! account) empties the memory at once. A change made by another process on the same database
+//! (`safegrid token revoke` from the shell, a second server on PostgreSQL) takes effect here
+//! within [`TokenCache::TTL`].
+
+use safegrid_store::TokenUser;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Instant, TokenUser)>>,
+}
+
+impl TokenCache {
+    /// How long a checked token is trusted without asking the database again.
+    pub const TTL: Duration = Duration::from_secs(1);
+    /// Past this many distinct live tokens the memory starts over: a bound on what a flood of
+    /// made-up tokens could cost (unknown tokens are never kept, but this keeps the bound
+    /// obvious).
+    const MAX_ENTRIES: usize = 4096;
+
+    pub fn new() -> TokenCache {
+        TokenCache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The account behind `hash` if it was checked less than [`Self::TTL`] ago and has not
+    /// expired since.
+    pub fn get(&self, hash: &str) -> Option<TokenUser> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (at, t) = entries.get(hash)?;
+        let expired = t.expires_at.is_some_and(|e| e <= chrono::Utc::now());
+        (at.elapsed() < Self::TTL && !expired).then(|| t.clone())
+    }
+
+    /// Remembers a token the database has just vouched for.
+    pub fn put(&self, hash: &str, t: &TokenUser) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(hash.to_string(), (Instant::now(), t.clone()));
+    }
+
+    /// Forgets every token: called after anything that may narrow what a token allows.
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safegrid_domain::Role;
+    use safegrid_store::User;
+
+    fn token(expires_at: Option<chrono::DateTime<chrono::Utc>>) -> TokenUser {
+        TokenUser {
+            user: User {
+                id: uuid::Uuid::now_v7(),
+                username: "hotline".into(),
+                display_name: "12345 热线".into(),
+                password_hash: String::new(),
+                role: Role::Dispatcher,
+                department: None,
+                regions: vec![],
+                grids: vec![],
+                disabled: false,
+                created_at: chrono::Utc::now(),
+                locked_until: None,
+            },
+            scopes: "read,write".into(),
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn a_token_is_kept_for_its_ttl_and_forgotten_on_clear() {
+        let c = TokenCache::new();
+        assert!(c.get("h").is_none(), "nothing is known before a put");
+        c.put("h", &token(None));
+        assert_eq!(c.get("h").unwrap().user.username, "hotline");
+        assert!(c.get("other").is_none());
+        c.clear();
+        assert!(c.get("h").is_none(), "clear forgets every token");
+        c.put("h", &token(None));
+        std::thread::sleep(TokenCache::TTL + Duration::from_millis(50));
+        assert!(
+            c.get("h").is_none(),
+            "a token is asked for again after the TTL"
+        );
+    }
+
+    #[test]
+    fn a_token_that_expires_is_not_served_from_memory() {
+        let c = TokenCache::new();
+        c.put(
+            "h",
+            &token(Some(
+                chrono::Utc::now() + chrono::Duration::milliseconds(30),
+            )),
+        );
+        assert!(c.get("h").is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(c.get("h").is_none(), "expiry is honoured inside the TTL");
+    }
+
+    #[test]
+    fn the_memory_is_bounded() {
+        let c = TokenCache::new();
+        for i in 0..(TokenCache::MAX_ENTRIES + 10) {
+            c.put(&format!("h{i}"), &token(None));
+        }
+        let n = c.entries.lock().unwrap().len();
+        assert!(n <= TokenCache::MAX_ENTRIES, "{n} entries kept");
+    }
+}
