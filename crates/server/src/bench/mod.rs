@@ -255,7 +255,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         let b = backend(opts, name, url, &built, &root, &lookups.locator, i == 0).await?;
         report.rows.extend(b.rows);
         if first_kpi.is_none() {
-            first_kpi = Some((b.kpi, b.plan, b.export));
+            first_kpi = Some((*name, b.kpi, b.plan, b.export));
         }
     }
 
@@ -302,7 +302,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             }
         }
         step("DuckDB: the same KPIs from raw case rows…");
-        if let Some((ours, plan, Some((csv, export_secs)))) = &first_kpi {
+        if let Some((first, ours, plan, Some((csv, export_secs)))) = &first_kpi {
             match peers::duckdb(&opts.dir, csv, plan, *export_secs) {
                 Ok(duck) => {
                     for ((level, o), (_, d)) in ours.levels.iter().zip(&duck.levels) {
@@ -326,7 +326,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
                         let (o50, d50) = (o.percentile_ms(50.0), d.percentile_ms(50.0));
                         report.rows.push(
                             Row::new(
-                                format!("KPI rates, one {level} (SQLite) vs DuckDB from raw rows"),
+                                format!("KPI rates, one {level} ({first}) vs DuckDB from raw rows"),
                                 o.p50_p99(),
                             )
                             .peer(
