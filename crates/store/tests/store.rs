@@ -601,6 +601,75 @@ async fn group_commit(store: &Store) {
     // The failed batch's numbers were not used up.
     let one = writer.insert_cases(&bad[..1]).await.unwrap();
     assert_eq!(one[0].number, "3305032026100900006");
+
+    // Having committed, a writer predicts its next batch's numbers and audit head (on SQLite the
+    // batch is then one query string); another writer numbering a case or appending to the audit
+    // trail in between is caught by the guard, and the batch is stored the long way.
+    let sqlite = matches!(store, Store::Sqlite(_));
+    let store_one = async |w: Option<&mut safegrid_store::CaseWriter>, n: usize| {
+        let a = engine::create(new(n, "330503"), None, &ctx).unwrap();
+        let item = [NewCaseWrite {
+            applied: &a,
+            nodes: &n3,
+            extra: &[],
+            ip: None,
+        }];
+        let stored = match w {
+            Some(w) => w.insert_cases(&item).await,
+            None => store.insert_cases(&item).await,
+        };
+        stored.unwrap().remove(0).number
+    };
+    assert_eq!(
+        store_one(Some(&mut writer), 20).await,
+        "3305032026100900007"
+    );
+    assert_eq!(
+        writer.predicted(),
+        u64::from(sqlite),
+        "predicted after a commit"
+    );
+    assert_eq!(store_one(None, 21).await, "3305032026100900008");
+    assert_eq!(
+        store_one(Some(&mut writer), 22).await,
+        "3305032026100900009",
+        "another writer's number is not given again"
+    );
+    assert_eq!(writer.predicted(), u64::from(sqlite), "the guard refused");
+    assert_eq!(
+        store_one(Some(&mut writer), 23).await,
+        "3305032026100900010"
+    );
+    assert_eq!(writer.predicted(), 2 * u64::from(sqlite));
+    store
+        .audit(&safegrid_store::AuditEntry::new(
+            None,
+            "admin",
+            "account.update",
+            "user",
+            None,
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store_one(Some(&mut writer), 24).await,
+        "3305032026100900011"
+    );
+    assert_eq!(
+        writer.predicted(),
+        2 * u64::from(sqlite),
+        "an audit entry in between: refused"
+    );
+    assert_eq!(
+        store_one(Some(&mut writer), 25).await,
+        "3305032026100900012"
+    );
+    assert_eq!(writer.predicted(), 3 * u64::from(sqlite));
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, None, "{v:?}");
+    // The first seven, the retried one, six more cases and the account entry.
+    assert_eq!(v.entries, audit_before + 7 + 1 + 6 + 1);
     drop(writer);
 }
 
