@@ -719,27 +719,6 @@ impl Store {
 /// [`Store::insert_cases`] makes one per call.
 pub struct CaseWriter {
     held: Held,
-    /// Where this writer's last commit left the audit chain and the case numbers (SQLite only).
-    known: Option<Known>,
-    /// Batches stored as predicted (one query string).
-    predicted: u64,
-}
-
-/// The audit chain's head and the last case number of each (county, local day) as this writer's
-/// own last commit left them. With these a batch needs no read before its writes: on SQLite the
-/// whole batch, `BEGIN` to `COMMIT`, is one query string (one hand-off to the connection's thread
-/// and back instead of two), and a guard at its start rolls it back if anyone else has moved
-/// either since (see [`CaseWriter::insert_cases`]).
-struct Known {
-    audit_seq: i64,
-    audit_hash: String,
-    /// (county code, yyyymmdd) → last number given.
-    seqs: std::collections::HashMap<(String, String), i64>,
-}
-
-impl Known {
-    /// Days a writer remembers numbers for, at most (a province numbers ~100 counties a day).
-    const MAX_SEQS: usize = 4096;
 }
 
 /// A pool and, between batches, the connection taken from it.
@@ -767,8 +746,6 @@ impl Store {
                 Store::Sqlite(p) => Held::Sqlite(p.clone(), None),
                 Store::Postgres(p) => Held::Postgres(p.clone(), None),
             },
-            known: None,
-            predicted: 0,
         }
     }
 
@@ -783,42 +760,10 @@ impl Store {
 
 impl CaseWriter {
     /// [`Store::insert_cases`] on this writer's connection.
-    ///
-    /// On SQLite, once a batch has committed, the next one predicts its numbers and the audit
-    /// head from [`Known`] and goes as one query string behind a guard; when the guard finds
-    /// them moved (another writer appended to the audit trail or numbered a case) SQLite rolls
-    /// the batch back and it is stored again the long way, reading both first.
     pub async fn insert_cases(&mut self, items: &[NewCaseWrite<'_>]) -> Result<Vec<Case>> {
         if items.is_empty() {
             return Ok(vec![]);
         }
-        if self.known.is_some() {
-            match self.store_batch(items, true).await {
-                Ok(Some(cases)) => return Ok(cases),
-                // A county-day this writer has not numbered yet: the long way.
-                Ok(None) => {}
-                // Moved by another writer (the long way then learns where things are), or a
-                // genuine failure that the long way meets again and reports.
-                Err(e) => {
-                    tracing::debug!(error = %e, "predicted batch refused; storing it the long way")
-                }
-            }
-        }
-        self.store_batch(items, false)
-            .await?
-            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
-    }
-
-    /// Stores one batch. `predict`: from [`Known`], in one query string behind the guard
-    /// (`None` when the batch numbers a county-day this writer has not seen, or carries records
-    /// of its own); otherwise reading the numbers and the audit head first. On SQLite, remembers
-    /// what it committed.
-    async fn store_batch(
-        &mut self,
-        items: &[NewCaseWrite<'_>],
-        predict: bool,
-    ) -> Result<Option<Vec<Case>>> {
-        let known = if predict { self.known.as_ref() } else { None };
         let mut cases: Vec<Case> = items.iter().map(|i| i.applied.case.clone()).collect();
         // Case numbers: how many each (county, local day) needs, in arrival order.
         let mut groups: Vec<((String, chrono::NaiveDate), Vec<usize>)> = vec![];
@@ -843,56 +788,13 @@ impl CaseWriter {
             .collect();
         let entries_n = items.len() as i64;
         let has_extra = items.iter().any(|it| !it.extra.is_empty());
-        let day_keys: Vec<String> = groups
-            .iter()
-            .map(|((_, d), _)| d.format("%Y%m%d").to_string())
-            .collect();
-        // The lasts and audit head this batch will leave, if `known` can tell them.
-        let predicted: Option<(Vec<i64>, i64, String)> = match known {
-            Some(k) if !has_extra => groups
-                .iter()
-                .zip(&day_keys)
-                .map(|(((county, _), idx), day)| {
-                    k.seqs
-                        .get(&(county.clone(), day.clone()))
-                        .map(|last| last + idx.len() as i64)
-                })
-                .collect::<Option<Vec<i64>>>()
-                .map(|lasts| (lasts, k.audit_seq + entries_n, k.audit_hash.clone())),
-            _ => None,
-        };
-        if known.is_some() && predicted.is_none() {
-            return Ok(None);
-        }
-        let mut committed: Option<(Vec<i64>, i64, String)> = None;
         with_held!(&mut self.held, p, slot => {
             let mut tx = GroupTx::begin(p, slot).await?;
             let stored: Result<()> = async {
-                let mut head = tx.statements();
-                if let Some(k) = known {
-                    // The guard: a taken key (audit_head's only row) unless the head and every
-                    // county-day of the batch are where this writer left them. `OR ROLLBACK`
-                    // ends the transaction there; nothing after it in the string runs.
-                    let qb = head.next(
-                        "INSERT OR ROLLBACK INTO audit_head (id, seq, hash) SELECT 1, 0, '' \
-                         WHERE NOT EXISTS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = ",
-                        "the writer's view of the audit head and case numbers",
-                    );
-                    qb.push_bind(k.audit_seq).push(" AND hash = ").push_bind(k.audit_hash.clone()).push(")");
-                    for (((county, _), _), day) in groups.iter().zip(&day_keys) {
-                        let last = k.seqs.get(&(county.clone(), day.clone())).copied().unwrap_or(-1);
-                        qb.push(" OR NOT EXISTS (SELECT 1 FROM case_number_seq WHERE county_code = ")
-                            .push_bind(county.clone())
-                            .push(" AND day = ")
-                            .push_bind(day.clone())
-                            .push(" AND last_seq = ")
-                            .push_bind(last)
-                            .push(")");
-                    }
-                }
                 // Numbers for every (county, day) of the batch, and the audit chain's head moved on
                 // by the batch's entries: the two reads the rest depends on, sent together (with
-                // SQLite's BEGIN) — or, predicted, at the head of the one string.
+                // SQLite's BEGIN).
+                let mut head = tx.statements();
                 let qb = head.next("INSERT INTO case_number_seq (county_code, day, last_seq) ", "case numbers");
                 qb.push_values(&groups, |mut b, ((county, day), idx)| {
                     b.push_bind(county.clone()).push_bind(day.format("%Y%m%d").to_string()).push_bind(idx.len() as i64);
@@ -902,35 +804,24 @@ impl CaseWriter {
                 head.next("UPDATE audit_head SET seq = seq + ", "audit head")
                     .push_bind(entries_n)
                     .push(" WHERE id = 1 RETURNING '', hash, seq");
-                let (lasts, audit_last, audit_prev, head) = match &predicted {
-                    Some((lasts, audit_last, audit_prev)) => (lasts.clone(), *audit_last, audit_prev.clone(), Some(head)),
-                    None => {
-                        let returned: Vec<(String, String, i64)> = head
-                            .run(tx.conn()?)
-                            .await?
-                            .iter()
-                            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-                            .collect::<Result<_, sqlx::Error>>()?;
-                        let (audit_last, audit_prev) = returned
-                            .iter()
-                            .find(|r| r.0.is_empty())
-                            .map(|r| (r.2, r.1.clone()))
-                            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
-                        let lasts = groups
-                            .iter()
-                            .zip(&day_keys)
-                            .map(|(((county, _), _), key)| {
-                                returned
-                                    .iter()
-                                    .find(|(c, d, _)| c == county && d == key)
-                                    .map(|r| r.2)
-                                    .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
-                            })
-                            .collect::<Result<Vec<i64>>>()?;
-                        (lasts, audit_last, audit_prev, None)
-                    }
-                };
-                for (((county, day), idx), last) in groups.iter().zip(&lasts) {
+                let returned: Vec<(String, String, i64)> = head
+                    .run(tx.conn()?)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                let (audit_last, audit_prev) = returned
+                    .iter()
+                    .find(|r| r.0.is_empty())
+                    .map(|r| (r.2, r.1.clone()))
+                    .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
+                for ((county, day), idx) in &groups {
+                    let key = day.format("%Y%m%d").to_string();
+                    let last = returned
+                        .iter()
+                        .find(|(c, d, _)| c == county && *d == key)
+                        .map(|r| r.2)
+                        .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
                     let first = last - idx.len() as i64 + 1;
                     for (k, i) in idx.iter().enumerate() {
                         cases[*i].number = CaseNumber::new(county, *day, (first + k as i64) as u32)
@@ -946,10 +837,7 @@ impl CaseWriter {
                 let (chained, head_hash) = crate::audit::chain(&entries, audit_last, audit_prev);
                 // Everything else in one go: cases, first events, counters, audit entries.
                 let verb = tx.insert();
-                let mut writes = match head {
-                    Some(head) => head,
-                    None => tx.statements(),
-                };
+                let mut writes = tx.statements();
                 let case_sql = format!("{verb} cases ({CASE_COLS}) ");
                 for chunk in cases.chunks(400) {
                     let qb = writes.next(&case_sql, "new cases");
@@ -968,7 +856,7 @@ impl CaseWriter {
                     });
                 }
                 crate::kpi::push_counters(&mut writes, &counters);
-                crate::audit::push_chained(&mut writes, verb, chained, head_hash.clone());
+                crate::audit::push_chained(&mut writes, verb, chained, head_hash);
                 if has_extra {
                     // A case type's own records come as statements with numbered parameters of
                     // their own: they run one by one after the writes, and COMMIT on its own.
@@ -982,7 +870,6 @@ impl CaseWriter {
                     writes = tx.statements();
                 }
                 tx.commit(writes).await?;
-                committed = Some((lasts, audit_last, head_hash));
                 Ok(())
             }
             .await;
@@ -991,36 +878,7 @@ impl CaseWriter {
             }
             stored?;
         });
-        // Only where a batch can go as one string is it worth remembering.
-        if predicted.is_some() && committed.is_some() {
-            self.predicted += 1;
-        }
-        if let Some((lasts, audit_seq, audit_hash)) = committed.filter(|_| self.one_string()) {
-            let mut seqs = self.known.take().map(|k| k.seqs).unwrap_or_default();
-            if seqs.len() + groups.len() > Known::MAX_SEQS {
-                seqs.clear();
-            }
-            for ((((county, _), _), day), last) in groups.iter().zip(day_keys).zip(lasts) {
-                seqs.insert((county.clone(), day), last);
-            }
-            self.known = Some(Known {
-                audit_seq,
-                audit_hash,
-                seqs,
-            });
-        }
-        Ok(Some(cases))
-    }
-
-    /// How many batches this writer stored as predicted, in one query string (the rest read
-    /// the numbers and the audit head first).
-    pub fn predicted(&self) -> u64 {
-        self.predicted
-    }
-
-    /// Whether this writer's backend takes a batch as one query string (SQLite).
-    fn one_string(&self) -> bool {
-        matches!(self.held, Held::Sqlite(..))
+        Ok(cases)
     }
 }
 
