@@ -94,10 +94,10 @@ async fn resolve(parts: &Parts, state: &SharedState) -> Result<Option<User>, Api
             .ok_or_else(ApiError::unauthorized)?;
         let hash = hash_secret(token.trim());
         let t = match state.tokens.get(&hash) {
-            Some(t) => t,
-            None => match state.store.token_user_scoped(&hash).await {
+            Ok(t) => t,
+            Err(generation) => match state.store.token_user_scoped(&hash).await {
                 Ok(t) => {
-                    state.tokens.put(&hash, &t);
+                    state.tokens.put(&hash, &t, generation);
                     t
                 }
                 Err(StoreError::NotFound) => return Err(ApiError::unauthorized()),

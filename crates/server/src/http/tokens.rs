@@ -17,7 +17,16 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct TokenCache {
-    entries: Mutex<HashMap<String, (Instant, TokenUser)>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, (Instant, TokenUser)>,
+    /// Bumped by every [`TokenCache::clear`]: an answer the database gave before a clear must
+    /// not be remembered after it (a request racing a revocation would otherwise put the
+    /// revoked token back for a second).
+    generation: u64,
 }
 
 impl TokenCache {
@@ -30,37 +39,53 @@ impl TokenCache {
 
     pub fn new() -> TokenCache {
         TokenCache {
-            entries: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The account behind `hash` if it was checked less than [`Self::TTL`] ago and has not
-    /// expired since.
-    pub fn get(&self, hash: &str) -> Option<TokenUser> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let (at, t) = entries.get(hash)?;
-        let expired = t.expires_at.is_some_and(|e| e <= chrono::Utc::now());
-        (at.elapsed() < Self::TTL && !expired).then(|| t.clone())
+    /// expired since; otherwise `Err` with the generation to pass to [`TokenCache::put`] once
+    /// the database has answered.
+    pub fn get(&self, hash: &str) -> Result<TokenUser, u64> {
+        let inner = self.lock();
+        match inner.entries.get(hash) {
+            Some((at, t))
+                if at.elapsed() < Self::TTL
+                    && t.expires_at.is_none_or(|e| e > chrono::Utc::now()) =>
+            {
+                Ok(t.clone())
+            }
+            _ => Err(inner.generation),
+        }
     }
 
-    /// Remembers a token the database has just vouched for.
-    pub fn put(&self, hash: &str, t: &TokenUser) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
-            if entries.len() >= Self::MAX_ENTRIES {
-                entries.clear();
+    /// Remembers a token the database vouched for, unless the memory was cleared since
+    /// `generation` (from [`TokenCache::get`]) was read.
+    pub fn put(&self, hash: &str, t: &TokenUser, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= Self::MAX_ENTRIES {
+            inner.entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+            if inner.entries.len() >= Self::MAX_ENTRIES {
+                inner.entries.clear();
             }
         }
-        entries.insert(hash.to_string(), (Instant::now(), t.clone()));
+        inner
+            .entries
+            .insert(hash.to_string(), (Instant::now(), t.clone()));
     }
 
     /// Forgets every token: called after anything that may narrow what a token allows.
     pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut inner = self.lock();
+        inner.entries.clear();
+        inner.generation += 1;
     }
 }
 
@@ -99,41 +124,53 @@ mod tests {
     #[test]
     fn a_token_is_kept_for_its_ttl_and_forgotten_on_clear() {
         let c = TokenCache::new();
-        assert!(c.get("h").is_none(), "nothing is known before a put");
-        c.put("h", &token(None));
+        let g = c.get("h").expect_err("nothing is known before a put");
+        c.put("h", &token(None), g);
         assert_eq!(c.get("h").unwrap().user.username, "hotline");
-        assert!(c.get("other").is_none());
+        assert!(c.get("other").is_err());
         c.clear();
-        assert!(c.get("h").is_none(), "clear forgets every token");
-        c.put("h", &token(None));
+        let g = c.get("h").expect_err("clear forgets every token");
+        c.put("h", &token(None), g);
         std::thread::sleep(TokenCache::TTL + Duration::from_millis(50));
         assert!(
-            c.get("h").is_none(),
+            c.get("h").is_err(),
             "a token is asked for again after the TTL"
         );
     }
 
     #[test]
+    fn an_answer_from_before_a_clear_is_not_remembered() {
+        let c = TokenCache::new();
+        // A request looks the token up; meanwhile an administrator revokes it.
+        let g = c.get("h").unwrap_err();
+        c.clear();
+        c.put("h", &token(None), g);
+        assert!(c.get("h").is_err(), "the revoked token is asked for again");
+    }
+
+    #[test]
     fn a_token_that_expires_is_not_served_from_memory() {
         let c = TokenCache::new();
+        let g = c.get("h").unwrap_err();
         c.put(
             "h",
             &token(Some(
                 chrono::Utc::now() + chrono::Duration::milliseconds(30),
             )),
+            g,
         );
-        assert!(c.get("h").is_some());
+        assert!(c.get("h").is_ok());
         std::thread::sleep(Duration::from_millis(60));
-        assert!(c.get("h").is_none(), "expiry is honoured inside the TTL");
+        assert!(c.get("h").is_err(), "expiry is honoured inside the TTL");
     }
 
     #[test]
     fn the_memory_is_bounded() {
         let c = TokenCache::new();
         for i in 0..(TokenCache::MAX_ENTRIES + 10) {
-            c.put(&format!("h{i}"), &token(None));
+            c.put(&format!("h{i}"), &token(None), 0);
         }
-        let n = c.entries.lock().unwrap().len();
+        let n = c.lock().entries.len();
         assert!(n <= TokenCache::MAX_ENTRIES, "{n} entries kept");
     }
 }
