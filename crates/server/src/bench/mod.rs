@@ -355,7 +355,8 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     } else {
         report.skip(opts.strict, "the peers (--no-peers)".into())?;
     }
-    if let Some(admin) = opts.postgres.as_ref().filter(|_| backends.len() > 1) {
+    let ran_postgres = backends.iter().any(|b| b.0 == "PostgreSQL");
+    if let Some(admin) = opts.postgres.as_ref().filter(|_| ran_postgres) {
         peers::drop_database(admin, &peers::run_db("safegrid_bench")).await?;
     }
     report.rows.insert(2, one_core_row);
