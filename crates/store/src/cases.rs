@@ -614,7 +614,9 @@ impl Store {
         let order = match f.order {
             SortOrder::NewestFirst => "created_at DESC, id DESC",
             SortOrder::OldestFirst => "created_at ASC, id ASC",
-            SortOrder::DueFirst => "stage_due_at IS NULL, stage_due_at ASC, id ASC",
+            // Spelled so that PostgreSQL can walk `cases_department_due` in this order (an
+            // `IS NULL` key first could not); the same order on SQLite.
+            SortOrder::DueFirst => "stage_due_at ASC NULLS LAST, id ASC",
             SortOrder::UpdatedFirst => "updated_at DESC, id DESC",
         };
         let sql = format!(
