@@ -105,6 +105,14 @@ enum Command {
         /// Fail instead of skipping a missing peer or backend (the default under CI=true).
         #[arg(long)]
         strict: bool,
+        /// Leave the generated databases for --reuse (SQLite: DIR/province.db; PostgreSQL: a
+        /// database named after DIR, safegrid_bench_kept_…; the run prints its name).
+        #[arg(long)]
+        keep: bool,
+        /// Measure the databases a --keep run left instead of generating them again (same
+        /// --grids, --only and --seed); each run's intake adds its cases.
+        #[arg(long, conflicts_with = "cases")]
+        reuse: bool,
     },
     /// Import divisions, grids or the official calendar.
     Import {
@@ -396,6 +404,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             queries,
             seed,
             strict,
+            keep,
+            reuse,
         } => {
             if let Some(o) = &only
                 && (o.is_empty() || o.len() > 12 || !o.bytes().all(|b| b.is_ascii_digit()))
@@ -432,6 +442,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 concurrency,
                 queries,
                 strict: strict || std::env::var("CI").is_ok_and(|v| v == "true"),
+                keep,
+                reuse,
                 exe: std::env::current_exe()?,
             };
             let report = safegrid::bench::run(&opts).await?;

@@ -97,3 +97,119 @@ fn bench_runs_end_to_end_on_one_county() {
         assert!(r["peer"].as_str().unwrap().contains("same figures"), "{r}");
     }
 }
+
+/// `--keep` leaves the databases, `--reuse` measures them without generating again (and refuses
+/// a database of another territory), so a 10,000,000-case database is built once.
+#[test]
+fn bench_keeps_and_reuses_its_databases() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-reuse");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pg = std::env::var("SAFEGRID_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_safegrid"))
+            .args([
+                "bench",
+                "--only",
+                "330502",
+                "--no-peers",
+                "--lookups",
+                "2000",
+                "--intake",
+                "60",
+                "--concurrency",
+                "4",
+                "--queries",
+                "3",
+                "--postgres",
+                &pg,
+            ])
+            .args(extra)
+            .arg("--dir")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let rows = || -> Vec<serde_json::Value> {
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .unwrap();
+        report["rows"].as_array().unwrap().clone()
+    };
+    let (ok, text) = run(&["--grids", "300", "--cases", "300", "--keep"]);
+    assert!(ok, "{text}");
+    let first = rows();
+    let backends: Vec<&str> = ["SQLite", "PostgreSQL"]
+        .into_iter()
+        .filter(|b| {
+            first.iter().any(|r| {
+                r["measure"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{b}: generate"))
+            })
+        })
+        .collect();
+    assert!(backends.contains(&"SQLite"), "{text}");
+
+    let (ok, text) = run(&["--grids", "300", "--reuse"]);
+    assert!(ok, "{text}");
+    let second = rows();
+    for b in &backends {
+        let measures: Vec<&str> = second
+            .iter()
+            .map(|r| r["measure"].as_str().unwrap())
+            .collect();
+        assert!(
+            !measures
+                .iter()
+                .any(|m| m.starts_with(&format!("{b}: generate"))),
+            "{b} generated again:\n{text}"
+        );
+        let kept = measures
+            .iter()
+            .find(|m| m.starts_with(&format!("{b}: ")) && m.contains("kept by an earlier run"))
+            .unwrap_or_else(|| panic!("no kept row for {b}:\n{text}"));
+        // The first run's generated cases plus its intake (warm-up, timed, plain inserts).
+        let n: usize = kept
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap();
+        assert!(n > 300, "{kept}");
+        assert!(
+            measures
+                .iter()
+                .any(|m| m.starts_with(&format!("{b}: intake via HTTP"))),
+            "{text}"
+        );
+    }
+
+    // Another territory is refused, naming the flag and the reason.
+    let (ok, text) = run(&["--grids", "2000", "--reuse"]);
+    assert!(!ok, "{text}");
+    assert!(text.contains("--reuse") && text.contains("grids"), "{text}");
+
+    if backends.contains(&"PostgreSQL") {
+        let name = safegrid::bench::kept_database(&dir);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&pg).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        });
+    }
+}

@@ -25,6 +25,21 @@ const COUNTIES_GEOJSON: &str = include_str!("../../../../data/zhejiang/counties_
 /// 浙江省.
 pub const PROVINCE: &str = "330000000000";
 
+/// The PostgreSQL database a `--keep` run with working directory `dir` leaves and a `--reuse` run
+/// with the same directory measures: named after the directory, so that a smoke test's kept
+/// database never replaces the one a long run left in `target/bench`.
+pub fn kept_database(dir: &std::path::Path) -> String {
+    let path = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let hash = path
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    format!("safegrid_bench_kept_{:08x}", hash as u32)
+}
+
 /// What to build and measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -52,6 +67,13 @@ pub struct BenchOptions {
     pub queries: usize,
     /// A missing peer or backend is an error (CI), not a loud skip.
     pub strict: bool,
+    /// Leave the generated databases behind (SQLite's file stays in `dir`; PostgreSQL's is
+    /// [`kept_database`]) so that later runs can `reuse` them.
+    pub keep: bool,
+    /// Measure the databases a `keep` run left instead of generating them again: a 10,000,000-case
+    /// database takes most of an hour to build, its measurements a few minutes. Each run's intake
+    /// adds its cases to them.
+    pub reuse: bool,
     /// The safegrid binary the server child runs (this one by default).
     pub exe: PathBuf,
 }
@@ -226,18 +248,38 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     // 3. The backends: build, intake, queries, memory, size, start-up.
     let mut backends: Vec<(&str, String)> = vec![];
     let sqlite_path = opts.dir.join("province.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+    if opts.reuse {
+        if opts.sqlite && !sqlite_path.exists() {
+            anyhow::bail!(
+                "--reuse: no {} (run once with --keep to leave one)",
+                sqlite_path.display()
+            );
+        }
+    } else {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path.display()));
+        }
     }
     if opts.sqlite {
         backends.push(("SQLite", format!("sqlite://{}", sqlite_path.display())));
     }
+    // Named per run unless kept: two benches on one server (a CI smoke test beside a long run)
+    // must not drop each other's databases.
+    let pg_name = if opts.keep || opts.reuse {
+        kept_database(&opts.dir)
+    } else {
+        peers::run_db("safegrid_bench")
+    };
     match &opts.postgres {
-        // Named per run: two benches on one server (a CI smoke test beside a long run) must not
-        // drop each other's databases.
         Some(admin) => {
-            match peers::fresh_pg_database(admin, &peers::run_db("safegrid_bench")).await {
+            let url = if opts.reuse {
+                peers::existing_pg_database(admin, &pg_name).await
+            } else {
+                peers::fresh_pg_database(admin, &pg_name).await
+            };
+            match url {
                 Ok(url) => backends.push(("PostgreSQL", url)),
+                Err(e) if e.is::<peers::NoKeptDatabase>() => return Err(e),
                 Err(e) => report.skip(
                     opts.strict,
                     format!("PostgreSQL backend and PostGIS: {admin} is not usable ({e:#})"),
@@ -353,11 +395,16 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             }
         }
     } else {
-        report.skip(opts.strict, "the peers (--no-peers)".into())?;
+        // Asked for, not missing: not an error under --strict.
+        report.skipped.push("the peers (--no-peers)".into());
     }
     let ran_postgres = backends.iter().any(|b| b.0 == "PostgreSQL");
     if let Some(admin) = opts.postgres.as_ref().filter(|_| ran_postgres) {
-        peers::drop_database(admin, &peers::run_db("safegrid_bench")).await?;
+        if opts.keep || opts.reuse {
+            step(&format!("PostgreSQL database {pg_name} kept for --reuse"));
+        } else {
+            peers::drop_database(admin, &pg_name).await?;
+        }
     }
     report.rows.insert(2, one_core_row);
     report.rows.insert(3, all_core_row);
@@ -439,51 +486,16 @@ async fn backend(
     export_for_duckdb: bool,
 ) -> anyhow::Result<BackendResult> {
     let mut rows = vec![];
-    step(&format!(
-        "{name}: storing the territory and generating {} cases…",
-        thousands(opts.cases as f64)
-    ));
     let settings = Settings {
         database: url.to_string(),
         ..Settings::default()
     };
     let st = crate::open(settings).await?;
-    let t = Instant::now();
-    st.store.upsert_regions(&built.regions).await?;
-    st.store.upsert_grids(&built.grids).await?;
-    let secs = t.elapsed().as_secs_f64();
-    rows.push(Row::new(
-        format!("{name}: import regions + grids"),
-        format!(
-            "{secs:.1} s ({} grids/s)",
-            thousands(built.grids.len() as f64 / secs)
-        ),
-    ));
-    let t = Instant::now();
-    let summary = demo::populate(
-        &st,
-        &DemoOptions {
-            seed: opts.seed,
-            cases: opts.cases,
-            password: Some(crate::http::auth::random_secret("")[..20].to_string()),
-            quiet: false,
-        },
-        built,
-        root,
-    )
-    .await?;
-    let secs = t.elapsed().as_secs_f64();
-    rows.push(Row::new(
-        format!(
-            "{name}: generate + store {} cases ({} events)",
-            thousands(summary.cases as f64),
-            thousands(summary.events as f64)
-        ),
-        format!(
-            "{secs:.1} s ({} cases/s)",
-            thousands(summary.cases as f64 / secs)
-        ),
-    ));
+    let cases = if opts.reuse {
+        reused(&st.store, name, built, &mut rows).await?
+    } else {
+        generate(opts, &st, name, built, root, &mut rows).await?
+    };
 
     // KPI queries, in process against the store (DuckDB is timed the same way).
     let plan = peers::kpi_plan(built, root, opts.queries, opts.seed);
@@ -512,7 +524,7 @@ async fn backend(
         Row::new(
             format!(
                 "{name}: start-up to serving (province, {} cases)",
-                thousands(summary.cases as f64)
+                thousands(cases as f64)
             ),
             format!("{:.2} s", served.startup_secs),
         )
@@ -569,6 +581,92 @@ async fn backend(
         plan,
         export,
     })
+}
+
+/// Stores the territory and generates the cases (the rows of both steps); returns the cases.
+async fn generate(
+    opts: &BenchOptions,
+    st: &crate::state::SharedState,
+    name: &str,
+    built: &Built,
+    root: &str,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<usize> {
+    step(&format!(
+        "{name}: storing the territory and generating {} cases…",
+        thousands(opts.cases as f64)
+    ));
+    let t = Instant::now();
+    st.store.upsert_regions(&built.regions).await?;
+    st.store.upsert_grids(&built.grids).await?;
+    let secs = t.elapsed().as_secs_f64();
+    rows.push(Row::new(
+        format!("{name}: import regions + grids"),
+        format!(
+            "{secs:.1} s ({} grids/s)",
+            thousands(built.grids.len() as f64 / secs)
+        ),
+    ));
+    let t = Instant::now();
+    let summary = demo::populate(
+        st,
+        &DemoOptions {
+            seed: opts.seed,
+            cases: opts.cases,
+            password: Some(crate::http::auth::random_secret("")[..20].to_string()),
+            quiet: false,
+        },
+        built,
+        root,
+    )
+    .await?;
+    let secs = t.elapsed().as_secs_f64();
+    rows.push(Row::new(
+        format!(
+            "{name}: generate + store {} cases ({} events)",
+            thousands(summary.cases as f64),
+            thousands(summary.events as f64)
+        ),
+        format!(
+            "{secs:.1} s ({} cases/s)",
+            thousands(summary.cases as f64 / secs)
+        ),
+    ));
+    Ok(summary.cases)
+}
+
+/// Checks that a kept database holds this run's territory (same `--grids`, `--only` and
+/// `--seed`); returns its cases.
+async fn reused(
+    store: &safegrid_store::Store,
+    name: &str,
+    built: &Built,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<usize> {
+    let grids = store.grid_count().await?;
+    if grids != built.grids.len() as i64 {
+        anyhow::bail!(
+            "--reuse: the kept {name} database has {grids} grids, this run builds {} \
+             (use the --grids, --only and --seed of the --keep run)",
+            built.grids.len()
+        );
+    }
+    let cases = store.case_count().await?;
+    if cases == 0 {
+        anyhow::bail!("--reuse: the kept {name} database has no cases");
+    }
+    step(&format!(
+        "{name}: reusing {} kept cases",
+        thousands(cases as f64)
+    ));
+    rows.push(Row::new(
+        format!(
+            "{name}: {} cases kept by an earlier run (--reuse: not generated)",
+            thousands(cases as f64)
+        ),
+        "",
+    ));
+    Ok(cases as usize)
 }
 
 /// A kB figure from a `/proc` file's `key value kB` lines (`/proc/meminfo`, `/proc/<pid>/status`).

@@ -31,6 +31,38 @@ pub async fn fresh_pg_database(admin: &str, name: &str) -> anyhow::Result<String
     Ok(format!("{base}/{name}"))
 }
 
+/// The URL of database `name` on the server at `admin`, which must exist (an error naming
+/// `--keep` if it does not; the server not answering is an error of its own).
+pub async fn existing_pg_database(admin: &str, name: &str) -> anyhow::Result<String> {
+    let mut conn = sqlx::PgConnection::connect(admin).await?;
+    let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut conn)
+        .await?;
+    conn.close().await?;
+    if found.is_none() {
+        return Err(NoKeptDatabase(format!(
+            "--reuse: no database {name} on {admin} (run once with --keep and the same --dir, \
+             or add --no-postgres)"
+        ))
+        .into());
+    }
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
+/// `--reuse` found the PostgreSQL server but not the kept database: an error, not a skip.
+#[derive(Debug)]
+pub struct NoKeptDatabase(pub String);
+
+impl std::fmt::Display for NoKeptDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoKeptDatabase {}
+
 /// A scratch database name of this run: `base` and the process id.
 pub fn run_db(base: &str) -> String {
     format!("{base}_{}", std::process::id())
@@ -216,6 +248,10 @@ pub fn kpi_plan(built: &Built, root: &str, n: usize, seed: u64) -> KpiPlan {
         } else {
             pick(regions(level))
         };
+        if codes.is_empty() {
+            // A run on part of the province (`--only` a county) has no city of its own.
+            continue;
+        }
         let keys = codes
             .iter()
             .map(|c| crate::demo::significant(c).to_string())
