@@ -308,6 +308,58 @@ fn restart_due(log: i64, copied: i64, max_frames: i64) -> bool {
     log > max_frames && log - copied.max(0) <= max_frames / 16
 }
 
+/// A new, empty PostgreSQL database `{prefix}_{uuid}` on the server at `admin` (which needs
+/// CREATE DATABASE rights); returns its URL, or `None` when the server does not answer.
+///
+/// For test suites, which create one per test and cannot always drop it (a failed test stops at
+/// its panic): databases of the same prefix left from runs more than `stale_after` ago are dropped
+/// first, their age read from the time-ordered UUID in their name. Younger ones may belong to a
+/// suite running beside this one and are left alone.
+pub async fn scratch_pg_database(
+    admin: &str,
+    prefix: &str,
+    stale_after: std::time::Duration,
+) -> Result<Option<String>> {
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(admin).await else {
+        return Ok(None);
+    };
+    let pattern = format!("{}\\_%", prefix.replace('_', "\\_"));
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind(&pattern)
+            .fetch_all(&mut conn)
+            .await?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    for (name,) in names {
+        let made_ms = name
+            .strip_prefix(prefix)
+            .and_then(|s| s.strip_prefix('_'))
+            .and_then(|s| uuid::Uuid::try_parse(s).ok())
+            .and_then(|u| u.get_timestamp())
+            .map(|t| {
+                let (secs, nanos) = t.to_unix();
+                secs as i64 * 1000 + i64::from(nanos / 1_000_000)
+            });
+        let stale = made_ms.is_some_and(|m| now_ms - m > stale_after.as_millis() as i64);
+        if stale {
+            // Another suite may be dropping the same one: losing that race is fine.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+    let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    Ok(Some(format!("{base}/{name}")))
+}
+
 #[cfg(test)]
 mod checkpoint_tests {
     use super::restart_due;

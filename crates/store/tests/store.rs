@@ -30,20 +30,17 @@ fn loud_skip(what: &str) {
 }
 
 async fn pg_store() -> Option<Store> {
-    use sqlx::Connection;
     let admin = std::env::var("SAFEGRID_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-    let name = format!("safegrid_store_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(admin);
-    Store::connect(&format!("{base}/{name}")).await.ok()
+    // Databases this suite left more than six hours ago are dropped on the way.
+    let url = safegrid_store::scratch_pg_database(
+        &admin,
+        "safegrid_store",
+        std::time::Duration::from_secs(6 * 3600),
+    )
+    .await
+    .ok()??;
+    Store::connect(&url).await.ok()
 }
 
 #[test]
@@ -63,6 +60,64 @@ async fn store_suite_on_sqlite() {
     suite(&store).await;
     store.close().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Scratch databases a suite left long ago are dropped when the next one is made; recent ones
+/// (perhaps a suite running beside this one) are not.
+#[tokio::test]
+async fn stale_scratch_databases_are_dropped() {
+    use sqlx::Connection;
+    let admin = std::env::var("SAFEGRID_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
+        return loud_skip("stale_scratch_databases_are_dropped");
+    };
+    let prefix = format!(
+        "sg_sweep{}",
+        uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
+    );
+    let named = |age: std::time::Duration| {
+        let t = std::time::SystemTime::now() - age;
+        let d = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, d.as_secs(), d.subsec_nanos());
+        format!("{prefix}_{}", uuid::Uuid::new_v7(ts).simple())
+    };
+    let (old, young) = (
+        named(std::time::Duration::from_secs(7 * 3600)),
+        named(std::time::Duration::from_secs(3600)),
+    );
+    for n in [&old, &young] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {n}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let url = safegrid_store::scratch_pg_database(
+        &admin,
+        &prefix,
+        std::time::Duration::from_secs(6 * 3600),
+    )
+    .await
+    .unwrap()
+    .expect("the server answered above");
+    let fresh = url.rsplit('/').next().unwrap().to_string();
+    let left: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname")
+            .bind(format!("{prefix}%"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let left: Vec<String> = left.into_iter().map(|(n,)| n).collect();
+    for n in left.iter().chain([&old]) {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {n} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+    assert!(!left.contains(&old), "the stale one is dropped: {left:?}");
+    assert!(left.contains(&young), "the recent one stays: {left:?}");
+    assert!(left.contains(&fresh), "the new one exists: {left:?}");
 }
 
 #[tokio::test]

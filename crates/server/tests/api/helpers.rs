@@ -40,21 +40,16 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A fresh PostgreSQL database, or `None` when no server is reachable.
+/// A fresh PostgreSQL database, or `None` when no server is reachable. Databases this suite
+/// left more than six hours ago are dropped on the way.
 pub async fn fresh_pg_database() -> Option<String> {
-    use sqlx::Connection;
-    let admin = pg_admin_url();
-    let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-    let name = format!("safegrid_test_{}", uuid::Uuid::now_v7().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("CREATE DATABASE");
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(admin);
-    Some(format!("{base}/{name}"))
+    safegrid_store::scratch_pg_database(
+        &pg_admin_url(),
+        "safegrid_test",
+        std::time::Duration::from_secs(6 * 3600),
+    )
+    .await
+    .expect("CREATE DATABASE")
 }
 
 pub mod tempdir {
