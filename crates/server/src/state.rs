@@ -67,6 +67,8 @@ pub struct AppState {
     pub limiter: crate::ratelimit::Limiter,
     /// Machine tokens checked in the last second (see `http/tokens.rs`).
     pub tokens: crate::http::tokens::TokenCache,
+    /// Open311 api_keys checked in the last second (same memory, its own entries).
+    pub open311_keys: crate::http::tokens::TokenCache<safegrid_store::Open311Client>,
     /// Group commit of new cases (see `intake.rs`).
     pub intake: crate::intake::Intake,
 }
@@ -147,6 +149,7 @@ impl AppState {
             region_names: RwLock::new(Arc::new(HashMap::new())),
             limiter: crate::ratelimit::Limiter::new(),
             tokens: crate::http::tokens::TokenCache::new(),
+            open311_keys: crate::http::tokens::TokenCache::new(),
         };
         st.reload_calendar().await?;
         st.reload_catalog().await?;

@@ -10,26 +10,55 @@
 //! account) empties the memory at once. A change made by another process on the same database
 //! (`safegrid token revoke` from the shell, a second server on PostgreSQL) takes effect here
 //! within [`TokenCache::TTL`].
+//!
+//! Open311 apps' api_keys are remembered the same way (their own memory): they are created and
+//! revoked only from the shell (`safegrid token revoke --open311 NAME`), so a revocation reaches a running server
+//! within the same second.
 
-use safegrid_store::TokenUser;
+use safegrid_store::{Open311Client, TokenUser};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct TokenCache {
-    inner: Mutex<Inner>,
+/// What a remembered credential stands for, and whether it has lapsed on its own since.
+pub trait Credential: Clone {
+    fn lapsed(&self, now: chrono::DateTime<chrono::Utc>) -> bool;
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<String, (Instant, TokenUser)>,
+impl Credential for TokenUser {
+    fn lapsed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
+impl Credential for Open311Client {
+    fn lapsed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.revoked_at.is_some_and(|r| r <= now)
+    }
+}
+
+pub struct TokenCache<V = TokenUser> {
+    inner: Mutex<Inner<V>>,
+}
+
+struct Inner<V> {
+    entries: HashMap<String, (Instant, V)>,
     /// Bumped by every [`TokenCache::clear`]: an answer the database gave before a clear must
     /// not be remembered after it (a request racing a revocation would otherwise put the
     /// revoked token back for a second).
     generation: u64,
 }
 
-impl TokenCache {
+impl<V> Default for Inner<V> {
+    fn default() -> Self {
+        Inner {
+            entries: HashMap::new(),
+            generation: 0,
+        }
+    }
+}
+
+impl<V: Credential> TokenCache<V> {
     /// How long a checked token is trusted without asking the database again.
     pub const TTL: Duration = Duration::from_secs(1);
     /// Past this many distinct live tokens the memory starts over: a bound on what a flood of
@@ -37,26 +66,23 @@ impl TokenCache {
     /// obvious).
     const MAX_ENTRIES: usize = 4096;
 
-    pub fn new() -> TokenCache {
+    pub fn new() -> TokenCache<V> {
         TokenCache {
             inner: Mutex::new(Inner::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The account behind `hash` if it was checked less than [`Self::TTL`] ago and has not
     /// expired since; otherwise `Err` with the generation to pass to [`TokenCache::put`] once
     /// the database has answered.
-    pub fn get(&self, hash: &str) -> Result<TokenUser, u64> {
+    pub fn get(&self, hash: &str) -> Result<V, u64> {
         let inner = self.lock();
         match inner.entries.get(hash) {
-            Some((at, t))
-                if at.elapsed() < Self::TTL
-                    && t.expires_at.is_none_or(|e| e > chrono::Utc::now()) =>
-            {
+            Some((at, t)) if at.elapsed() < Self::TTL && !t.lapsed(chrono::Utc::now()) => {
                 Ok(t.clone())
             }
             _ => Err(inner.generation),
@@ -65,7 +91,7 @@ impl TokenCache {
 
     /// Remembers a token the database vouched for, unless the memory was cleared since
     /// `generation` (from [`TokenCache::get`]) was read.
-    pub fn put(&self, hash: &str, t: &TokenUser, generation: u64) {
+    pub fn put(&self, hash: &str, t: &V, generation: u64) {
         let mut inner = self.lock();
         if inner.generation != generation {
             return;
@@ -89,7 +115,7 @@ impl TokenCache {
     }
 }
 
-impl Default for TokenCache {
+impl<V: Credential> Default for TokenCache<V> {
     fn default() -> Self {
         TokenCache::new()
     }
@@ -123,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_token_is_kept_for_its_ttl_and_forgotten_on_clear() {
-        let c = TokenCache::new();
+        let c = TokenCache::<TokenUser>::new();
         let g = c.get("h").expect_err("nothing is known before a put");
         c.put("h", &token(None), g);
         assert_eq!(c.get("h").unwrap().user.username, "hotline");
@@ -131,7 +157,7 @@ mod tests {
         c.clear();
         let g = c.get("h").expect_err("clear forgets every token");
         c.put("h", &token(None), g);
-        std::thread::sleep(TokenCache::TTL + Duration::from_millis(50));
+        std::thread::sleep(TokenCache::<TokenUser>::TTL + Duration::from_millis(50));
         assert!(
             c.get("h").is_err(),
             "a token is asked for again after the TTL"
@@ -140,7 +166,7 @@ mod tests {
 
     #[test]
     fn an_answer_from_before_a_clear_is_not_remembered() {
-        let c = TokenCache::new();
+        let c = TokenCache::<TokenUser>::new();
         // A request looks the token up; meanwhile an administrator revokes it.
         let g = c.get("h").unwrap_err();
         c.clear();
@@ -150,7 +176,7 @@ mod tests {
 
     #[test]
     fn a_token_that_expires_is_not_served_from_memory() {
-        let c = TokenCache::new();
+        let c = TokenCache::<TokenUser>::new();
         let g = c.get("h").unwrap_err();
         c.put(
             "h",
@@ -165,12 +191,31 @@ mod tests {
     }
 
     #[test]
+    fn a_revoked_open311_key_is_not_served_from_memory() {
+        let c = TokenCache::<Open311Client>::new();
+        let mut app = Open311Client {
+            id: uuid::Uuid::now_v7(),
+            name: "城市通".into(),
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        };
+        c.put("k", &app, c.get("k").unwrap_err());
+        assert_eq!(c.get("k").unwrap().name, "城市通");
+        app.revoked_at = Some(chrono::Utc::now());
+        c.put("k", &app, c.get("k").map(|_| 0).unwrap_or_else(|g| g));
+        assert!(c.get("k").is_err(), "a revoked key is asked for again");
+    }
+
+    #[test]
     fn the_memory_is_bounded() {
-        let c = TokenCache::new();
-        for i in 0..(TokenCache::MAX_ENTRIES + 10) {
+        let c = TokenCache::<TokenUser>::new();
+        for i in 0..(TokenCache::<TokenUser>::MAX_ENTRIES + 10) {
             c.put(&format!("h{i}"), &token(None), 0);
         }
         let n = c.lock().entries.len();
-        assert!(n <= TokenCache::MAX_ENTRIES, "{n} entries kept");
+        assert!(
+            n <= TokenCache::<TokenUser>::MAX_ENTRIES,
+            "{n} entries kept"
+        );
     }
 }

@@ -1230,11 +1230,18 @@ async fn revoked_keys_are_refused(app: &TestApp) {
         ("address_string", "凤凰路口"),
     ];
     ok_json(&o_post(app, "/requests.json", &form, None).await);
+    // Revoked from the shell (`safegrid token revoke --open311`, another process): a running server
+    // remembers a checked key for a second, then asks again.
     app.state
         .store
         .revoke_open311_client("short-lived")
         .await
         .unwrap();
+    tokio::time::sleep(
+        safegrid::http::tokens::TokenCache::<safegrid_store::Open311Client>::TTL
+            + std::time::Duration::from_millis(50),
+    )
+    .await;
     let e = o_post(app, "/requests.json", &form, None)
         .await
         .errors(StatusCode::FORBIDDEN);
