@@ -17,6 +17,10 @@ use sqlx::{Database, Either, Pool, QueryBuilder};
 
 /// Statements run in order inside an open transaction. A key already taken is an error on
 /// both backends (plain inserts; a [`GroupTx`]'s `OR ROLLBACK`), so no row count is checked.
+/// The longest statement text worth keeping prepared in a connection's cache (an intake batch's
+/// statements are a few kilobytes; a bulk load's, megabytes).
+pub(crate) const PREPARED_SQL_MAX: usize = 64 * 1024;
+
 pub(crate) struct Statements<DB: Database> {
     merged: bool,
     builders: Vec<QueryBuilder<DB>>,
@@ -60,13 +64,20 @@ impl<DB: Database> Statements<DB> {
     where
         for<'e> &'e mut <DB as Database>::Connection: sqlx::Executor<'e, Database = DB>,
         for<'a> <DB as Database>::Arguments: sqlx::IntoArguments<DB>,
+        DB: sqlx::database::HasStatementCache,
     {
         let mut rows = vec![];
         let mut what = self.what.into_iter();
         // The statement whose result comes next: the one an error belongs to.
         let mut current = what.next();
         for mut qb in self.builders {
-            let query = qb.build();
+            // A multi-row statement's text changes with its row count, so it is rarely met again,
+            // and a prepared statement costs memory in proportion to its rows (SQLite's program,
+            // PostgreSQL's plan): a bulk load's counters — tens of thousands of rows in one
+            // statement — kept in the connection's statement cache (100 of them) grew the
+            // process past 22 GB during a 10,000,000-case load. Large ones are not kept.
+            let keep = qb.sql().as_str().len() <= PREPARED_SQL_MAX;
+            let query = qb.build().persistent(keep);
             let mut results = sqlx::Executor::fetch_many(&mut *conn, query);
             while let Some(step) = results.try_next().await.map_err(|e| {
                 crate::unique_to_conflict(
@@ -104,7 +115,7 @@ pub(crate) struct GroupTx<'s, DB: Database> {
     open: bool,
 }
 
-impl<'s, DB: Database> GroupTx<'s, DB>
+impl<'s, DB: Database + sqlx::database::HasStatementCache> GroupTx<'s, DB>
 where
     for<'e> &'e mut <DB as Database>::Connection: sqlx::Executor<'e, Database = DB>,
     for<'a> <DB as Database>::Arguments: sqlx::IntoArguments<DB>,

@@ -687,7 +687,8 @@ impl Store {
                     let mut b = b;
                     bind_case!(push_bind_adapter(&mut b), c);
                 });
-                qb.build().execute(&mut *tx).await?;
+                // Only the full chunks' text recurs (see `batch::PREPARED_SQL_MAX`).
+                qb.build().persistent(chunk.len() == case_batch).execute(&mut *tx).await?;
             }
             let events: Vec<(&Case, i32, &Event)> = cases
                 .iter()
@@ -699,7 +700,7 @@ impl Store {
                     let mut b = b;
                     bind_event!(push_bind_adapter(&mut b), *c, *seq, *e);
                 });
-                qb.build().execute(&mut *tx).await?;
+                qb.build().persistent(chunk.len() == event_batch).execute(&mut *tx).await?;
             }
             let mut stmts = Statements::for_tx(&tx);
             crate::kpi::push_counters(&mut stmts, counters);
