@@ -98,7 +98,21 @@ pub async fn postgis(
 ) -> anyhow::Result<PostGis> {
     let name = run_db("safegrid_bench_postgis");
     let url = fresh_pg_database(admin, &name).await?;
-    let mut c = sqlx::PgConnection::connect(&url).await?;
+    // Dropped whatever happened: a server without PostGIS fails at CREATE EXTENSION, and the
+    // scratch database used to stay behind.
+    let result = postgis_in(&url, shapes, points, ours, cores).await;
+    drop_database(admin, &name).await?;
+    result
+}
+
+async fn postgis_in(
+    url: &str,
+    shapes: &Shapes,
+    points: &[(f64, f64)],
+    ours: &[Option<String>],
+    cores: usize,
+) -> anyhow::Result<PostGis> {
+    let mut c = sqlx::PgConnection::connect(url).await?;
     sqlx::query("CREATE EXTENSION IF NOT EXISTS postgis")
         .execute(&mut c)
         .await
@@ -175,7 +189,6 @@ pub async fn postgis(
     }
     let same = theirs.iter().zip(ours).filter(|(a, b)| a == b).count();
     c.close().await?;
-    drop_database(admin, &name).await?;
     Ok(PostGis {
         load_secs,
         one_core,
