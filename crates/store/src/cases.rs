@@ -319,8 +319,14 @@ enum Arg {
 /// a province's 1,000,000 cases on SQLite, whose planner cannot tell how much a range holds).
 /// `|| ''` keeps the condition and takes the range index out of the choice; a county and below
 /// keep it, being a small part of the territory.
-fn region_range(prefix: &str, a: &str, b: &str) -> String {
-    let column = if prefix.len() <= 4 {
+///
+/// PostgreSQL (`planner_estimates`) gets the plain range: its statistics tell it how much a
+/// range holds, while `region_code || ''` is an expression it has none for, which it guesses
+/// holds 0.5 % of the rows. With a city-wide account's scope in every list that guess made it
+/// fetch a department's every case to sort the few open ones (23 ms against 1 ms at 300,000
+/// cases in one city) and a county's open cases the same way (46 ms against 0.45 ms).
+fn region_range(prefix: &str, a: &str, b: &str, planner_estimates: bool) -> String {
+    let column = if prefix.len() <= 4 && !planner_estimates {
         "region_code || ''"
     } else {
         "region_code"
@@ -328,7 +334,9 @@ fn region_range(prefix: &str, a: &str, b: &str) -> String {
     format!("{column} BETWEEN {a} AND {b}")
 }
 
-fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
+/// `planner_estimates`: the backend estimates a range on `region_code` (PostgreSQL), see
+/// [`region_range`].
+fn build_where(f: &CaseFilter, terminal: &[String], planner_estimates: bool) -> (String, Vec<Arg>) {
     let mut w = vec!["1=1".to_string()];
     let mut args: Vec<Arg> = vec![];
     let push = |args: &mut Vec<Arg>, a: Arg| {
@@ -368,7 +376,7 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
         let hi = format!("{v:9<12}");
         let a = push(&mut args, Arg::S(lo));
         let b = push(&mut args, Arg::S(hi));
-        w.push(region_range(v, &a, &b));
+        w.push(region_range(v, &a, &b, planner_estimates));
     }
     if let Some(v) = &f.grid {
         w.push(format!(
@@ -430,7 +438,7 @@ fn build_where(f: &CaseFilter, terminal: &[String]) -> (String, Vec<Arg>) {
     for r in &f.scope_regions {
         let a = push(&mut args, Arg::S(format!("{r:0<12}")));
         let b = push(&mut args, Arg::S(format!("{r:9<12}")));
-        scope.push(region_range(r, &a, &b));
+        scope.push(region_range(r, &a, &b, planner_estimates));
     }
     if !f.scope_grids.is_empty() {
         let ps: Vec<String> = f
@@ -610,7 +618,7 @@ impl Store {
 
     /// A filtered, paged list. `terminal` lists the terminal states (for `open_only`).
     pub async fn list_cases(&self, f: &CaseFilter, terminal: &[String]) -> Result<CasePage> {
-        let (wh, args) = build_where(f, terminal);
+        let (wh, args) = build_where(f, terminal, matches!(self, Store::Postgres(_)));
         let order = match f.order {
             SortOrder::NewestFirst => "created_at DESC, id DESC",
             SortOrder::OldestFirst => "created_at ASC, id ASC",

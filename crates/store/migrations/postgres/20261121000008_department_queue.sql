@@ -2,7 +2,10 @@
 -- Without it PostgreSQL fetched every case the department ever had (24,538 heap rows for one
 -- department at 10,000,000 cases, 268 ms) to sort the few open ones by due time. Walking this
 -- index in the list's order (`stage_due_at ASC NULLS LAST, id`) reaches the open cases first:
--- a case's due time is cleared when its clock stops, so closed cases sit at the end.
+-- a case's due time is cleared when its clock stops, so closed cases sit at the end. Status and
+-- region ride along so that the page's filters (open only, the viewer's territory) and the
+-- list's total are answered from the index (300,000 cases in one city: page 23 ms -> 0.1 ms,
+-- total 35 ms -> 5 ms).
 -- PostgreSQL only: SQLite answers the same list in ~20 ms at 10,000,000 cases from
 -- `cases_department`, and another index there would cost intake on its single writer.
-CREATE INDEX cases_department_due ON cases(department, stage_due_at, id);
+CREATE INDEX cases_department_due ON cases(department, stage_due_at, id) INCLUDE (status, region_code);
