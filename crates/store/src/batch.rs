@@ -15,12 +15,12 @@ use futures_util::TryStreamExt;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Either, Pool, QueryBuilder};
 
-/// Statements run in order inside an open transaction. A key already taken is an error on
-/// both backends (plain inserts; a [`GroupTx`]'s `OR ROLLBACK`), so no row count is checked.
 /// The longest statement text worth keeping prepared in a connection's cache (an intake batch's
 /// statements are a few kilobytes; a bulk load's, megabytes).
 pub(crate) const PREPARED_SQL_MAX: usize = 64 * 1024;
 
+/// Statements run in order inside an open transaction. A key already taken is an error on
+/// both backends (plain inserts; a [`GroupTx`]'s `OR ROLLBACK`), so no row count is checked.
 pub(crate) struct Statements<DB: Database> {
     merged: bool,
     builders: Vec<QueryBuilder<DB>>,
