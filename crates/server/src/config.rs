@@ -35,6 +35,9 @@ pub struct Settings {
     pub lockout_minutes: i64,
     /// The Open311 GeoReport v2 door (`[open311]`).
     pub open311: crate::open311::Open311Settings,
+    /// Read the B-trees new cases write at random places into the page cache after start-up
+    /// (SQLite; see `prewarm` in lib.rs). Off on a machine whose memory is needed elsewhere.
+    pub prewarm: bool,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -82,6 +85,7 @@ impl Default for Settings {
             lockout_failures: 5,
             lockout_minutes: 15,
             open311: Default::default(),
+            prewarm: true,
         }
     }
 }

@@ -71,6 +71,9 @@ pub struct AppState {
     pub open311_keys: crate::http::tokens::TokenCache<safegrid_store::Open311Client>,
     /// Group commit of new cases (see `intake.rs`).
     pub intake: crate::intake::Intake,
+    /// Whether the write path's B-trees are in the page cache yet (see [`crate::prewarm`]):
+    /// `/healthz` says so, for a load balancer or a benchmark that wants the warm server.
+    pub warm: std::sync::atomic::AtomicBool,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -150,6 +153,7 @@ impl AppState {
             limiter: crate::ratelimit::Limiter::new(),
             tokens: crate::http::tokens::TokenCache::new(),
             open311_keys: crate::http::tokens::TokenCache::new(),
+            warm: std::sync::atomic::AtomicBool::new(false),
         };
         st.reload_calendar().await?;
         st.reload_catalog().await?;

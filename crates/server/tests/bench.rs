@@ -82,6 +82,20 @@ fn bench_runs_end_to_end_on_one_county() {
                 .starts_with("plain inserts")
         );
         row(&format!("{backend}: start-up to serving"));
+        assert!(
+            row(&format!("{backend}: write path's caches warm"))["safegrid"]
+                .as_str()
+                .unwrap()
+                .ends_with(" s")
+        );
+        assert!(
+            row(&format!(
+                "{backend}: server's reads from disk during intake"
+            ))["safegrid"]
+                .as_str()
+                .unwrap()
+                .contains("KiB per case")
+        );
         row(&format!("{backend}: KPI rates, one grid"));
         row(&format!("{backend}: list one grid's cases"));
         row(&format!("{backend}: server peak resident memory"));

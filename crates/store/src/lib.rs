@@ -16,6 +16,7 @@ mod photos;
 mod privacy;
 mod territory;
 mod time;
+mod warm;
 
 pub use accounts::{NewUser, TokenInfo, TokenUser, User, UserChange};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerdict};
@@ -27,6 +28,7 @@ pub use photos::{NewPhoto, PhotoInfo};
 pub use privacy::Eraser;
 pub use territory::{CategoryRow, Department, Grid, Region};
 pub use time::{from_ms, to_ms};
+pub use warm::Warmed;
 
 use safegrid_domain::FieldError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};

@@ -498,7 +498,49 @@ async fn suite(store: &Store) {
     disputes_suite(store).await;
     // Before `security`, which tampers with the audit trail on purpose.
     group_commit(store).await;
+    prewarm(store).await;
     security(store).await;
+}
+
+/// Warming the write path's B-trees reads each one whole (every case, or every counter row),
+/// reports each as it goes, and changes nothing; PostgreSQL has nothing to warm.
+async fn prewarm(store: &Store) {
+    let mut seen = vec![];
+    let warmed = store.prewarm(|w| seen.push(w.btree)).await.unwrap();
+    let names: Vec<&str> = warmed.iter().map(|w| w.btree).collect();
+    assert_eq!(names, seen);
+    match store {
+        Store::Sqlite(p) => {
+            let count = |sql: &'static str| async move {
+                let (n,): (i64,) = sqlx::query_as(sql).fetch_one(p).await.unwrap();
+                n
+            };
+            let cases = count("SELECT count(*) FROM cases").await;
+            let counters = count("SELECT count(*) FROM kpi_daily").await;
+            assert!(cases > 0 && counters > 0);
+            assert_eq!(
+                names,
+                [
+                    "cases_tracking",
+                    "cases_grid",
+                    "cases_region_status",
+                    "cases_status_region",
+                    "cases_department",
+                    "kpi_daily"
+                ]
+            );
+            for w in &warmed {
+                let expected = if w.btree == "kpi_daily" {
+                    counters
+                } else {
+                    cases
+                };
+                assert_eq!(w.entries, expected, "{}", w.btree);
+            }
+            assert_eq!(count("SELECT count(*) FROM cases").await, cases);
+        }
+        Store::Postgres(_) => assert!(warmed.is_empty()),
+    }
 }
 
 /// Several new cases in one transaction (the intake writer's batches): consecutive numbers per

@@ -23,6 +23,10 @@ use uuid::Uuid;
 /// What the served process did.
 pub struct Served {
     pub startup_secs: f64,
+    /// From serving to `/healthz` saying the write path's caches are warm.
+    pub warm_secs: f64,
+    /// Bytes the server process read from storage (not the page cache) during the timed intake.
+    pub intake_disk_reads: u64,
     pub intake: Latencies,
     pub intake_rate: f64,
     pub ceiling: Latencies,
@@ -102,7 +106,33 @@ impl Drop for Server {
 
 /// The peak resident set (VmHWM) of a process, in bytes.
 fn peak_rss(pid: u32) -> u64 {
-    super::proc_kib(&format!("/proc/{pid}/status"), "VmHWM:").map_or(0, |kb| kb * 1024)
+    super::proc_number(&format!("/proc/{pid}/status"), "VmHWM:").map_or(0, |kb| kb * 1024)
+}
+
+/// Bytes a process has had read from storage so far (`read_bytes`: page-cache hits not counted).
+fn disk_reads(pid: u32) -> u64 {
+    super::proc_number(&format!("/proc/{pid}/io"), "read_bytes:").unwrap_or(0)
+}
+
+/// Waits until the server's `/healthz` says its caches are warm; the seconds it took.
+async fn wait_warm(base: &str) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        let h: serde_json::Value = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if h["warm"] == true {
+            return Ok(t.elapsed().as_secs_f64());
+        }
+        if t.elapsed() > Duration::from_secs(1800) {
+            bail!("the server's caches were not warm within 30 minutes: {h}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Starts `safegrid serve` on `url`; returns it, its base URL and the seconds until `/healthz`
@@ -241,6 +271,10 @@ pub async fn serve_and_load(
     let token = dispatcher_token(url).await?;
     step(&format!("{name}: starting the server process…"));
     let (server, base, startup_secs) = start(opts, name, url).await?;
+    // Intake is measured on the warm server: what it does after its first minutes, not what a
+    // restart's first minutes cost (that is `warm_secs`).
+    step(&format!("{name}: waiting for the server's caches to warm…"));
+    let warm_secs = wait_warm(&base).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(opts.concurrency)
         .build()?;
@@ -284,7 +318,9 @@ pub async fn serve_and_load(
         opts.intake
     ));
     in_flight(warm, opts.concurrency, post(opts.intake)).await?;
+    let read_before = disk_reads(server.0.id());
     let (intake, intake_rate) = in_flight(opts.intake, opts.concurrency, post(0)).await?;
+    let intake_disk_reads = disk_reads(server.0.id()).saturating_sub(read_before);
 
     // Case lists, one request at a time (what a dispatcher's page asks for).
     step(&format!("{name}: case list queries…"));
@@ -298,6 +334,8 @@ pub async fn serve_and_load(
     drop(server);
     Ok(Served {
         startup_secs,
+        warm_secs,
+        intake_disk_reads,
         intake,
         intake_rate,
         ceiling,

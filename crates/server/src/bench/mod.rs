@@ -160,7 +160,7 @@ fn machine() -> String {
                 .map(|s| s.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let mem = proc_kib("/proc/meminfo", "MemTotal:")
+    let mem = proc_number("/proc/meminfo", "MemTotal:")
         .map(|kb| format!("{:.0} GiB", kb as f64 / 1048576.0))
         .unwrap_or_default();
     format!(
@@ -530,6 +530,10 @@ async fn backend(
         )
         .target("≤ 3 s", served.startup_secs <= 3.0),
     );
+    rows.push(Row::new(
+        format!("{name}: write path's caches warm, after serving began"),
+        format!("{:.1} s", served.warm_secs),
+    ));
     let (rate, lat) = (served.intake_rate, &served.intake);
     let (goal, goal_text) = if name == "SQLite" {
         (
@@ -564,6 +568,14 @@ async fn backend(
         )
         .target(goal_text, goal),
     );
+    rows.push(Row::new(
+        format!("{name}: server's reads from disk during intake"),
+        format!(
+            "{} ({:.1} KiB per case)",
+            mib(served.intake_disk_reads),
+            served.intake_disk_reads as f64 / 1024.0 / lat.len().max(1) as f64
+        ),
+    ));
     for (what, l) in &served.lists {
         rows.push(Row::new(format!("{name}: list {what}"), l.p50_p99()));
     }
@@ -669,8 +681,9 @@ async fn reused(
     Ok(cases as usize)
 }
 
-/// A kB figure from a `/proc` file's `key value kB` lines (`/proc/meminfo`, `/proc/<pid>/status`).
-fn proc_kib(path: &str, key: &str) -> Option<u64> {
+/// The number after `key` on its line of a `/proc` file: kB in `/proc/meminfo` and
+/// `/proc/<pid>/status`, bytes in `/proc/<pid>/io`.
+fn proc_number(path: &str, key: &str) -> Option<u64> {
     std::fs::read_to_string(path).ok().and_then(|s| {
         s.lines()
             .find(|l| l.starts_with(key))

@@ -230,7 +230,7 @@ pub const OPERATIONS: &[Operation] = &[
         "get",
         "/healthz",
         "meta",
-        "Liveness and database reachability",
+        "Liveness, database reachability, and whether the write path's caches are warm (`warm`)",
         &[],
         None,
         false,
@@ -761,10 +761,20 @@ code{{font-size:.9em}}.m-get{{color:#05620f}}.m-post{{color:#8a3b00}}pre{{backgr
 
 async fn healthz(State(st): State<SharedState>) -> Response {
     match st.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "database": st.store.backend(), "grids": st.locator().grid_count() })).into_response(),
+        Ok(()) => Json(json!({
+            "status": "ok",
+            "database": st.store.backend(),
+            "grids": st.locator().grid_count(),
+            "warm": st.warm.load(std::sync::atomic::Ordering::Relaxed),
+        }))
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": st.store.backend() }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": st.store.backend() })),
+            )
+                .into_response()
         }
     }
 }
