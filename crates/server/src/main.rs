@@ -113,6 +113,10 @@ enum Command {
         /// --grids, --only and --seed); each run's intake adds its cases.
         #[arg(long, conflicts_with = "cases")]
         reuse: bool,
+        /// Serve without warming the write path's caches (`prewarm = false`): intake as a
+        /// restarted server meets it, for comparison.
+        #[arg(long)]
+        no_prewarm: bool,
     },
     /// Import divisions, grids or the official calendar.
     Import {
@@ -406,6 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             strict,
             keep,
             reuse,
+            no_prewarm,
         } => {
             if let Some(o) = &only
                 && (o.is_empty() || o.len() > 12 || !o.bytes().all(|b| b.is_ascii_digit()))
@@ -444,6 +449,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 strict: strict || std::env::var("CI").is_ok_and(|v| v == "true"),
                 keep,
                 reuse,
+                prewarm: !no_prewarm,
                 exe: std::env::current_exe()?,
             };
             let report = safegrid::bench::run(&opts).await?;

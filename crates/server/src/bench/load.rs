@@ -146,8 +146,9 @@ async fn start(
     std::fs::write(
         &config,
         format!(
-            "database = {}\nlisten = \"127.0.0.1:0\"\n",
-            toml::Value::String(url.to_string())
+            "database = {}\nlisten = \"127.0.0.1:0\"\nprewarm = {}\n",
+            toml::Value::String(url.to_string()),
+            opts.prewarm
         ),
     )?;
     let t = Instant::now();

@@ -74,6 +74,8 @@ pub struct BenchOptions {
     /// database takes most of an hour to build, its measurements a few minutes. Each run's intake
     /// adds its cases to them.
     pub reuse: bool,
+    /// The server warms its write path's caches (its `prewarm` setting) and intake waits for it.
+    pub prewarm: bool,
     /// The safegrid binary the server child runs (this one by default).
     pub exe: PathBuf,
 }
