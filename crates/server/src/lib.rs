@@ -72,7 +72,8 @@ pub async fn serve(
 /// Warms the page cache with the B-trees a new case writes at random places (the store's
 /// `prewarm`: at 10,000,000 cases, without it each new case after a restart waits for a disk
 /// read per index), while the server already answers; then `/healthz` says `"warm": true`.
-/// Logs each B-tree as it goes; a failure is logged and leaves the server cold, not down.
+/// Logs each B-tree as it goes. A failure is logged and the server serves on, cold: `warm` turns
+/// true all the same (warming is over), so a readiness check on it never keeps the server out.
 pub async fn prewarm(state: SharedState) {
     use std::sync::atomic::Ordering;
     if !state.settings.prewarm {
@@ -100,8 +101,8 @@ pub async fn prewarm(state: SharedState) {
                     "write path warm"
                 );
             }
-            state.warm.store(true, Ordering::Relaxed);
         }
         Err(e) => tracing::warn!(error = %e, "warming the page cache failed; serving cold"),
     }
+    state.warm.store(true, Ordering::Relaxed);
 }

@@ -71,8 +71,9 @@ pub struct AppState {
     pub open311_keys: crate::http::tokens::TokenCache<safegrid_store::Open311Client>,
     /// Group commit of new cases (see `intake.rs`).
     pub intake: crate::intake::Intake,
-    /// Whether the write path's B-trees are in the page cache yet (see [`crate::prewarm`]):
-    /// `/healthz` says so, for a load balancer or a benchmark that wants the warm server.
+    /// Whether warming the write path's B-trees into the page cache is over (see
+    /// [`crate::prewarm`]): `/healthz` says so, for a load balancer or a benchmark that wants
+    /// the warm server.
     pub warm: std::sync::atomic::AtomicBool,
 }
 
