@@ -89,12 +89,10 @@ fn bench_runs_end_to_end_on_one_county() {
                 .ends_with(" s")
         );
         assert!(
-            row(&format!(
-                "{backend}: server's reads from disk during intake"
-            ))["safegrid"]
+            row(&format!("{backend}: server's disk I/O during intake"))["safegrid"]
                 .as_str()
                 .unwrap()
-                .contains("KiB per case")
+                .contains("KiB per case), written ")
         );
         row(&format!("{backend}: KPI rates, one grid"));
         row(&format!("{backend}: list one grid's cases"));

@@ -25,8 +25,9 @@ pub struct Served {
     pub startup_secs: f64,
     /// From serving to `/healthz` saying the write path's caches are warm.
     pub warm_secs: f64,
-    /// Bytes the server process read from storage (not the page cache) during the timed intake.
-    pub intake_disk_reads: u64,
+    /// Bytes the server process read from storage (not the page cache) and had written to it
+    /// during the timed intake.
+    pub intake_disk_io: DiskIo,
     pub intake: Latencies,
     pub intake_rate: f64,
     pub ceiling: Latencies,
@@ -109,9 +110,29 @@ fn peak_rss(pid: u32) -> u64 {
     super::proc_number(&format!("/proc/{pid}/status"), "VmHWM:").map_or(0, |kb| kb * 1024)
 }
 
-/// Bytes a process has had read from storage so far (`read_bytes`: page-cache hits not counted).
-fn disk_reads(pid: u32) -> u64 {
-    super::proc_number(&format!("/proc/{pid}/io"), "read_bytes:").unwrap_or(0)
+/// Bytes a process has had read from storage (page-cache hits not counted) and caused to be
+/// written to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiskIo {
+    pub read: u64,
+    pub written: u64,
+}
+
+impl DiskIo {
+    fn of(pid: u32) -> DiskIo {
+        let io = format!("/proc/{pid}/io");
+        DiskIo {
+            read: super::proc_number(&io, "read_bytes:").unwrap_or(0),
+            written: super::proc_number(&io, "write_bytes:").unwrap_or(0),
+        }
+    }
+
+    fn since(self, before: DiskIo) -> DiskIo {
+        DiskIo {
+            read: self.read.saturating_sub(before.read),
+            written: self.written.saturating_sub(before.written),
+        }
+    }
 }
 
 /// Waits until the server's `/healthz` says its caches are warm; the seconds it took.
@@ -319,9 +340,9 @@ pub async fn serve_and_load(
         opts.intake
     ));
     in_flight(warm, opts.concurrency, post(opts.intake)).await?;
-    let read_before = disk_reads(server.0.id());
+    let io_before = DiskIo::of(server.0.id());
     let (intake, intake_rate) = in_flight(opts.intake, opts.concurrency, post(0)).await?;
-    let intake_disk_reads = disk_reads(server.0.id()).saturating_sub(read_before);
+    let intake_disk_io = DiskIo::of(server.0.id()).since(io_before);
 
     // Case lists, one request at a time (what a dispatcher's page asks for).
     step(&format!("{name}: case list queries…"));
@@ -336,7 +357,7 @@ pub async fn serve_and_load(
     Ok(Served {
         startup_secs,
         warm_secs,
-        intake_disk_reads,
+        intake_disk_io,
         intake,
         intake_rate,
         ceiling,

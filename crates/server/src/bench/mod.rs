@@ -570,12 +570,16 @@ async fn backend(
         )
         .target(goal_text, goal),
     );
+    let per_case = |bytes: u64| bytes as f64 / 1024.0 / lat.len().max(1) as f64;
+    let io = served.intake_disk_io;
     rows.push(Row::new(
-        format!("{name}: server's reads from disk during intake"),
+        format!("{name}: server's disk I/O during intake"),
         format!(
-            "{} ({:.1} KiB per case)",
-            mib(served.intake_disk_reads),
-            served.intake_disk_reads as f64 / 1024.0 / lat.len().max(1) as f64
+            "read {} ({:.1} KiB per case), written {} ({:.1} KiB per case)",
+            mib(io.read),
+            per_case(io.read),
+            mib(io.written),
+            per_case(io.written)
         ),
     ));
     for (what, l) in &served.lists {
