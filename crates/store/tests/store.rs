@@ -62,6 +62,73 @@ async fn store_suite_on_sqlite() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A new SQLite database is made with the page size intake was measured with; one made with
+/// SQLite's default 4 KiB pages (every database before the ninth round) keeps them and works.
+#[tokio::test]
+async fn sqlite_page_size_of_new_and_existing_databases() {
+    let dir = std::env::temp_dir().join(format!("sg-pages-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page_size = |store: &Store| {
+        let Store::Sqlite(p) = store else {
+            unreachable!("a sqlite:// URL")
+        };
+        let p = p.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("PRAGMA page_size")
+                .fetch_one(&p)
+                .await
+                .unwrap()
+        }
+    };
+
+    let fresh = Store::connect(&format!("sqlite://{}/new.db", dir.display()))
+        .await
+        .unwrap();
+    fresh.migrate().await.unwrap();
+    assert_eq!(page_size(&fresh).await, i64::from(Store::SQLITE_PAGE_SIZE));
+    fresh.close().await;
+
+    // An older database: made by SQLite's defaults, in WAL mode, with a table in it.
+    let old_path = dir.join("old.db");
+    {
+        use sqlx::ConnectOptions;
+        let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&old_path)
+            .create_if_missing(true)
+            .page_size(4096)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE before_upgrade (x INTEGER)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        sqlx::Connection::close(c).await.unwrap();
+    }
+    let old = Store::connect(&format!("sqlite://{}", old_path.display()))
+        .await
+        .unwrap();
+    old.migrate().await.unwrap();
+    assert_eq!(
+        page_size(&old).await,
+        4096,
+        "an existing file keeps its pages"
+    );
+    let Store::Sqlite(p) = &old else {
+        unreachable!()
+    };
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE name IN ('before_upgrade', 'cases')",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!(tables, 2, "old table kept, migrations applied");
+    old.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Scratch databases a suite left long ago are dropped when the next one is made; recent ones
 /// (perhaps a suite running beside this one) are not.
 #[tokio::test]
