@@ -117,9 +117,11 @@ impl Store {
                 // every page a new case dirties into the write-ahead log whole, and most of them
                 // are index leaves no other case of the batch shares (a grid's, a village's, a
                 // tracking code's): at a million cases a new case wrote 80 KiB with 4 KiB pages,
-                // 56 KiB with 2 KiB, and intake ran 17–34 % faster (docs/performance.md, ninth
-                // round). Lists read a few more pages. An existing database keeps its size: SQLite
-                // ignores this once the file has pages.
+                // 56 KiB with 2 KiB, and intake ran 17–34 % faster; at ten million it wrote 57–69
+                // KiB instead of 87.5, though intake there is now bound by the writer's thread
+                // (docs/performance.md, ninth round). The cost: lists and bulk loads read and
+                // split more pages (10–40 % slower lists, 13 % slower generation, single runs).
+                // An existing database keeps its size: SQLite ignores this once the file has pages.
                 .page_size(Store::SQLITE_PAGE_SIZE)
                 .pragma("journal_size_limit", "268435456")
                 // A multi-row insert inside a transaction keeps a statement journal (to undo just
