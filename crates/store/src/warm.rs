@@ -45,7 +45,7 @@ const RANDOM_WRITE_BTREES: [(&str, &str); 6] = [
 ];
 
 /// Connections reading at once. A B-tree built by random inserts has its leaves all over the
-/// file, so a scan is a string of random 4 KiB reads, each waiting for the disk: one at a time
+/// file, so a scan is a string of random page reads, each waiting for the disk: one at a time
 /// they came at ~50 MB/s (10,000,000 cases: 54 s for the six); a few at once keep more of the
 /// disk's queue busy. Few enough to leave the serving connections room.
 const LANES: usize = 3;
