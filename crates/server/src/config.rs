@@ -22,6 +22,11 @@ pub struct Settings {
     pub session_absolute_hours: i64,
     /// How often the deadline job scans for cases nearing or past their limits.
     pub deadline_scan_seconds: u64,
+    /// KPI counter changes (计数增量) wait in a small table and are folded into the settled
+    /// counters at this hour of the day (0–23, Asia/Shanghai)…
+    pub kpi_fold_hour: u32,
+    /// …or as soon as that many rows wait (see `jobs::fold_counters`).
+    pub kpi_fold_rows: i64,
     pub body_limit_bytes: usize,
     pub request_timeout_seconds: u64,
     pub demo_seed: u64,
@@ -75,6 +80,8 @@ impl Default for Settings {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             deadline_scan_seconds: 60,
+            kpi_fold_hour: 3,
+            kpi_fold_rows: 200_000,
             body_limit_bytes: 2 * 1024 * 1024,
             request_timeout_seconds: 30,
             demo_seed: 20_261_121,
@@ -174,6 +181,15 @@ impl Settings {
             .context("configuration (file or SAFEGRID__* variables)")?;
         if s.session_idle_minutes <= 0 || s.session_absolute_hours <= 0 {
             bail!("session_idle_minutes and session_absolute_hours must be positive");
+        }
+        if s.kpi_fold_hour > 23 {
+            bail!(
+                "kpi_fold_hour: must be an hour of the day, 0 to 23 (got {})",
+                s.kpi_fold_hour
+            );
+        }
+        if s.kpi_fold_rows < 1 {
+            bail!("kpi_fold_rows: must be 1 or more (got {})", s.kpi_fold_rows);
         }
         Ok(s)
     }

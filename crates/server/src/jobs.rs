@@ -6,7 +6,8 @@ use crate::service::kpi_nodes;
 use crate::state::SharedState;
 use chrono::Utc;
 use safegrid_domain::engine;
-use safegrid_store::StoreError;
+use safegrid_store::{Store, StoreError};
+use std::time::Duration;
 
 pub const DEADLINE_JOB: &str = "deadline_watch";
 
@@ -82,5 +83,85 @@ pub async fn run(st: SharedState, runner: String) {
             Err(e) => tracing::warn!(error = %e, "cannot claim the deadline job"),
         }
         tokio::time::sleep(tick).await;
+    }
+}
+
+/// Rows of the KPI counter delta one fold transaction moves. Each is a random page of the
+/// settled table at province scale, so a chunk holds SQLite's single writer for a moment; new
+/// cases queue behind it no longer than behind one of their own large batches.
+pub const FOLD_CHUNK: i64 = 5_000;
+
+/// Folds every waiting KPI counter change into the settled counters (see the store's `kpi`
+/// module), a chunk per transaction with a pause between chunks for the intake writer;
+/// `progress` gets the rows moved so far. Returns how many moved. Changes that arrive meanwhile
+/// are folded too, so under a sustained surge this runs until it has caught up.
+pub async fn fold_counters(store: &Store, progress: impl Fn(u64)) -> anyhow::Result<u64> {
+    let mut moved = 0;
+    loop {
+        let n = store.fold_kpi_delta(FOLD_CHUNK).await?;
+        if n == 0 {
+            return Ok(moved);
+        }
+        moved += n;
+        progress(moved);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether the counter delta is due a fold: `rows` wait and it is the quiet hour, or more than
+/// the bound wait. The quiet hour (Asia/Shanghai) is when a command center files almost nothing.
+pub fn fold_due(rows: i64, now: chrono::DateTime<Utc>, hour: u32, bound: i64) -> bool {
+    use chrono::Timelike;
+    let local = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"));
+    rows >= bound || (rows > 0 && local.hour() == hour)
+}
+
+/// Runs the counter fold forever: once a minute, folds when [`fold_due`]. Several servers on
+/// one PostgreSQL database may fold at once (each takes rows the others have not locked).
+pub async fn run_fold(st: SharedState) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let rows = match st.store.kpi_delta_rows().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count the KPI counter delta");
+                continue;
+            }
+        };
+        if !fold_due(
+            rows,
+            Utc::now(),
+            st.settings.kpi_fold_hour,
+            st.settings.kpi_fold_rows,
+        ) {
+            continue;
+        }
+        let t = std::time::Instant::now();
+        match fold_counters(&st.store, |_| {}).await {
+            Ok(n) => tracing::info!(
+                rows = n,
+                seconds = t.elapsed().as_secs_f64(),
+                "KPI counters folded"
+            ),
+            Err(e) => tracing::error!(error = %e, "KPI counter fold failed; retried in a minute"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_due;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_fold_is_due_at_the_quiet_hour_or_past_the_bound() {
+        // 03:30 in Shanghai is 19:30 UTC the day before.
+        let quiet = Utc.with_ymd_and_hms(2026, 12, 1, 19, 30, 0).unwrap();
+        let busy = Utc.with_ymd_and_hms(2026, 12, 2, 2, 0, 0).unwrap();
+        assert!(fold_due(1, quiet, 3, 200_000));
+        assert!(!fold_due(0, quiet, 3, 200_000));
+        assert!(!fold_due(199_999, busy, 3, 200_000));
+        assert!(fold_due(200_000, busy, 3, 200_000));
+        assert!(!fold_due(1, quiet, 4, 200_000));
     }
 }

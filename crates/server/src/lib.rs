@@ -48,7 +48,8 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, with the deadline job running.
+/// Serves the API on `listener` until `shutdown` resolves, with the deadline job and the KPI
+/// counter fold running.
 pub async fn serve(
     state: SharedState,
     listener: TcpListener,
@@ -56,6 +57,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let runner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
     let job = tokio::spawn(jobs::run(state.clone(), runner));
+    let fold = tokio::spawn(jobs::run_fold(state.clone()));
     let warming = tokio::spawn(prewarm(state.clone()));
     let app = http::app(state);
     // Peer addresses reach the handlers (per-address rate limits).
@@ -65,6 +67,7 @@ pub async fn serve(
         .await
         .context("serving HTTP")?;
     job.abort();
+    fold.abort();
     warming.abort();
     Ok(())
 }

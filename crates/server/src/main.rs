@@ -153,6 +153,18 @@ enum Command {
         #[command(subcommand)]
         what: PrivacyWhat,
     },
+    /// KPI counters (综合评价).
+    Kpi {
+        #[command(subcommand)]
+        what: KpiWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum KpiWhat {
+    /// Fold every waiting counter change into the settled counters now (the server does it at
+    /// `kpi_fold_hour` or past `kpi_fold_rows`); figures read the same before and after.
+    Fold,
 }
 
 #[derive(Subcommand)]
@@ -694,6 +706,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+        Command::Kpi { what } => {
+            let st = safegrid::open(settings).await?;
+            match what {
+                KpiWhat::Fold => {
+                    let waiting = st.store.kpi_delta_rows().await?;
+                    let pb = indicatif::ProgressBar::new(waiting.max(0) as u64).with_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:40} {pos}/{len} counter rows folded",
+                        )?,
+                    );
+                    let t = std::time::Instant::now();
+                    let moved =
+                        safegrid::jobs::fold_counters(&st.store, |n| pb.set_position(n)).await?;
+                    pb.finish_and_clear();
+                    println!(
+                        "{moved} counter rows folded in {:.1} s",
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+            }
+            Ok(())
         }
         Command::Privacy { what } => {
             let st = safegrid::open(settings).await?;

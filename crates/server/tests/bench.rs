@@ -94,6 +94,28 @@ fn bench_runs_end_to_end_on_one_county() {
                 .unwrap()
                 .contains("KiB per case), written ")
         );
+        assert!(
+            row(&format!("{backend}: server's CPU per case during intake"))["safegrid"]
+                .as_str()
+                .unwrap()
+                .starts_with("all threads ")
+        );
+        // The intake's counter changes were folded after it: one row at least per grid and
+        // village its 300 cases touched.
+        let fold = row(&format!(
+            "{backend}: KPI counter changes of the intake folded"
+        ))["safegrid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let folded: f64 = fold
+            .split(" rows")
+            .next()
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap();
+        assert!(folded >= 100.0, "{fold}");
         row(&format!("{backend}: KPI rates, one grid"));
         row(&format!("{backend}: list one grid's cases"));
         row(&format!("{backend}: server peak resident memory"));

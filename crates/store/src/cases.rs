@@ -711,7 +711,7 @@ impl Store {
                 qb.build().persistent(chunk.len() == event_batch).execute(&mut *tx).await?;
             }
             let mut stmts = Statements::for_tx(&tx);
-            crate::kpi::push_counters(&mut stmts, counters);
+            crate::kpi::push_counters(&mut stmts, crate::kpi::SETTLED, counters);
             stmts.run(&mut tx).await?;
             for (county, day, last) in seqs {
                 sqlx::query("INSERT INTO case_number_seq (county_code, day, last_seq) VALUES ($1, $2, $3)
@@ -866,7 +866,7 @@ impl CaseWriter {
                         bind_event!(push_bind_adapter(&mut b), *c, 1i32, *e);
                     });
                 }
-                crate::kpi::push_counters(&mut writes, &counters);
+                crate::kpi::push_counters(&mut writes, crate::kpi::DELTA, &counters);
                 crate::audit::push_chained(&mut writes, verb, chained, head_hash);
                 if has_extra {
                     // A case type's own records come as statements with numbered parameters of

@@ -1,4 +1,12 @@
 //! KPI counter rows (综合评价): added to as cases move, summed per node and period on read.
+//!
+//! Two tables hold them. `kpi_daily` is the settled one, keyed by (node, day) so that a node's
+//! period is one short range. Changes go first to `kpi_delta`, same columns and key, which holds
+//! only what changed since the last [`Store::fold_kpi_delta`]: a new case adds to the day's rows of
+//! its grid, village and township, which in a settled table of millions of rows sit at random
+//! places, one page each for the single writer to fetch and log; in the delta they stay in memory,
+//! and the fold writes them in key order when the server is quiet. Every read sums both tables in
+//! one statement (one snapshot), so a fold never shows a count twice or not at all.
 
 use crate::{Result, Store, with_pool};
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -16,23 +24,33 @@ pub fn day_number(d: NaiveDate) -> i32 {
     d.format("%Y%m%d").to_string().parse().unwrap_or(0)
 }
 
+/// The settled counter table: bulk loads write it directly.
+pub(crate) const SETTLED: &str = "kpi_daily";
+/// Changes since the last fold: every case's counter changes go here.
+pub(crate) const DELTA: &str = "kpi_delta";
+
+/// `SET` clauses adding `excluded`'s values of `cols` to `table`'s row.
+fn add_sets(table: &str, cols: &[&str]) -> String {
+    cols.iter()
+        .map(|f| format!("{f} = {table}.{f} + excluded.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn upsert_sql() -> String {
     let cols = Counters::FIELDS.join(", ");
     let ph: Vec<String> = (0..Counters::FIELDS.len())
         .map(|i| format!("${}", i + 4))
         .collect();
-    let sets: Vec<String> = Counters::FIELDS
-        .iter()
-        .map(|f| format!("{f} = kpi_daily.{f} + excluded.{f}"))
-        .collect();
     format!(
-        "INSERT INTO kpi_daily (county_code, node, day, {cols}) VALUES ($1, $2, $3, {}) ON CONFLICT (node, day, county_code) DO UPDATE SET {}",
+        "INSERT INTO {DELTA} (county_code, node, day, {cols}) VALUES ($1, $2, $3, {}) ON CONFLICT (node, day, county_code) DO UPDATE SET {}",
         ph.join(", "),
-        sets.join(", ")
+        add_sets(DELTA, Counters::FIELDS)
     )
 }
 
-/// Adds `delta` to every node's row of the case's counter day, inside the caller's transaction.
+/// Adds `delta` to every node's row of the case's counter day (in the delta table), inside the
+/// caller's transaction.
 pub(crate) async fn add_counters<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     case: &Case,
@@ -76,11 +94,13 @@ pub fn row_county<'a>(case_county: &'a str, node: &str) -> &'a str {
     if above_county { "" } else { case_county }
 }
 
-/// Adds to `stmts` the multi-row upserts of pre-aggregated rows `(county, node, day,
-/// counters)`; rows that land on the same stored row (see [`row_county`]) are merged first,
-/// since PostgreSQL refuses to update one row twice in a statement.
+/// Adds to `stmts` the multi-row upserts into `table` ([`SETTLED`] or [`DELTA`]) of
+/// pre-aggregated rows `(county, node, day, counters)`; rows that land on the same stored row
+/// (see [`row_county`]) are merged first, since PostgreSQL refuses to update one row twice in a
+/// statement.
 pub(crate) fn push_counters<DB>(
     stmts: &mut crate::batch::Statements<DB>,
+    table: &'static str,
     rows: &[(String, String, i32, Counters)],
 ) where
     DB: sqlx::Database,
@@ -111,13 +131,9 @@ pub(crate) fn push_counters<DB>(
             continue;
         }
         let cols: Vec<&str> = used.iter().map(|&i| Counters::FIELDS[i]).collect();
-        let sets: Vec<String> = cols
-            .iter()
-            .map(|f| format!("{f} = kpi_daily.{f} + excluded.{f}"))
-            .collect();
         let qb = stmts.next(
             &format!(
-                "INSERT INTO kpi_daily (county_code, node, day, {}) ",
+                "INSERT INTO {table} (county_code, node, day, {}) ",
                 cols.join(", ")
             ),
             "counter rows",
@@ -135,12 +151,77 @@ pub(crate) fn push_counters<DB>(
         );
         qb.push(format!(
             " ON CONFLICT (node, day, county_code) DO UPDATE SET {}",
-            sets.join(", ")
+            add_sets(table, &cols)
         ));
     }
 }
 
+/// The rows of both counter tables that match `filter`: node and every counter column.
+fn both_tables(filter: &str) -> String {
+    let cols = Counters::FIELDS.join(", ");
+    format!(
+        "SELECT node, {cols} FROM {SETTLED} WHERE {filter} UNION ALL SELECT node, {cols} FROM {DELTA} WHERE {filter}"
+    )
+}
+
 impl Store {
+    /// Moves up to `max_rows` rows of the counter delta into the settled table, in key order, in
+    /// one transaction; returns how many moved (0: the delta is empty). Safe beside new cases
+    /// and beside another fold (PostgreSQL: rows locked by another fold are skipped).
+    pub async fn fold_kpi_delta(&self, max_rows: i64) -> Result<u64> {
+        let cols = Counters::FIELDS.join(", ");
+        let upsert = format!(
+            "ON CONFLICT (node, day, county_code) DO UPDATE SET {}",
+            add_sets(SETTLED, Counters::FIELDS)
+        );
+        let key = "node, day, county_code";
+        let moved = match self {
+            Store::Sqlite(p) => {
+                // One writer at a time: the rows read by the insert are the rows the delete
+                // takes. The insert comes first so that the transaction holds the write lock
+                // from its first statement (a read first could not upgrade past a commit made
+                // meanwhile by the intake writer).
+                let mut tx = p.begin().await?;
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO {SETTLED} ({key}, {cols}) SELECT {key}, {cols} FROM {DELTA} WHERE true ORDER BY {key} LIMIT $1 {upsert}"
+                )))
+                .bind(max_rows)
+                .execute(&mut *tx)
+                .await?;
+                let n = sqlx::query(AssertSqlSafe(format!(
+                    "DELETE FROM {DELTA} WHERE ({key}) IN (SELECT {key} FROM {DELTA} ORDER BY {key} LIMIT $1)"
+                )))
+                .bind(max_rows)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                n
+            }
+            Store::Postgres(p) => {
+                // Several writers: the rows are taken (deleted, locked) and added in one
+                // statement, so a case's change made meanwhile lands in a new delta row.
+                sqlx::query(AssertSqlSafe(format!(
+                    "WITH moved AS (DELETE FROM {DELTA} WHERE ({key}) IN (SELECT {key} FROM {DELTA} ORDER BY {key} LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING {key}, {cols}) \
+                     INSERT INTO {SETTLED} ({key}, {cols}) SELECT {key}, {cols} FROM moved {upsert}"
+                )))
+                .bind(max_rows)
+                .execute(p)
+                .await?
+                .rows_affected()
+            }
+        };
+        Ok(moved)
+    }
+
+    /// Rows in the counter delta (changes not yet folded).
+    pub async fn kpi_delta_rows(&self) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {DELTA}");
+        let (n,): (i64,) =
+            with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).fetch_one(p).await)?;
+        Ok(n)
+    }
+
     /// Sums one node's counters over reported days `from..=to` (yyyymmdd).
     pub async fn kpi(&self, node: &str, from_day: i32, to_day: i32) -> Result<Counters> {
         let sums: Vec<String> = Counters::FIELDS
@@ -148,8 +229,9 @@ impl Store {
             .map(|f| format!("CAST(COALESCE(SUM({f}), 0) AS BIGINT)"))
             .collect();
         let sql = format!(
-            "SELECT {} FROM kpi_daily WHERE node = $1 AND day BETWEEN $2 AND $3",
-            sums.join(", ")
+            "SELECT {} FROM ({}) AS k",
+            sums.join(", "),
+            both_tables("node = $1 AND day BETWEEN $2 AND $3")
         );
         let values: Vec<i64> = with_pool!(self, p => {
             use sqlx::Row;
@@ -173,8 +255,9 @@ impl Store {
             .map(|f| format!("CAST(COALESCE(SUM({f}), 0) AS BIGINT)"))
             .collect();
         let sql = format!(
-            "SELECT node, {} FROM kpi_daily WHERE node LIKE $1 AND LENGTH(node) = $2 AND day BETWEEN $3 AND $4 GROUP BY node ORDER BY node",
-            sums.join(", ")
+            "SELECT node, {} FROM ({}) AS k GROUP BY node ORDER BY node",
+            sums.join(", "),
+            both_tables("node LIKE $1 AND LENGTH(node) = $2 AND day BETWEEN $3 AND $4")
         );
         let like = format!("{prefix}%");
         let rows: Vec<(String, Vec<i64>)> = with_pool!(self, p => {

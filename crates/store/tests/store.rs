@@ -566,6 +566,7 @@ async fn suite(store: &Store) {
     // Before `security`, which tampers with the audit trail on purpose.
     group_commit(store).await;
     prewarm(store).await;
+    fold_adds_to_settled_rows(store).await;
     security(store).await;
 }
 
@@ -588,21 +589,21 @@ async fn prewarm(store: &Store) {
                 n
             };
             let cases = count("SELECT count(*) FROM cases").await;
-            let counters = count("SELECT count(*) FROM kpi_daily").await;
+            let counters = count("SELECT count(*) FROM kpi_delta").await;
             assert!(cases > 0 && counters > 0);
             assert_eq!(
                 names,
                 [
-                    "kpi_daily",
                     "cases_status_region",
                     "cases_region_status",
                     "cases_grid",
                     "cases_department",
-                    "cases_tracking"
+                    "cases_tracking",
+                    "kpi_delta"
                 ]
             );
             for w in &warmed {
-                let expected = if w.btree == "kpi_daily" {
+                let expected = if w.btree == "kpi_delta" {
                     counters
                 } else {
                     cases
@@ -613,6 +614,26 @@ async fn prewarm(store: &Store) {
         }
         Store::Postgres(_) => assert!(warmed.is_empty()),
     }
+}
+
+/// The case `group_commit` stored last counts towards rows its batch of seven already folded:
+/// a fold adds to them (never replaces them) and makes no new row.
+async fn fold_adds_to_settled_rows(store: &Store) {
+    let day = safegrid_store::case_day(Utc.with_ymd_and_hms(2026, 10, 9, 1, 0, 0).unwrap());
+    let reported = || async {
+        let mut all = vec![];
+        for node in ["330000000000", "330500000000", "330503000000"] {
+            all.push(store.kpi(node, day, day).await.unwrap().reported);
+        }
+        all
+    };
+    assert_eq!(reported().await, [8, 8, 6]);
+    let delta = store.kpi_delta_rows().await.unwrap();
+    assert_eq!(delta, 3, "the province, city and county rows of one day");
+    assert_eq!(store.fold_kpi_delta(1000).await.unwrap(), 3);
+    assert_eq!(reported().await, [8, 8, 6]);
+    assert_eq!(store.kpi_delta_rows().await.unwrap(), 0);
+    assert_eq!(store.fold_kpi_delta(1000).await.unwrap(), 0);
 }
 
 /// Several new cases in one transaction (the intake writer's batches): consecutive numbers per
@@ -717,6 +738,40 @@ async fn group_commit(store: &Store) {
     assert_eq!(reported("330500000000"), Some(7));
     assert_eq!(reported("330503000000"), Some(5));
     assert_eq!(reported("330521000000"), Some(2));
+
+    // The batch's counters wait in the delta; folding them, a few rows per transaction, changes
+    // no figure at any point, and leaves the delta empty.
+    let figures = || async {
+        let mut all = vec![];
+        for node in [
+            "330000000000",
+            "330500000000",
+            "330503000000",
+            "330521000000",
+        ] {
+            all.push(store.kpi(node, 0, 99_999_999).await.unwrap());
+        }
+        (
+            all,
+            store.kpi_children("33", 12, 0, 99_999_999).await.unwrap(),
+        )
+    };
+    let before = figures().await;
+    let rows = store.kpi_delta_rows().await.unwrap();
+    assert!(rows >= 4, "{rows} delta rows");
+    let mut moved = 0;
+    loop {
+        let n = store.fold_kpi_delta(2).await.unwrap();
+        assert!(n <= 2);
+        if n == 0 {
+            break;
+        }
+        moved += n;
+        assert_eq!(figures().await, before, "after {moved} rows folded");
+    }
+    assert_eq!(moved, rows as u64);
+    assert_eq!(store.kpi_delta_rows().await.unwrap(), 0);
+
     let v = store.verify_audit(|_| {}).await.unwrap();
     assert_eq!(v.broken_at, None, "{v:?}");
     assert_eq!(v.entries, audit_before + 7);

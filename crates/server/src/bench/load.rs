@@ -28,6 +28,11 @@ pub struct Served {
     /// Bytes the server process read from storage (not the page cache) and had written to it
     /// during the timed intake.
     pub intake_disk_io: DiskIo,
+    /// On-CPU time of the server's threads during the timed intake, busiest first.
+    pub intake_cpu: ThreadCpu,
+    /// KPI counter rows the intake left in the delta, and the seconds folding them took.
+    pub fold_rows: u64,
+    pub fold_secs: f64,
     pub intake: Latencies,
     pub intake_rate: f64,
     pub ceiling: Latencies,
@@ -132,6 +137,60 @@ impl DiskIo {
             read: self.read.saturating_sub(before.read),
             written: self.written.saturating_sub(before.written),
         }
+    }
+}
+
+/// Nanoseconds on a CPU per thread of a process (`/proc/<pid>/task/*/schedstat`), by thread
+/// name. Why: intake has one serial part, the thread that runs the writer's SQLite connection,
+/// and its CPU time per case bounds the rate whatever else the shared machine is doing, where
+/// the rate itself moved ±20 % between identical runs (docs/performance.md, ninth round).
+#[derive(Debug, Clone, Default)]
+pub struct ThreadCpu {
+    /// `(thread id, name, nanoseconds)`.
+    pub threads: Vec<(u32, String, u64)>,
+}
+
+impl ThreadCpu {
+    fn of(pid: u32) -> ThreadCpu {
+        let mut threads = vec![];
+        if let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in dir.flatten() {
+                let Some(tid) = t.file_name().to_str().and_then(|s| s.parse().ok()) else {
+                    continue;
+                };
+                let read = |f: &str| std::fs::read_to_string(t.path().join(f)).ok();
+                let ns = read("schedstat")
+                    .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()));
+                if let (Some(name), Some(ns)) = (read("comm"), ns) {
+                    threads.push((tid, name.trim().to_string(), ns));
+                }
+            }
+        }
+        ThreadCpu { threads }
+    }
+
+    /// What each thread used since `before` (threads started since count from zero), busiest
+    /// first.
+    fn since(self, before: &ThreadCpu) -> ThreadCpu {
+        let mut threads: Vec<(u32, String, u64)> = self
+            .threads
+            .into_iter()
+            .map(|(tid, name, ns)| {
+                let was = before
+                    .threads
+                    .iter()
+                    .find(|b| b.0 == tid)
+                    .map_or(0, |b| b.2);
+                (tid, name, ns.saturating_sub(was))
+            })
+            .collect();
+        threads.sort_by_key(|t| std::cmp::Reverse(t.2));
+        ThreadCpu { threads }
+    }
+
+    /// All threads' nanoseconds.
+    pub fn total(&self) -> u64 {
+        self.threads.iter().map(|t| t.2).sum()
     }
 }
 
@@ -341,7 +400,9 @@ pub async fn serve_and_load(
     ));
     in_flight(warm, opts.concurrency, post(opts.intake)).await?;
     let io_before = DiskIo::of(server.0.id());
+    let cpu_before = ThreadCpu::of(server.0.id());
     let (intake, intake_rate) = in_flight(opts.intake, opts.concurrency, post(0)).await?;
+    let intake_cpu = ThreadCpu::of(server.0.id()).since(&cpu_before);
     let intake_disk_io = DiskIo::of(server.0.id()).since(io_before);
 
     // Case lists, one request at a time (what a dispatcher's page asks for).
@@ -354,10 +415,24 @@ pub async fn serve_and_load(
 
     let peak = peak_rss(server.0.id());
     drop(server);
+
+    // The intake's KPI counters wait in the delta: the fold a server runs at its quiet hour,
+    // timed here so that the work deferred from intake is on the table too.
+    step(&format!(
+        "{name}: folding the intake's KPI counter changes…"
+    ));
+    let store = Store::connect(url).await?;
+    let t = Instant::now();
+    let fold_rows = crate::jobs::fold_counters(&store, |_| {}).await?;
+    let fold_secs = t.elapsed().as_secs_f64();
+    store.close().await;
     Ok(Served {
+        fold_rows,
+        fold_secs,
         startup_secs,
         warm_secs,
         intake_disk_io,
+        intake_cpu,
         intake,
         intake_rate,
         ceiling,

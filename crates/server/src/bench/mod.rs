@@ -582,6 +582,31 @@ async fn backend(
             per_case(io.written)
         ),
     ));
+    let cpu = &served.intake_cpu;
+    let us_per_case = |ns: u64| ns as f64 / 1000.0 / lat.len().max(1) as f64;
+    let busiest: Vec<String> = cpu
+        .threads
+        .iter()
+        .take(3)
+        .map(|(_, name, ns)| format!("{name} {:.0}", us_per_case(*ns)))
+        .collect();
+    rows.push(Row::new(
+        format!("{name}: server's CPU per case during intake (µs; busiest threads)"),
+        format!(
+            "all threads {:.0}; {}",
+            us_per_case(cpu.total()),
+            busiest.join(", ")
+        ),
+    ));
+    rows.push(Row::new(
+        format!("{name}: KPI counter changes of the intake folded afterwards (deferred work)"),
+        format!(
+            "{} rows in {:.2} s ({} rows/s)",
+            thousands(served.fold_rows as f64),
+            served.fold_secs,
+            thousands(served.fold_rows as f64 / served.fold_secs.max(1e-9))
+        ),
+    ));
     for (what, l) in &served.lists {
         rows.push(Row::new(format!("{name}: list {what}"), l.p50_p99()));
     }
