@@ -56,6 +56,10 @@ enum Command {
     },
     /// Apply database migrations.
     Migrate,
+    /// Rewrite the SQLite database file whole with 2 KiB pages (VACUUM): converts a database made
+    /// with SQLite's 4 KiB pages (before the ninth round of docs/performance.md) and gives back
+    /// free pages. Stop the server first; needs as much free disk again as the file.
+    Vacuum,
     /// Build a province at full scale (浙江省, 304,000 grids, N cases) and measure it side by side
     /// with PostGIS, DuckDB and plain inserts; prints a table (see docs/performance.md).
     Bench {
@@ -473,6 +477,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "\n(also in {}/report.md and report.json)",
                 opts.dir.display()
+            );
+            Ok(())
+        }
+        Command::Vacuum => {
+            let spinner = indicatif::ProgressBar::new_spinner()
+                .with_message("rewriting the database file (all or nothing)…");
+            spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+            let t = std::time::Instant::now();
+            let result = safegrid_store::Store::rewrite_sqlite(&settings.database).await;
+            spinner.finish_and_clear();
+            // The store's error once (its source chain repeats the same words).
+            let (before, after) = result.map_err(|e| {
+                anyhow::anyhow!("vacuum {}: {e}", safegrid::redact(&settings.database))
+            })?;
+            println!(
+                "database {} rewritten in {:.1} s: {before}-byte pages, now {after}",
+                safegrid::redact(&settings.database),
+                t.elapsed().as_secs_f64()
             );
             Ok(())
         }

@@ -91,6 +91,67 @@ impl Store {
     /// The page size SQLite databases are created with (see [`Store::connect`]).
     pub const SQLITE_PAGE_SIZE: u32 = 2048;
 
+    /// Rewrites a SQLite database file whole (`VACUUM`) with [`Store::SQLITE_PAGE_SIZE`] pages:
+    /// for a database made before the ninth round with SQLite's 4 KiB pages (SQLite changes the
+    /// page size only by rewriting the file, and not in WAL mode), or to give back free pages.
+    /// The file must be the caller's alone: with a server or any other connection on it this
+    /// refuses (`Conflict`) before changing anything. Needs as much free disk again as the file.
+    /// Returns the page size before and after. `Invalid` for a URL that is not `sqlite://`.
+    pub async fn rewrite_sqlite(url: &str) -> Result<(i64, i64)> {
+        use sqlx::ConnectOptions;
+        if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Invalid(FieldError::new(
+                "database",
+                "only a SQLite database file can be rewritten",
+            )));
+        }
+        let mut c = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(false)
+            // Someone else's lock is an answer, not something to wait for.
+            .busy_timeout(Duration::ZERO)
+            .connect()
+            .await?;
+        const PAGE_SIZE: &str = "PRAGMA page_size";
+        let before: i64 = sqlx::query_scalar(PAGE_SIZE).fetch_one(&mut c).await?;
+        // Leaving WAL mode needs the only connection; while another one holds the file SQLite
+        // either says it is locked or keeps "wal". Either way nothing has changed yet.
+        let in_use = || {
+            StoreError::Conflict(
+                "the database is in use: stop the server (and every other program on it) first"
+                    .into(),
+            )
+        };
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode=DELETE")
+            .fetch_one(&mut c)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.message().contains("locked") => in_use(),
+                _ => StoreError::Db(e),
+            })?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(in_use());
+        }
+        let rewritten = async {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA page_size={}",
+                Store::SQLITE_PAGE_SIZE
+            )))
+            .execute(&mut c)
+            .await?;
+            sqlx::query("VACUUM").execute(&mut c).await?;
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        // WAL again whatever happened: the server expects it and a failed VACUUM changed nothing.
+        sqlx::query("PRAGMA journal_mode=WAL")
+            .execute(&mut c)
+            .await?;
+        rewritten?;
+        let after: i64 = sqlx::query_scalar(PAGE_SIZE).fetch_one(&mut c).await?;
+        sqlx::Connection::close(c).await?;
+        Ok((before, after))
+    }
+
     /// A second store on the same database with one connection of its own, for a single writer
     /// task (new cases' group commit): its page cache stays warm instead of being shared with,
     /// and reset by, the readers; on SQLite it leaves checkpoints to [`Store::checkpoint`].

@@ -125,7 +125,35 @@ async fn sqlite_page_size_of_new_and_existing_databases() {
     .await
     .unwrap();
     assert_eq!(tables, 2, "old table kept, migrations applied");
+
+    // Rewriting it for the new page size is refused while a store has it open, then done.
+    let old_url = format!("sqlite://{}", old_path.display());
+    assert!(matches!(
+        Store::rewrite_sqlite(&old_url).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(page_size(&old).await, 4096, "nothing changed");
     old.close().await;
+    assert_eq!(Store::rewrite_sqlite(&old_url).await.unwrap(), (4096, 2048));
+    let old = Store::connect(&old_url).await.unwrap();
+    old.migrate().await.unwrap();
+    assert_eq!(page_size(&old).await, 2048);
+    let Store::Sqlite(p) = &old else {
+        unreachable!()
+    };
+    let (tables, mode): (i64, String) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM sqlite_master WHERE name IN ('before_upgrade', 'cases')), \
+         (SELECT journal_mode FROM pragma_journal_mode)",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
+    assert_eq!((tables, mode.as_str()), (2, "wal"));
+    old.close().await;
+    assert!(matches!(
+        Store::rewrite_sqlite("postgres://postgres@127.0.0.1/x").await,
+        Err(StoreError::Invalid(_))
+    ));
     let _ = std::fs::remove_dir_all(dir);
 }
 

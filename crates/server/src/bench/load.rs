@@ -141,9 +141,9 @@ impl DiskIo {
 }
 
 /// Nanoseconds on a CPU per thread of a process (`/proc/<pid>/task/*/schedstat`), by thread
-/// name. Why: intake has one serial part, the thread that runs the writer's SQLite connection,
-/// and its CPU time per case bounds the rate whatever else the shared machine is doing, where
-/// the rate itself moved ±20 % between identical runs (docs/performance.md, ninth round).
+/// name. Why: intake has one serial part, the thread that runs the writer's SQLite connection;
+/// its CPU time per case bounds the rate and shows which part a change made cheaper, where the
+/// rate alone moved ±20 % between identical runs (docs/performance.md, ninth round).
 #[derive(Debug, Clone, Default)]
 pub struct ThreadCpu {
     /// `(thread id, name, nanoseconds)`.
