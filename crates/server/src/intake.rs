@@ -48,9 +48,10 @@ impl Intake {
                     .enable_all()
                     .build()
                     .expect("a current-thread runtime for the intake writer");
+                let readers = store.clone();
                 std::thread::Builder::new()
                     .name("intake-writer".into())
-                    .spawn(move || runtime.block_on(writer(w, rx, true)))
+                    .spawn(move || runtime.block_on(writer(w, readers, rx, true)))
                     .expect("spawning the intake writer thread");
                 let readers = store;
                 let checkpoints = tx.downgrade();
@@ -74,10 +75,10 @@ impl Intake {
                 });
             }
             Some(w) => {
-                tokio::spawn(writer(w, rx, true));
+                tokio::spawn(writer(w, store, rx, true));
             }
             None => {
-                tokio::spawn(writer(store, rx, false));
+                tokio::spawn(writer(store.clone(), store, rx, false));
             }
         }
         Intake { tx }
@@ -109,8 +110,9 @@ impl Intake {
 }
 
 /// `own`: `store` is the writer's alone, so it keeps its connection between batches (one
-/// shared with request handlers is given back after each).
-async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, own: bool) {
+/// shared with request handlers is given back after each). `readers` answers the writer's one
+/// question that must not wait for its own connection: whether a tracking code is taken.
+async fn writer(store: Store, readers: Store, mut rx: mpsc::Receiver<Job>, own: bool) {
     let mut held = own.then(|| store.case_writer());
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
@@ -128,18 +130,32 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Job>, own: bool) {
                     let _ = job.reply.send(Ok(case));
                 }
             }
-            Err(e) if batch.len() == 1 => {
-                if let Some(job) = batch.pop() {
-                    let _ = job.reply.send(Err(e));
-                }
-            }
-            Err(_) => {
+            Err(e) => {
                 // One bad case must not fail its neighbours: store them one by one, so each gets
-                // its own answer.
-                for job in batch.drain(..) {
-                    let r = insert(&store, &mut held, &writes(std::slice::from_ref(&job)))
-                        .await
-                        .and_then(|mut v| v.pop().ok_or(StoreError::NotFound));
+                // its own answer (a batch of one has it already).
+                let mut known = (batch.len() == 1).then_some(e);
+                for mut job in batch.drain(..) {
+                    let mut r = match known.take() {
+                        Some(e) => Err(e),
+                        None => insert_one(&store, &mut held, &job).await,
+                    };
+                    // A tracking code is 50 random bits, drawn before the case reaches the
+                    // writer: one in about 2^50 / (cases stored) is taken already, and the
+                    // code's table refuses it. Draw again (twice in a row is as good as never;
+                    // three draws bound the loop).
+                    for _ in 0..3 {
+                        if !matches!(r, Err(StoreError::Conflict(_))) {
+                            break;
+                        }
+                        let code = &job.applied.case.tracking_code;
+                        if !readers.tracking_code_taken(code).await.unwrap_or(false) {
+                            break;
+                        }
+                        tracing::info!(case = %job.applied.case.id, "tracking code taken; drawing another");
+                        job.applied.case.tracking_code =
+                            crate::service::tracking_code(&mut rand::rng());
+                        r = insert_one(&store, &mut held, &job).await;
+                    }
                     let _ = job.reply.send(r);
                 }
             }
@@ -156,6 +172,16 @@ async fn insert(
         Some(w) => w.insert_cases(items).await,
         None => store.insert_cases(items).await,
     }
+}
+
+async fn insert_one(
+    store: &Store,
+    held: &mut Option<CaseWriter>,
+    job: &Job,
+) -> Result<Case, StoreError> {
+    insert(store, held, &writes(std::slice::from_ref(job)))
+        .await
+        .and_then(|mut v| v.pop().ok_or(StoreError::NotFound))
 }
 
 fn writes(batch: &[Job]) -> Vec<NewCaseWrite<'_>> {
@@ -211,7 +237,8 @@ mod tests {
     }
 
     /// Cases sent together share transactions; one that cannot be stored (its id is taken) is
-    /// refused alone, and its neighbours are stored and numbered in order.
+    /// refused alone, one whose tracking code is taken is stored under a new one, and its
+    /// neighbours are stored and numbered in order.
     #[tokio::test]
     async fn a_bad_case_does_not_fail_its_batch() {
         let store = Store::connect("sqlite::memory:").await.unwrap();
@@ -246,11 +273,31 @@ mod tests {
             .unwrap();
         let jobs = (1..=20u32).map(|n| {
             let id = if n == 7 { taken } else { uuid::Uuid::now_v7() };
-            intake.insert(new_case(id, n), vec![], vec![])
+            let mut applied = new_case(id, n);
+            if n == 12 {
+                // Drew the first case's tracking code: stored under a new one.
+                applied.case.tracking_code = "T000000000".into();
+            }
+            intake.insert(applied, vec![], vec![])
         });
         let results = futures_join_all(jobs).await;
         assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
         assert!(matches!(results[6], Err(StoreError::Conflict(_))));
+        let redrawn = results[11].as_ref().unwrap();
+        assert_ne!(redrawn.tracking_code, "T000000000");
+        assert_eq!(redrawn.tracking_code.len(), 10);
+        assert_eq!(
+            store
+                .case_by_tracking_code(&redrawn.tracking_code)
+                .await
+                .unwrap()
+                .id,
+            redrawn.id
+        );
+        assert_eq!(
+            store.case_by_tracking_code("T000000000").await.unwrap().id,
+            taken
+        );
         let mut numbers: Vec<String> = results
             .into_iter()
             .filter_map(Result::ok)

@@ -65,10 +65,25 @@ pub struct Reporter {
 
 const TRACKING_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-/// A public tracking code (查询码): 10 characters without look-alikes (0/O, 1/I).
+/// A public tracking code (查询码): 10 characters without look-alikes (0/O, 1/I), 50 random
+/// bits. Unique: the store refuses a code another case holds, and intake draws again.
 pub fn tracking_code(rng: &mut impl Rng) -> String {
+    spell_tracking_code(draw_tracking_bits(rng))
+}
+
+/// A tracking code's 50 random bits, 5 per character, the first character's highest; drawn
+/// character by character as codes always were, so a seeded demo city keeps its codes.
+pub fn draw_tracking_bits(rng: &mut impl Rng) -> u64 {
+    (0..10).fold(0, |bits, _| {
+        (bits << 5) | rng.random_range(0..TRACKING_ALPHABET.len()) as u64
+    })
+}
+
+/// The code that spells the low 50 bits of `bits`.
+pub fn spell_tracking_code(bits: u64) -> String {
     (0..10)
-        .map(|_| TRACKING_ALPHABET[rng.random_range(0..TRACKING_ALPHABET.len())] as char)
+        .rev()
+        .map(|i| TRACKING_ALPHABET[((bits >> (5 * i)) & 31) as usize] as char)
         .collect()
 }
 
@@ -384,5 +399,29 @@ impl AppState {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Codes spell their bits in the alphabet, first character highest, and a drawn code is the
+    /// code its drawn bits spell (so the demo's de-duplication by bits is de-duplication by code).
+    #[test]
+    fn tracking_codes_spell_their_bits() {
+        assert_eq!(spell_tracking_code(0), "AAAAAAAAAA");
+        assert_eq!(spell_tracking_code(1), "AAAAAAAAAB");
+        assert_eq!(spell_tracking_code(31 << 45), "9AAAAAAAAA");
+        assert_eq!(spell_tracking_code((1 << 50) - 1), "9999999999");
+        let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut b = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..1000 {
+            let code = tracking_code(&mut a);
+            assert_eq!(code, spell_tracking_code(draw_tracking_bits(&mut b)));
+            assert!(code.bytes().all(|c| TRACKING_ALPHABET.contains(&c)));
+            assert!(!code.contains(['0', 'O', '1', 'I']));
+        }
     }
 }

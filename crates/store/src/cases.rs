@@ -36,6 +36,9 @@ rating, rework_count, return_count, extension_count, pending_extension, ever_ove
 
 const CASE_COL_COUNT: usize = 49;
 
+/// Columns of `tracking_codes`, the codes' own table (see migration 10).
+const TRACKING_COLS: &str = "code, county_code, case_id";
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct CaseRow {
     county_code: String,
@@ -601,10 +604,23 @@ impl Store {
         r.ok_or(StoreError::NotFound)?.try_into()
     }
 
+    /// The case a tracking code (查询码) belongs to: the code's own table names the county and
+    /// the case, so the case is read by its key (one shard's row where cases are distributed by
+    /// county).
     pub async fn case_by_tracking_code(&self, code: &str) -> Result<Case> {
-        let sql = format!("SELECT {CASE_COLS} FROM cases WHERE tracking_code = $1");
+        let sql = format!(
+            "SELECT {CASE_COLS} FROM cases WHERE (county_code, id) IN (SELECT county_code, case_id FROM tracking_codes WHERE code = $1)"
+        );
         let r: Option<CaseRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(code).fetch_optional(p).await)?;
         r.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Whether a case already holds this tracking code: intake asks after a conflict, to tell a
+    /// drawn code that was taken (draw another) from any other conflict.
+    pub async fn tracking_code_taken(&self, code: &str) -> Result<bool> {
+        let n: Option<(String,)> = with_pool!(self, p => sqlx::query_as("SELECT code FROM tracking_codes WHERE code = $1")
+            .bind(code).fetch_optional(p).await)?;
+        Ok(n.is_some())
     }
 
     /// History of a case, oldest first.
@@ -697,6 +713,12 @@ impl Store {
                 });
                 // Only the full chunks' text recurs (see `batch::PREPARED_SQL_MAX`).
                 qb.build().persistent(chunk.len() == case_batch).execute(&mut *tx).await?;
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO tracking_codes ({TRACKING_COLS}) "));
+                qb.push_values(chunk, |mut b, (c, _)| {
+                    b.push_bind(c.tracking_code.clone()).push_bind(c.county_code.clone()).push_bind(c.id);
+                });
+                qb.build().persistent(chunk.len() == case_batch).execute(&mut *tx).await
+                    .map_err(|e| unique_to_conflict(e, "one of the tracking codes"))?;
             }
             let events: Vec<(&Case, i32, &Event)> = cases
                 .iter()
@@ -855,6 +877,12 @@ impl CaseWriter {
                     qb.push_values(chunk, |b, c| {
                         let mut b = b;
                         bind_case!(push_bind_adapter(&mut b), c);
+                    });
+                }
+                let tracking_sql = format!("{verb} tracking_codes ({TRACKING_COLS}) ");
+                for chunk in cases.chunks(400) {
+                    writes.next(&tracking_sql, "tracking codes").push_values(chunk, |mut b, c| {
+                        b.push_bind(c.tracking_code.clone()).push_bind(c.county_code.clone()).push_bind(c.id);
                     });
                 }
                 let events: Vec<(&Case, &Event)> = cases.iter().zip(items).map(|(c, i)| (c, &i.applied.event)).collect();

@@ -397,6 +397,24 @@ async fn suite(store: &Store) {
         store.case_by_tracking_code("TRACK2").await.unwrap().id,
         b.id
     );
+    // Tracking codes are unique: a case that drew a taken one is refused whole (intake draws
+    // again), and the code still finds the case that holds it.
+    let mut clash = engine::create(new(3), None, &ctx).unwrap();
+    clash.case.tracking_code = "TRACK1".into();
+    assert!(matches!(
+        store.insert_case(&clash, &nodes).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.case(clash.case.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.tracking_code_taken("TRACK1").await.unwrap());
+    assert!(!store.tracking_code_taken("TRACK3").await.unwrap());
+    assert_eq!(
+        store.case_by_tracking_code("TRACK1").await.unwrap().id,
+        a.id
+    );
 
     let actor = Actor {
         id: Some(u.id),
@@ -596,6 +614,53 @@ async fn suite(store: &Store) {
     prewarm(store).await;
     fold_adds_to_settled_rows(store).await;
     security(store).await;
+    tracking_code_upgrade(store).await;
+}
+
+/// Migration 10 on a database from before it, where two cases could share a tracking code: the
+/// case filed later draws a new code, every case's code goes into the codes' table, and the
+/// first keeps its own. The old state is made by undoing the migration by hand.
+async fn tracking_code_upgrade(store: &Store) {
+    let first = store.case_by_tracking_code("TRACK1").await.unwrap();
+    let second = store.case_by_tracking_code("TRACK2").await.unwrap();
+    safegrid_store::with_pool!(store, p => {
+        for sql in [
+            "UPDATE cases SET tracking_code = 'TRACK1' WHERE tracking_code = 'TRACK2'",
+            "DROP TABLE tracking_codes",
+            "CREATE INDEX cases_tracking ON cases(tracking_code)",
+            "DELETE FROM _sqlx_migrations WHERE version = 20261121000010",
+        ] {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+    });
+    store.migrate().await.unwrap();
+    assert_eq!(
+        store.case_by_tracking_code("TRACK1").await.unwrap().id,
+        first.id
+    );
+    let moved = store.case(second.id).await.unwrap().tracking_code;
+    assert_ne!(moved, "TRACK1");
+    assert_eq!(moved.len(), 10);
+    assert!(
+        moved
+            .bytes()
+            .all(|c| b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789".contains(&c))
+    );
+    assert_eq!(
+        store.case_by_tracking_code(&moved).await.unwrap().id,
+        second.id
+    );
+    let (cases, distinct, matched): (i64, i64, i64) = safegrid_store::with_pool!(store, p =>
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM cases), (SELECT count(DISTINCT tracking_code) FROM cases),
+                    (SELECT count(*) FROM cases c JOIN tracking_codes t
+                       ON t.code = c.tracking_code AND t.county_code = c.county_code AND t.case_id = c.id)",
+        )
+        .fetch_one(p)
+        .await
+        .unwrap()
+    );
+    assert_eq!((distinct, matched), (cases, cases));
 }
 
 /// Warming the write path's B-trees reads each one whole (every case, or every counter row),
@@ -626,11 +691,12 @@ async fn prewarm(store: &Store) {
                     "cases_region_status",
                     "cases_grid",
                     "cases_department",
-                    "cases_tracking",
+                    "tracking_codes",
                     "kpi_delta"
                 ]
             );
             for w in &warmed {
+                // Every case holds one tracking code.
                 let expected = if w.btree == "kpi_delta" {
                     counters
                 } else {

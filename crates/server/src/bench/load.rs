@@ -617,6 +617,8 @@ async fn ceiling(
     safegrid_store::with_pool!(&store, p => {
         sqlx::query("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE number LIKE '%-BENCH-%')")
             .execute(p).await?;
+        sqlx::query("DELETE FROM tracking_codes WHERE case_id IN (SELECT id FROM cases WHERE number LIKE '%-BENCH-%')")
+            .execute(p).await?;
         sqlx::query("DELETE FROM cases WHERE number LIKE '%-BENCH-%'").execute(p).await?;
     });
     store.close().await;
