@@ -317,9 +317,27 @@ fn init_tracing() {
 async fn main() {
     init_tracing();
     if let Err(e) = run(Cli::parse()).await {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", describe(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, "a: b: c", leaving out a cause whose text the message before it
+/// already ends with: a store error shows the database's message and also gives it as its
+/// source, which `{:#}` printed twice ("database error: x: x").
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if out.ends_with(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
 }
 
 fn import_result(r: Result<safegrid::import::ImportReport, ImportError>) -> anyhow::Result<()> {
@@ -487,10 +505,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let t = std::time::Instant::now();
             let result = safegrid_store::Store::rewrite_sqlite(&settings.database).await;
             spinner.finish_and_clear();
-            // The store's error once (its source chain repeats the same words).
-            let (before, after) = result.map_err(|e| {
-                anyhow::anyhow!("vacuum {}: {e}", safegrid::redact(&settings.database))
-            })?;
+            let (before, after) = result
+                .with_context(|| format!("vacuum {}", safegrid::redact(&settings.database)))?;
             println!(
                 "database {} rewritten in {:.1} s: {before}-byte pages, now {after}",
                 safegrid::redact(&settings.database),
@@ -1048,5 +1064,23 @@ fn print_accounts(password: Option<&str>) {
         None => println!(
             "  password (密码): as printed when the demo was built; set SAFEGRID_DEMO_PASSWORD to reset it"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use safegrid_store::StoreError;
+
+    #[test]
+    fn an_error_and_its_causes_are_told_once_each() {
+        let e = anyhow::Error::from(StoreError::Db(sqlx::Error::PoolTimedOut)).context("kpi fold");
+        assert_eq!(
+            describe(&e),
+            format!("kpi fold: database error: {}", sqlx::Error::PoolTimedOut)
+        );
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::from(io).context("reading grids.geojson");
+        assert_eq!(describe(&e), "reading grids.geojson: no such file");
     }
 }

@@ -144,7 +144,7 @@ impl DiskIo {
 /// name. Why: intake has one serial part, the thread that runs the writer's SQLite connection;
 /// its CPU time per case bounds the rate and shows which part a change made cheaper, where the
 /// rate alone moved ±20 % between identical runs (docs/performance.md, ninth round).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct ThreadCpu {
     /// `(thread id, name, nanoseconds)`.
     pub threads: Vec<(u32, String, u64)>,
