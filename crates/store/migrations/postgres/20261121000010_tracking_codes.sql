@@ -8,14 +8,16 @@
 -- of their own, keyed by the code and pointing at the case; intake inserts into it in the case's
 -- transaction, and a code already taken fails that insert, and the server draws another.
 
+-- The key is added after the copy below: one sorted build instead of millions of inserts at
+-- random places in a growing index.
 CREATE TABLE tracking_codes (
-    code TEXT NOT NULL PRIMARY KEY,
+    code TEXT NOT NULL,
     county_code TEXT NOT NULL,
     case_id UUID NOT NULL
 );
 
 -- Before: every case but the first (by filing time) of a code that two or more share draws a
--- new code. A new code that happens to be taken too makes the INSERT below fail, and with it
+-- new code. A new code that happens to be taken too makes the key below fail, and with it
 -- the whole migration (one transaction), which then runs again on the next start.
 UPDATE cases SET tracking_code =
     substr('ABCDEFGHJKLMNPQRSTUVWXYZ23456789', 1 + floor(random() * 32)::int, 1) ||
@@ -40,5 +42,7 @@ WHERE (county_code, id) IN (
 
 INSERT INTO tracking_codes (code, county_code, case_id)
 SELECT tracking_code, county_code, id FROM cases;
+
+ALTER TABLE tracking_codes ADD PRIMARY KEY (code);
 
 DROP INDEX cases_tracking;
