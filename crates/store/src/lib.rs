@@ -107,8 +107,12 @@ impl Store {
         }
         let mut c = SqliteConnectOptions::from_str(url)?
             .create_if_missing(false)
-            // Someone else's lock is an answer, not something to wait for.
-            .busy_timeout(Duration::ZERO)
+            // Someone else's lock is an answer, not something to wait for long. But a store
+            // closed a moment before may still hold the file briefly while its last connection
+            // checkpoints and removes the log: the page-size test, which rewrites right after
+            // closing, failed once on a busy machine with no wait at all (cause not traced
+            // further; a second of waiting covers it).
+            .busy_timeout(Duration::from_secs(1))
             .connect()
             .await?;
         const PAGE_SIZE: &str = "PRAGMA page_size";
