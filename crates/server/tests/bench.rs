@@ -117,6 +117,15 @@ fn bench_runs_end_to_end_on_one_county() {
             .unwrap();
         assert!(folded >= 100.0, "{fold}");
         row(&format!("{backend}: KPI rates, one grid"));
+        // Read again after intake, with its changes still in the delta: the row names them.
+        let unfolded = row(&format!(
+            "{backend}: KPI rates, one province, with the intake's {} counter changes",
+            fold.split(" rows").next().unwrap()
+        ));
+        assert!(
+            unfolded["safegrid"].as_str().unwrap().contains("p99"),
+            "{unfolded}"
+        );
         row(&format!("{backend}: list one grid's cases"));
         row(&format!("{backend}: server peak resident memory"));
     }

@@ -30,6 +30,9 @@ pub struct Served {
     pub intake_disk_io: DiskIo,
     /// On-CPU time of the server's threads during the timed intake, busiest first.
     pub intake_cpu: ThreadCpu,
+    /// KPI latencies per level read after intake, before the fold: every read then sums the
+    /// settled rows and the intake's counter changes still waiting in the delta.
+    pub kpi_unfolded: Vec<(String, Latencies)>,
     /// KPI counter rows the intake left in the delta, and the seconds folding them took.
     pub fold_rows: u64,
     pub fold_secs: f64,
@@ -348,6 +351,7 @@ pub async fn serve_and_load(
     built: &Built,
     root: &str,
     locator: &safegrid_geo::Locator,
+    plan: &super::peers::KpiPlan,
 ) -> anyhow::Result<Served> {
     let token = dispatcher_token(url).await?;
     step(&format!("{name}: starting the server process…"));
@@ -422,11 +426,15 @@ pub async fn serve_and_load(
         "{name}: folding the intake's KPI counter changes…"
     ));
     let store = Store::connect(url).await?;
+    // KPIs first, while the delta still holds the intake's changes (the reads before intake met
+    // an empty one).
+    let kpi_unfolded = super::peers::our_kpis(&store, plan).await?.levels;
     let t = Instant::now();
     let fold_rows = crate::jobs::fold_counters(&store, |_| {}).await?;
     let fold_secs = t.elapsed().as_secs_f64();
     store.close().await;
     Ok(Served {
+        kpi_unfolded,
         fold_rows,
         fold_secs,
         startup_secs,
