@@ -396,6 +396,20 @@ pub fn terminal_states() -> Vec<String> {
         .collect()
 }
 
+/// Every state name that is not terminal in any workflow, sorted: with [`terminal_states`], every
+/// state there is, once. A count of open cases can name these instead of excluding the terminal
+/// ones, which lets an index led by status read open entries only.
+pub fn open_states() -> Vec<String> {
+    let terminal = terminal_states();
+    builtin()
+        .values()
+        .flat_map(|w| w.states.iter().map(|s| s.name.clone()))
+        .filter(|n| !terminal.contains(n))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
 pub fn builtin() -> &'static BTreeMap<String, Workflow> {
     static WORKFLOWS: OnceLock<BTreeMap<String, Workflow>> = OnceLock::new();
     WORKFLOWS.get_or_init(|| {
@@ -418,6 +432,22 @@ pub fn workflow(case_type: &str) -> Option<&'static Workflow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Open and terminal states split every state of every workflow, with none in both: a name
+    /// terminal in one workflow is terminal in all (so an "open" filter can name either side).
+    #[test]
+    fn open_and_terminal_states_split_every_state() {
+        let (open, terminal) = (open_states(), terminal_states());
+        assert!(open.iter().all(|s| !terminal.contains(s)));
+        for wf in builtin().values() {
+            for s in &wf.states {
+                let side = if s.terminal { &terminal } else { &open };
+                assert!(side.contains(&s.name), "{} in {}", s.name, wf.case_type);
+            }
+        }
+        assert!(open.contains(&"reported".to_string()));
+        assert!(terminal.contains(&"closed".to_string()));
+    }
 
     #[test]
     fn every_builtin_workflow_parses_and_every_state_is_reachable() {

@@ -615,6 +615,59 @@ async fn suite(store: &Store) {
     fold_adds_to_settled_rows(store).await;
     security(store).await;
     tracking_code_upgrade(store).await;
+    open_only_counts(store).await;
+}
+
+/// "Open only" lists count exactly what they list, on both backends: PostgreSQL counts them by
+/// naming the open statuses, the page (and SQLite) by excluding the terminal ones.
+async fn open_only_counts(store: &Store) {
+    let terminal = safegrid_domain::workflow::terminal_states();
+    let closed = store.case_by_tracking_code("TRACK1").await.unwrap();
+    let rows: Vec<(String, String)> = safegrid_store::with_pool!(store, p => {
+        sqlx::query("UPDATE cases SET status = 'closed' WHERE id = $1")
+            .bind(closed.id)
+            .execute(p)
+            .await
+            .unwrap();
+        sqlx::query_as("SELECT region_code, status FROM cases").fetch_all(p).await.unwrap()
+    });
+    let open_in = |prefix: &str| {
+        rows.iter()
+            .filter(|(r, s)| r.starts_with(prefix) && !terminal.contains(s))
+            .count() as i64
+    };
+    assert!(open_in("") > 2 && open_in("") < rows.len() as i64);
+    for (prefix, cap) in [
+        (None, None),
+        (Some("330502"), None),
+        (Some("3305"), Some(1)),
+        (None, Some(10_000)),
+    ] {
+        let page = store
+            .list_cases(
+                &CaseFilter {
+                    open_only: true,
+                    region_prefix: prefix.map(String::from),
+                    count_limit: cap,
+                    limit: 10_000,
+                    ..Default::default()
+                },
+                &terminal,
+            )
+            .await
+            .unwrap();
+        let expected = open_in(prefix.unwrap_or(""));
+        assert_eq!(page.cases.len() as i64, expected, "{prefix:?}");
+        assert!(page.cases.iter().all(|c| c.id != closed.id));
+        match cap {
+            Some(n) if expected > n => assert_eq!((page.total, page.total_capped), (n, true)),
+            _ => assert_eq!(
+                (page.total, page.total_capped),
+                (expected, false),
+                "{prefix:?}"
+            ),
+        }
+    }
 }
 
 /// Migration 10 on a database from before it, where two cases could share a tracking code: the
