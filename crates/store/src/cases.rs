@@ -348,15 +348,7 @@ enum OpenAs<'a> {
     Open(&'a [String]),
 }
 
-fn build_where(f: &CaseFilter, terminal: &[String], planner_estimates: bool) -> (String, Vec<Arg>) {
-    build_where_as(f, OpenAs::NotTerminal(terminal), planner_estimates)
-}
-
-fn build_where_as(
-    f: &CaseFilter,
-    open_as: OpenAs<'_>,
-    planner_estimates: bool,
-) -> (String, Vec<Arg>) {
+fn build_where(f: &CaseFilter, open_as: OpenAs<'_>, planner_estimates: bool) -> (String, Vec<Arg>) {
     let mut w = vec!["1=1".to_string()];
     let mut args: Vec<Arg> = vec![];
     let push = |args: &mut Vec<Arg>, a: Arg| {
@@ -655,7 +647,8 @@ impl Store {
 
     /// A filtered, paged list. `terminal` lists the terminal states (for `open_only`).
     pub async fn list_cases(&self, f: &CaseFilter, terminal: &[String]) -> Result<CasePage> {
-        let (wh, args) = build_where(f, terminal, matches!(self, Store::Postgres(_)));
+        let pg = matches!(self, Store::Postgres(_));
+        let (wh, args) = build_where(f, OpenAs::NotTerminal(terminal), pg);
         let order = match f.order {
             SortOrder::NewestFirst => "created_at DESC, id DESC",
             SortOrder::OldestFirst => "created_at ASC, id ASC",
@@ -677,13 +670,9 @@ impl Store {
         // requested order and stop after a page (with `IN` PostgreSQL fetched and sorted every
         // open row: 0.3 → 48 ms). SQLite keeps `NOT IN` for both: given `IN` it chose the
         // status-led index for a department's queue and read every open case of the province.
-        let open = (self.backend() == "postgres"
-            && f.open_only
-            && terminal == safegrid_domain::workflow::terminal_states())
-        .then(safegrid_domain::workflow::open_states);
-        let open_where = open
-            .as_ref()
-            .map(|o| build_where_as(f, OpenAs::Open(o), true));
+        let open = (pg && f.open_only && terminal == safegrid_domain::workflow::terminal_states())
+            .then(safegrid_domain::workflow::open_states);
+        let open_where = open.as_ref().map(|o| build_where(f, OpenAs::Open(o), pg));
         let (count_wh, count_args) = match &open_where {
             Some((w, a)) => (w, a),
             None => (&wh, &args),
