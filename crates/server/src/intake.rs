@@ -148,8 +148,16 @@ async fn writer(store: Store, readers: Store, mut rx: mpsc::Receiver<Job>, own: 
                             break;
                         }
                         let code = &job.applied.case.tracking_code;
-                        if !readers.tracking_code_taken(code).await.unwrap_or(false) {
-                            break;
+                        match readers.tracking_code_taken(code).await {
+                            Ok(true) => {}
+                            Ok(false) => break,
+                            // Not known whether the code or the id was refused: the client is
+                            // told what went wrong (busy: retry), not a conflict that may not
+                            // be one.
+                            Err(e) => {
+                                r = Err(e);
+                                break;
+                            }
                         }
                         tracing::info!(case = %job.applied.case.id, "tracking code taken; drawing another");
                         job.applied.case.tracking_code =
@@ -262,6 +270,35 @@ mod tests {
         bad_case_is_refused_alone(&intake, &store).await;
         drop(intake);
         store.close().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A case refused for its tracking code, when the readers cannot say whether the code is
+    /// taken (closed here; busy in a surge), gets that answer — retry — not a conflict.
+    #[tokio::test]
+    async fn an_unanswered_code_check_is_reported_as_busy() {
+        let dir = std::env::temp_dir().join(format!("sg-intake-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let writer = Store::dedicated_writer(&url).await.unwrap();
+        let intake = Intake::start(writer, store.clone());
+        intake
+            .insert(new_case(uuid::Uuid::now_v7(), 0), vec![], vec![])
+            .await
+            .unwrap();
+        store.close().await;
+        let r = intake
+            .insert(new_case(uuid::Uuid::now_v7(), 0), vec![], vec![])
+            .await;
+        assert!(matches!(&r, Err(e) if e.is_busy()), "{r:?}");
+        // The writer's own connection still works: a case with a fresh code is stored.
+        intake
+            .insert(new_case(uuid::Uuid::now_v7(), 1), vec![], vec![])
+            .await
+            .unwrap();
+        drop(intake);
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -56,6 +56,35 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// The database could not take the work just now: no connection came free in time, the
+    /// pool is closing, the SQLite file stayed locked past the busy timeout, or PostgreSQL
+    /// refuses connections (too many, or starting up / shutting down). The same request may
+    /// well succeed in a moment, so the HTTP layer answers 503 with `Retry-After` instead of
+    /// reporting a fault — what a hotline surge looks like from a client.
+    pub fn is_busy(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(d) => {
+                let code = d.code();
+                if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLITE_BUSY (5) or SQLITE_LOCKED (6); extended codes keep the primary
+                    // code in their low byte (517 is SQLITE_BUSY_SNAPSHOT).
+                    code.and_then(|c| c.parse::<i32>().ok())
+                        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+                } else {
+                    // too_many_connections, cannot_connect_now.
+                    matches!(code.as_deref(), Some("53300" | "57P03"))
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The database, SQLite or PostgreSQL.
 #[derive(Clone, Debug)]
 pub enum Store {
@@ -438,6 +467,52 @@ pub async fn scratch_pg_database(
     conn.close().await?;
     let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
     Ok(Some(format!("{base}/{name}")))
+}
+
+#[cfg(test)]
+mod busy_tests {
+    use super::StoreError;
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+
+    #[tokio::test]
+    async fn a_locked_database_and_a_full_pool_are_busy_and_nothing_else_is() {
+        assert!(StoreError::Db(sqlx::Error::PoolTimedOut).is_busy());
+        assert!(StoreError::Db(sqlx::Error::PoolClosed).is_busy());
+        assert!(!StoreError::NotFound.is_busy());
+        assert!(!StoreError::Conflict("x".into()).is_busy());
+        assert!(!StoreError::Db(sqlx::Error::RowNotFound).is_busy());
+
+        let dir = std::env::temp_dir().join(format!("sg-busy-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.join("db.sqlite"))
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO);
+        let mut a = SqliteConnection::connect_with(&opts).await.unwrap();
+        let mut b = SqliteConnection::connect_with(&opts).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut a)
+            .await
+            .unwrap();
+        let locked = sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut b)
+            .await
+            .unwrap_err();
+        assert!(StoreError::from(locked).is_busy());
+        // A real fault on the same connection is not.
+        let missing = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(&mut b)
+            .await
+            .unwrap_err();
+        assert!(!StoreError::from(missing).is_busy());
+        drop((a, b));
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
 
 #[cfg(test)]

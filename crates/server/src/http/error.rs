@@ -15,7 +15,7 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub extra: Option<serde_json::Value>,
-    /// Seconds for a `Retry-After` header (429 answers).
+    /// Seconds for a `Retry-After` header (429 and 503 answers).
     pub retry_after: Option<u64>,
 }
 
@@ -107,6 +107,15 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found("record"),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(f) => f.into(),
+            busy if busy.is_busy() => {
+                tracing::warn!(error = %busy, "database busy; asked the client to retry");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is busy; retry in a moment",
+                )
+                .with_retry_after(1)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -159,3 +168,32 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that cannot take the work now (a surge filled the pool) is a 503 the client
+    /// may retry, on the API and on Open311 alike; other database faults stay 500.
+    #[test]
+    fn a_busy_database_is_a_retryable_503() {
+        let busy = ApiError::from(StoreError::Db(sqlx::Error::PoolTimedOut));
+        assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.code, "unavailable");
+        assert_eq!(busy.retry_after, Some(1));
+        let fail = crate::open311::Fail::from(busy);
+        assert_eq!(fail.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(fail.retry_after, Some(1));
+        let resp = fail.render(crate::open311::format::Format::Json);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+
+        let resp = ApiError::from(StoreError::Db(sqlx::Error::PoolClosed)).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+
+        let fault = ApiError::from(StoreError::Db(sqlx::Error::RowNotFound));
+        assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(fault.retry_after, None);
+    }
+}

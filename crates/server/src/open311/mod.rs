@@ -163,6 +163,7 @@ impl From<ApiError> for Fail {
             StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => StatusCode::FORBIDDEN,
             StatusCode::INTERNAL_SERVER_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
             StatusCode::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
         let message = match &e.field {
@@ -175,7 +176,10 @@ impl From<ApiError> for Fail {
             }
             None => e.message.clone(),
         };
-        Fail::new(status, message)
+        Fail {
+            retry_after: e.retry_after,
+            ..Fail::new(status, message)
+        }
     }
 }
 

@@ -237,6 +237,8 @@ pub enum WebError {
     Csrf,
     /// A rule of the service refused the request (message already in the person's language).
     Refused(String),
+    /// The database could not take the work just now (`StoreError::is_busy`): 503, try again.
+    Busy,
     Internal,
 }
 
@@ -246,6 +248,7 @@ impl From<ApiError> for WebError {
             StatusCode::NOT_FOUND => WebError::NotFound,
             StatusCode::FORBIDDEN => WebError::Forbidden,
             StatusCode::UNAUTHORIZED => WebError::Login,
+            StatusCode::SERVICE_UNAVAILABLE => WebError::Busy,
             s if s.is_server_error() => WebError::Internal,
             _ => WebError::Refused(e.message),
         }
@@ -299,6 +302,11 @@ impl WebError {
                 ctx.t("err.csrf").to_string(),
             ),
             WebError::Refused(m) => (StatusCode::CONFLICT, ctx.t("err.refused.title"), m),
+            WebError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ctx.t("err.busy.title"),
+                ctx.t("err.busy").to_string(),
+            ),
             WebError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ctx.t("err.internal.title"),
@@ -314,6 +322,10 @@ impl WebError {
             Ok(html) => {
                 let mut r = (status, Html(html)).into_response();
                 ctx.finish(&mut r);
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                }
                 r
             }
             Err(_) => (status, title).into_response(),
@@ -392,5 +404,25 @@ impl axum::extract::FromRequest<SharedState> for WebMultipart {
             Ok(m) => Ok(WebMultipart(m)),
             Err(e) => Err(unreadable(&ctx, e.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page that met a busy database says so (503, try again), not "system error".
+    #[test]
+    fn a_busy_database_is_a_busy_page_and_other_faults_are_internal() {
+        let busy = || StoreError::Db(sqlx::Error::PoolTimedOut);
+        assert!(matches!(WebError::from(busy()), WebError::Busy));
+        assert!(matches!(
+            WebError::from(ApiError::from(busy())),
+            WebError::Busy
+        ));
+        assert!(matches!(
+            WebError::from(StoreError::Db(sqlx::Error::RowNotFound)),
+            WebError::Internal
+        ));
     }
 }

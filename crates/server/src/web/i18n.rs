@@ -346,6 +346,12 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("duplicate.of", "重复于", "Duplicate of"),
     (
+        "err.busy",
+        "系统繁忙，请稍候片刻再试。",
+        "The system is busy; please try again in a moment.",
+    ),
+    ("err.busy.title", "系统繁忙", "System busy"),
+    (
         "err.csrf",
         "表单已过期或来源不明。请返回、刷新页面后重试。",
         "The form has expired or did not come from this site. Go back, reload the page and try again.",
