@@ -671,7 +671,7 @@ pub fn openapi() -> Value {
                 "200": { "description": "OK", "content": { "application/json": {} } },
                 "4XX": { "description": "Error naming the field and the reason",
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "503": { "description": "The database is busy (code `unavailable`); nothing was stored; retry after `Retry-After` seconds",
+                "503": { "description": "The database is busy (code `unavailable`); retry after `Retry-After` seconds",
                     "headers": { "Retry-After": { "schema": { "type": "integer" } } },
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
             }
