@@ -305,12 +305,43 @@ enum UserWhat {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::field::MakeExt;
     let filter = EnvFilter::try_from_env("SAFEGRID_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // sqlx's slow-statement warning carries the whole statement: a bulk load's multi-row
+    // inserts are ~100 KB each, and a 10,000,000-case bench wrote a gigabyte of them. The
+    // statement's start says which one it was.
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = format!("{value:?}");
+        let text = clip(&text, MAX_LOGGED_FIELD);
+        if field.name() == "message" {
+            w.write_str(&text)
+        } else {
+            write!(w, "{}={text}", field.name())
+        }
+    })
+    .delimited(" ");
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .fmt_fields(fields)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The longest field value a log line carries whole, in bytes.
+const MAX_LOGGED_FIELD: usize = 2_000;
+
+/// `text` if it is at most `max` bytes, else its first `max` bytes (at a character boundary)
+/// and how much was left out.
+fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end).into()
 }
 
 #[tokio::main]
@@ -1069,8 +1100,17 @@ fn print_accounts(password: Option<&str>) {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{clip, describe};
     use safegrid_store::StoreError;
+
+    #[test]
+    fn long_log_fields_are_clipped_at_a_character_boundary() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("0123456789", 10), "0123456789");
+        assert_eq!(clip("0123456789abc", 10), "0123456789… (3 more bytes)");
+        // "网格" is 3 bytes a character: 4 bytes fall inside the second one.
+        assert_eq!(clip("网格员", 4), "网… (6 more bytes)");
+    }
 
     #[test]
     fn an_error_and_its_causes_are_told_once_each() {
