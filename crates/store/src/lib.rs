@@ -105,6 +105,17 @@ macro_rules! with_pool {
     };
 }
 
+/// What a pool is for (its size and, on SQLite, its settings).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pool {
+    /// Request handlers and jobs: several connections.
+    Shared,
+    /// The intake writer: one connection that leaves checkpoints to another.
+    Writer,
+    /// A bulk load: one connection with a large page cache.
+    Bulk,
+}
+
 /// How long a SQLite connection waits for another's write lock before answering busy.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -114,7 +125,7 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 impl Store {
     /// Connects by URL scheme: `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
-        Store::connect_sized(url, None).await
+        Store::connect_sized(url, Pool::Shared).await
     }
 
     /// The page size SQLite databases are created with (see [`Store::connect`]).
@@ -193,10 +204,29 @@ impl Store {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Ok(None);
         }
-        Ok(Some(Store::connect_sized(url, Some(1)).await?))
+        Ok(Some(Store::connect_sized(url, Pool::Writer).await?))
     }
 
-    async fn connect_sized(url: &str, connections: Option<u32>) -> Result<Store> {
+    /// A second store on the same database with one connection of its own and a 512 MiB page
+    /// cache, for a bulk load (the demo city, the bench's province) that writes batch after
+    /// batch. Through the shared pool each batch went to the next idle connection, whose
+    /// page cache SQLite empties when another connection has written since its last
+    /// transaction: every batch began by reading its index pages again through the kernel
+    /// (docs/performance.md, twelfth round). It checkpoints in its own commits, as the shared
+    /// pool does. Close it when the load is done (the cache is its memory). `None` for an
+    /// in-memory SQLite database.
+    pub async fn bulk_loader(url: &str) -> Result<Option<Store>> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Ok(None);
+        }
+        Ok(Some(Store::connect_sized(url, Pool::Bulk).await?))
+    }
+
+    async fn connect_sized(url: &str, kind: Pool) -> Result<Store> {
+        let connections = match kind {
+            Pool::Shared => None,
+            Pool::Writer | Pool::Bulk => Some(1),
+        };
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -206,7 +236,14 @@ impl Store {
                 .foreign_keys(true)
                 // 32 MiB of page cache per connection (the default is 2 MiB): a province's case
                 // lists touch rows spread over gigabytes. At most 8 connections: 256 MiB.
-                .pragma("cache_size", "-32768")
+                .pragma(
+                    "cache_size",
+                    if kind == Pool::Bulk {
+                        "-524288"
+                    } else {
+                        "-32768"
+                    },
+                )
                 // A new database gets 2 KiB pages (SQLite's default is 4 KiB). Intake writes
                 // every page a new case dirties into the write-ahead log whole, and most of them
                 // are index leaves no other case of the batch shares (a grid's, a village's, a
@@ -221,11 +258,11 @@ impl Store {
                 // A multi-row insert inside a transaction keeps a statement journal (to undo just
                 // that statement on a constraint error); past 64 KiB SQLite spills it to a temp
                 // file, and a group commit's inserts always do: a quarter of the writer's time
-                // went to those writes. The writer keeps it in memory (a few MiB at most);
+                // went to those writes. The writer and a bulk load keep it in memory (a few MiB);
                 // readers keep the default so a large sort can still spill to disk.
                 .pragma(
                     "temp_store",
-                    if connections == Some(1) {
+                    if kind != Pool::Shared {
                         "memory"
                     } else {
                         "default"
@@ -236,7 +273,7 @@ impl Store {
                 // connection instead. Durability is the same either way.
                 .pragma(
                     "wal_autocheckpoint",
-                    if connections == Some(1) { "0" } else { "1000" },
+                    if kind == Pool::Writer { "0" } else { "1000" },
                 )
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -530,5 +567,49 @@ mod checkpoint_tests {
         // Long with much left to copy: wait for a later pass.
         assert!(!restart_due(100_000, 10_000, max));
         assert!(!restart_due(100_000, -1, max));
+    }
+}
+
+#[cfg(test)]
+mod bulk_loader_tests {
+    use super::Store;
+
+    /// One connection, a large page cache, and checkpoints in its own commits (a load of
+    /// millions of cases would otherwise grow the log without bound, as no companion task
+    /// checkpoints for it); none for an in-memory database, which cannot be opened twice.
+    #[tokio::test]
+    async fn a_bulk_loader_is_one_connection_that_keeps_its_cache_and_checkpoints() {
+        assert!(
+            Store::bulk_loader("sqlite::memory:")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let dir = std::env::temp_dir().join(format!("sg-bulk-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let shared = Store::connect(&url).await.unwrap();
+        let bulk = Store::bulk_loader(&url).await.unwrap().unwrap();
+        let pragma = |store: &Store, name: &'static str| {
+            let Store::Sqlite(p) = store.clone() else {
+                unreachable!("a SQLite URL")
+            };
+            async move {
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+                    .fetch_one(&p)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(pragma(&bulk, "cache_size").await, -524_288);
+        assert_eq!(pragma(&shared, "cache_size").await, -32_768);
+        assert_eq!(pragma(&bulk, "wal_autocheckpoint").await, 1000);
+        let Store::Sqlite(p) = &bulk else {
+            unreachable!()
+        };
+        assert_eq!(p.options().get_max_connections(), 1);
+        bulk.close().await;
+        shared.close().await;
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -236,6 +236,10 @@ pub async fn generate(
     let mut recent_by_grid: HashMap<String, Uuid> = HashMap::new();
     let mut events_total = 0usize;
     let mut storing: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
+    // Batches go through one connection of their own, whose page cache stays warm from one
+    // batch to the next (`Store::bulk_loader`).
+    let bulk = safegrid_store::Store::bulk_loader(&st.settings.database).await?;
+    let loader = bulk.clone().unwrap_or_else(|| st.store.clone());
     let pick = |rng: &mut ChaCha8Rng, n: usize| rng.random_range(0..n.max(1));
 
     for t0 in times {
@@ -403,7 +407,7 @@ pub async fn generate(
             }
             let batch = std::mem::replace(&mut out, Vec::with_capacity(FLUSH_EVERY));
             let batch_counters = std::mem::take(&mut counters);
-            let store = st.store.clone();
+            let store = loader.clone();
             storing = Some(tokio::spawn(async move {
                 store_batch(&store, &batch, batch_counters, &[]).await
             }));
@@ -424,7 +428,10 @@ pub async fn generate(
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
-    stored += store_batch(&st.store, &out, std::mem::take(&mut counters), &seq_rows).await?;
+    stored += store_batch(&loader, &out, std::mem::take(&mut counters), &seq_rows).await?;
+    if let Some(b) = bulk {
+        b.close().await;
+    }
     pb.finish_and_clear();
     Ok((stored, events_total))
 }
