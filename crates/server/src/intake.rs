@@ -259,14 +259,7 @@ mod tests {
     /// the failed batch back itself (`OR ROLLBACK`), and the connection goes on serving.
     #[tokio::test]
     async fn a_bad_case_does_not_fail_its_batch_on_a_kept_connection() {
-        let dir = std::env::temp_dir().join(format!("sg-intake-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let writer = Store::dedicated_writer(&url).await.unwrap();
-        assert!(writer.is_some());
-        let intake = Intake::start(writer, store.clone());
+        let (intake, store, dir) = on_a_file().await;
         bad_case_is_refused_alone(&intake, &store).await;
         drop(intake);
         store.close().await;
@@ -277,13 +270,7 @@ mod tests {
     /// taken (closed here; busy in a surge), gets that answer — retry — not a conflict.
     #[tokio::test]
     async fn an_unanswered_code_check_is_reported_as_busy() {
-        let dir = std::env::temp_dir().join(format!("sg-intake-{}", uuid::Uuid::now_v7()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let writer = Store::dedicated_writer(&url).await.unwrap();
-        let intake = Intake::start(writer, store.clone());
+        let (intake, store, dir) = on_a_file().await;
         intake
             .insert(new_case(uuid::Uuid::now_v7(), 0), vec![], vec![])
             .await
@@ -300,6 +287,19 @@ mod tests {
             .unwrap();
         drop(intake);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Intake on a SQLite file with its writer's own connection, as the server runs it; the
+    /// folder to remove afterwards.
+    async fn on_a_file() -> (Intake, Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sg-intake-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let writer = Store::dedicated_writer(&url).await.unwrap();
+        assert!(writer.is_some());
+        (Intake::start(writer, store.clone()), store, dir)
     }
 
     async fn bad_case_is_refused_alone(intake: &Intake, store: &Store) {
