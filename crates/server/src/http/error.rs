@@ -84,6 +84,17 @@ impl ApiError {
         )
     }
 
+    /// The database could not take the work just now (`StoreError::is_busy`): 503, retry.
+    pub fn busy(e: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %e, "database busy; asked the client to retry");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is busy; retry in a moment",
+        )
+        .with_retry_after(1)
+    }
+
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
         self
@@ -107,15 +118,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found("record"),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             StoreError::Invalid(f) => f.into(),
-            busy if busy.is_busy() => {
-                tracing::warn!(error = %busy, "database busy; asked the client to retry");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is busy; retry in a moment",
-                )
-                .with_retry_after(1)
-            }
+            busy if busy.is_busy() => ApiError::busy(busy),
             other => ApiError::internal(other),
         }
     }
@@ -144,6 +147,11 @@ impl From<EngineError> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
+        if e.downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_busy)
+        {
+            return ApiError::busy(format!("{e:#}"));
+        }
         ApiError::internal(format!("{e:#}"))
     }
 }
@@ -191,6 +199,13 @@ mod tests {
         let resp = ApiError::from(StoreError::Db(sqlx::Error::PoolClosed)).into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+
+        // Through anyhow, with context, as service code returns it.
+        let wrapped = anyhow::Error::from(StoreError::Db(sqlx::Error::PoolTimedOut)).context("x");
+        assert_eq!(
+            ApiError::from(wrapped).status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
 
         let fault = ApiError::from(StoreError::Db(sqlx::Error::RowNotFound));
         assert_eq!(fault.status, StatusCode::INTERNAL_SERVER_ERROR);

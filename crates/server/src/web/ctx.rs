@@ -266,6 +266,12 @@ impl From<StoreError> for WebError {
 
 impl From<anyhow::Error> for WebError {
     fn from(e: anyhow::Error) -> Self {
+        if e.downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_busy)
+        {
+            tracing::warn!(error = %format!("{e:#}"), "page: database busy");
+            return WebError::Busy;
+        }
         tracing::error!(error = %format!("{e:#}"), "page");
         WebError::Internal
     }
@@ -421,7 +427,15 @@ mod tests {
             WebError::Busy
         ));
         assert!(matches!(
+            WebError::from(anyhow::Error::from(busy()).context("page")),
+            WebError::Busy
+        ));
+        assert!(matches!(
             WebError::from(StoreError::Db(sqlx::Error::RowNotFound)),
+            WebError::Internal
+        ));
+        assert!(matches!(
+            WebError::from(anyhow::anyhow!("something else")),
             WebError::Internal
         ));
     }
