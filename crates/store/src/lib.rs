@@ -331,22 +331,42 @@ impl Store {
                 sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
                     .fetch_one(&mut *conn)
                     .await?;
+            let started = std::time::Instant::now();
             if log > 4 * max_frames {
-                sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                    .execute(&mut *conn)
-                    .await?;
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+                        .fetch_one(&mut *conn)
+                        .await?;
+                // Writers waited for this one: an operator seeing a slow request wants to know.
+                tracing::info!(
+                    busy,
+                    log_frames = log,
+                    copied_frames = copied,
+                    ms = started.elapsed().as_millis() as u64,
+                    "WAL restart checkpoint (forced: the log outgrew four times its limit)"
+                );
             } else if restart_due(log, copied, max_frames) {
                 sqlx::query("PRAGMA busy_timeout = 0")
                     .execute(&mut *conn)
                     .await?;
                 // Busy (a writer holds the lock) is an answer, not an error: try next time.
-                let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                    .execute(&mut *conn)
-                    .await;
+                // SQLite reports it in the first column (1), not as an error.
+                let restarted: std::result::Result<(i64, i64, i64), _> =
+                    sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+                        .fetch_one(&mut *conn)
+                        .await;
                 let wait = format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
                 sqlx::query(sqlx::AssertSqlSafe(wait.as_str()))
                     .execute(&mut *conn)
                     .await?;
+                if let Ok((0, _, _)) = restarted {
+                    tracing::info!(
+                        log_frames = log,
+                        copied_frames = copied,
+                        ms = started.elapsed().as_millis() as u64,
+                        "WAL restart checkpoint"
+                    );
+                }
                 restarted?;
             }
         }
