@@ -323,6 +323,7 @@ impl Store {
     /// the next call tries again. It used to wait (the connection's 10 s busy timeout) for a bulk
     /// load's 20,000-case transaction and then copy all of it, holding the next one back: a 5–8 s
     /// stall per batch. Only a log four times too long waits for its RESTART, which bounds it.
+    /// Each restart is logged (info) with the log's size and how long it held writers back.
     /// Nothing on PostgreSQL.
     pub async fn checkpoint(&self, max_frames: i64) -> Result<()> {
         if let Store::Sqlite(p) = self {
@@ -332,42 +333,40 @@ impl Store {
                     .fetch_one(&mut *conn)
                     .await?;
             let started = std::time::Instant::now();
-            if log > 4 * max_frames {
-                let (busy, _, _): (i64, i64, i64) =
+            let forced = log > 4 * max_frames;
+            // The row is (busy, log, copied); busy 1 means a writer held the lock and nothing
+            // restarted. SQLite reports it there, not as an error.
+            let restarted: Option<(i64, i64, i64)> = if forced {
+                Some(
                     sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
                         .fetch_one(&mut *conn)
-                        .await?;
-                // Writers waited for this one: an operator seeing a slow request wants to know.
-                tracing::info!(
-                    busy,
-                    log_frames = log,
-                    copied_frames = copied,
-                    ms = started.elapsed().as_millis() as u64,
-                    "WAL restart checkpoint (forced: the log outgrew four times its limit)"
-                );
+                        .await?,
+                )
             } else if restart_due(log, copied, max_frames) {
                 sqlx::query("PRAGMA busy_timeout = 0")
                     .execute(&mut *conn)
                     .await?;
-                // Busy (a writer holds the lock) is an answer, not an error: try next time.
-                // SQLite reports it in the first column (1), not as an error.
-                let restarted: std::result::Result<(i64, i64, i64), _> =
-                    sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
-                        .fetch_one(&mut *conn)
-                        .await;
+                // Busy is an answer, not an error: try next time.
+                let restarted = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+                    .fetch_one(&mut *conn)
+                    .await;
                 let wait = format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis());
                 sqlx::query(sqlx::AssertSqlSafe(wait.as_str()))
                     .execute(&mut *conn)
                     .await?;
-                if let Ok((0, _, _)) = restarted {
-                    tracing::info!(
-                        log_frames = log,
-                        copied_frames = copied,
-                        ms = started.elapsed().as_millis() as u64,
-                        "WAL restart checkpoint"
-                    );
-                }
-                restarted?;
+                Some(restarted?)
+            } else {
+                None
+            };
+            if let Some((0, _, _)) = restarted {
+                // Writers waited behind it: the first thing to look at for a slow request.
+                tracing::info!(
+                    forced,
+                    log_frames = log,
+                    copied_frames = copied,
+                    ms = started.elapsed().as_millis() as u64,
+                    "WAL restart checkpoint"
+                );
             }
         }
         Ok(())
