@@ -27,6 +27,10 @@ struct Job {
 #[derive(Clone)]
 pub struct Intake {
     tx: mpsc::Sender<Job>,
+    /// Asks the writer to finish (see [`Intake::close`]).
+    stop: std::sync::Arc<tokio::sync::Notify>,
+    /// Said by the writer once it has stored what was queued and let go of its connection.
+    stopped: std::sync::Arc<tokio::sync::Mutex<Option<oneshot::Receiver<()>>>>,
 }
 
 impl Intake {
@@ -37,6 +41,12 @@ impl Intake {
     /// in-memory SQLite) the writer is a task sharing `store`.
     pub fn start(writer_store: Option<Store>, store: Store) -> Intake {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let stop = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (done, stopped) = oneshot::channel();
+        let ending = Ending {
+            stop: stop.clone(),
+            done,
+        };
         match writer_store {
             Some(w) if w.backend() == "sqlite" => {
                 // The writer's transaction is a dozen round trips to its connection; on the
@@ -51,7 +61,7 @@ impl Intake {
                 let readers = store.clone();
                 std::thread::Builder::new()
                     .name("intake-writer".into())
-                    .spawn(move || runtime.block_on(writer(w, readers, rx, true)))
+                    .spawn(move || runtime.block_on(writer(w, readers, rx, true, ending)))
                     .expect("spawning the intake writer thread");
                 let readers = store;
                 let checkpoints = tx.downgrade();
@@ -75,13 +85,30 @@ impl Intake {
                 });
             }
             Some(w) => {
-                tokio::spawn(writer(w, store, rx, true));
+                tokio::spawn(writer(w, store, rx, true, ending));
             }
             None => {
-                tokio::spawn(writer(store.clone(), store, rx, false));
+                tokio::spawn(writer(store.clone(), store, rx, false, ending));
             }
         }
-        Intake { tx }
+        Intake {
+            tx,
+            stop,
+            stopped: std::sync::Arc::new(tokio::sync::Mutex::new(Some(stopped))),
+        }
+    }
+
+    /// Stops the writer on shutdown, after the HTTP server has finished its requests: what is
+    /// queued is stored and answered, later inserts are refused as storage closing, and a
+    /// writer with a connection of its own closes it (on SQLite the last connection to close
+    /// copies the write-ahead log into the database and removes it, so the next start does not
+    /// inherit a log to checkpoint under load). Returns when that is done; calling it again
+    /// returns at once.
+    pub async fn close(&self) {
+        self.stop.notify_one();
+        if let Some(stopped) = self.stopped.lock().await.take() {
+            let _ = stopped.await;
+        }
     }
 
     /// Stores a new case (numbered in the batch's transaction); returns it once committed.
@@ -112,10 +139,26 @@ impl Intake {
 /// `own`: `store` is the writer's alone, so it keeps its connection between batches (one
 /// shared with request handlers is given back after each). `readers` answers the writer's one
 /// question that must not wait for its own connection: whether a tracking code is taken.
-async fn writer(store: Store, readers: Store, mut rx: mpsc::Receiver<Job>, own: bool) {
+async fn writer(
+    store: Store,
+    readers: Store,
+    mut rx: mpsc::Receiver<Job>,
+    own: bool,
+    ending: Ending,
+) {
     let mut held = own.then(|| store.case_writer());
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            job = rx.recv() => job,
+            () = ending.stop.notified() => {
+                // No new jobs; the loop goes on with those already queued, then ends.
+                rx.close();
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -169,6 +212,18 @@ async fn writer(store: Store, readers: Store, mut rx: mpsc::Receiver<Job>, own: 
             }
         }
     }
+    // The connection goes back to the pool before the pool closes (closing waits for it).
+    drop(held);
+    if own {
+        store.close().await;
+    }
+    let _ = ending.done.send(());
+}
+
+/// How a writer is told to stop and says it has.
+struct Ending {
+    stop: std::sync::Arc<tokio::sync::Notify>,
+    done: oneshot::Sender<()>,
 }
 
 async fn insert(
@@ -286,6 +341,52 @@ mod tests {
             .await
             .unwrap();
         drop(intake);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Shutdown: cases queued when the writer is told to stop are stored and answered, later
+    /// ones are refused as storage closing, and once the readers close too the write-ahead log
+    /// is folded into the file (no `-wal` left for the next start to checkpoint under load).
+    #[tokio::test]
+    async fn closing_stores_what_is_queued_and_leaves_no_log() {
+        let (intake, store, dir) = on_a_file().await;
+        let queued: Vec<_> = (0..50u32)
+            .map(|n| {
+                let intake = intake.clone();
+                tokio::spawn(async move {
+                    intake
+                        .insert(new_case(uuid::Uuid::now_v7(), n), vec![], vec![])
+                        .await
+                })
+            })
+            .collect();
+        // Let the clients send (the test's runtime is one thread): most are queued or stored
+        // before the stop; any that send after it are refused.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        intake.close().await;
+        let mut stored = 0;
+        for q in queued {
+            match q.await.unwrap() {
+                Ok(_) => stored += 1,
+                Err(e) => assert!(e.is_busy(), "refused as closing, not {e:?}"),
+            }
+        }
+        assert!(stored > 0);
+        assert_eq!(store.case_count().await.unwrap(), stored);
+        let late = intake
+            .insert(new_case(uuid::Uuid::now_v7(), 99), vec![], vec![])
+            .await;
+        assert!(matches!(&late, Err(e) if e.is_busy()), "{late:?}");
+        // A second close returns at once.
+        intake.close().await;
+        store.close().await;
+        assert!(dir.join("db.sqlite").exists());
+        assert!(
+            !dir.join("db.sqlite-wal").exists(),
+            "the last connection to close removes the log"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 

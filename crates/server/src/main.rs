@@ -436,10 +436,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 safegrid::redact(&st.settings.database)
             );
             std::io::stdout().flush().ok();
-            safegrid::serve(st, listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+            safegrid::serve(st.clone(), listener, stop_signal()).await?;
+            // Requests are finished: store what intake has queued, then close the database
+            // (on SQLite the last connection folds the write-ahead log into the file).
+            tracing::info!("stopping: closing the database");
+            st.intake.close().await;
+            st.store.close().await;
+            tracing::info!("stopped");
+            Ok(())
         }
         Command::Demo { seed, cases } => {
             let st = safegrid::open(settings).await?;
@@ -1095,6 +1099,31 @@ fn print_accounts(password: Option<&str>) {
         None => println!(
             "  password (密码): as printed when the demo was built; set SAFEGRID_DEMO_PASSWORD to reset it"
         ),
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM — what systemd, Docker and Kubernetes send to stop a
+/// service — so either ends in a graceful shutdown.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

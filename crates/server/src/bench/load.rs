@@ -107,7 +107,26 @@ fn reports(built: &Built, n: usize, seed: u64) -> anyhow::Result<Vec<Report>> {
 struct Server(Child);
 
 impl Drop for Server {
+    /// Stops the server as an operator would (SIGTERM: it finishes its requests and closes the
+    /// database, which on SQLite folds the write-ahead log into the file), so that the next
+    /// `--reuse` run does not start by checkpointing this one's log under load; killed if it has
+    /// not stopped within a minute.
     fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let asked = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .is_ok_and(|s| s.success());
+        if asked {
+            let until = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < until {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            eprintln!("[bench] the server did not stop within 60 s of SIGTERM; killing it");
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -239,7 +258,6 @@ async fn start(
         .arg("--config")
         .arg(&config)
         .arg("serve")
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
