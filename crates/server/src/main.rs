@@ -331,6 +331,12 @@ fn init_tracing() {
 /// The longest field value a log line carries whole, in bytes.
 const MAX_LOGGED_FIELD: usize = 2_000;
 
+/// How long a stopping server waits for requests in flight, and then for the database to close,
+/// before it exits anyway (each step is bounded, so at worst twice this): inside the 90 s
+/// systemd and the 30 s Kubernetes give before SIGKILL. Docker's default is 10 s (`docker stop
+/// --time 30` leaves room); a kill in the middle loses nothing committed.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `text` if it is at most `max` bytes, else its first `max` bytes (at a character boundary)
 /// and how much was left out.
 fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
@@ -436,13 +442,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 safegrid::redact(&st.settings.database)
             );
             std::io::stdout().flush().ok();
-            safegrid::serve(st.clone(), listener, stop_signal()).await?;
-            // Requests are finished: store what intake has queued, then close the database
-            // (on SQLite the last connection folds the write-ahead log into the file).
-            tracing::info!("stopping: closing the database");
-            st.intake.close().await;
-            st.store.close().await;
-            tracing::info!("stopped");
+            let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
+            let serving = safegrid::serve(st.clone(), listener, async move {
+                stop_signal().await;
+                tracing::info!("stopping: finishing the requests in flight");
+                let _ = signalled.send(());
+            });
+            // A request that never ends (a stalled client upload) must not keep the service
+            // from stopping: a supervisor would kill it anyway, without closing the database.
+            let late = async {
+                match stopping.await {
+                    Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+                    Err(_) => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                served = serving => served?,
+                () = late => tracing::warn!(
+                    grace_s = SHUTDOWN_GRACE.as_secs(),
+                    "requests still running after the grace period; closing without them"
+                ),
+            }
+            // Store what intake has queued, then close the database (on SQLite the last
+            // connection folds the write-ahead log into the file). Bounded like the above: a
+            // connection still held by an abandoned request would hold the close forever.
+            tracing::info!("stopping: storing queued intake and closing the database");
+            let closing = async {
+                st.intake.close().await;
+                st.store.close().await;
+            };
+            if tokio::time::timeout(SHUTDOWN_GRACE, closing).await.is_err() {
+                tracing::warn!(
+                    grace_s = SHUTDOWN_GRACE.as_secs(),
+                    "the database did not close within the grace period; exiting (committed writes are safe)"
+                );
+            } else {
+                tracing::info!("stopped");
+            }
             Ok(())
         }
         Command::Demo { seed, cases } => {

@@ -1,48 +1,21 @@
 //! `safegrid serve` as an operator runs it: started as a process, stopped with SIGTERM (what
 //! systemd, Docker and Kubernetes send).
 #![forbid(unsafe_code)]
+#![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// SIGTERM ends the server cleanly: exit status 0, and the SQLite write-ahead log folded into
 /// the database file, so the next start does not inherit it.
-#[cfg(unix)]
 #[test]
 fn sigterm_stops_the_server_and_folds_the_write_ahead_log() {
-    let dir = std::env::temp_dir().join(format!("safegrid-serve-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("db.sqlite");
-    let config = dir.join("serve.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "database = \"sqlite://{}\"\nlisten = \"127.0.0.1:0\"\n",
-            db.display()
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_safegrid"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut addr = None;
-    for line in stdout.lines().map_while(Result::ok) {
-        if let Some(rest) = line.split("serving on http://").nth(1) {
-            addr = rest.split('/').next().map(str::to_string);
-            break;
-        }
-    }
-    let addr = addr.expect("the server printed where it serves");
+    let (dir, mut child, addr) = serve();
     // A request answered means the database is open (and its log exists) before the stop.
-    let health = std::net::TcpStream::connect(&addr).and_then(|mut s| {
-        use std::io::{Read, Write};
+    let health = TcpStream::connect(&addr).and_then(|mut s| {
         write!(
             s,
             "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
@@ -58,27 +31,95 @@ fn sigterm_stops_the_server_and_folds_the_write_ahead_log() {
         "SQLite runs in WAL mode"
     );
 
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let until = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > until {
-            let _ = child.kill();
-            panic!("the server had not stopped 30 s after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, _) = terminate(&mut child);
     assert!(status.success(), "exit status {status:?}");
-    assert!(db.exists());
+    assert!(dir.join("db.sqlite").exists());
     assert!(
         !dir.join("db.sqlite-wal").exists(),
         "closing the database folds and removes the write-ahead log"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A request that never finishes (a client that stopped sending its body) does not keep the
+/// server from stopping: it waits the grace period (10 s), then closes the database anyway.
+#[test]
+fn a_stalled_request_does_not_hold_the_stop_past_the_grace_period() {
+    let (dir, mut child, addr) = serve();
+    let mut stalled = TcpStream::connect(&addr).unwrap();
+    write!(
+        stalled,
+        "POST /api/v1/cases HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100000\r\n\r\n{{\"description\": \""
+    )
+    .unwrap();
+    stalled.flush().unwrap();
+    // Let the server start reading the request before the stop.
+    std::thread::sleep(Duration::from_millis(300));
+
+    let (status, took) = terminate(&mut child);
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        took < Duration::from_secs(25),
+        "stopped {took:?} after SIGTERM"
+    );
+    assert!(
+        !dir.join("db.sqlite-wal").exists(),
+        "the database was closed although a request was still open"
+    );
+    drop(stalled);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Starts `safegrid serve` on a new SQLite file in a folder of its own; returns the folder, the
+/// process and the address it serves on.
+fn serve() -> (PathBuf, Child, String) {
+    let dir = std::env::temp_dir().join(format!("safegrid-serve-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database = \"sqlite://{}\"\nlisten = \"127.0.0.1:0\"\n",
+            dir.join("db.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_safegrid"))
+        .args(["--config".as_ref(), config.as_os_str(), "serve".as_ref()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let addr = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let rest = line.split("serving on http://").nth(1)?;
+            rest.split('/').next().map(str::to_string)
+        })
+        .expect("the server printed where it serves");
+    (dir, child, addr)
+}
+
+/// Sends SIGTERM; returns the exit status and how long the process took to end (killed, and
+/// the test failed, past 60 s).
+fn terminate(child: &mut Child) -> (ExitStatus, Duration) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let asked = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, asked.elapsed());
+        }
+        if asked.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the server had not stopped 60 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
