@@ -70,13 +70,14 @@ impl Intake {
                     // to the database once. Every 250 ms, a million-case database wrote 8 % more
                     // per new case (docs/performance.md, ninth round).
                     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                    let mut last_restart = None;
                     // Stops with the writer (when every handle to it is gone).
                     while checkpoints.upgrade().is_some() {
                         tick.tick().await;
                         // 65,536 pages of log (128 MiB at 2 KiB pages, 256 MiB in a database made with 4 KiB):
                         // a restart stalls new cases for a moment, so rarely.
-                        match readers.checkpoint(65_536).await {
-                            Ok(()) => {}
+                        match readers.checkpoint(65_536, &mut last_restart).await {
+                            Ok(_) => {}
                             // Shutting down: the store was closed before the last handle went.
                             Err(StoreError::Db(sqlx::Error::PoolClosed)) => break,
                             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),

@@ -336,10 +336,18 @@ impl Store {
     /// 20,000-case transaction used to hold it (then it copied all of it) for a 5–8 s stall per
     /// batch. Only a log four times too long waits for its RESTART the full busy timeout, which
     /// bounds the log. Each restart is logged (info) with the log's size, the passes and how
-    /// long it held writers back. Nothing on PostgreSQL.
-    pub async fn checkpoint(&self, max_frames: i64) -> Result<()> {
+    /// long it held writers back, and returned. Nothing on PostgreSQL.
+    ///
+    /// `last` remembers the previous restart between calls: a RESTART copies the log but does
+    /// not empty it (the next writer starts it over), so until something is written the log
+    /// reports the same size, and an idle server restarted (and logged) it again every call.
+    pub async fn checkpoint(
+        &self,
+        max_frames: i64,
+        last: &mut Option<WalRestart>,
+    ) -> Result<Option<WalRestart>> {
         let Store::Sqlite(p) = self else {
-            return Ok(());
+            return Ok(None);
         };
         let mut conn = p.acquire().await?;
         async fn passive(conn: &mut sqlx::SqliteConnection) -> Result<(i64, i64)> {
@@ -351,7 +359,11 @@ impl Store {
         }
         let (mut log, mut copied) = passive(&mut conn).await?;
         if log <= max_frames {
-            return Ok(());
+            return Ok(None);
+        }
+        // Nothing written since the last restart: the log is copied and waits to start over.
+        if last.is_some_and(|r| (r.log_frames, r.copied_frames) == (log, copied)) {
+            return Ok(None);
         }
         let mut passes = 1;
         while passes < CHECKPOINT_CATCH_UP_PASSES && copied >= 0 {
@@ -365,7 +377,7 @@ impl Store {
         }
         let forced = log > 4 * max_frames;
         if !forced && !restart_due(log, copied, max_frames) {
-            return Ok(());
+            return Ok(None);
         }
         let started = std::time::Instant::now();
         let set_wait = |ms: u128| format!("PRAGMA busy_timeout = {ms}");
@@ -388,18 +400,29 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         }
-        if let (0, _, _) = restarted? {
-            // Writers waited behind it: the first thing to look at for a slow request.
-            tracing::info!(
-                forced,
-                log_frames = log,
-                copied_frames = copied,
-                passes,
-                ms = started.elapsed().as_millis() as u64,
-                "WAL restart checkpoint"
-            );
+        let (busy, log_after, copied_after) = restarted?;
+        if busy != 0 {
+            return Ok(None);
         }
-        Ok(())
+        // What the log reports until a writer starts it over (the restart may have copied
+        // frames appended after the passes).
+        *last = Some(WalRestart {
+            forced,
+            log_frames: log_after,
+            copied_frames: copied_after,
+            passes,
+            ms: started.elapsed().as_millis() as u64,
+        });
+        // Writers waited behind it: the first thing to look at for a slow request.
+        tracing::info!(
+            forced,
+            log_frames = log,
+            copied_frames = copied,
+            passes,
+            ms = started.elapsed().as_millis() as u64,
+            "WAL restart checkpoint"
+        );
+        Ok(*last)
     }
 
     /// Refreshes the query planner's statistics (`ANALYZE` on both backends). After a bulk load
@@ -494,6 +517,20 @@ pub(crate) fn unique_to_conflict(e: sqlx::Error, what: &str) -> StoreError {
         ),
         _ => StoreError::Db(e),
     }
+}
+
+/// A RESTART checkpoint that [`Store::checkpoint`] made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalRestart {
+    /// The log was past four times the limit and the restart waited the full busy timeout.
+    pub forced: bool,
+    /// The log's pages, and how many of them are in the database, as the restart left them.
+    pub log_frames: i64,
+    pub copied_frames: i64,
+    /// Passive passes before it.
+    pub passes: u32,
+    /// How long it held writers back.
+    pub ms: u64,
 }
 
 /// Whether a passive checkpoint that left a log of `log` pages with `copied` of them in the
@@ -616,6 +653,65 @@ mod checkpoint_tests {
         // Long with much left to copy: wait for a later pass.
         assert!(!restart_due(100_000, 10_000, max));
         assert!(!restart_due(100_000, -1, max));
+    }
+
+    /// A restart copies the log without emptying it; until a writer starts it over, the next
+    /// calls must not restart it again (an idle server did so, and logged it, every second).
+    #[tokio::test]
+    async fn an_idle_log_is_restarted_once() {
+        use super::Store;
+        let dir = std::env::temp_dir().join(format!("sg-ckpt-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+        let readers = Store::connect(&url).await.unwrap();
+        let writer = Store::dedicated_writer(&url).await.unwrap().unwrap();
+        let Store::Sqlite(w) = &writer else {
+            unreachable!("a SQLite URL")
+        };
+        sqlx::query("CREATE TABLE filler (b BLOB)")
+            .execute(w)
+            .await
+            .unwrap();
+        // About 2 pages per row whatever the page size: well past the limit below.
+        let fill = |rows: i64| {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                 INSERT INTO filler SELECT randomblob(3000) FROM n",
+            )
+            .bind(rows)
+            .execute(w)
+        };
+        let max_frames = 200;
+        let mut last = None;
+        fill(300).await.unwrap();
+        let first = readers.checkpoint(max_frames, &mut last).await.unwrap();
+        let first = first.expect("a log past the limit is restarted");
+        assert!(first.log_frames > max_frames && first.copied_frames == first.log_frames);
+        assert_eq!(last, Some(first));
+        for _ in 0..3 {
+            assert_eq!(
+                readers.checkpoint(max_frames, &mut last).await.unwrap(),
+                None
+            );
+        }
+        // The next write starts the log over: short, nothing to restart.
+        fill(1).await.unwrap();
+        assert_eq!(
+            readers.checkpoint(max_frames, &mut last).await.unwrap(),
+            None
+        );
+        // Past the limit again: restarted again.
+        fill(300).await.unwrap();
+        assert!(
+            readers
+                .checkpoint(max_frames, &mut last)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        writer.close().await;
+        readers.close().await;
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
 
