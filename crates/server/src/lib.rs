@@ -56,20 +56,21 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let runner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7());
-    let job = tokio::spawn(jobs::run(state.clone(), runner));
-    let fold = tokio::spawn(jobs::run_fold(state.clone()));
-    let warming = tokio::spawn(prewarm(state.clone()));
+    // Dropping the set aborts the jobs: when serving ends, and also when the caller gives up
+    // on this future (the stop's grace period ran out) before closing the database under them.
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(jobs::run(state.clone(), runner));
+    background.spawn(jobs::run_fold(state.clone()));
+    background.spawn(prewarm(state.clone()));
     let app = http::app(state);
     // Peer addresses reach the handlers (per-address rate limits).
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")?;
-    job.abort();
-    fold.abort();
-    warming.abort();
-    Ok(())
+        .context("serving HTTP");
+    background.shutdown().await;
+    served
 }
 
 /// Warms the page cache with the B-trees a new case writes at random places (the store's
