@@ -404,6 +404,7 @@ impl Store {
         if busy != 0 {
             return Ok(None);
         }
+        let ms = started.elapsed().as_millis() as u64;
         // What the log reports until a writer starts it over (the restart may have copied
         // frames appended after the passes).
         *last = Some(WalRestart {
@@ -411,7 +412,7 @@ impl Store {
             log_frames: log_after,
             copied_frames: copied_after,
             passes,
-            ms: started.elapsed().as_millis() as u64,
+            ms,
         });
         // Writers waited behind it: the first thing to look at for a slow request.
         tracing::info!(
@@ -419,7 +420,7 @@ impl Store {
             log_frames = log,
             copied_frames = copied,
             passes,
-            ms = started.elapsed().as_millis() as u64,
+            ms,
             "WAL restart checkpoint"
         );
         Ok(*last)
@@ -529,7 +530,8 @@ pub struct WalRestart {
     pub copied_frames: i64,
     /// Passive passes before it.
     pub passes: u32,
-    /// How long it held writers back.
+    /// How long it took, including the wait for the writer's transaction to end (during which
+    /// the writer is not held back).
     pub ms: u64,
 }
 
