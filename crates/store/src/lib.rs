@@ -335,8 +335,8 @@ impl Store {
     /// 4,700 cases/s a 300–450 ms stall every few seconds. It must not wait long: a bulk load's
     /// 20,000-case transaction used to hold it (then it copied all of it) for a 5–8 s stall per
     /// batch. Only a log four times too long waits for its RESTART the full busy timeout, which
-    /// bounds the log. Each restart is logged (info) with the log's size, the passes and how
-    /// long it held writers back, and returned. Nothing on PostgreSQL.
+    /// bounds the log. Each restart is logged (info) and returned with the log's size, the passes
+    /// and how long it took (including the wait for the writer). Nothing on PostgreSQL.
     ///
     /// `last` remembers the previous restart between calls: a RESTART copies the log but does
     /// not empty it (the next writer starts it over), so until something is written the log
