@@ -65,6 +65,8 @@ pub struct AppState {
     region_names: RwLock<Arc<HashMap<String, String>>>,
     /// Buckets of every rate-limited door (keys say which door); rates come from `settings.rate_limits`.
     pub limiter: crate::ratelimit::Limiter,
+    /// Lockout of names that are no account, and the count of password checks (`http/auth.rs`).
+    pub logins: crate::http::auth::LoginGuard,
     /// Machine tokens checked in the last second (see `http/tokens.rs`).
     pub tokens: crate::http::tokens::TokenCache,
     /// Open311 api_keys checked in the last second (same memory, its own entries).
@@ -152,6 +154,7 @@ impl AppState {
             locator: RwLock::new(Arc::new(Locator::new(vec![], vec![]))),
             region_names: RwLock::new(Arc::new(HashMap::new())),
             limiter: crate::ratelimit::Limiter::new(),
+            logins: Default::default(),
             tokens: crate::http::tokens::TokenCache::new(),
             open311_keys: crate::http::tokens::TokenCache::new(),
             warm: std::sync::atomic::AtomicBool::new(false),

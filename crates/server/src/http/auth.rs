@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use safegrid_domain::FieldError;
 use safegrid_store::{AuditEntry, StoreError, User};
@@ -52,6 +52,21 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
             .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
     })
     .await?
+}
+
+/// A hash of a random secret made with the same parameters as every account's, so that checking
+/// a password against it costs what a real check costs (unknown and disabled accounts).
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let salt = SaltString::encode_b64(&bytes).expect("16 bytes encode as a salt");
+        Argon2::default()
+            .hash_password(random_secret("").as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .expect("argon2 hashes a 64-byte secret")
+    })
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
@@ -209,99 +224,171 @@ fn too_many(code: &'static str, message: &str, retry_after: u64) -> ApiError {
         .with_retry_after(retry_after)
 }
 
-async fn login(
-    State(st): State<SharedState>,
-    headers: HeaderMap,
-    ApiJson(b): ApiJson<LoginBody>,
-) -> ApiResult<Response> {
-    let bad = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "wrong username or password",
-        )
-    };
-    let username = b.username.trim().to_string();
-    if username.is_empty() {
-        return Err(ApiError::invalid("username", "must not be empty"));
+/// Failures counted against a name that is no usable account, and the end of its lock.
+type UnknownName = (i32, Option<DateTime<Utc>>);
+
+/// Login bookkeeping shared by every way in (the API, the web form): one lockout, one audit.
+#[derive(Default)]
+pub struct LoginGuard {
+    /// Failed attempts on names that are no usable account (unknown or disabled), so that they
+    /// lock after as many failures as a real account does and answer the same.
+    unknown: std::sync::Mutex<std::collections::HashMap<String, UnknownName>>,
+    /// Password hashes checked so far: exactly one per attempt that reaches the accounts,
+    /// whatever the account (a test counts them to show that unknown names cost the same work).
+    pub checks: std::sync::atomic::AtomicU64,
+}
+
+impl LoginGuard {
+    /// The names remembered at most; past this the oldest knowledge is dropped (an attacker
+    /// spraying names must not grow memory without end).
+    const MAX_NAMES: usize = 100_000;
+
+    fn locked_until(&self, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let map = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(name)
+            .and_then(|(_, until)| *until)
+            .filter(|t| *t > now)
     }
-    if username.chars().count() > 64 {
-        return Err(ApiError::invalid(
-            "username",
-            "must be at most 64 characters",
-        ));
+
+    /// Counts a failure; returns the lock's end when this failure locks the name.
+    fn failed(
+        &self,
+        name: &str,
+        failures: i32,
+        lock: Duration,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut map = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX_NAMES && !map.contains_key(name) {
+            map.retain(|_, (_, until)| until.is_some_and(|t| t > now));
+            if map.len() >= Self::MAX_NAMES {
+                map.clear();
+            }
+        }
+        let e = map.entry(name.to_string()).or_insert((0, None));
+        if e.1.is_some_and(|t| t <= now) {
+            *e = (0, None);
+        }
+        e.0 += 1;
+        if e.0 >= failures {
+            e.1 = Some(now + lock);
+            e.0 = 0;
+            return e.1;
+        }
+        None
     }
+
+    async fn check(&self, password: String, hash: String) -> bool {
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        verify_password(password, hash).await
+    }
+}
+
+/// Why a login was refused. Unknown, disabled and real accounts are refused alike: the answer
+/// and the work done never tell whether a name is an account.
+pub enum LoginRefused {
+    /// Too many attempts from this client address; seconds to wait.
+    RateLimited(u64),
+    /// Locked after repeated failures; seconds to wait.
+    Locked(u64),
+    /// Wrong username or password.
+    Bad,
+    /// Storage failed.
+    Error(ApiError),
+}
+
+impl From<StoreError> for LoginRefused {
+    fn from(e: StoreError) -> Self {
+        LoginRefused::Error(e.into())
+    }
+}
+
+/// A new session: its secret (the cookie) and when it ends.
+pub struct NewSession {
+    pub user: User,
+    pub secret: String,
+    pub expires: DateTime<Utc>,
+}
+
+/// Checks a login and opens a session: the one way in for every face. Rate limit per client
+/// address, lockout after `lockout_failures` consecutive failures (unknown names too), exactly
+/// one password-hash check per attempt, every attempt audited with the door it came by.
+pub async fn authenticate(
+    st: &SharedState,
+    username: &str,
+    password: String,
+    door: &'static str,
+) -> Result<NewSession, LoginRefused> {
     let ip = safegrid_store::audit::current_ip().unwrap_or_default();
     if let Err(RetryAfter(secs)) = st
         .limiter
         .check(&format!("login:ip:{ip}"), st.settings.rate_limits.login)
     {
-        return Err(too_many(
-            "rate_limited",
-            "too many login attempts from this address; wait and try again",
-            secs,
-        ));
+        return Err(LoginRefused::RateLimited(secs));
     }
     let failed = |user: Option<&User>, why: &'static str| {
         AuditEntry::new(
             user.map(|u| u.id),
-            username.clone(),
+            username.to_string(),
             "auth.login_failed",
             "user",
             user.map(|u| u.id.to_string()),
-            json!({ "reason": why }),
+            json!({ "reason": why, "via": door }),
         )
     };
-    let user = match st.store.user_by_name(&username).await {
-        Ok(u) if !u.disabled => u,
-        Ok(u) => {
-            let _ = verify_password(b.password, DUMMY_HASH.to_string()).await;
-            st.store.audit(&failed(Some(&u), "disabled")).await?;
-            return Err(bad());
-        }
-        Err(StoreError::NotFound) => {
-            // Spend the same time as a real check so that timing does not reveal accounts.
-            let _ = verify_password(b.password, DUMMY_HASH.to_string()).await;
-            st.store.audit(&failed(None, "unknown username")).await?;
-            return Err(bad());
-        }
+    let account = match st.store.user_by_name(username).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
+    let usable = account.as_ref().filter(|u| !u.disabled);
     let now = Utc::now();
-    if let Some(until) = user.locked_until.filter(|t| *t > now) {
-        st.store.audit(&failed(Some(&user), "locked")).await?;
-        let secs = (until - now).num_seconds().max(1) as u64;
-        return Err(too_many(
-            "account_locked",
-            "this account is locked after repeated failed logins; wait and try again",
-            secs,
+    let locked = match usable {
+        Some(u) => u.locked_until.filter(|t| *t > now),
+        None => st.logins.locked_until(username, now),
+    };
+    let hash = usable.map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
+    let ok = st.logins.check(password, hash).await;
+    if let Some(until) = locked {
+        st.store.audit(&failed(account.as_ref(), "locked")).await?;
+        return Err(LoginRefused::Locked(
+            (until - now).num_seconds().max(1) as u64
         ));
     }
-    if !verify_password(b.password, user.password_hash.clone()).await {
+    let lock = Duration::minutes(st.settings.lockout_minutes);
+    let Some(user) = usable else {
+        let why = if account.is_some() {
+            "disabled"
+        } else {
+            "unknown username"
+        };
+        st.logins
+            .failed(username, st.settings.lockout_failures, lock, now);
+        st.store.audit(&failed(account.as_ref(), why)).await?;
+        return Err(LoginRefused::Bad);
+    };
+    if !ok {
         let locked = st
             .store
-            .login_failed(
-                user.id,
-                st.settings.lockout_failures,
-                Duration::minutes(st.settings.lockout_minutes),
-            )
+            .login_failed(user.id, st.settings.lockout_failures, lock)
             .await?;
         st.store
-            .audit(&failed(Some(&user), "wrong password"))
+            .audit(&failed(Some(user), "wrong password"))
             .await?;
         if let Some(until) = locked {
             st.store
                 .audit(&AuditEntry::new(
                     Some(user.id),
-                    username.clone(),
+                    username.to_string(),
                     "auth.locked",
                     "user",
                     Some(user.id.to_string()),
-                    json!({ "until": super::local_time(until) }),
+                    json!({ "until": super::local_time(until), "via": door }),
                 ))
                 .await?;
         }
-        return Err(bad());
+        return Err(LoginRefused::Bad);
     }
     st.store.login_succeeded(user.id).await?;
     let secret = random_secret("");
@@ -316,22 +403,104 @@ async fn login(
             "auth.login",
             "user",
             Some(user.id.to_string()),
-            json!({}),
+            json!({ "via": door }),
         ))
         .await?;
+    Ok(NewSession {
+        user: user.clone(),
+        secret,
+        expires,
+    })
+}
+
+/// The session cookie for a new session (`Secure` behind a TLS-terminating proxy).
+pub fn session_cookie(st: &SharedState, headers: &HeaderMap, secret: &str) -> String {
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-    let cookie = format!(
+    format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         st.settings.session_absolute_hours * 3600,
         if secure { "; Secure" } else { "" }
-    );
+    )
+}
+
+/// Whether a request comes from this site (login CSRF, 登录跨站伪造): a browser's
+/// `Sec-Fetch-Site` must say same-origin (or none: typed by the person), and an `Origin` must
+/// name the host the request was sent to. Clients that send neither (scripts, machines) pass;
+/// they cannot carry a victim's browser along.
+pub fn same_site(st: &SharedState, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("");
+        if !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none")) {
+            return false;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let Some((_, host)) = origin.split_once("://") else {
+        return false;
+    };
+    let host = host.trim_end_matches('/');
+    let mut hosts = vec![headers.get(header::HOST)];
+    if st.settings.trust_proxy {
+        hosts.push(headers.get("x-forwarded-host"));
+    }
+    hosts
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h.to_str().ok())
+        .any(|h| h.eq_ignore_ascii_case(host))
+}
+
+async fn login(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let username = b.username.trim().to_string();
+    if username.is_empty() {
+        return Err(ApiError::invalid("username", "must not be empty"));
+    }
+    if username.chars().count() > 64 {
+        return Err(ApiError::invalid(
+            "username",
+            "must be at most 64 characters",
+        ));
+    }
+    let session = match authenticate(&st, &username, b.password, "api").await {
+        Ok(s) => s,
+        Err(LoginRefused::RateLimited(secs)) => {
+            return Err(too_many(
+                "rate_limited",
+                "too many login attempts from this address; wait and try again",
+                secs,
+            ));
+        }
+        Err(LoginRefused::Locked(secs)) => {
+            return Err(too_many(
+                "account_locked",
+                "this account is locked after repeated failed logins; wait and try again",
+                secs,
+            ));
+        }
+        Err(LoginRefused::Bad) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "wrong username or password",
+            ));
+        }
+        Err(LoginRefused::Error(e)) => return Err(e),
+    };
+    let cookie = session_cookie(&st, &headers, &session.secret);
     let mut resp = Json(json!({
-        "user": user_json(&user),
-        "expires_at": super::local_time(expires),
-        "csrf_token": csrf_token(&secret),
+        "user": user_json(&session.user),
+        "expires_at": super::local_time(session.expires),
+        "csrf_token": csrf_token(&session.secret),
     }))
     .into_response();
     resp.headers_mut().insert(
@@ -376,9 +545,6 @@ async fn me(CurrentUser(u): CurrentUser, headers: HeaderMap) -> Json<serde_json:
     }
     Json(v)
 }
-
-/// A fixed argon2id hash of a random string, used to equalise timing for unknown usernames.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FmZWdyaWRzYWx0MTIz$0L7D3ujMHbwlSxoALmnLIQu34i3EGQo7Lq1m6CdMwSg";
 
 pub fn router() -> Router<SharedState> {
     Router::new()

@@ -89,14 +89,40 @@ async fn request_context(State(st): State<SharedState>, req: Request, next: Next
 /// CSRF (跨站请求伪造) defence for cookie sessions: a state-changing API request that rides on the
 /// session cookie must also carry the session's token in `X-CSRF-Token` (bearer tokens are not
 /// sent by browsers on their own, so they need none). Login is exempt: there is no session yet.
-async fn csrf_guard(req: Request, next: Next) -> Response {
+///
+/// Login has no session yet, so it is guarded by where it comes from instead (login CSRF: a
+/// foreign page logging the victim's browser into the attacker's account): a browser's
+/// `Origin`/`Sec-Fetch-Site` must be this site, and the body must be JSON, which a cross-site
+/// form cannot send without a preflight.
+async fn csrf_guard(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let path = req.uri().path();
-    if safe
-        || !path.starts_with("/api/")
-        || path == "/api/v1/auth/login"
-        || req.headers().contains_key(header::AUTHORIZATION)
-    {
+    if path == "/api/v1/auth/login" && !safe {
+        if !auth::same_site(&st, req.headers()) {
+            return error::ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "a login from another site is refused (Origin / Sec-Fetch-Site)",
+            )
+            .into_response();
+        }
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return error::ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the login body must be JSON (Content-Type: application/json)",
+            )
+            .into_response();
+        }
+        return next.run(req).await;
+    }
+    if safe || !path.starts_with("/api/") || req.headers().contains_key(header::AUTHORIZATION) {
         return next.run(req).await;
     }
     if let Some(secret) = auth::cookie_value(req.headers(), auth::SESSION_COOKIE) {
@@ -133,7 +159,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(disputes::router())
         .merge(petitions::router())
         .fallback(not_found)
-        .layer(middleware::from_fn(csrf_guard))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             request_context,

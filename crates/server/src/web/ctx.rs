@@ -152,13 +152,31 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// A same-site path to go back to (never another host: `//x` and `/\x` are refused).
+/// Where to go after a login or a language switch: a path on this site, else `/` (no open
+/// redirect, 开放重定向). Browsers drop tabs and line breaks from a URL and read `\` as `/`, so
+/// `/\t/evil.example` would become `//evil.example`, another host: any control character,
+/// whitespace or backslash refuses the value, as does a second leading slash. Other non-ASCII
+/// characters are percent-encoded so that the `Location` header is always valid.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_string()
-        }
-        _ => "/".to_string(),
+    let Some(n) = next else {
+        return "/".to_string();
+    };
+    let bad = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+    if !n.starts_with('/') || n.starts_with("//") || n.chars().any(bad) {
+        return "/".to_string();
     }
+    let mut out = String::with_capacity(n.len());
+    for c in n.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 fn query_lang(parts: &Parts) -> Option<Lang> {
@@ -239,6 +257,8 @@ pub enum WebError {
     Refused(String),
     /// The database could not take the work just now (`StoreError::is_busy`): 503, try again.
     Busy,
+    /// Too many requests from this address: 429, retry after so many seconds.
+    TooMany(u64),
     Internal,
 }
 
@@ -287,6 +307,11 @@ struct ErrorPage<'a> {
 
 impl WebError {
     pub fn into_page(self, ctx: &Ctx) -> Response {
+        let retry_after = match &self {
+            WebError::TooMany(secs) => Some(secs.to_string()),
+            WebError::Busy => Some("1".to_string()),
+            _ => None,
+        };
         let (status, title, message) = match self {
             WebError::Login => {
                 return Redirect::to(&format!("/login?next={}", urlencode(&ctx.here)))
@@ -308,6 +333,11 @@ impl WebError {
                 ctx.t("err.csrf").to_string(),
             ),
             WebError::Refused(m) => (StatusCode::CONFLICT, ctx.t("err.refused.title"), m),
+            WebError::TooMany(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ctx.t("err.refused.title"),
+                ctx.t("err.rate_limited").to_string(),
+            ),
             WebError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ctx.t("err.busy.title"),
@@ -328,9 +358,8 @@ impl WebError {
             Ok(html) => {
                 let mut r = (status, Html(html)).into_response();
                 ctx.finish(&mut r);
-                if status == StatusCode::SERVICE_UNAVAILABLE {
-                    r.headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
                 }
                 r
             }
@@ -351,8 +380,13 @@ pub fn respond(ctx: &Ctx, r: Page) -> Response {
 }
 
 /// A 303 to `to` (after a successful form).
+/// A 303 to `to`; a target that is no valid header value (never built from checked input, but a
+/// redirect must not be able to panic) goes to the home page instead.
 pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
+    match HeaderValue::from_str(to) {
+        Ok(_) => Redirect::to(to).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
 }
 
 /// `Form`, `Query` and `Multipart` whose rejections are pages in the person's language (a
@@ -438,5 +472,36 @@ mod tests {
             WebError::from(anyhow::anyhow!("something else")),
             WebError::Internal
         ));
+    }
+}
+
+#[cfg(test)]
+mod safe_next_tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_site_pass() {
+        for ok in ["/", "/work", "/work/cases?q=a&page=2", "/track/ABC"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        assert_eq!(
+            safe_next(Some("/work/cases?q=井盖")),
+            "/work/cases?q=%E4%BA%95%E7%9B%96"
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "https://evil.example",
+            "evil.example",
+            "/ /evil.example",
+            "/\u{3000}/evil.example",
+            "/a\\b",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

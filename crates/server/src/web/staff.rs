@@ -10,8 +10,9 @@ use super::photos::{self, PhotoView};
 use super::public::{FormErrors, read_form};
 use super::view::{CaseView, EventView, case_view, department_name, events_view, name_departments};
 use crate::http::auth::{
-    SESSION_COOKIE, cookie_value, hash_secret, random_secret, verify_password,
+    LoginRefused, SESSION_COOKIE, authenticate, cookie_value, hash_secret, session_cookie,
 };
+
 use crate::http::cases::{in_scope, scope_filter};
 use crate::state::SharedState;
 use askama::Template;
@@ -80,38 +81,19 @@ async fn login_submit(
             };
             Ok(ctx.render_status(StatusCode::UNAUTHORIZED, &page))
         };
-        if st
-            .limiter
-            .check(&format!("login:web:{name}"), st.settings.rate_limits.login)
-            .is_err()
-        {
-            return fail(&ctx, "login.too_many");
-        }
-        let user = match st.store.user_by_name(&name).await {
-            Ok(u) if !u.disabled => Some(u),
-            Ok(_) | Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let Some(user) = user else {
-            return fail(&ctx, "login.bad");
-        };
-        if !verify_password(f.password.clone(), user.password_hash.clone()).await {
+        if name.is_empty() || name.chars().count() > 64 {
             return fail(&ctx, "login.bad");
         }
-        let secret = random_secret("");
-        let expires = Utc::now() + Duration::hours(st.settings.session_absolute_hours);
-        st.store
-            .create_session(&hash_secret(&secret), user.id, expires)
-            .await?;
-        let secure = headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-        let cookie = format!(
-            "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-            st.settings.session_absolute_hours * 3600,
-            if secure { "; Secure" } else { "" }
-        );
+        // The API's rules exactly: one lockout, one audit, one rate limit for every way in.
+        let session = match authenticate(&st, &name, f.password.clone(), "web").await {
+            Ok(s) => s,
+            Err(LoginRefused::RateLimited(_) | LoginRefused::Locked(_)) => {
+                return fail(&ctx, "login.too_many");
+            }
+            Err(LoginRefused::Bad) => return fail(&ctx, "login.bad"),
+            Err(LoginRefused::Error(e)) => return Err(e.into()),
+        };
+        let cookie = session_cookie(&st, &headers, &session.secret);
         let next = match f.next.as_deref() {
             Some(n) if n != "/" && n != "/login" => safe_next(Some(n)),
             _ => "/work".to_string(),
