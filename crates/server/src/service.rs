@@ -326,7 +326,7 @@ impl AppState {
             )
             .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
         }
-        self.check_references(case, req).await?;
+        self.check_references(case, req, actor).await?;
         let applied = self.apply(case, req, actor, now)?;
         let extra = self.action_writes(case, req, &applied, actor, now).await?;
         let dept_before = case.department.clone();
@@ -361,7 +361,12 @@ impl AppState {
         Ok(engine::apply(case, req, actor, &ctx)?)
     }
 
-    async fn check_references(&self, case: &Case, req: &ActionRequest) -> ApiResult<()> {
+    async fn check_references(
+        &self,
+        case: &Case,
+        req: &ActionRequest,
+        actor: &Actor,
+    ) -> ApiResult<()> {
         if (req.action == "dispatch" || req.action == "forward")
             && let Some(d) = req
                 .department
@@ -370,6 +375,26 @@ impl AppState {
                 .filter(|d| !d.is_empty())
         {
             match self.store.department(d).await {
+                // A department outside the actor's territory answers as an unknown one does.
+                Ok(dep)
+                    if !safegrid_domain::scope::actor_reaches(actor, &dep.region_code, None) =>
+                {
+                    return Err(ApiError::invalid(
+                        "department",
+                        format!("unknown department {d}; see GET /api/v1/departments"),
+                    ));
+                }
+                Ok(dep)
+                    if req.action == "dispatch" && !serves(&dep.region_code, &case.region_code) =>
+                {
+                    return Err(ApiError::invalid(
+                        "department",
+                        format!(
+                            "department {d} does not serve the case's region {}",
+                            case.region_code
+                        ),
+                    ));
+                }
                 Ok(dep) if dep.active => {}
                 Ok(_) => {
                     return Err(ApiError::invalid(
@@ -391,8 +416,15 @@ impl AppState {
             && of != case.id
         {
             match self.store.case(of).await {
-                Ok(_) => {}
-                Err(StoreError::NotFound) => {
+                Ok(o)
+                    if safegrid_domain::scope::actor_reaches(
+                        actor,
+                        &o.region_code,
+                        o.grid_code.as_deref(),
+                    ) => {}
+                // Out of the actor's territory answers as a missing case does, and says nothing
+                // of what the case is.
+                Ok(_) | Err(StoreError::NotFound) => {
                     return Err(ApiError::invalid("of", format!("no case with id {of}")));
                 }
                 Err(e) => return Err(e.into()),
@@ -400,6 +432,12 @@ impl AppState {
         }
         Ok(())
     }
+}
+
+/// Whether a department of `dept_region` serves a case in `case_region`: the case lies in the
+/// department's region (a county bureau for its county, a city bureau for the whole city).
+fn serves(dept_region: &str, case_region: &str) -> bool {
+    safegrid_domain::scope::regions_cover(&[dept_region.to_string()], case_region)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub struct User {
     pub password_hash: String,
     pub role: Role,
     pub department: Option<String>,
-    /// 12-digit region codes covered (empty: the whole deployment).
+    /// 12-digit region codes covered (empty: nothing, except for the root administrator).
     pub regions: Vec<String>,
     /// Grid codes looked after.
     pub grids: Vec<String>,
@@ -38,6 +38,36 @@ impl User {
             department: self.department.clone(),
             grids: self.grids.clone(),
             regions: self.regions.clone(),
+        }
+    }
+
+    /// The root administrator (no region, grid or department; created with the CLI): the one
+    /// account whose empty scope means the whole deployment.
+    pub fn is_root(&self) -> bool {
+        safegrid_domain::scope::is_root(
+            self.role,
+            &self.regions,
+            &self.grids,
+            self.department.as_deref(),
+        )
+    }
+
+    /// Whether a region (or grid) code lies in this account's territory. An empty region list
+    /// covers nothing, except for the root administrator.
+    pub fn covers_region(&self, region: &str) -> bool {
+        self.is_root() || safegrid_domain::scope::regions_cover(&self.regions, region)
+    }
+
+    /// The account's scope as a grant (what it could hand on), with its department's region.
+    pub fn grant<'a>(
+        &'a self,
+        department_region: Option<&'a str>,
+    ) -> safegrid_domain::scope::Grant<'a> {
+        safegrid_domain::scope::Grant {
+            role: self.role,
+            regions: &self.regions,
+            grids: &self.grids,
+            department_region,
         }
     }
 }

@@ -254,6 +254,9 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Only entries by these accounts (an administrator below the root sees its own accounts'
+    /// entries); `None` for every entry.
+    pub actors_in: Option<Vec<String>>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -336,6 +339,18 @@ impl Store {
         }
         if let Some(t) = f.target_id.as_deref().filter(|s| !s.is_empty()) {
             arg(t.to_string(), &mut conds, "target_id = ?");
+        }
+        if let Some(names) = &f.actors_in {
+            if names.is_empty() {
+                conds.push("1 = 0".into());
+            } else {
+                let mut marks = Vec::with_capacity(names.len());
+                for n in names {
+                    args.push(n.clone());
+                    marks.push(format!("${}", args.len()));
+                }
+                conds.push(format!("actor_name IN ({})", marks.join(", ")));
+            }
         }
         let n = args.len();
         let mut time_conds = vec![];

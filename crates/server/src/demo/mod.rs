@@ -478,7 +478,8 @@ pub(crate) async fn populate(
         let (regions, grids, department) = match role {
             Role::GridWorker => (vec![], vec![gw_grid.clone()], None),
             Role::Handler => (vec![], vec![], handler_dept.clone()),
-            Role::Citizen => (vec![], vec![], None),
+            // The demo's administrator is the root one (no scope: everything), as the CLI makes it.
+            Role::Citizen | Role::Admin => (vec![], vec![], None),
             _ => (vec![root.to_string()], vec![], None),
         };
         st.store

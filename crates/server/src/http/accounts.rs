@@ -63,6 +63,50 @@ async fn check_department(st: &SharedState, d: Option<&str>) -> ApiResult<()> {
     Ok(())
 }
 
+/// The regions of every department, for judging handlers' scopes.
+pub async fn department_regions(
+    st: &SharedState,
+) -> ApiResult<std::collections::HashMap<String, String>> {
+    Ok(st
+        .store
+        .departments()
+        .await?
+        .into_iter()
+        .map(|d| (d.code, d.region_code))
+        .collect())
+}
+
+/// Refuses a role and scope beyond the granting administrator's own (403 naming the field): no
+/// account grants, or gives itself, more than it has, and only the root administrator grants
+/// the empty scope that means everywhere.
+pub fn check_grant(by: &User, grant: safegrid_domain::scope::Grant<'_>) -> ApiResult<()> {
+    safegrid_domain::scope::may_grant(by.grant(None), by.is_root(), grant).map_err(|r| {
+        ApiError::forbidden(format!("{}: {}", r.field, r.reason))
+            .with_extra(json!({ "field": r.field }))
+    })
+}
+
+/// Whether `admin` manages `target`: the target's whole scope lies inside the administrator's
+/// (the root administrator manages every account). Other accounts are not listed and answer
+/// 404, as a missing one does.
+pub fn manages(
+    admin: &User,
+    target: &User,
+    dept_regions: &std::collections::HashMap<String, String>,
+) -> bool {
+    if admin.is_root() {
+        return true;
+    }
+    if target.is_root() {
+        return false;
+    }
+    let dr = target
+        .department
+        .as_deref()
+        .map(|d| dept_regions.get(d).map(String::as_str).unwrap_or(d));
+    check_grant(admin, target.grant(dr)).is_ok()
+}
+
 fn parse_role(r: &str) -> ApiResult<Role> {
     let role: Role = r
         .parse()
@@ -98,10 +142,13 @@ async fn list_users(
     CurrentUser(user): CurrentUser,
 ) -> ApiResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
+    let depts = department_regions(&st).await?;
     let users = st.store.users().await?;
-    Ok(Json(
-        json!({ "items": users.iter().map(user_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(json!({ "items": users
+        .iter()
+        .filter(|u| manages(&user, u, &depts))
+        .map(user_json)
+        .collect::<Vec<_>>() })))
 }
 
 #[derive(Deserialize)]
@@ -144,6 +191,20 @@ async fn create_user(
         return Err(ApiError::invalid("department", "is required for a handler"));
     }
     check_department(&st, b.department.as_deref()).await?;
+    let depts = department_regions(&st).await?;
+    check_grant(
+        &admin,
+        safegrid_domain::scope::Grant {
+            role,
+            regions: &regions,
+            grids: &grids,
+            department_region: b
+                .department
+                .as_deref()
+                .and_then(|d| depts.get(d))
+                .map(String::as_str),
+        },
+    )?;
     check_password(&b.password, &username)?;
     let display_name = b.display_name.unwrap_or_else(|| username.clone());
     if display_name.chars().count() > 100 {
@@ -212,9 +273,10 @@ async fn change_user(
 ) -> ApiResult<Json<Value>> {
     require(&admin, Perm::ManageAccounts)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("account"))?;
+    let depts = department_regions(&st).await?;
     let cur = match st.store.user(id).await {
-        Ok(u) => u,
-        Err(StoreError::NotFound) => return Err(ApiError::not_found("account")),
+        Ok(u) if manages(&admin, &u, &depts) => u,
+        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::not_found("account")),
         Err(e) => return Err(e.into()),
     };
     let role = b.role.as_deref().map(parse_role).transpose()?;
@@ -238,6 +300,28 @@ async fn change_user(
             "role",
             "you may not disable or demote your own account (ask another administrator)",
         ));
+    }
+    // The account as it would be after the change must still lie within the administrator's
+    // own scope (the administrator's own account included: nobody widens their own scope).
+    let after_role = role.unwrap_or(cur.role);
+    let after_regions = regions.clone().unwrap_or_else(|| cur.regions.clone());
+    let after_grids = grids.clone().unwrap_or_else(|| cur.grids.clone());
+    let after_dept = match &b.department {
+        Some(d) => d.clone(),
+        None => cur.department.clone(),
+    };
+    if role.is_some() || regions.is_some() || grids.is_some() || b.department.is_some() {
+        check_grant(
+            &admin,
+            safegrid_domain::scope::Grant {
+                role: after_role,
+                regions: &after_regions,
+                grids: &after_grids,
+                department_region: after_dept
+                    .as_deref()
+                    .map(|d| depts.get(d).map(String::as_str).unwrap_or(d)),
+            },
+        )?;
     }
     if let Some(p) = &b.password {
         check_password(p, &cur.username)?;
@@ -320,8 +404,12 @@ async fn search_audit(
             .filter(|s| !s.is_empty())
             .map(|s| parse_day(s, "to", true))
             .transpose()?,
+        actors_in: scoped_actor_names(&st, &user).await?,
         limit: page_size,
-        offset: (page - 1) * page_size,
+        offset: page
+            .checked_sub(1)
+            .and_then(|p| p.checked_mul(page_size))
+            .ok_or_else(|| ApiError::invalid("page", "is too large"))?,
     };
     let (rows, total) = st.store.audit_search(&f).await?;
     let items: Vec<Value> = rows
@@ -336,6 +424,24 @@ async fn search_audit(
         .collect();
     Ok(Json(
         json!({ "items": items, "total": total, "page": page, "page_size": page_size }),
+    ))
+}
+
+/// The accounts whose audit entries an administrator below the root may read: those it
+/// manages. `None` (everything) for the root administrator.
+async fn scoped_actor_names(st: &SharedState, admin: &User) -> ApiResult<Option<Vec<String>>> {
+    if admin.is_root() {
+        return Ok(None);
+    }
+    let depts = department_regions(st).await?;
+    Ok(Some(
+        st.store
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| manages(admin, u, &depts))
+            .map(|u| u.username)
+            .collect(),
     ))
 }
 
@@ -355,12 +461,35 @@ async fn list_tokens(
     CurrentUser(user): CurrentUser,
 ) -> ApiResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
+    let mine = managed_ids(&st, &user).await?;
     let toks = st.store.tokens().await?;
-    Ok(Json(json!({ "items": toks.iter().map(|t| json!({
+    Ok(Json(
+        json!({ "items": toks.iter().filter(|t| mine.as_ref().is_none_or(|m| m.contains(&t.user_id))).map(|t| json!({
         "id": t.id, "user_id": t.user_id, "name": t.name, "scopes": t.scopes,
         "created_at": local_time(t.created_at), "expires_at": t.expires_at.map(local_time),
         "revoked_at": t.revoked_at.map(local_time),
-    })).collect::<Vec<_>>() })))
+    })).collect::<Vec<_>>() }),
+    ))
+}
+
+/// The ids of the accounts an administrator manages; `None` (all) for the root.
+async fn managed_ids(
+    st: &SharedState,
+    admin: &User,
+) -> ApiResult<Option<std::collections::HashSet<Uuid>>> {
+    if admin.is_root() {
+        return Ok(None);
+    }
+    let depts = department_regions(st).await?;
+    Ok(Some(
+        st.store
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| manages(admin, u, &depts))
+            .map(|u| u.id)
+            .collect(),
+    ))
 }
 
 async fn revoke_token(
@@ -370,6 +499,12 @@ async fn revoke_token(
 ) -> ApiResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
+    if let Some(mine) = managed_ids(&st, &user).await? {
+        let owner = st.store.tokens().await?.into_iter().find(|t| t.id == id);
+        if !owner.is_some_and(|t| mine.contains(&t.user_id)) {
+            return Err(ApiError::not_found("token"));
+        }
+    }
     match st.store.revoke_token(id).await {
         Ok(()) => st.tokens.clear(),
         Err(StoreError::NotFound) => return Err(ApiError::not_found("token")),

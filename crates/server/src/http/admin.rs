@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn admin_only(u: &User) -> ApiResult<()> {
-    super::policy::require(u, super::policy::Perm::ManageTerritory)
+    super::policy::require(u, super::policy::Perm::ManageTerritory)?;
+    super::policy::require_root(u)
 }
 
 /// Records a finished import in the audit trail (what, by whom, how much).

@@ -67,19 +67,23 @@ fn region_short(s: &str, field: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::invalid(field, e.reason))
 }
 
-/// The viewer's region prefix: the asked one if it lies in the viewer's territory, else 403.
+/// The viewer's region prefix: the asked one if it lies in the viewer's territory, else their own
+/// first region; 404 (as `/stats/kpi` answers) for a region outside the territory or for an
+/// account without a region (grid workers, handlers), which has no territory to count. The root
+/// administrator's prefix is empty: everything.
 pub fn region_for(user: &User, asked: Option<&str>) -> ApiResult<String> {
     match asked.map(str::trim).filter(|s| !s.is_empty()) {
         Some(r) => {
             let code = RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?;
-            if !user.actor().covers_region(code.as_str()) {
-                return Err(ApiError::forbidden("this region is outside your territory"));
+            if !user.covers_region(code.as_str()) {
+                return Err(ApiError::not_found("region"));
             }
             Ok(code.short().to_string())
         }
         None => match user.regions.first() {
             Some(r) => region_short(r, "region"),
-            None => Ok(String::new()),
+            None if user.is_root() => Ok(String::new()),
+            None => Err(ApiError::not_found("region")),
         },
     }
 }
@@ -105,6 +109,11 @@ async fn create_committee(
     ApiJson(b): ApiJson<NewCommittee>,
 ) -> ApiResult<Response> {
     admin(&user)?;
+    if let Ok(code) = RegionCode::parse(&b.region)
+        && !user.covers_region(code.as_str())
+    {
+        return Err(ApiError::not_found("region"));
+    }
     let c = st
         .add_committee(&b.name, &b.kind, &b.region, Utc::now())
         .await?;
@@ -124,9 +133,45 @@ async fn list_committees(
 ) -> ApiResult<Json<Value>> {
     staff(&user)?;
     let q = query(q)?;
-    let prefix = region_for(&user, q.region.as_deref())?;
-    let v = st.store.committees(Some(&prefix)).await?;
+    let asked = match q.region.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(r) => RegionCode::parse(r)
+            .map(|c| c.short().to_string())
+            .map_err(|e| ApiError::invalid("region", e.reason))?,
+        None => String::new(),
+    };
+    let places = committee_places(&st, &user).await?;
+    let v: Vec<_> = st
+        .store
+        .committees(Some(&asked))
+        .await?
+        .into_iter()
+        .filter(|c| serves(&user, &places, &c.region_code))
+        .collect();
     Ok(Json(json!({ "items": v, "total": v.len() })))
+}
+
+/// Where an account works, for the committees that serve it: its regions, its grids, its
+/// department's region.
+async fn committee_places(st: &SharedState, user: &User) -> ApiResult<Vec<String>> {
+    let mut places: Vec<String> = user.regions.iter().chain(&user.grids).cloned().collect();
+    if let Some(d) = user.department.as_deref() {
+        match st.store.department(d).await {
+            Ok(dep) => places.push(dep.region_code),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(places)
+}
+
+/// Whether a committee of `region` concerns the account: it lies in the account's territory, or
+/// serves a region the account works in (a grid worker's township or county committee). Other
+/// counties' committees are not listed (the root administrator sees all).
+fn serves(user: &User, places: &[String], region: &str) -> bool {
+    let short = RegionCode::parse(region)
+        .map(|c| c.short().to_string())
+        .unwrap_or_else(|_| region.to_string());
+    user.covers_region(region) || places.iter().any(|p| p.starts_with(&short))
 }
 
 #[derive(Deserialize)]
@@ -147,6 +192,17 @@ async fn create_mediator(
     ApiJson(b): ApiJson<NewMediator>,
 ) -> ApiResult<Response> {
     admin(&user)?;
+    match st.store.committee(b.committee).await {
+        Ok(c) if user.covers_region(&c.region_code) => {}
+        // Out of the territory answers as a missing committee does.
+        Ok(_) | Err(StoreError::NotFound) => {
+            return Err(ApiError::invalid(
+                "committee",
+                format!("no committee with id {}", b.committee),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let m = st
         .add_mediator(
             b.committee,
@@ -173,11 +229,21 @@ async fn list_mediators(
     staff(&user)?;
     let q = query(q)?;
     let full = user.role == Role::Admin;
+    let places = committee_places(&st, &user).await?;
+    let visible: std::collections::HashSet<Uuid> = st
+        .store
+        .committees(None)
+        .await?
+        .into_iter()
+        .filter(|c| serves(&user, &places, &c.region_code))
+        .map(|c| c.id)
+        .collect();
     let items: Vec<Value> = st
         .store
         .mediators(q.committee)
         .await?
         .into_iter()
+        .filter(|m| visible.contains(&m.committee_id))
         .map(|m| {
             json!({
                 "id": m.id, "committee_id": m.committee_id, "name": m.name, "active": m.active,

@@ -102,6 +102,18 @@ pub fn require(user: &User, perm: Perm) -> ApiResult<()> {
     }
 }
 
+/// 403 unless the account is the root administrator: deployment-wide data (the territory, the
+/// calendar, the category catalog) is changed by the one account whose scope is everything.
+pub fn require_root(user: &User) -> ApiResult<()> {
+    if user.is_root() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this changes the whole deployment; only the root administrator (created with the CLI) may",
+        ))
+    }
+}
+
 /// The matrix as a Markdown table (the source of the table in `docs/security.md`).
 pub fn markdown() -> String {
     let roles = Role::ALL_HUMAN;

@@ -51,9 +51,9 @@ async fn create_screening(
     let covered = match user.role {
         Role::GridWorker | Role::GridLeader => {
             user.grids.iter().any(|g| g == grid.as_str())
-                || (!user.regions.is_empty() && user.actor().covers_region(village.as_str()))
+                || (!user.regions.is_empty() && user.covers_region(village.as_str()))
         }
-        _ => user.actor().covers_region(village.as_str()),
+        _ => user.covers_region(village.as_str()),
     };
     if !covered {
         return Err(ApiError::forbidden("this grid is outside your territory"));

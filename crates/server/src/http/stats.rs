@@ -60,9 +60,9 @@ fn may_read_region(user: &User, region: &str) -> bool {
         // Grid workers are scoped by their grids; a region only counts when one was given
         // (an empty region list means "everywhere" only for region-scoped roles).
         Role::GridWorker | Role::GridLeader => {
-            !user.regions.is_empty() && user.actor().covers_region(region)
+            !user.regions.is_empty() && user.covers_region(region)
         }
-        _ => user.actor().covers_region(region),
+        _ => user.covers_region(region),
     }
 }
 

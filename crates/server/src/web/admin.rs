@@ -64,13 +64,15 @@ async fn render(
     errors: FormErrors,
     new_username: String,
 ) -> Result<Response, WebError> {
-    ctx.require_role(&[Role::Admin])?;
+    let admin = ctx.require_role(&[Role::Admin])?;
     let lang = ctx.lang;
+    let depts = crate::http::accounts::department_regions(st).await?;
     let accounts = st
         .store
         .users()
         .await?
         .into_iter()
+        .filter(|u| crate::http::accounts::manages(admin, u, &depts))
         .map(|u| AccountRow {
             id: u.id.to_string(),
             role_code: u.role.as_str().to_string(),
@@ -182,7 +184,9 @@ async fn import(
     WebMultipart(mut mp): WebMultipart,
 ) -> Response {
     let r = async {
-        ctx.require_role(&[Role::Admin])?;
+        if !ctx.require_role(&[Role::Admin])?.is_root() {
+            return Err(WebError::Forbidden);
+        }
         let mut csrf = String::new();
         let mut file = vec![];
         let mut crs = "wgs84".to_string();
@@ -271,6 +275,7 @@ struct AccountFields {
 
 async fn account_fields(
     st: &SharedState,
+    admin: &User,
     lang: super::i18n::Lang,
     role: &str,
     scope: Option<&str>,
@@ -318,6 +323,29 @@ async fn account_fields(
             lang.field_error("department", &format!("unknown department {d}")),
         );
     }
+    // The same rule as the API's: nobody grants a scope beyond their own.
+    if let (Some(role), false) = (role, errors.any()) {
+        let depts = crate::http::accounts::department_regions(st)
+            .await
+            .unwrap_or_default();
+        let grant = safegrid_domain::scope::Grant {
+            role,
+            regions: &regions,
+            grids: &grids,
+            department_region: department
+                .as_deref()
+                .map(|d| depts.get(d).map(String::as_str).unwrap_or(d)),
+        };
+        if let Err(r) = safegrid_domain::scope::may_grant(admin.grant(None), admin.is_root(), grant)
+        {
+            let field = if r.field == "department" {
+                "department"
+            } else {
+                "scope"
+            };
+            errors.add(field, lang.field_error(field, &r.reason));
+        }
+    }
     AccountFields {
         role,
         regions,
@@ -364,7 +392,7 @@ async fn create_user(
             regions,
             grids,
             department,
-        } = account_fields(&st, lang, &f.role, f.scope.as_deref(), f.department.as_deref(), &mut errors).await;
+        } = account_fields(&st, ctx.require_user()?, lang, &f.role, f.scope.as_deref(), f.department.as_deref(), &mut errors).await;
         if let Err(e) = check_password(&f.password, &username) {
             errors.add("password", lang.field_error("password", &e.reason));
         }
@@ -457,13 +485,17 @@ async fn edit_user(
         let lang = ctx.lang;
         let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| WebError::NotFound)?;
         let cur = st.store.user(id).await.map_err(|_| WebError::NotFound)?;
+        let depts = crate::http::accounts::department_regions(&st).await?;
+        if !crate::http::accounts::manages(me, &cur, &depts) {
+            return Err(WebError::NotFound);
+        }
         let mut errors = FormErrors::default();
         let AccountFields {
             role,
             regions,
             grids,
             department,
-        } = account_fields(&st, lang, &f.role, f.scope.as_deref(), f.department.as_deref(), &mut errors).await;
+        } = account_fields(&st, ctx.require_user()?, lang, &f.role, f.scope.as_deref(), f.department.as_deref(), &mut errors).await;
         let disabled = f.disabled.as_deref() == Some("on");
         if id == me.id && (disabled || role != Some(Role::Admin)) {
             errors.add(
@@ -657,7 +689,9 @@ async fn category_save(
     use safegrid_domain::calendar::Limit;
     use safegrid_domain::catalog::{Stage, Urgency};
     let r = async {
-        ctx.require_role(&[Role::Admin])?;
+        if !ctx.require_role(&[Role::Admin])?.is_root() {
+            return Err(WebError::Forbidden);
+        }
         ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
         let mut cat = st
             .categories()
@@ -716,9 +750,12 @@ async fn department_toggle(
     WebForm(form): WebForm<std::collections::HashMap<String, String>>,
 ) -> Response {
     let r = async {
-        ctx.require_role(&[Role::Admin])?;
+        let admin = ctx.require_role(&[Role::Admin])?;
         ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
         let mut d = st.store.department(&code).await?;
+        if !admin.covers_region(&d.region_code) {
+            return Err(WebError::NotFound);
+        }
         d.active = !d.active;
         st.store.upsert_departments(&[d]).await?;
         Ok(see_other("/work/admin?done=department#departments"))

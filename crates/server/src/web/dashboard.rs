@@ -144,7 +144,7 @@ async fn dashboard(
             .or(root)
             .ok_or(WebError::NotFound)?;
         let code = RegionCode::parse(&code).map_err(|_| WebError::NotFound)?;
-        if !user.actor().covers_region(code.as_str()) {
+        if !user.covers_region(code.as_str()) {
             return Err(WebError::NotFound);
         }
         let today = Utc::now()
@@ -323,7 +323,7 @@ async fn dashboard(
         let crumbs: Vec<(String, String)> = code
             .ancestors()
             .iter()
-            .filter(|a| user.actor().covers_region(a.as_str()))
+            .filter(|a| user.covers_region(a.as_str()))
             .map(|a| {
                 (
                     href(a.as_str()),
