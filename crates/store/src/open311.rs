@@ -51,6 +51,10 @@ pub struct Open311Query {
     pub offset: i64,
 }
 
+/// Case types that are private matters between people (disputes 矛盾纠纷, petitions 信访): not
+/// Open311 services, so its lists, lookups and updates feed never carry them.
+const NOT_PRIVATE: &str = "case_type NOT IN ('dispute', 'petition')";
+
 /// One history entry of the updates feed, with the case it belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FeedEvent {
@@ -163,10 +167,11 @@ impl Store {
         Ok(())
     }
 
-    /// Cases for the Open311 request list, newest first.
+    /// Cases for the Open311 request list, newest first. Disputes and petitions are no Open311
+    /// services and never leave through it, not even by id.
     pub async fn open311_cases(&self, q: &Open311Query) -> Result<Vec<Case>> {
         let mut args = vec![];
-        let mut w = vec!["1=1".to_string()];
+        let mut w = vec![NOT_PRIVATE.to_string()];
         if let Some(r) = &q.region_prefix {
             w.push(region_range(&mut args, r));
         }
@@ -247,7 +252,11 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<FeedEvent>> {
         let mut args = vec![Arg::I(to_ms(from)), Arg::I(to_ms(to))];
-        let mut w = vec!["e.at >= $1".to_string(), "e.at <= $2".to_string()];
+        let mut w = vec![
+            "e.at >= $1".to_string(),
+            "e.at <= $2".to_string(),
+            format!("c.{NOT_PRIVATE}"),
+        ];
         if !skip.is_empty() {
             let l = list(&mut args, skip.iter().map(|s| Arg::S(s.to_string())));
             w.push(format!("e.action NOT IN ({l})"));

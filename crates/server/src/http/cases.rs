@@ -30,11 +30,11 @@ pub fn in_scope(user: &User, case: &Case) -> bool {
             case.grid_code
                 .as_ref()
                 .is_some_and(|g| user.grids.contains(g))
-                || (!user.regions.is_empty() && user.actor().covers_region(&case.region_code))
+                || (!user.regions.is_empty() && user.covers_region(&case.region_code))
                 || case.created_by == Some(user.id)
         }
         Role::Citizen => case.reporter_user == Some(user.id),
-        _ => user.actor().covers_region(&case.region_code),
+        _ => user.covers_region(&case.region_code),
     }
 }
 
@@ -57,6 +57,9 @@ pub fn scope_filter(user: &User, f: &mut CaseFilter) {
             f.scope_creator = Some(user.id);
         }
         Role::Citizen => f.scope_reporter = Some(user.id),
+        // An empty region list is "everywhere" for the root administrator only.
+        _ if user.is_root() => {}
+        _ if user.regions.is_empty() => f.scope_nothing = true,
         _ => f.scope_regions = shorts(&user.regions),
     }
 }
@@ -94,6 +97,16 @@ pub fn may_reveal(user: &User, case: &Case) -> bool {
         && (!case.reporter_anonymous || user.role == Role::Dispatcher)
 }
 
+/// Whether `user` sees the case's tracking code (查询码), the resident's secret that lets anyone
+/// holding it rate the case or erase its contact: the command center (it tells a caller their
+/// code) and administrators, the resident who reported it and the account that filed it for
+/// them. Nobody else needs it, and staff who hold it must not act as the resident.
+pub fn sees_tracking_code(user: &User, case: &Case) -> bool {
+    matches!(user.role, Role::Dispatcher | Role::Admin)
+        || case.reporter_user == Some(user.id)
+        || case.created_by == Some(user.id)
+}
+
 pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value {
     let wf = workflow(&case.case_type);
     let state = wf.and_then(|w| w.state(&case.status));
@@ -107,7 +120,7 @@ pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value 
     json!({
         "id": case.id,
         "number": case.number,
-        "tracking_code": case.tracking_code,
+        "tracking_code": viewer.filter(|u| sees_tracking_code(u, case)).map(|_| &case.tracking_code),
         "type": case.case_type,
         "category": case.category,
         "category_name": cat.map(|c| json!({"zh": c.name_zh, "en": c.name_en})),
@@ -174,34 +187,40 @@ async fn create(
         public_rate_limit(&st, "intake")?;
     }
     let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
-    let mut r = with_etag(
-        &case,
-        StatusCode::CREATED,
-        case_json(&st, &case, user.as_ref()),
-    );
+    let mut body = case_json(&st, &case, user.as_ref());
+    // Whoever files the report receives its tracking code, to follow it (or hand it on).
+    body["tracking_code"] = json!(case.tracking_code);
+    let mut r = with_etag(&case, StatusCode::CREATED, body);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(r)
 }
 
-/// Residents without an account are limited per client address (429 with `Retry-After`).
-pub(crate) fn public_rate_limit(st: &SharedState, door: &str) -> ApiResult<()> {
+/// Residents without an account are limited per client address (429 with `Retry-After`), at
+/// each public door: `intake` (reports) and `track` (tracking-code lookups, which would
+/// otherwise let anyone guess codes at line speed). Every face shares a door's bucket.
+/// The bucket behind [`public_rate_limit`]: `Err(seconds to wait)` when this address is over.
+pub fn check_public_rate(st: &SharedState, door: &str) -> Result<(), u64> {
     let ip = safegrid_store::audit::current_ip().unwrap_or_default();
     st.limiter
         .check(
             &format!("{door}:ip:{ip}"),
             st.settings.rate_limits.public_intake,
         )
-        .map_err(|crate::ratelimit::RetryAfter(secs)| {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many reports from this address; wait and try again",
-            )
-            .with_retry_after(secs)
-            .with_extra(json!({ "retry_after_seconds": secs }))
-        })
+        .map_err(|crate::ratelimit::RetryAfter(secs)| secs)
+}
+
+pub(crate) fn public_rate_limit(st: &SharedState, door: &str) -> ApiResult<()> {
+    check_public_rate(st, door).map_err(|secs| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests from this address; wait and try again",
+        )
+        .with_retry_after(secs)
+        .with_extra(json!({ "retry_after_seconds": secs }))
+    })
 }
 
 fn parse_id(id: &str) -> ApiResult<Uuid> {
@@ -309,6 +328,7 @@ async fn history(
 
 /// The public view by tracking code: status and timeline, no personal data, no staff names.
 async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
+    public_rate_limit(&st, "track")?;
     let case = match st.store.case_by_tracking_code(code.trim()).await {
         Ok(c) => c,
         Err(StoreError::NotFound) => return Err(ApiError::not_found("tracking code")),
@@ -316,6 +336,7 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
     };
     let events = st.store.events(&case).await?;
     let mut v = case_json(&st, &case, None);
+    v["tracking_code"] = json!(case.tracking_code);
     if let Some(o) = v.as_object_mut() {
         for k in [
             "reporter",

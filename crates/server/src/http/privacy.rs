@@ -2,7 +2,7 @@
 //! resident's request (by staff, or by the resident with the tracking code). Every reveal and
 //! every erasure is in the audit trail.
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, MaybeUser};
 use super::cases::{load_visible, may_reveal, public_rate_limit};
 use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
@@ -141,8 +141,10 @@ async fn erase(
 /// A resident erases the contact they left on their own report; the tracking code is the proof.
 async fn erase_own(
     State(st): State<SharedState>,
+    MaybeUser(user): MaybeUser,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    refuse_staff_as_resident(user.as_ref())?;
     public_rate_limit(&st, "erase")?;
     let case = match st.store.case_by_tracking_code(code.trim()).await {
         Ok(c) => c,
@@ -156,6 +158,19 @@ async fn erase_own(
     };
     let erased = st.store.erase_contact(Some(case.id), None, &by).await?;
     Ok(Json(json!({ "erased": erased.len() })))
+}
+
+/// The tracking code is the resident's proof, not a door for staff: an action taken with it under
+/// a staff session or token is refused, so that nothing staff do is recorded as the resident's.
+/// Staff erase through `POST /api/v1/privacy/erasures` and record a call-back's answer with the
+/// case's own `rate` action (回访), both audited as themselves.
+pub fn refuse_staff_as_resident(user: Option<&User>) -> ApiResult<()> {
+    match user {
+        Some(u) if u.role != safegrid_domain::Role::Citizen => Err(ApiError::forbidden(
+            "staff do not act as the resident with a tracking code; use the case's own actions              (erasure: POST /api/v1/privacy/erasures; a call-back's answer: the rate action)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub fn router() -> Router<SharedState> {

@@ -1,7 +1,7 @@
 //! Service requests (服务请求) are cases (filing one: `filing.rs`). GET lists and reads them with
 //! the standard filters, the paging extension and `extensions=true`. Only what the public
-//! tracking view shows goes out: never the reporter, never staff names, and for disputes and
-//! petitions (private matters between people) neither the text nor the place.
+//! tracking view shows goes out: never the reporter, never staff names; disputes and petitions
+//! (private matters between people) are no services and never go out at all.
 
 use super::format::{Body, Format, Node};
 use super::status;
@@ -30,8 +30,9 @@ pub const PUBLIC_NOTE_ACTIONS: [&str; 6] = [
     "comment",
 ];
 
-/// Case types whose text and place stay off the public lists: disputes (矛盾纠纷) and petitions
-/// (信访) are about named people.
+/// Case types that are no Open311 services: disputes (矛盾纠纷) and petitions (信访) are about
+/// named people. The store leaves them out of lists and the feed; lookups by id or token answer
+/// 404 for them, as for a missing request.
 fn private_type(case_type: &str) -> bool {
     matches!(case_type, "dispute" | "petition")
 }
@@ -371,7 +372,7 @@ pub async fn find_case(st: &SharedState, id: &str, prefix: &str) -> Result<Case,
         Err(_) => st.store.case_by_number(id).await,
     };
     match found {
-        Ok(c) if c.region_code.starts_with(prefix) => Ok(c),
+        Ok(c) if c.region_code.starts_with(prefix) && !private_type(&c.case_type) => Ok(c),
         Ok(_) | Err(StoreError::NotFound) => Err(Fail::not_found(format!(
             "service_request_id: no request {id}"
         ))),
@@ -409,7 +410,7 @@ pub async fn token(
         let p = query_params(&q)?;
         let j = jurisdiction(&st, &p).await?;
         let case = match st.store.case_by_tracking_code(token.trim()).await {
-            Ok(c) if c.region_code.starts_with(j.prefix()) => c,
+            Ok(c) if c.region_code.starts_with(j.prefix()) && !private_type(&c.case_type) => c,
             Ok(_) | Err(StoreError::NotFound) => {
                 return Err(Fail::not_found(format!("token: unknown token {token}")));
             }

@@ -819,6 +819,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Thank you for your rating!",
     ),
     ("track.score", "满意度", "Satisfaction"),
+    (
+        "track.staff_may_not_rate",
+        "工作人员不能以群众身份评价。回访结果请在案件页面用“评价”操作记录。",
+        "Staff do not rate as the resident. Record a call-back's answer with the rate action on the case page.",
+    ),
     ("track.submit_rating", "提交评价", "Send rating"),
     ("track.thanks", "已收到您的反映", "We have your report"),
     ("track.timeline", "办理过程", "Timeline"),

@@ -434,6 +434,8 @@ async fn track_inner(
     rated: bool,
     errors: FormErrors,
 ) -> Page {
+    // The same bucket as the API's lookups by code: guessing codes is slow through any door.
+    crate::http::cases::check_public_rate(st, "track").map_err(WebError::TooMany)?;
     let code = code.trim().to_ascii_uppercase();
     let case = match st.store.case_by_tracking_code(&code).await {
         Ok(c) => Some(c),
@@ -494,6 +496,12 @@ async fn rate(
 ) -> Response {
     let r = async {
         ctx.check_csrf(&f.csrf)?;
+        if ctx.is_staff() {
+            // Staff record a call-back's answer on the case page (回访), audited as themselves.
+            return Err(WebError::Refused(
+                ctx.t("track.staff_may_not_rate").to_string(),
+            ));
+        }
         let code = code.trim().to_ascii_uppercase();
         let case = st.store.case_by_tracking_code(&code).await?;
         let mut errors = FormErrors::default();

@@ -120,7 +120,11 @@ pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lan
     CaseView {
         id: case.id.to_string(),
         number: case.number.clone(),
-        tracking_code: case.tracking_code.clone(),
+        // The public page was reached with the code; staff see it only when they need it.
+        tracking_code: match viewer {
+            Some(_) => s(&v, "tracking_code"),
+            None => case.tracking_code.clone(),
+        },
         category: case.category.clone(),
         category_name: named(&v, "category_name", lang),
         case_type: case.case_type.clone(),

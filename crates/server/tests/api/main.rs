@@ -4,6 +4,7 @@
 mod helpers;
 mod open311;
 mod open311_georeport;
+mod probes;
 mod scenarios;
 mod security;
 mod web;
@@ -39,7 +40,9 @@ async fn rate_limits_on_sqlite() {
     let app = spawn_app_with(Backend::Sqlite, low_limits)
         .await
         .expect("sqlite app");
-    security::rate_limits(&app.expect("sqlite is always available")).await;
+    let app = app.expect("sqlite is always available");
+    security::rate_limits(&app).await;
+    probes::tracking_lookups_are_limited(&app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,7 +51,10 @@ async fn rate_limits_on_postgres() {
         .await
         .expect("postgres app")
     {
-        Some(app) => security::rate_limits(&app).await,
+        Some(app) => {
+            security::rate_limits(&app).await;
+            probes::tracking_lookups_are_limited(&app).await;
+        }
         None => helpers::skipped("rate_limits_on_postgres"),
     }
 }
@@ -66,5 +72,19 @@ async fn disputes_and_petitions_on_postgres() {
     match spawn_app(Backend::Postgres).await.expect("postgres app") {
         Some(app) => disputes::run_all(&app).await,
         None => helpers::skipped("disputes_and_petitions_on_postgres"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attackers_probes_on_sqlite() {
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    probes::run_all(&app.expect("sqlite is always available")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attackers_probes_on_postgres() {
+    match spawn_app(Backend::Postgres).await.expect("postgres app") {
+        Some(app) => probes::run_all(&app).await,
+        None => helpers::skipped("attackers_probes_on_postgres"),
     }
 }
