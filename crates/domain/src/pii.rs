@@ -198,17 +198,17 @@ pub fn mask_free_text<'a>(text: &'a str, names: &[&str]) -> Cow<'a, str> {
         let c = folded[i];
         let starts_number = c.is_ascii_digit() || c == '+' || c == '(';
         let glued = i > 0 && folded[i - 1].is_ascii_digit();
-        if starts_number && !glued {
-            if let Some((end, masked)) = m
+        if starts_number
+            && !glued
+            && let Some((end, masked)) = m
                 .id_number(i)
                 .or_else(|| m.mobile(i))
                 .or_else(|| m.landline(i))
-            {
-                out.push_str(&masked);
-                changed = true;
-                i = end;
-                continue;
-            }
+        {
+            out.push_str(&masked);
+            changed = true;
+            i = end;
+            continue;
         }
         // Not a match here: skip the rest of this run of digits, so that no match starts inside
         // a longer number.
