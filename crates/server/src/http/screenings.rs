@@ -133,7 +133,8 @@ fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> V
         "id": r.id, "grid": r.grid_code, "region_code": r.region_code,
         "from": r.period_from, "to": r.period_to,
         "none_found": r.none_found, "disputes": ids, "count": ids.len(),
-        "notes": r.notes, "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
+        // Identifiers typed into the notes are masked (`crate::pii`) like every free text.
+        "notes": r.notes.as_deref().map(|n| crate::pii::mask(n, &[])), "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
     })
 }
 

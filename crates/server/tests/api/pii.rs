@@ -429,6 +429,30 @@ async fn a_dispute_summary_sessions_and_agreement(app: &TestApp) {
     )
     .await;
     fetch_clean(&anon, "anonymous", format!("{b}/track/{tracking}"), &names).await;
+    // A screening report (排查) naming the dispute: identifiers in its notes are masked.
+    let (s, r) = post(
+        &gw,
+        format!("{b}/api/v1/disputes/screenings"),
+        json!({"grid": case["grid_code"], "from": "2026-08-01", "to": "2026-08-31",
+               "cases": [id], "notes": fixture(&[])}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    clean("the screening answer", &r.to_string(), &[]);
+    for (who, c) in [
+        ("leader", &leader),
+        ("grid worker", &gw),
+        ("dispatcher", &disp),
+    ] {
+        let list = fetch_clean(
+            c,
+            who,
+            format!("{b}/api/v1/disputes/screenings?region=330502&from=2026-08-01&to=2026-08-31"),
+            &[],
+        )
+        .await;
+        assert!(list.contains("138****5678"), "{who}: {list}");
+    }
     // The mediator the dispute is assigned to sees it as typed, as before.
     let (_, v) = get(&med, format!("{b}/api/v1/disputes/{id}")).await;
     assert_eq!(v["case"]["description"], summary.as_str(), "{v}");
