@@ -339,6 +339,8 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
             "version",
             "pending_extension",
             "duplicate_of",
+            // A street address locates a door; the public sees the area and the place to ~100 m.
+            "address",
         ] {
             o.remove(k);
         }

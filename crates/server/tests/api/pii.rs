@@ -113,6 +113,7 @@ async fn a_report_and_its_notes(app: &TestApp) {
         &gw,
         format!("{b}/api/v1/cases"),
         json!({"category": "C0101", "description": description, "lat": lat, "lon": lon,
+               "address": "红旗路88号3单元501室",
                "reporter": {"name": REPORTER, "phone": "13600001234"}}),
     )
     .await;
@@ -203,7 +204,7 @@ async fn a_report_and_its_notes(app: &TestApp) {
         (Some(30.784), Some(120.024)),
         "{v}"
     );
-    assert!(v["reporter"].is_null(), "{v}");
+    assert!(v["reporter"].is_null() && v["address"].is_null(), "{v}");
     let timeline = v["timeline"].to_string();
     assert!(
         timeline.contains("已清理") && timeline.contains("138****5678"),
