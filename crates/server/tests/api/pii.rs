@@ -414,6 +414,11 @@ async fn a_dispute_summary_sessions_and_agreement(app: &TestApp) {
         search.contains(&id),
         "the leader finds the dispute: {search}"
     );
+    let grid = fetch_clean(&gw, "grid worker", format!("{b}/work/grid"), &names).await;
+    assert!(
+        grid.contains(&id),
+        "the grid worker's page lists the dispute: {grid}"
+    );
     let tracking = app
         .state
         .store
