@@ -188,11 +188,8 @@ async fn create(
         public_rate_limit(&st, "intake")?;
     }
     let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
-    let mut r = with_etag(
-        &case,
-        StatusCode::CREATED,
-        case_json(&st, &case, user.as_ref()),
-    );
+    let v = with_names(&st, &case, case_json(&st, &case, user.as_ref())).await?;
+    let mut r = with_etag(&case, StatusCode::CREATED, v);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }

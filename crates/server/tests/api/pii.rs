@@ -346,6 +346,7 @@ async fn a_dispute_summary_sessions_and_agreement(app: &TestApp) {
     }))
     .await;
     assert_eq!(s, StatusCode::CREATED, "{case}");
+    clean("the dispute's create answer", &case.to_string(), &names);
     let id = case["id"].as_str().unwrap().to_string();
     act_ok(app, &med, &id, json!({"action": "accept"})).await;
     act_ok(
