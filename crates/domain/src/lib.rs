@@ -9,6 +9,7 @@ pub mod dispute;
 pub mod engine;
 pub mod error;
 pub mod kpi;
+pub mod pii;
 pub mod role;
 pub mod scope;
 pub mod workflow;

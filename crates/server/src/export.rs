@@ -1,5 +1,6 @@
 //! Case exports as CSV, shared by the CLI and the API: the same columns everywhere, no personal
-//! data ever, and cells that a spreadsheet would run as a formula neutralised.
+//! data ever (free text masked, `crate::pii`), and cells that a spreadsheet would run as a
+//! formula neutralised.
 
 use crate::http::local_time;
 use chrono::{DateTime, Utc};
@@ -40,8 +41,9 @@ pub fn cell(s: &str) -> String {
     }
 }
 
-/// One case's row in `CASE_COLUMNS` order. Reporter contact is personal data and never leaves.
-pub fn case_row(c: &Case) -> [String; 22] {
+/// One case's row in `CASE_COLUMNS` order. Reporter contact is personal data and never leaves;
+/// the description goes with identifiers and `names` (the case's, `pii::case_names`) masked.
+pub fn case_row(c: &Case, names: &[String]) -> [String; 22] {
     let t = |x: Option<DateTime<Utc>>| x.map(local_time).unwrap_or_default();
     [
         c.number.clone(),
@@ -65,7 +67,7 @@ pub fn case_row(c: &Case) -> [String; 22] {
         c.ever_overdue.to_string(),
         c.rework_count.to_string(),
         c.rating.map(|r| r.to_string()).unwrap_or_default(),
-        cell(&c.description),
+        cell(&crate::pii::mask(&c.description, names)),
     ]
 }
 

@@ -13,6 +13,7 @@ pub mod import;
 pub mod intake;
 pub mod jobs;
 pub mod open311;
+pub mod pii;
 pub mod ratelimit;
 pub mod service;
 pub mod state;

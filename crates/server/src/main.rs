@@ -1066,7 +1066,10 @@ async fn export_cases(
             break;
         }
         for c in &page.cases {
-            w.write_record(safegrid::export::case_row(c))?;
+            w.write_record(safegrid::export::case_row(
+                c,
+                &safegrid::pii::case_names(st, c).await?,
+            ))?;
         }
         pb.inc(page.cases.len() as u64);
         f.offset += page.cases.len() as i64;

@@ -107,7 +107,12 @@ pub fn sees_tracking_code(user: &User, case: &Case) -> bool {
         || case.created_by == Some(user.id)
 }
 
+/// The case as `viewer` (None: the public) sees it. Free text is masked for every viewer
+/// (`crate::pii`): the reporter's contact is masked for every role, so is what was typed of it.
+/// This masks the reporter's name; pages of one case mask the other names it holds too
+/// (`with_names`).
 pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value {
+    let typed_names = crate::pii::reporter_names(case);
     let wf = workflow(&case.case_type);
     let state = wf.and_then(|w| w.state(&case.status));
     let cats = st.categories();
@@ -129,8 +134,8 @@ pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value 
         "terminal": state.is_some_and(|s| s.terminal),
         "urgency": case.urgency,
         "channel": case.channel,
-        "description": case.description,
-        "address": case.address,
+        "description": crate::pii::mask(&case.description, &typed_names),
+        "address": case.address.as_deref().map(|a| crate::pii::mask(a, &typed_names)),
         "lat": case.lat,
         "lon": case.lon,
         "grid_code": case.grid_code,
@@ -172,6 +177,15 @@ fn etag(case: &Case) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
+/// `case_json`'s free text masked again with every name the case holds (a dispute's parties, a
+/// petition's agent), for the answers about one case.
+pub async fn with_names(st: &SharedState, case: &Case, mut v: Value) -> ApiResult<Value> {
+    let names = crate::pii::case_names(st, case).await?;
+    v["description"] = json!(crate::pii::mask(&case.description, &names));
+    v["address"] = json!(case.address.as_deref().map(|a| crate::pii::mask(a, &names)));
+    Ok(v)
+}
+
 fn with_etag(case: &Case, status: StatusCode, body: Value) -> Response {
     let mut r = (status, Json(body)).into_response();
     r.headers_mut().insert(header::ETAG, etag(case));
@@ -187,10 +201,10 @@ async fn create(
         public_rate_limit(&st, "intake")?;
     }
     let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
-    let mut body = case_json(&st, &case, user.as_ref());
+    let mut v = with_names(&st, &case, case_json(&st, &case, user.as_ref())).await?;
     // Whoever files the report receives its tracking code, to follow it (or hand it on).
-    body["tracking_code"] = json!(case.tracking_code);
-    let mut r = with_etag(&case, StatusCode::CREATED, body);
+    v["tracking_code"] = json!(case.tracking_code);
+    let mut r = with_etag(&case, StatusCode::CREATED, v);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
@@ -242,11 +256,8 @@ async fn get_case(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let case = load_visible(&st, &id, &user).await?;
-    Ok(with_etag(
-        &case,
-        StatusCode::OK,
-        case_json(&st, &case, Some(&user)),
-    ))
+    let v = with_names(&st, &case, case_json(&st, &case, Some(&user))).await?;
+    Ok(with_etag(&case, StatusCode::OK, v))
 }
 
 fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
@@ -287,15 +298,14 @@ async fn act(
             Utc::now(),
         )
         .await?;
-    Ok(with_etag(
-        &case,
-        StatusCode::OK,
-        case_json(&st, &case, Some(&user)),
-    ))
+    let v = with_names(&st, &case, case_json(&st, &case, Some(&user))).await?;
+    Ok(with_etag(&case, StatusCode::OK, v))
 }
 
-pub fn event_json(e: &safegrid_store::EventRow, public: bool) -> Value {
-    let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+/// One history entry; its note and data masked with `names` (see `crate::pii`).
+pub fn event_json(e: &safegrid_store::EventRow, public: bool, names: &[String]) -> Value {
+    let mut data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
+    crate::pii::mask_json(&mut data, names);
     let mut v = json!({
         "seq": e.seq,
         "action": e.action,
@@ -303,7 +313,7 @@ pub fn event_json(e: &safegrid_store::EventRow, public: bool) -> Value {
         "to": e.to_status,
         "role": e.actor_role,
         "at": local_time(from_ms(e.at)),
-        "note": e.note,
+        "note": e.note.as_deref().map(|n| crate::pii::mask(n, names)),
         "data": data,
     });
     if !public {
@@ -320,9 +330,10 @@ async fn history(
 ) -> ApiResult<Json<Value>> {
     let case = load_visible(&st, &id, &user).await?;
     let events = st.store.events(&case).await?;
+    let names = crate::pii::case_names(&st, &case).await?;
     Ok(Json(json!({
         "case_id": case.id, "number": case.number,
-        "items": events.iter().map(|e| event_json(e, false)).collect::<Vec<_>>(),
+        "items": events.iter().map(|e| event_json(e, false, &names)).collect::<Vec<_>>(),
     })))
 }
 
@@ -335,7 +346,11 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
         Err(e) => return Err(e.into()),
     };
     let events = st.store.events(&case).await?;
-    let mut v = case_json(&st, &case, None);
+    let names = crate::pii::case_names(&st, &case).await?;
+    let mut v = with_names(&st, &case, case_json(&st, &case, None)).await?;
+    // The public sees the place to about 100 m (`pii::coarse`), not the door.
+    v["lat"] = json!(case.lat.map(crate::pii::coarse));
+    v["lon"] = json!(case.lon.map(crate::pii::coarse));
     v["tracking_code"] = json!(case.tracking_code);
     if let Some(o) = v.as_object_mut() {
         for k in [
@@ -345,6 +360,8 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
             "version",
             "pending_extension",
             "duplicate_of",
+            // A street address locates a door; the public sees the area and the place to ~100 m.
+            "address",
         ] {
             o.remove(k);
         }
@@ -353,7 +370,7 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> ApiRe
         events
             .iter()
             .map(|e| {
-                let mut j = event_json(e, true);
+                let mut j = event_json(e, true, &names);
                 // Notes of internal steps may name people; the public sees the step, not the note.
                 if !matches!(
                     e.action.as_str(),
@@ -494,8 +511,17 @@ async fn list(
         .store
         .list_cases(&f, &safegrid_domain::workflow::terminal_states())
         .await?;
+    let mut items = Vec::with_capacity(page_data.cases.len());
+    for c in &page_data.cases {
+        let v = case_json(&st, c, Some(&user));
+        // Disputes and petitions hold names beside the case: one more read each.
+        items.push(match c.case_type.as_str() {
+            "dispute" | "petition" => with_names(&st, c, v).await?,
+            _ => v,
+        });
+    }
     Ok(Json(json!({
-        "items": page_data.cases.iter().map(|c| case_json(&st, c, Some(&user))).collect::<Vec<_>>(),
+        "items": items,
         "total": page_data.total,
         "total_is_lower_bound": page_data.total_capped,
         "page": page,
@@ -535,8 +561,11 @@ async fn export_csv(
             break;
         }
         for c in &page.cases {
-            w.write_record(crate::export::case_row(c))
-                .map_err(ApiError::internal)?;
+            w.write_record(crate::export::case_row(
+                c,
+                &crate::pii::case_names(&st, c).await?,
+            ))
+            .map_err(ApiError::internal)?;
         }
         n += page.cases.len() as i64;
         f.offset += page.cases.len() as i64;

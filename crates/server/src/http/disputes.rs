@@ -308,23 +308,25 @@ fn party_json(p: &PartyRow, full: bool) -> Value {
             "phone": shown.phone, "id_number": shown.id_number, "masked": !full })
 }
 
-/// Free text as a viewer without the parties' data sees it: each person party's name replaced
-/// by its masked form (the mediator writes names into agreements and notes).
+/// Free text as a viewer without the parties' data sees it: each person party's name masked
+/// (the mediator writes names into agreements and notes), and ID numbers and phone numbers in any
+/// typed form (`crate::pii`); the parties' own phones as stored are hidden whole.
 fn redact(text: &str, parties: &[PartyRow], full: bool) -> String {
     if full {
         return text.to_string();
     }
     let mut out = text.to_string();
-    for p in parties.iter().filter(|p| p.kind == "person") {
-        let masked = party_json(p, false);
-        if let Some(m) = masked["name"].as_str() {
-            out = out.replace(&p.name, m);
-        }
-        if let Some(ph) = &p.phone {
-            out = out.replace(ph.as_str(), "****");
+    for p in parties {
+        if let Some(ph) = p.phone.as_deref().filter(|ph| !ph.is_empty()) {
+            out = out.replace(ph, "****");
         }
     }
-    out
+    let names: Vec<String> = parties
+        .iter()
+        .filter(|p| p.kind == "person")
+        .map(|p| p.name.clone())
+        .collect();
+    crate::pii::mask(&out, &names)
 }
 
 fn agreement_json(
@@ -381,10 +383,24 @@ async fn dispute_view(
         .get(&case.category)
         .map(|k| json!({"code": k.class_code, "zh": k.class_zh, "en": k.class_en}));
     let now = Utc::now();
+    let mut case_v = super::cases::case_json(&st, &case, Some(&user));
+    // Whoever sees the parties sees the dispute's text as typed; everyone else masked, with the
+    // parties' names as well as the reporter's.
+    let summary = if full {
+        case_v["description"] = json!(case.description);
+        case_v["address"] = json!(case.address);
+        case.description.clone()
+    } else {
+        case_v = super::cases::with_names(&st, &case, case_v).await?;
+        case_v["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
     Ok(Json(json!({
-        "case": super::cases::case_json(&st, &case, Some(&user)),
+        "case": case_v,
         "record": {
-            "name": case.description.chars().take(40).collect::<String>(),
+            "name": summary.chars().take(40).collect::<String>(),
             "scale": code_name(&c.scale, Some(&rec.scale)),
             "grade": code_name(&c.grade, Some(&rec.grade)),
             "category": { "class": class, "code": case.category,
@@ -413,7 +429,7 @@ async fn dispute_view(
         },
         "parties": parties.iter().map(|p| party_json(p, full)).collect::<Vec<_>>(),
         "sessions": sessions.iter().map(|s| json!({
-            "seq": s.seq, "held_on": s.held_on, "place": s.place,
+            "seq": s.seq, "held_on": s.held_on, "place": redact(&s.place, &parties, full),
             "attendees": serde_json::from_str::<Vec<String>>(&s.attendees).unwrap_or_default()
                 .iter().map(|a| redact(a, &parties, full)).collect::<Vec<_>>(),
             "notes": s.notes.as_deref().map(|n| redact(n, &parties, full)), "recorded_by": s.recorded_by, "recorded_at": local_time(from_ms(s.recorded_at)),
@@ -523,7 +539,14 @@ th {{ white-space: nowrap; font-weight: normal; }}
 </body></html>"#,
         number = esc(&case.number),
         rows = rows,
-        summary = esc(&redact(&case.description, &parties, full)),
+        summary = esc(&if full {
+            case.description.clone()
+        } else {
+            crate::pii::mask(
+                &redact(&case.description, &parties, full),
+                &crate::pii::reporter_names(&case),
+            )
+        }),
         form = form,
         content = esc(&redact(&a.content, &parties, full)),
         obligations = a

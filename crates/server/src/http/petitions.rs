@@ -73,16 +73,28 @@ async fn petition_view(
             "masked": !full,
         })
     });
+    // The answers name people and places: masked (`crate::pii`) unless the viewer sees the agent.
+    let names = crate::pii::case_names(&st, &case).await?;
+    let answer = |t: &Option<String>| {
+        t.as_deref().map(|t| {
+            if full {
+                t.to_string()
+            } else {
+                crate::pii::mask(t, &names)
+            }
+        })
+    };
+    let case_v = super::cases::case_json(&st, &case, Some(&user));
     Ok(Json(json!({
-        "case": super::cases::case_json(&st, &case, Some(&user)),
+        "case": super::cases::with_names(&st, &case, case_v).await?,
         "record": {
             "channel": channel,
             "petitioners": r.petitioners,
             "agent": agent,
             "repeat_count": r.repeat_count,
-            "reply": r.reply,
-            "review_answer": r.review_answer,
-            "re_review_answer": r.re_review_answer,
+            "reply": answer(&r.reply),
+            "review_answer": answer(&r.review_answer),
+            "re_review_answer": answer(&r.re_review_answer),
             "leader_in_charge": r.leader_name,
             "last_answer_at": opt_local_time(r.replied_at.map(from_ms)),
         },

@@ -62,7 +62,8 @@ pub async fn audit_reveal(
     Ok(())
 }
 
-/// Shows the reporter's name and phone in the clear to one who must call back, and audits it.
+/// Shows the reporter's name and phone in the clear to one who must call back, with the stored
+/// description and history notes (shown masked everywhere else, `crate::pii`), and audits it.
 async fn reveal(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -78,12 +79,18 @@ async fn reveal(
     }
     let why = reason(&b.reason)?;
     audit_reveal(&st, &user, &case, &why, "api").await?;
+    let events = st.store.events(&case).await?;
     Ok(Json(json!({
         "case_id": case.id,
         "number": case.number,
         "name": case.reporter_name,
         "phone": case.reporter_phone,
         "anonymous": case.reporter_anonymous,
+        "description": case.description,
+        "address": case.address,
+        "notes": events.iter().filter(|e| e.note.is_some())
+            .map(|e| json!({ "seq": e.seq, "action": e.action, "note": e.note }))
+            .collect::<Vec<_>>(),
         "audited": true,
     })))
 }

@@ -133,7 +133,8 @@ fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> V
         "id": r.id, "grid": r.grid_code, "region_code": r.region_code,
         "from": r.period_from, "to": r.period_to,
         "none_found": r.none_found, "disputes": ids, "count": ids.len(),
-        "notes": r.notes, "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
+        // Identifiers typed into the notes are masked (`crate::pii`) like every free text.
+        "notes": r.notes.as_deref().map(|n| crate::pii::mask(n, &[])), "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
     })
 }
 
@@ -157,7 +158,17 @@ async fn list_screenings(
         ));
     }
     let q = query(q)?;
-    let prefix = region_for(&user, q.region.as_deref())?;
+    // A grid worker without a region sees the reports of the grids they look after only: the
+    // region asked narrows those; everyone else reads within their territory.
+    let grid_only =
+        matches!(user.role, Role::GridWorker | Role::GridLeader) && user.regions.is_empty();
+    let prefix = match q.region.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(r) if grid_only => safegrid_domain::codes::RegionCode::parse(r)
+            .map(|c| c.short().to_string())
+            .map_err(|e| ApiError::invalid("region", e.reason))?,
+        None if grid_only => String::new(),
+        asked => region_for(&user, asked)?,
+    };
     let from = q.from.as_deref().map(|s| day(s, "from")).transpose()?;
     let to = q.to.as_deref().map(|s| day(s, "to")).transpose()?;
     let from_s = from
@@ -167,9 +178,6 @@ async fn list_screenings(
         .map(|d| d.to_string())
         .unwrap_or_else(|| "9999-12-31".into());
     let rows = st.store.screenings(&prefix, &from_s, &to_s).await?;
-    // A grid worker without a region sees the reports of the grids they look after only.
-    let grid_only =
-        matches!(user.role, Role::GridWorker | Role::GridLeader) && user.regions.is_empty();
     let items: Vec<Value> = rows
         .iter()
         .filter(|(r, _)| !grid_only || user.grids.contains(&r.grid_code))

@@ -1,7 +1,9 @@
 //! Service requests (服务请求) are cases (filing one: `filing.rs`). GET lists and reads them with
 //! the standard filters, the paging extension and `extensions=true`. Only what the public
 //! tracking view shows goes out: never the reporter, never staff names; disputes and petitions
-//! (private matters between people) are no services and never go out at all.
+//! (private matters between people) are no services and never go out at all. Free text goes out
+//! with identifiers and the reporter's name masked, places coarsened to about 100 m
+//! (`crate::pii`): Open311 callers are the public, whatever key they hold.
 
 use super::format::{Body, Format, Node};
 use super::status;
@@ -45,12 +47,22 @@ pub fn state_label(case_type: &str, state: &str) -> String {
         .unwrap_or_else(|| state.to_string())
 }
 
-/// What the public may read of one history entry: its note where public, else the state reached.
-pub fn public_description(case_type: &str, action: &str, to: &str, note: Option<&str>) -> String {
+/// Whether the public may read the note of this history entry at all.
+pub fn note_is_public(case_type: &str, action: &str) -> bool {
+    !private_type(case_type) && PUBLIC_NOTE_ACTIONS.contains(&action)
+}
+
+/// What the public may read of one history entry: its note where public (masked with the case's
+/// `names`, `crate::pii`), else the state reached.
+pub fn public_description(
+    case_type: &str,
+    action: &str,
+    to: &str,
+    note: Option<&str>,
+    names: &[String],
+) -> String {
     match note {
-        Some(n) if !private_type(case_type) && PUBLIC_NOTE_ACTIONS.contains(&action) => {
-            n.to_string()
-        }
+        Some(n) if note_is_public(case_type, action) => crate::pii::mask(n, names),
         _ => state_label(case_type, to),
     }
 }
@@ -75,6 +87,7 @@ fn request_node(
     let cats = st.categories();
     let cat = cats.get(&case.category);
     let private = private_type(&case.case_type);
+    let names = crate::pii::reporter_names(case);
     let status_notes = if private {
         None
     } else {
@@ -82,7 +95,7 @@ fn request_node(
             .iter()
             .rev()
             .filter(|e| PUBLIC_NOTE_ACTIONS.contains(&e.action.as_str()))
-            .find_map(|e| e.note.clone())
+            .find_map(|e| e.note.as_deref().map(|n| crate::pii::mask(n, &names)))
     };
     let o311 = report_data(events);
     let media_url = o311
@@ -100,7 +113,7 @@ fn request_node(
         ("service_code", Node::str(case.category.clone())),
         (
             "description",
-            Node::opt((!private).then(|| case.description.clone())),
+            Node::opt((!private).then(|| crate::pii::mask(&case.description, &names))),
         ),
         (
             "agency_responsible",
@@ -116,12 +129,30 @@ fn request_node(
         ("expected_datetime", Node::opt(case.due_at.map(local_time))),
         (
             "address",
-            Node::opt(if private { None } else { case.address.clone() }),
+            Node::opt(if private {
+                None
+            } else {
+                case.address.as_deref().map(|a| crate::pii::mask(a, &names))
+            }),
         ),
         ("address_id", Node::Null),
         ("zipcode", Node::Null),
-        ("lat", Node::num(if private { None } else { case.lat })),
-        ("long", Node::num(if private { None } else { case.lon })),
+        (
+            "lat",
+            Node::num(if private {
+                None
+            } else {
+                case.lat.map(crate::pii::coarse)
+            }),
+        ),
+        (
+            "long",
+            Node::num(if private {
+                None
+            } else {
+                case.lon.map(crate::pii::coarse)
+            }),
+        ),
         ("media_url", Node::opt(media_url)),
     ];
     if extensions {
@@ -140,6 +171,7 @@ fn request_node(
                             &e.action,
                             &e.to_status,
                             e.note.as_deref(),
+                            &names,
                         )),
                     ),
                     ("type", Node::str(e.action.clone())),
@@ -156,7 +188,7 @@ fn request_node(
                 for value in values {
                     attributes.push(Node::obj(vec![
                         ("code", Node::str(code.clone())),
-                        ("value", Node::str(value)),
+                        ("value", Node::str(crate::pii::mask(&value, &names))),
                     ]));
                 }
             }

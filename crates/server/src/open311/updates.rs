@@ -9,7 +9,7 @@
 
 use super::filing::{media_url_param, text_param};
 use super::format::{Body, Format, Node};
-use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, public_description};
+use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, note_is_public, public_description};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
 use crate::http::error::ApiError;
@@ -63,6 +63,18 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
         .store
         .open311_feed(from, to, Some(j.prefix()), &NOT_UPDATES, MAX_PAGE)
         .await?;
+    // Public notes are masked with their case's reporter name: one read per case that has one.
+    let mut names: std::collections::HashMap<uuid::Uuid, Vec<String>> = Default::default();
+    for e in &events {
+        if e.note.is_some()
+            && note_is_public(&e.case_type, &e.action)
+            && !names.contains_key(&e.case_id)
+        {
+            let case = st.store.case(e.case_id).await?;
+            names.insert(e.case_id, crate::pii::reporter_names(&case));
+        }
+    }
+    let none = vec![];
     let items = events
         .iter()
         .map(|e| {
@@ -81,6 +93,7 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
                         &e.action,
                         &e.to_status,
                         e.note.as_deref(),
+                        names.get(&e.case_id).unwrap_or(&none),
                     )),
                 ),
                 ("media_url", Node::str("")),

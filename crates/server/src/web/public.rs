@@ -467,11 +467,19 @@ async fn track_inner(
     } else {
         StatusCode::OK
     };
+    // No personal data on the public view: free text masked with every name the case holds, and
+    // the place coarsened to about 100 m (`crate::pii`).
+    let names = crate::pii::case_names(st, &case).await?;
+    let mut view = case_view(st, &case, None, ctx.lang);
+    view.description = crate::pii::mask(&case.description, &names);
+    view.address = String::new();
+    view.lat = case.lat.map(crate::pii::coarse);
+    view.lon = case.lon.map(crate::pii::coarse);
     let page = TrackPage {
         ctx: ctx.clone(),
         code,
-        case: Some(case_view(st, &case, None, ctx.lang)),
-        events: events_view(&events, true, ctx.lang),
+        case: Some(view),
+        events: events_view(&events, true, ctx.lang, Some(&names)),
         photos,
         fresh,
         may_rate,

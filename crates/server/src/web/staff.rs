@@ -349,6 +349,11 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
     for c in &data.cases {
         let mut v = vec![case_view(st, c, Some(user), ctx.lang)];
         name_departments(&mut v, &depts, ctx.lang);
+        // Disputes and petitions hold names beside the case (parties, agent): masked as well.
+        if matches!(c.case_type.as_str(), "dispute" | "petition") {
+            v[0].description =
+                crate::pii::mask(&c.description, &crate::pii::case_names(st, c).await?);
+        }
         let duplicates = if kind == ListKind::Queue {
             likely_duplicates(st, user, c, ctx.lang).await?
         } else {
@@ -715,7 +720,21 @@ async fn case_page_full(
     let depts = st.store.departments().await?;
     let mut v = vec![case_view(st, &case, Some(user), ctx.lang)];
     name_departments(&mut v, &depts, ctx.lang);
-    let view = v.remove(0);
+    let mut view = v.remove(0);
+    // Free text masked with every name the case holds; as typed only after an audited reveal.
+    let names = crate::pii::case_names(st, &case).await?;
+    let shown_names = if revealed.is_some() {
+        None
+    } else {
+        Some(names.as_slice())
+    };
+    match shown_names {
+        Some(names) => view.description = crate::pii::mask(&case.description, names),
+        None => {
+            view.description = case.description.clone();
+            view.address = case.address.clone().unwrap_or_default();
+        }
+    }
     let events = st.store.events(&case).await?;
     let photos = photos::list(st, &case).await?;
     let actions: Vec<ActionForm> = view
@@ -758,7 +777,7 @@ async fn case_page_full(
             vec![]
         },
         case: view,
-        events: events_view(&events, false, ctx.lang),
+        events: events_view(&events, false, ctx.lang, shown_names),
         photos,
         actions,
         duplicates,

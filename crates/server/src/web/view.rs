@@ -133,8 +133,9 @@ pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lan
         terminal: v["terminal"].as_bool().unwrap_or(false),
         urgency: case.urgency.to_string(),
         channel: case.channel.clone(),
-        description: case.description.clone(),
-        address: case.address.clone().unwrap_or_default(),
+        // Masked as the API masks it (`crate::pii`); a page of one case masks its other names too.
+        description: s(&v, "description"),
+        address: s(&v, "address"),
         region_code: case.region_code.clone(),
         region_name: s(&v, "region_name"),
         grid_code: case.grid_code.clone().unwrap_or_default(),
@@ -176,10 +177,13 @@ pub struct EventView {
 }
 
 /// The history; `public` hides who acted and the notes of internal steps (as the tracking API does).
+/// Notes are masked with the case's `names` (`crate::pii`), or shown as typed when `names` is None
+/// (after an audited reveal).
 pub fn events_view(
     events: &[safegrid_store::EventRow],
     public: bool,
     lang: Lang,
+    names: Option<&[String]>,
 ) -> Vec<EventView> {
     events
         .iter()
@@ -201,7 +205,11 @@ pub fn events_view(
                 note: if public && !note_public {
                     String::new()
                 } else {
-                    e.note.clone().unwrap_or_default()
+                    let note = e.note.as_deref().unwrap_or_default();
+                    match names {
+                        Some(names) => crate::pii::mask(note, names),
+                        None => note.to_string(),
+                    }
                 },
             }
         })

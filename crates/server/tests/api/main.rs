@@ -88,3 +88,19 @@ async fn attackers_probes_on_postgres() {
         None => helpers::skipped("attackers_probes_on_postgres"),
     }
 }
+
+mod pii;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_in_free_text_on_sqlite() {
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    pii::run_all(&app.expect("sqlite is always available")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_data_in_free_text_on_postgres() {
+    match spawn_app(Backend::Postgres).await.expect("postgres app") {
+        Some(app) => pii::run_all(&app).await,
+        None => helpers::skipped("personal_data_in_free_text_on_postgres"),
+    }
+}
