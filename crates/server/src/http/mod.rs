@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod disputes;
 pub mod error;
+pub mod input;
 pub mod json;
 pub mod meta;
 pub mod petitions;
@@ -27,7 +28,6 @@ use chrono::{DateTime, FixedOffset, Utc};
 use safegrid_store::audit::{REQUEST, RequestContext};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -138,12 +138,28 @@ pub fn app(state: SharedState) -> Router {
             state.clone(),
             request_context,
         ))
-        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), limit),
+            input::limit_body,
+        ))
         // The web pages after the API's body limit: photo uploads have their own (web::UPLOAD_LIMIT_BYTES).
-        .merge(crate::web::router().layer(middleware::from_fn_with_state(
+        .merge(
+            crate::web::router()
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    request_context,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    (state.clone(), crate::web::UPLOAD_LIMIT_BYTES),
+                    input::limit_body,
+                )),
+        )
+        // After routing (each route is wrapped), so path parameters are known by name.
+        .layer(middleware::from_fn_with_state(
             state.clone(),
-            request_context,
-        )))
+            input::refuse_nul,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -172,5 +188,6 @@ pub fn app(state: SharedState) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(middleware::map_response(input::close_after_413))
         .with_state(state)
 }
