@@ -132,11 +132,17 @@ pub async fn process_bounded(
     if let Err(e) = check_header(&bytes) {
         return Ok(Err(e));
     }
-    let _slot = DECODES
+    let slot = DECODES
         .acquire()
         .await
         .expect("the semaphore is never closed");
-    tokio::task::spawn_blocking(move || process(&bytes)).await
+    // The slot goes with the decode: a request that times out stops waiting, but its decode runs
+    // on to the end and must keep counting against the bound until then.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        process(&bytes)
+    })
+    .await
 }
 
 /// Checks, decodes, strips and resizes one upload (CPU-bound: call it off the async threads).
@@ -148,8 +154,10 @@ pub fn process(bytes: &[u8]) -> Result<Upload, PhotoError> {
         image::ImageError::Limits(_) => PhotoError::TooManyPixels,
         _ => PhotoError::Unreadable,
     })?;
+    // `thumbnail` averages areas straight into the small image; `resize` would first build a
+    // floating-point copy as wide as the original (134 MB more for a 7000×7000 photo).
     let img = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
-        img.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
+        img.thumbnail(MAX_SIDE, MAX_SIDE)
     } else {
         img
     };

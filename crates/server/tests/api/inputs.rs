@@ -449,7 +449,7 @@ async fn csv_cells_cannot_hide_formulas(app: &TestApp) {
         .find(|l| l.contains(marker))
         .unwrap_or_else(|| panic!("the case is exported: {csv}"));
     assert!(
-        row.contains(&format!(",\"'\u{FEFF}=HYPERLINK")) || row.contains(",'\u{FEFF}=HYPERLINK"),
+        row.contains(",\"'\u{FEFF}=HYPERLINK") || row.contains(",'\u{FEFF}=HYPERLINK"),
         "{row}"
     );
 }
