@@ -220,6 +220,48 @@ async fn nul_anywhere(app: &TestApp) {
     page_refuses(r, "description", "web report multipart").await;
 }
 
+/// Import files (administrators, API and CLI alike): a NUL in a stored text names its line or
+/// feature and field.
+async fn nul_in_import_files(app: &TestApp) {
+    let admin = login(app, "demo-admin").await;
+    let b = &app.base;
+    let r = admin
+        .post(format!("{b}/api/v1/admin/import/divisions"))
+        .body(b"code,name\n330502001997,\"x\0y\"\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "name", "{v}");
+    assert_eq!(v["error"]["problems"][0]["at"], 2, "{v}");
+    let r = admin
+        .post(format!("{b}/api/v1/admin/import/calendar"))
+        .body(b"date,kind,holiday_en,holiday_zh\n2027-01-01,holiday,New\0Year,x\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "holiday_en", "{v}");
+    let grid = json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+        "properties": {"code": "330502001001099", "name": "网格\u{0}"},
+        "geometry": {"type": "Polygon", "coordinates": [[[120.1, 30.8], [120.101, 30.8],
+            [120.101, 30.801], [120.1, 30.801], [120.1, 30.8]]]}}]});
+    let r = admin
+        .post(format!("{b}/api/v1/admin/import/grids"))
+        .body(grid.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "features[0].properties.name", "{v}");
+}
+
 async fn pages_past_the_maximum(app: &TestApp) {
     let b = &app.base;
     let anon = Client::new();
@@ -540,6 +582,7 @@ async fn photo_bombs_are_refused_before_decoding(app: &TestApp) {
 
 pub async fn run_all(app: &TestApp) {
     nul_anywhere(app).await;
+    nul_in_import_files(app).await;
     pages_past_the_maximum(app).await;
     oversized_bodies_are_answered_and_close(app).await;
     json_endpoints_want_json(app).await;
