@@ -383,6 +383,13 @@ async fn oversized_bodies_are_answered_and_close(app: &TestApp) {
     let limit = app.state.settings.body_limit_bytes;
     let text = oversized_raw(app, "/api/v1/cases", "application/json", limit + 1).await;
     assert!(text.contains("\"too_large\""), "{text}");
+    oversized_raw(
+        app,
+        "/report",
+        "multipart/form-data; boundary=x",
+        safegrid::web::UPLOAD_LIMIT_BYTES + 1,
+    )
+    .await;
     let limit311 = app.state.settings.open311.body_limit_bytes;
     oversized_raw(
         app,
