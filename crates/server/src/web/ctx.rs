@@ -370,10 +370,7 @@ pub struct WebMultipart(pub axum::extract::Multipart);
 
 /// A 400 page: the request could not be read (`detail` says which field and why).
 pub fn unreadable(ctx: &Ctx, detail: String) -> Response {
-    let mut r =
-        WebError::Refused(format!("{} ({detail})", ctx.t("err.form_unreadable"))).into_page(ctx);
-    *r.status_mut() = StatusCode::BAD_REQUEST;
-    r
+    WebError::Invalid(detail).into_page(ctx)
 }
 
 impl<T> axum::extract::FromRequest<SharedState> for WebForm<T>
