@@ -104,6 +104,15 @@ fn decode_fields(
             let reason = format!("invalid UTF-8 at byte {} of the field", e.valid_up_to());
             csv_err(line, name, reason)
         })?;
+        // PostgreSQL cannot store NUL in text: refused here, the same on both databases.
+        if text.contains('\0') {
+            let name = names.get(i).map_or("row", String::as_str);
+            return Err(csv_err(
+                line,
+                name,
+                "must not contain the NUL character (U+0000)".into(),
+            ));
+        }
         fields.push(text.trim().to_string());
     }
     Ok(fields)
@@ -893,6 +902,7 @@ mod tests {
                 "expected 4 fields",
             ),
             (row("2026-02-03,holiday,x,y,z"), 2, "row", "found 5"),
+            (row("2026-02-03,holiday,x,春\0节"), 2, "holiday_zh", "NUL"),
             (
                 row(dup),
                 5,

@@ -32,9 +32,21 @@ pub const CASE_COLUMNS: [&str; 22] = [
 ];
 
 /// A text cell as a spreadsheet will read it: a leading `=`, `+`, `-`, `@`, tab or CR would make
-/// Excel or WPS evaluate it (CSV injection), so such cells get a leading apostrophe.
+/// Excel or WPS evaluate it (CSV injection), so such cells get a leading apostrophe. What comes
+/// before that character and a spreadsheet drops or ignores — a byte-order mark, spaces,
+/// zero-width characters — does not hide it.
 pub fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let ignorable = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{FEFF}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{180E}'
+            )
+    };
+    let starts_formula = s.starts_with(['\t', '\r'])
+        || s.trim_start_matches(ignorable)
+            .starts_with(['=', '+', '-', '@', '＝', '＋', '－', '＠']);
+    if starts_formula {
         format!("'{s}")
     } else {
         s.to_string()
@@ -78,5 +90,17 @@ mod tests {
         assert_eq!(super::cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(super::cell("-1+1"), "'-1+1");
         assert_eq!(super::cell("井盖破损"), "井盖破损");
+        for hidden in [
+            "\u{FEFF}=1+1",
+            " =1+1",
+            "\u{200B}@SUM(A1)",
+            "\u{FEFF} \u{2060}+1",
+            "\t1",
+            "\r=1",
+            "＝1+1",
+        ] {
+            assert_eq!(super::cell(hidden), format!("'{hidden}"), "{hidden:?}");
+        }
+        assert_eq!(super::cell(" 井盖 -1"), " 井盖 -1");
     }
 }

@@ -161,6 +161,14 @@ pub fn parse_divisions(bytes: &[u8]) -> Result<Vec<Region>, ImportError> {
             });
             continue;
         }
+        if name.contains('\0') {
+            problems.push(Problem {
+                at: line,
+                field: "name".into(),
+                reason: crate::http::input::NUL_REASON.into(),
+            });
+            continue;
+        }
         if !seen.insert(rc.as_str().to_string()) {
             problems.push(Problem {
                 at: line,
@@ -267,6 +275,14 @@ impl AppState {
         let mut problems = vec![];
         let mut grids = vec![];
         for f in feats {
+            if f.name.contains('\0') {
+                problems.push(Problem {
+                    at: f.index,
+                    field: format!("features[{}].properties.{name_property}", f.index),
+                    reason: crate::http::input::NUL_REASON.into(),
+                });
+                continue;
+            }
             let field = format!("features[{}].properties.{code_property}", f.index);
             let code = match GridCode::parse(&f.code) {
                 Ok(c) => c,

@@ -381,9 +381,6 @@ async fn search_audit(
     let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
     let page = q.page.unwrap_or(1);
     let page_size = q.page_size.unwrap_or(100);
-    if page < 1 {
-        return Err(ApiError::invalid("page", "must be 1 or more"));
-    }
     if !(1..=1000).contains(&page_size) {
         return Err(ApiError::invalid("page_size", "must be between 1 and 1000"));
     }
@@ -406,10 +403,7 @@ async fn search_audit(
             .transpose()?,
         actors_in: scoped_actor_names(&st, &user).await?,
         limit: page_size,
-        offset: page
-            .checked_sub(1)
-            .and_then(|p| p.checked_mul(page_size))
-            .ok_or_else(|| ApiError::invalid("page", "is too large"))?,
+        offset: super::input::page_offset(page, page_size)?,
     };
     let (rows, total) = st.store.audit_search(&f).await?;
     let items: Vec<Value> = rows

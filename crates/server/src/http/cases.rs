@@ -426,15 +426,12 @@ fn build_filter(q: &ListQuery, user: &User) -> ApiResult<CaseFilter> {
     let q = q.clone();
     let page = q.page.unwrap_or(1);
     let page_size = q.page_size.unwrap_or(50);
-    if page < 1 {
-        return Err(ApiError::invalid("page", "must be 1 or more"));
-    }
     if !(1..=1000).contains(&page_size) {
         return Err(ApiError::invalid("page_size", "must be between 1 and 1000"));
     }
     let mut f = CaseFilter {
         limit: page_size,
-        offset: (page - 1) * page_size,
+        offset: super::input::page_offset(page, page_size)?,
         open_only: q.open.unwrap_or(false),
         now: Some(Utc::now()),
         ..Default::default()

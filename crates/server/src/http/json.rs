@@ -1,12 +1,29 @@
-//! A JSON body extractor whose errors name the field: the body is parsed as JSON first (400 when
-//! it is not JSON), then mapped onto the request type with the path of the offending field.
+//! A JSON body extractor whose errors name the field: the content type must be JSON (415
+//! otherwise, so a browser's cross-site form or `text/plain` post never reaches a handler), the
+//! body is parsed as JSON (400 when it is not), no string in it may hold a NUL (422 naming its
+//! path), then it is mapped onto the request type with the path of the offending field.
 
 use super::error::ApiError;
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 pub struct ApiJson<T>(pub T);
+
+/// Whether a `Content-Type` names JSON: `application/json` or any `application/*+json`,
+/// parameters (`; charset=utf-8`) aside.
+pub fn is_json(content_type: &str) -> bool {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json"
+        || mime
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -20,9 +37,18 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let is_form = ct.starts_with("application/x-www-form-urlencoded");
+            .unwrap_or("");
+        if !is_json(ct) {
+            let sent = if ct.is_empty() { "none" } else { ct };
+            return Err(ApiError {
+                field: Some("content-type".into()),
+                ..ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("Content-Type: send the body as application/json (sent: {sent})"),
+                )
+            });
+        }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
@@ -35,35 +61,24 @@ where
                     )
                 }
             })?;
-        parse_body(&bytes, is_form).map(ApiJson)
+        parse_body(&bytes).map(ApiJson)
     }
 }
 
-/// Parses a JSON (or form-encoded) body into `T`, naming the field that failed.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8], is_form: bool) -> Result<T, ApiError> {
-    let value: serde_json::Value = if is_form {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| ApiError::bad_request(Some("body"), "body is not valid UTF-8"))?;
-        let map: serde_json::Map<String, serde_json::Value> = text
-            .split('&')
-            .filter(|kv| !kv.is_empty())
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (form_decode(k), serde_json::Value::String(form_decode(v)))
-            })
-            .collect();
-        serde_json::Value::Object(map)
-    } else {
-        if bytes.is_empty() {
-            return Err(ApiError::bad_request(
-                Some("body"),
-                "body is empty; send a JSON object",
-            ));
-        }
-        serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::bad_request(Some("body"), format!("body is not valid JSON: {e}"))
-        })?
-    };
+/// Parses a JSON body into `T`, naming the field that failed.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request(
+            Some("body"),
+            "body is empty; send a JSON object",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(Some("body"), format!("body is not valid JSON: {e}")))?;
+    // PostgreSQL cannot store NUL in text: refused here for every field, on both databases.
+    if let Some(field) = super::input::nul_in_json(&value) {
+        return Err(ApiError::invalid(field, super::input::NUL_REASON));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -78,24 +93,4 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8], is_form: bool) -> Result<T,
         };
         ApiError::invalid(field, inner)
     })
-}
-
-fn form_decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod disputes;
 pub mod error;
+pub mod input;
 pub mod json;
 pub mod meta;
 pub mod petitions;
@@ -27,7 +28,6 @@ use chrono::{DateTime, FixedOffset, Utc};
 use safegrid_store::audit::{REQUEST, RequestContext};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -92,8 +92,8 @@ async fn request_context(State(st): State<SharedState>, req: Request, next: Next
 ///
 /// Login has no session yet, so it is guarded by where it comes from instead (login CSRF: a
 /// foreign page logging the victim's browser into the attacker's account): a browser's
-/// `Origin`/`Sec-Fetch-Site` must be this site, and the body must be JSON, which a cross-site
-/// form cannot send without a preflight.
+/// `Origin`/`Sec-Fetch-Site` must be this site; and its body must be JSON (`ApiJson` answers
+/// 415 otherwise), which a cross-site form cannot send without a preflight.
 async fn csrf_guard(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let path = req.uri().path();
@@ -103,20 +103,6 @@ async fn csrf_guard(State(st): State<SharedState>, req: Request, next: Next) -> 
                 StatusCode::FORBIDDEN,
                 "csrf",
                 "a login from another site is refused (Origin / Sec-Fetch-Site)",
-            )
-            .into_response();
-        }
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
-            return error::ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the login body must be JSON (Content-Type: application/json)",
             )
             .into_response();
         }
@@ -164,12 +150,28 @@ pub fn app(state: SharedState) -> Router {
             state.clone(),
             request_context,
         ))
-        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), limit),
+            input::limit_body,
+        ))
         // The web pages after the API's body limit: photo uploads have their own (web::UPLOAD_LIMIT_BYTES).
-        .merge(crate::web::router().layer(middleware::from_fn_with_state(
+        .merge(
+            crate::web::router()
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    request_context,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    (state.clone(), crate::web::UPLOAD_LIMIT_BYTES),
+                    input::limit_body,
+                )),
+        )
+        // After routing (each route is wrapped), so path parameters are known by name.
+        .layer(middleware::from_fn_with_state(
             state.clone(),
-            request_context,
-        )))
+            input::refuse_nul,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -198,5 +200,6 @@ pub fn app(state: SharedState) -> Router {
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(middleware::map_response(input::close_after_413))
         .with_state(state)
 }

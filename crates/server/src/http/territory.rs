@@ -136,16 +136,11 @@ async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json
     };
     let page = q.page.unwrap_or(1);
     let size = q.page_size.unwrap_or(1000);
-    if page < 1 {
-        return Err(ApiError::invalid("page", "must be 1 or more"));
-    }
     if !(1..=5000).contains(&size) {
         return Err(ApiError::invalid("page_size", "must be between 1 and 5000"));
     }
-    let items = st
-        .store
-        .grids(prefix.as_deref(), size, (page - 1) * size)
-        .await?;
+    let offset = super::input::page_offset(page, size)?;
+    let items = st.store.grids(prefix.as_deref(), size, offset).await?;
     Ok(Json(json!({
         "type": "FeatureCollection",
         "features": items.iter().map(grid_feature).collect::<Vec<_>>(),

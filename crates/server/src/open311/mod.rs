@@ -315,13 +315,17 @@ async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Respo
     if let Err(wait) = st.limiter.check(&bucket, rate) {
         return Fail::too_many(wait.0).render(f);
     }
+    // PostgreSQL cannot compare or store NUL: refused by name before any lookup, on both databases.
+    if let Some(fail) = params::nul_in_path(req.uri().path()) {
+        return fail.render(f);
+    }
     let limit = st.settings.open311.body_limit_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if crate::http::input::declared_length(&req).is_some_and(|n| n > limit) {
+        // Read (up to a bound) and dropped, so the client gets this answer rather than a reset.
+        let declared = crate::http::input::declared_length(&req).unwrap_or(0);
+        if declared <= limit.saturating_add(crate::http::input::DRAIN_BEYOND_LIMIT) {
+            crate::http::input::drain(req.into_body(), declared).await;
+        }
         return Fail::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than {limit} bytes"),

@@ -12,6 +12,12 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     pub fn parse(text: &str) -> Result<Params, Fail> {
+        if let Some(name) = crate::http::input::nul_param(text) {
+            return Err(Fail::bad(format!(
+                "{name}: {}",
+                crate::http::input::NUL_REASON
+            )));
+        }
         serde_urlencoded::from_str::<Vec<(String, String)>>(text)
             .map(Params)
             .map_err(|_| {
@@ -102,6 +108,27 @@ pub async fn read_form(
     Params::parse(text)
 }
 
+/// A NUL (`%00`) in a path segment, named as Open311 names that segment: the id of a request
+/// or a token, the code of a service.
+pub fn nul_in_path(path: &str) -> Option<Fail> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let at = segments.iter().position(|s| {
+        s.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    })?;
+    let name = match at.checked_sub(1).map(|i| segments[i]) {
+        Some("requests") => "service_request_id",
+        Some("tokens") => "token_id",
+        Some("services") => "service_code",
+        _ => "path",
+    };
+    Some(Fail::bad(format!(
+        "{name}: {}",
+        crate::http::input::NUL_REASON
+    )))
+}
+
 pub fn query_params(q: &Option<String>) -> Result<Params, Fail> {
     Params::parse(q.as_deref().unwrap_or(""))
 }
@@ -144,5 +171,19 @@ mod tests {
         assert_eq!(p.get("a"), Some("x"));
         assert_eq!(p.get("b"), None);
         assert_eq!(p.list("s"), ["open", "closed", "fixed"]);
+    }
+
+    #[test]
+    fn nul_in_parameters_and_paths_is_refused_by_name() {
+        let e = Params::parse("service_code=C01%00&lat=1").unwrap_err();
+        assert_eq!(
+            e.messages[0],
+            format!("service_code: {}", crate::http::input::NUL_REASON)
+        );
+        let e = nul_in_path("/open311/v2/tokens/%00.json").unwrap();
+        assert!(e.messages[0].starts_with("token_id: "), "{e:?}");
+        let e = nul_in_path("/requests/ab%00.xml").unwrap();
+        assert!(e.messages[0].starts_with("service_request_id: "), "{e:?}");
+        assert!(nul_in_path("/open311/v2/requests/ABC.json").is_none());
     }
 }

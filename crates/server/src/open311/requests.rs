@@ -392,7 +392,7 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
     q.updated_before = updated_before;
     let (page, page_size) = (page.unwrap_or(1), page_size.unwrap_or(MAX_PAGE));
     q.limit = page_size;
-    q.offset = (page - 1) * page_size;
+    q.offset = crate::http::input::page_offset(page, page_size)?;
     let cases = st.store.open311_cases(&q).await?;
     render_cases(st, &cases, extensions, f).await
 }

@@ -194,7 +194,11 @@ async fn import(
             match f.name().unwrap_or("") {
                 "csrf" => csrf = f.text().await.unwrap_or_default(),
                 "crs" => crs = f.text().await.unwrap_or_default(),
-                "file" => file = f.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                "file" => {
+                    // The token before the file is read (the form sends it first).
+                    ctx.check_csrf(&csrf)?;
+                    file = f.bytes().await.map(|b| b.to_vec()).unwrap_or_default()
+                }
                 _ => {}
             }
         }

@@ -255,6 +255,8 @@ pub enum WebError {
     Csrf,
     /// A rule of the service refused the request (message already in the person's language).
     Refused(String),
+    /// A field the request cannot carry (e.g. a NUL character): 400, the message names it.
+    Invalid(String),
     /// The database could not take the work just now (`StoreError::is_busy`): 503, try again.
     Busy,
     /// Too many requests from this address: 429, retry after so many seconds.
@@ -338,6 +340,11 @@ impl WebError {
                 ctx.t("err.refused.title"),
                 ctx.t("err.rate_limited").to_string(),
             ),
+            WebError::Invalid(m) => (
+                StatusCode::BAD_REQUEST,
+                ctx.t("err.refused.title"),
+                format!("{} ({m})", ctx.t("err.form_unreadable")),
+            ),
             WebError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ctx.t("err.busy.title"),
@@ -395,11 +402,9 @@ pub struct WebForm<T>(pub T);
 pub struct WebQuery<T>(pub T);
 pub struct WebMultipart(pub axum::extract::Multipart);
 
-fn unreadable(ctx: &Ctx, detail: String) -> Response {
-    let mut r =
-        WebError::Refused(format!("{} ({detail})", ctx.t("err.form_unreadable"))).into_page(ctx);
-    *r.status_mut() = StatusCode::BAD_REQUEST;
-    r
+/// A 400 page: the request could not be read (`detail` says which field and why).
+pub fn unreadable(ctx: &Ctx, detail: String) -> Response {
+    WebError::Invalid(detail).into_page(ctx)
 }
 
 impl<T> axum::extract::FromRequest<SharedState> for WebForm<T>
@@ -410,11 +415,34 @@ where
     async fn from_request(req: axum::extract::Request, st: &SharedState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let ctx = Ctx::from_request_parts(&mut parts, st).await?;
-        let req = axum::extract::Request::from_parts(parts, body);
-        match axum::Form::<T>::from_request(req, st).await {
-            Ok(axum::Form(v)) => Ok(WebForm(v)),
-            Err(e) => Err(unreadable(&ctx, e.body_text())),
+        let form_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if !form_type {
+            return Err(unreadable(
+                &ctx,
+                "Content-Type: must be application/x-www-form-urlencoded".into(),
+            ));
         }
+        let req = axum::extract::Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(req, st)
+            .await
+            .map_err(|e| unreadable(&ctx, e.body_text()))?;
+        // Checked on the pairs before they become typed fields, so every field is covered.
+        if let Some(field) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(crate::http::input::nul_param)
+        {
+            return Err(unreadable(
+                &ctx,
+                format!("{field}: {}", crate::http::input::NUL_REASON),
+            ));
+        }
+        serde_urlencoded::from_bytes::<T>(&bytes)
+            .map(WebForm)
+            .map_err(|e| unreadable(&ctx, e.to_string()))
     }
 }
 

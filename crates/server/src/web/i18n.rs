@@ -685,8 +685,8 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("photo.too_many", "最多上传 4 张照片", "At most 4 photos"),
     (
         "photo.too_many_pixels",
-        "照片像素过多（超过 5000 万像素）",
-        "The photo has too many pixels (over 50 megapixels)",
+        "照片尺寸过大（每边最多 12,000 像素、共 5000 万像素，解码后不超过 160 MB）",
+        "The photo's dimensions are too large (at most 12,000 pixels a side, 50 megapixels, 160 MB decoded)",
     ),
     (
         "photo.unreadable",

@@ -37,10 +37,8 @@ pub fn router() -> Router<SharedState> {
         .merge(admin::router())
         .merge(photos::router())
         .merge(geo::router())
+        // A declared length over it is refused by `http::input::limit_body` (see `http::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            UPLOAD_LIMIT_BYTES,
-        ))
 }
 
 /// The page for an unknown path, in the person's language.

@@ -1,5 +1,8 @@
 //! Photos (现场照片) of reports, handling and verification. Every upload is checked (JPEG, PNG or
-//! WebP by its magic bytes; at most [`MAX_PHOTO_BYTES`]), decoded and re-encoded as JPEG — which
+//! WebP by its magic bytes; at most [`MAX_PHOTO_BYTES`]; its header read, without decoding, for
+//! dimensions within [`MAX_INPUT_SIDE`] and [`MAX_PIXELS`] and a decoded size within
+//! [`MAX_DECODED_BYTES`]: a small file may declare a huge image), decoded under the same
+//! [`image::Limits`] and at most [`DECODES_AT_ONCE`] at a time, and re-encoded as JPEG — which
 //! drops EXIF and with it any GPS position the phone wrote — resized to at most [`MAX_SIDE`] px,
 //! with a [`THUMB_SIDE`] px thumbnail. Stored in the database (`case_photos`).
 //!
@@ -17,7 +20,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
-use image::{DynamicImage, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use safegrid_domain::engine::Case;
 use safegrid_store::{NewPhoto, User};
 use std::io::Cursor;
@@ -27,8 +30,17 @@ pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 pub const MAX_PHOTOS: usize = 4;
 pub const MAX_SIDE: u32 = 1600;
 pub const THUMB_SIDE: u32 = 320;
-/// Larger images are refused before decoding (a decompression bomb guard).
-const MAX_PIXELS: u64 = 50_000_000;
+/// Larger images are refused from their header, before decoding (a decompression bomb guard):
+/// a phone's 50-megapixel photo (8160×6120) passes.
+pub const MAX_PIXELS: u64 = 50_000_000;
+pub const MAX_INPUT_SIDE: u32 = 12_000;
+/// The most memory one decoded image may take: 8-bit RGB at 50 megapixels fits; a 16-bit
+/// 7000×7000 PNG of a few hundred KB (392 MB decoded) does not.
+pub const MAX_DECODED_BYTES: u64 = 160 * 1024 * 1024;
+/// Decodes running at once across the server (each within [`MAX_DECODED_BYTES`]), so
+/// concurrent uploads cannot add up to more than a few hundred MB.
+pub const DECODES_AT_ONCE: usize = 2;
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(DECODES_AT_ONCE);
 
 /// A checked, re-encoded photo ready to store.
 #[derive(Debug, Clone)]
@@ -81,23 +93,71 @@ fn jpeg(img: &DynamicImage) -> Result<Vec<u8>, PhotoError> {
     Ok(out.into_inner())
 }
 
-/// Checks, decodes, strips and resizes one upload (CPU-bound: call it off the async threads).
-pub fn process(bytes: &[u8]) -> Result<Upload, PhotoError> {
+/// What decoding may use: the dimensions and memory the header check allows.
+fn limits() -> Limits {
+    let mut l = Limits::default();
+    l.max_image_width = Some(MAX_INPUT_SIDE);
+    l.max_image_height = Some(MAX_INPUT_SIDE);
+    l.max_alloc = Some(MAX_DECODED_BYTES);
+    l
+}
+
+/// Checks an upload from its bytes and header alone (no pixel decoded): size, type by magic
+/// bytes, dimensions and the memory decoding would take.
+pub fn check_header(bytes: &[u8]) -> Result<ImageFormat, PhotoError> {
     if bytes.len() > MAX_PHOTO_BYTES {
         return Err(PhotoError::TooLarge);
     }
     let format = sniff(bytes).ok_or(PhotoError::WrongType)?;
-    let reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let (w, h) = reader
-        .into_dimensions()
+    // Without limits here: a header over them is told apart from a damaged file.
+    let decoder = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_decoder()
         .map_err(|_| PhotoError::Unreadable)?;
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+    let (w, h) = decoder.dimensions();
+    if w > MAX_INPUT_SIDE
+        || h > MAX_INPUT_SIDE
+        || u64::from(w) * u64::from(h) > MAX_PIXELS
+        || decoder.total_bytes() > MAX_DECODED_BYTES
+    {
         return Err(PhotoError::TooManyPixels);
     }
-    let img =
-        image::load_from_memory_with_format(bytes, format).map_err(|_| PhotoError::Unreadable)?;
+    Ok(format)
+}
+
+/// [`process`] on a blocking thread, at most [`DECODES_AT_ONCE`] at a time; the header check
+/// runs first, outside that bound, so a refused file never waits for (or holds) a slot.
+pub async fn process_bounded(
+    bytes: Vec<u8>,
+) -> Result<Result<Upload, PhotoError>, tokio::task::JoinError> {
+    if let Err(e) = check_header(&bytes) {
+        return Ok(Err(e));
+    }
+    let slot = DECODES
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    // The slot goes with the decode: a request that times out stops waiting, but its decode runs
+    // on to the end and must keep counting against the bound until then.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        process(&bytes)
+    })
+    .await
+}
+
+/// Checks, decodes, strips and resizes one upload (CPU-bound: call it off the async threads).
+pub fn process(bytes: &[u8]) -> Result<Upload, PhotoError> {
+    let format = check_header(bytes)?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits());
+    let img = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => PhotoError::TooManyPixels,
+        _ => PhotoError::Unreadable,
+    })?;
+    // `thumbnail` averages areas straight into the small image; `resize` would first build a
+    // floating-point copy as wide as the original (134 MB more for a 7000×7000 photo).
     let img = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
-        img.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
+        img.thumbnail(MAX_SIDE, MAX_SIDE)
     } else {
         img
     };
@@ -288,5 +348,67 @@ mod tests {
             PhotoError::Unreadable
         );
         assert!(PhotoError::WrongType.message(Lang::Zh).contains("JPEG"));
+    }
+
+    /// A PNG whose header declares `w`×`h` 16-bit RGBA but whose data is a few bytes: a small
+    /// file that would decode to `w * h * 8` bytes.
+    pub fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            out.extend((data.len() as u32).to_be_bytes());
+            let start = out.len();
+            out.extend(kind);
+            out.extend(data);
+            let crc = crc32(&out[start..]);
+            out.extend(crc.to_be_bytes());
+        }
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut c = 0xFFFF_FFFFu32;
+            for &b in bytes {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        }
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([16, 6, 0, 0, 0]); // 16 bits, RGBA, deflate, no filter, no interlace
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &[0x78, 0x9C, 0x03, 0x00]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    #[test]
+    fn huge_dimensions_are_refused_from_the_header() {
+        // 7000×7000 16-bit RGBA: 49 megapixels (under the pixel cap) but 392 MB decoded.
+        let bomb = png_header_only(7000, 7000);
+        assert!(bomb.len() < 100, "{}", bomb.len());
+        assert_eq!(check_header(&bomb).unwrap_err(), PhotoError::TooManyPixels);
+        assert_eq!(process(&bomb).unwrap_err(), PhotoError::TooManyPixels);
+        assert_eq!(
+            check_header(&png_header_only(20_000, 10)).unwrap_err(),
+            PhotoError::TooManyPixels
+        );
+        // A header within the limits passes the check (its data is then simply unreadable).
+        assert_eq!(
+            check_header(&png_header_only(400, 300)).unwrap(),
+            ImageFormat::Png
+        );
+        assert_eq!(
+            process(&png_header_only(400, 300)).unwrap_err(),
+            PhotoError::Unreadable
+        );
+        assert!(
+            PhotoError::TooManyPixels
+                .message(Lang::En)
+                .contains("12,000")
+        );
     }
 }

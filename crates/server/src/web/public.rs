@@ -204,33 +204,41 @@ impl FormData {
     }
 }
 
-/// Reads a multipart form; photos go through [`photos::process`] (type, size, EXIF, resize).
-pub async fn read_form(lang: Lang, mut mp: Multipart) -> Result<FormData, WebError> {
-    let mut fields = HashMap::new();
+/// Reads a multipart form. Before the first file is read (or at the end, for a form without
+/// one) the form's token is checked (`csrf`, which every form sends ahead of its files) and
+/// `admit` runs (a rate limit): a request that will be refused costs no file reading and no
+/// decoding. Photos go through [`photos::process_bounded`] (header check, type, size, EXIF,
+/// resize, a bound on concurrent decodes); a NUL in a text field refuses the form, naming it.
+pub async fn read_form(
+    ctx: &Ctx,
+    mut mp: Multipart,
+    admit: impl FnOnce() -> Result<(), WebError>,
+) -> Result<FormData, WebError> {
+    let lang = ctx.lang;
+    let mut fields: HashMap<String, String> = HashMap::new();
     let mut photos = vec![];
     let mut photo_error = None;
-    loop {
-        let field = match mp.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(WebError::Refused(format!(
-                    "{} ({})",
-                    lang.t("err.form_unreadable"),
-                    e.body_text()
-                )));
-            }
-        };
+    let mut admit = Some(admit);
+    let mut gate = |fields: &HashMap<String, String>| -> Result<(), WebError> {
+        if let Some(admit) = admit.take() {
+            ctx.check_csrf(fields.get("csrf").map_or("", String::as_str))?;
+            admit()?;
+        }
+        Ok(())
+    };
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        WebError::Refused(format!(
+            "{} ({})",
+            lang.t("err.form_unreadable"),
+            e.body_text()
+        ))
+    };
+    while let Some(field) = mp.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or("").to_string();
         if name == "photo" || name == "photos" {
+            gate(&fields)?;
             let file_name = field.file_name().unwrap_or("").to_string();
-            let bytes = field.bytes().await.map_err(|e| {
-                WebError::Refused(format!(
-                    "{} ({})",
-                    lang.t("err.form_unreadable"),
-                    e.body_text()
-                ))
-            })?;
+            let bytes = field.bytes().await.map_err(unreadable)?;
             if bytes.is_empty() && file_name.is_empty() {
                 continue; // an empty file input
             }
@@ -238,8 +246,7 @@ pub async fn read_form(lang: Lang, mut mp: Multipart) -> Result<FormData, WebErr
                 photo_error = Some(lang.t("photo.too_many").to_string());
                 continue;
             }
-            let data = bytes.to_vec();
-            match tokio::task::spawn_blocking(move || photos::process(&data)).await {
+            match photos::process_bounded(bytes.to_vec()).await {
                 Ok(Ok(u)) => photos.push(u),
                 Ok(Err(e)) => photo_error = Some(format!("{}: {}", file_name, e.message(lang))),
                 Err(e) => {
@@ -248,16 +255,18 @@ pub async fn read_form(lang: Lang, mut mp: Multipart) -> Result<FormData, WebErr
                 }
             }
         } else {
-            let text = field.text().await.map_err(|e| {
-                WebError::Refused(format!(
-                    "{} ({})",
-                    lang.t("err.form_unreadable"),
-                    e.body_text()
-                ))
-            })?;
+            let text = field.text().await.map_err(unreadable)?;
+            if name.contains('\0') || text.contains('\0') {
+                let name = name.replace('\0', "");
+                return Err(WebError::Invalid(format!(
+                    "{name}: {}",
+                    crate::http::input::NUL_REASON
+                )));
+            }
             fields.insert(name, text);
         }
     }
+    gate(&fields)?;
     Ok(FormData {
         fields,
         photos,
@@ -280,22 +289,25 @@ async fn report_submit(
 }
 
 async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
-    let data = read_form(ctx.lang, mp).await?;
-    ctx.check_csrf(&data.get("csrf"))?;
-    if ctx.user.is_none() {
-        // Per client address, the same bucket as the API's public intake (so switching doors
-        // does not double the allowance), and per form token as well: dropping cookies does not
-        // help, and behind a proxy without `trust_proxy` the token still tells residents apart.
-        let ip = safegrid_store::audit::current_ip().unwrap_or_default();
-        let rate = st.settings.rate_limits.public_intake;
-        let by_ip = st.limiter.check(&format!("intake:ip:{ip}"), rate);
-        let by_form = st
-            .limiter
-            .check(&format!("public_intake:web:{}", ctx.csrf), rate);
-        if by_ip.is_err() || by_form.is_err() {
-            return Err(WebError::Refused(ctx.t("err.rate_limited").to_string()));
+    // The token and the rate limit before any photo is read or decoded.
+    let admit = || {
+        if ctx.user.is_none() {
+            // Per client address, the same bucket as the API's public intake (so switching doors
+            // does not double the allowance), and per form token as well: dropping cookies does not
+            // help, and behind a proxy without `trust_proxy` the token still tells residents apart.
+            let ip = safegrid_store::audit::current_ip().unwrap_or_default();
+            let rate = st.settings.rate_limits.public_intake;
+            let by_ip = st.limiter.check(&format!("intake:ip:{ip}"), rate);
+            let by_form = st
+                .limiter
+                .check(&format!("public_intake:web:{}", ctx.csrf), rate);
+            if by_ip.is_err() || by_form.is_err() {
+                return Err(WebError::Refused(ctx.t("err.rate_limited").to_string()));
+            }
         }
-    }
+        Ok(())
+    };
+    let data = read_form(ctx, mp, admit).await?;
     let staff = ctx.is_staff();
     let form = ReportForm {
         category: data.get("category"),

@@ -287,7 +287,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
     let size = 30;
     let mut f = CaseFilter {
         limit: size,
-        offset: (page - 1) * size,
+        offset: crate::http::input::page_offset(page, size)?,
         now: Some(Utc::now()),
         ..Default::default()
     };
@@ -878,8 +878,8 @@ async fn act(
 ) -> Response {
     let r = async {
         let user = ctx.require_user()?.clone();
-        let data = read_form(ctx.lang, mp).await?;
-        ctx.check_csrf(&data.get("csrf"))?;
+        // The form's token is checked before any photo is read (`read_form`).
+        let data = read_form(&ctx, mp, || Ok(())).await?;
         let case = load_case(&st, &user, &id).await?;
         let action = data.get("action");
         let mut errors = FormErrors::default();

@@ -104,3 +104,19 @@ async fn personal_data_in_free_text_on_postgres() {
         None => helpers::skipped("personal_data_in_free_text_on_postgres"),
     }
 }
+
+mod inputs;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_on_sqlite() {
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    inputs::run_all(&app.expect("sqlite is always available")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_on_postgres() {
+    match spawn_app(Backend::Postgres).await.expect("postgres app") {
+        Some(app) => inputs::run_all(&app).await,
+        None => helpers::skipped("inputs_on_postgres"),
+    }
+}
