@@ -39,7 +39,7 @@ pub struct Settings {
     pub lockout_failures: i32,
     pub lockout_minutes: i64,
     /// The Open311 GeoReport v2 door (`[open311]`).
-    pub open311: crate::open311::Open311Settings,
+    pub open311: Open311Settings,
     /// Read the B-trees new cases write at random places into the page cache after start-up
     /// (SQLite; see `prewarm` in lib.rs). Off on a machine whose memory is needed elsewhere.
     pub prewarm: bool,
@@ -192,6 +192,47 @@ impl Settings {
             bail!("kpi_fold_rows: must be 1 or more (got {})", s.kpi_fold_rows);
         }
         Ok(s)
+    }
+}
+
+/// Settings of the Open311 door (`[open311]` in the configuration file).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Open311Settings {
+    /// Region codes served as jurisdictions (`jurisdiction_id`); empty: the deployment's root region.
+    pub jurisdictions: Vec<String>,
+    /// Who to contact about the API (discovery `contact`).
+    pub contact: String,
+    /// How to get an api_key (discovery `key_service`).
+    pub key_service: String,
+    /// The public base URL of the API (discovery `url`); by default built from the Host header.
+    pub public_url: Option<String>,
+    /// When the API or its configuration last changed (discovery `changeset`).
+    pub changeset: String,
+    /// Take the client address for rate limits from the last `X-Forwarded-For` entry: only behind
+    /// a proxy that sets it, otherwise anyone could pick a fresh address per request.
+    pub trust_forwarded_for: bool,
+    /// Largest POST body accepted (form fields; media go by URL).
+    pub body_limit_bytes: usize,
+    /// Reads (GET) per client address. Writes count against `rate_limits.open311_address` (and
+    /// their key's `rate_limits.open311_key`); reads are cheaper and clients poll, so they get
+    /// their own, larger bucket.
+    pub read_limit: Rate,
+}
+
+impl Default for Open311Settings {
+    fn default() -> Self {
+        Open311Settings {
+            jurisdictions: vec![],
+            contact: "The safegrid operator of this deployment (see docs/open311.md)".into(),
+            key_service: "Ask the operator for an api_key (safegrid token create --open311 NAME)"
+                .into(),
+            public_url: None,
+            changeset: "2026-11-21T00:00:00+08:00".into(),
+            trust_forwarded_for: false,
+            body_limit_bytes: 64 * 1024,
+            read_limit: Rate::new(300, 100),
+        }
     }
 }
 

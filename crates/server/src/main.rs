@@ -3,10 +3,10 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use safegrid::app::auth::{hash_password, hash_secret, random_secret};
+use safegrid::app::import::ImportError;
 use safegrid::config::Settings;
 use safegrid::demo::{self, DemoOptions};
-use safegrid::http::auth::{hash_password, hash_secret, random_secret};
-use safegrid::import::ImportError;
 use safegrid_domain::Role;
 use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_store::{CaseFilter, NewUser, SortOrder};
@@ -145,7 +145,7 @@ enum Command {
     /// Mediation committees and mediators (人民调解).
     Mediation {
         #[command(subcommand)]
-        what: safegrid::disputes::MediationCommand,
+        what: safegrid::app::disputes::MediationCommand,
     },
     /// The audit trail: check its hash chain, or search it.
     Audit {
@@ -377,7 +377,9 @@ fn describe(e: &anyhow::Error) -> String {
     out
 }
 
-fn import_result(r: Result<safegrid::import::ImportReport, ImportError>) -> anyhow::Result<()> {
+fn import_result(
+    r: Result<safegrid::app::import::ImportReport, ImportError>,
+) -> anyhow::Result<()> {
     match r {
         Ok(rep) => {
             println!("imported {} {}", rep.imported, rep.what);
@@ -641,7 +643,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mediation { what } => {
             let st = safegrid::open(settings).await?;
-            safegrid::disputes::run_command(&st, what).await
+            safegrid::app::disputes::run_command(&st, what).await
         }
         Command::Export { what } => {
             let st = safegrid::open(settings).await?;
@@ -661,7 +663,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     open311: Some(client),
                     ..
                 } => {
-                    let key = safegrid::open311::keys::issue(&st, &client).await?;
+                    let key = safegrid::app::tokens::issue_open311_key(&st, &client).await?;
                     cli_audit(
                         &st,
                         "open311.issue",
@@ -724,7 +726,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             t.user_id,
                             t.scopes,
                             t.expires_at
-                                .map(safegrid::http::local_time)
+                                .map(safegrid::app::time::local_time)
                                 .unwrap_or_else(|| "never".into()),
                             if t.revoked_at.is_some() {
                                 "revoked"
@@ -802,7 +804,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         println!(
                             "{}\t{}\t{}\t{}\t{}\t{}:{}\t{}",
                             r.seq,
-                            safegrid::http::local_time(r.at),
+                            safegrid::app::time::local_time(r.at),
                             r.actor_name,
                             r.ip.unwrap_or_default(),
                             r.action,
@@ -828,7 +830,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     let t = std::time::Instant::now();
                     let moved =
-                        safegrid::jobs::fold_counters(&st.store, |n| pb.set_position(n)).await?;
+                        safegrid::app::jobs::fold_counters(&st.store, |n| pb.set_position(n))
+                            .await?;
                     pb.finish_and_clear();
                     println!(
                         "{moved} counter rows folded in {:.1} s",
@@ -866,7 +869,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     pb.finish_and_clear();
                     println!(
                         "erased the reporter contact of {n} cases closed before {}",
-                        safegrid::http::local_time(cutoff)
+                        safegrid::app::time::local_time(cutoff)
                     );
                 }
                 PrivacyWhat::Erase {
@@ -952,7 +955,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 (random_secret("")[..16].to_string(), true)
             };
-            safegrid::http::auth::check_password(&password, &name)
+            safegrid::app::auth::check_password(&password, &name)
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.reason))?;
             let u = st
                 .store
@@ -988,7 +991,7 @@ fn cli_actor() -> String {
 }
 
 async fn cli_audit(
-    st: &safegrid::state::SharedState,
+    st: &safegrid::app::state::SharedState,
     action: &str,
     target_type: &str,
     target_id: Option<String>,
@@ -1037,7 +1040,7 @@ fn output(out: Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
 }
 
 async fn export_cases(
-    st: &safegrid::state::SharedState,
+    st: &safegrid::app::state::SharedState,
     region: Option<String>,
     case_type: Option<String>,
     out: Option<PathBuf>,
@@ -1058,7 +1061,7 @@ async fn export_cases(
     let total = st.store.list_cases(&f, &[]).await?.total;
     let pb = indicatif::ProgressBar::new(total as u64);
     let mut w = csv::Writer::from_writer(output(out)?);
-    w.write_record(safegrid::export::CASE_COLUMNS)?;
+    w.write_record(safegrid::app::export::CASE_COLUMNS)?;
     f.limit = 5000;
     loop {
         let page = st.store.list_cases(&f, &[]).await?;
@@ -1066,9 +1069,9 @@ async fn export_cases(
             break;
         }
         for c in &page.cases {
-            w.write_record(safegrid::export::case_row(
+            w.write_record(safegrid::app::export::case_row(
                 c,
-                &safegrid::pii::case_names(st, c).await?,
+                &safegrid::app::pii::case_names(st, c).await?,
             ))?;
         }
         pb.inc(page.cases.len() as u64);
@@ -1089,7 +1092,7 @@ async fn export_cases(
 }
 
 async fn export_grids(
-    st: &safegrid::state::SharedState,
+    st: &safegrid::app::state::SharedState,
     region: Option<String>,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {

@@ -50,6 +50,49 @@ fn both_migration_trees_have_the_same_versions() {
     assert_eq!(sqlite, postgres);
 }
 
+/// The naming rule of `migrations/README.md`: `YYYYMMDDHHMMSS_name.sql`, the UTC time the
+/// migration was written, the same file name in both trees, no name twice. Two branches written
+/// side by side then cannot take the same version, and one that forgot a tree fails here.
+#[test]
+fn migrations_follow_the_naming_rule() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let names = |tree: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(root.join(tree))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+    assert_eq!(sqlite, postgres, "both trees hold the same files");
+    let mut stems = std::collections::HashSet::new();
+    for n in &sqlite {
+        let (version, rest) = n.split_once('_').unwrap_or((n, ""));
+        assert!(
+            version.len() == 14 && version.bytes().all(|b| b.is_ascii_digit()),
+            "{n}: the version is the UTC date and time written, YYYYMMDDHHMMSS"
+        );
+        let (month, day) = (&version[4..6], &version[6..8]);
+        assert!(
+            ("01"..="12").contains(&month) && ("01"..="31").contains(&day),
+            "{n}: not a date"
+        );
+        let stem = rest.strip_suffix(".sql").unwrap_or("");
+        assert!(
+            !stem.is_empty()
+                && stem
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "{n}: the name is lower_snake_case"
+        );
+        assert!(
+            stems.insert(stem.to_string()),
+            "{n}: the name {stem} is taken twice"
+        );
+    }
+}
+
 #[tokio::test]
 async fn store_suite_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("sg-store-{}", uuid::Uuid::now_v7().simple()));

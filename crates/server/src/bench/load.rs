@@ -303,12 +303,12 @@ async fn start(
 async fn dispatcher_token(url: &str) -> anyhow::Result<String> {
     let store = Store::connect(url).await?;
     let user = store.user_by_name("demo-dispatcher").await?;
-    let secret = crate::http::auth::random_secret("sgt_");
+    let secret = crate::app::auth::random_secret("sgt_");
     store
         .create_token(
             user.id,
             "bench",
-            &crate::http::auth::hash_secret(&secret),
+            &crate::app::auth::hash_secret(&secret),
             None,
         )
         .await?;
@@ -448,7 +448,7 @@ pub async fn serve_and_load(
     // an empty one).
     let kpi_unfolded = super::peers::our_kpis(&store, plan).await?.levels;
     let t = Instant::now();
-    let fold_rows = crate::jobs::fold_counters(&store, |_| {}).await?;
+    let fold_rows = crate::app::jobs::fold_counters(&store, |_| {}).await?;
     let fold_secs = t.elapsed().as_secs_f64();
     store.close().await;
     Ok(Served {
@@ -574,7 +574,7 @@ async fn ceiling(
     let store = Store::connect(url).await?;
     let cal = safegrid_domain::calendar::WorkCalendar::builtin();
     let (_, limit_rows) = crate::demo::catalog_rows(&Catalog::builtin());
-    let limits = crate::state::LimitTable::from_rows(&limit_rows);
+    let limits = crate::app::state::LimitTable::from_rows(&limit_rows);
     let grid_village: std::collections::HashMap<&str, &str> = built
         .grids
         .iter()

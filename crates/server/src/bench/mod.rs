@@ -115,7 +115,7 @@ pub(crate) struct Shapes {
 
 fn parse_shapes(built: &Built) -> anyhow::Result<Shapes> {
     let parse = |s: &str| -> anyhow::Result<MultiPolygon<f64>> {
-        crate::state::stored_shape(s, "built geometry")?
+        crate::app::state::stored_shape(s, "built geometry")?
             .context("a built polygon failed its checks")
     };
     let grids = built
@@ -641,7 +641,7 @@ async fn backend(
 /// Stores the territory and generates the cases (the rows of both steps); returns the cases.
 async fn generate(
     opts: &BenchOptions,
-    st: &crate::state::SharedState,
+    st: &crate::app::state::SharedState,
     name: &str,
     built: &Built,
     root: &str,
@@ -668,7 +668,7 @@ async fn generate(
         &DemoOptions {
             seed: opts.seed,
             cases: opts.cases,
-            password: Some(crate::http::auth::random_secret("")[..20].to_string()),
+            password: Some(crate::app::auth::random_secret("")[..20].to_string()),
             quiet: false,
         },
         built,

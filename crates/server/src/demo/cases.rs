@@ -4,8 +4,8 @@
 //! Cases reported recently stop wherever "now" finds them, so the queues have live work.
 
 use super::DemoOptions;
-use crate::service::{draw_tracking_bits, kpi_nodes, spell_tracking_code};
-use crate::state::SharedState;
+use crate::app::service::{draw_tracking_bits, kpi_nodes, spell_tracking_code};
+use crate::app::state::SharedState;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};

@@ -4,7 +4,7 @@
 //! time of each step), so their records, agreements, clocks and counters are exactly what live
 //! use produces. Outcomes follow Huzhou's figures: most mediations succeed.
 
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -166,7 +166,7 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         let start = now
             - Duration::days(rng.random_range(3..330))
             - Duration::minutes(rng.random_range(0..600));
-        let input = crate::service::CreateCase {
+        let input = crate::app::service::CreateCase {
             category: cat,
             description,
             lat: Some(lat),
@@ -304,7 +304,7 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         let start = now
             - Duration::days(rng.random_range(2..300))
             - Duration::minutes(rng.random_range(0..600));
-        let input = crate::service::CreateCase {
+        let input = crate::app::service::CreateCase {
             category: cat.clone(),
             description,
             lat: Some(lat),

@@ -6,9 +6,9 @@
 mod cases;
 mod disputes;
 
-use crate::http::auth::{hash_password, random_secret};
-use crate::import::parse_divisions;
-use crate::state::SharedState;
+use crate::app::auth::{hash_password, random_secret};
+use crate::app::import::parse_divisions;
+use crate::app::state::SharedState;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{Rng, SeedableRng};

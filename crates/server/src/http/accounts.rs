@@ -1,13 +1,17 @@
 //! Administration of accounts, scopes and machine tokens, and the audit trail's search. Every
 //! change here is itself audited.
 
-use super::auth::{CurrentUser, check_password, hash_password};
-use super::cases::parse_day;
-use super::error::{ApiError, ApiResult};
+use super::auth::CurrentUser;
 use super::json::ApiJson;
-use super::local_time;
-use super::policy::{Perm, require};
-use crate::state::SharedState;
+use crate::app::auth::{check_password, hash_password};
+use crate::app::error::{AppError, AppResult};
+use crate::app::policy::{Perm, require};
+use crate::app::scope::check_grant;
+use crate::app::scope::department_regions;
+use crate::app::scope::manages;
+use crate::app::state::SharedState;
+use crate::app::time::local_time;
+use crate::app::time::parse_day;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -28,34 +32,34 @@ fn user_json(u: &User) -> Value {
 }
 
 /// Checks a scope: region codes (2–12 digits) and grid codes (15 digits), normalised.
-pub fn parse_scope(regions: &[String], grids: &[String]) -> ApiResult<(Vec<String>, Vec<String>)> {
+pub fn parse_scope(regions: &[String], grids: &[String]) -> AppResult<(Vec<String>, Vec<String>)> {
     let r = regions
         .iter()
         .enumerate()
         .map(|(i, c)| {
             RegionCode::parse(c)
                 .map(|c| c.as_str().to_string())
-                .map_err(|e| ApiError::invalid(format!("regions[{i}]"), e.reason))
+                .map_err(|e| AppError::invalid(format!("regions[{i}]"), e.reason))
         })
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<AppResult<Vec<_>>>()?;
     let g = grids
         .iter()
         .enumerate()
         .map(|(i, c)| {
             GridCode::parse(c)
                 .map(|c| c.as_str().to_string())
-                .map_err(|e| ApiError::invalid(format!("grids[{i}]"), e.reason))
+                .map_err(|e| AppError::invalid(format!("grids[{i}]"), e.reason))
         })
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<AppResult<Vec<_>>>()?;
     Ok((r, g))
 }
 
-async fn check_department(st: &SharedState, d: Option<&str>) -> ApiResult<()> {
+async fn check_department(st: &SharedState, d: Option<&str>) -> AppResult<()> {
     if let Some(d) = d {
         match st.store.department(d).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                return Err(ApiError::invalid("department", "no such department"));
+                return Err(AppError::invalid("department", "no such department"));
             }
             Err(e) => return Err(e.into()),
         }
@@ -63,56 +67,12 @@ async fn check_department(st: &SharedState, d: Option<&str>) -> ApiResult<()> {
     Ok(())
 }
 
-/// The regions of every department, for judging handlers' scopes.
-pub async fn department_regions(
-    st: &SharedState,
-) -> ApiResult<std::collections::HashMap<String, String>> {
-    Ok(st
-        .store
-        .departments()
-        .await?
-        .into_iter()
-        .map(|d| (d.code, d.region_code))
-        .collect())
-}
-
-/// Refuses a role and scope beyond the granting administrator's own (403 naming the field): no
-/// account grants, or gives itself, more than it has, and only the root administrator grants
-/// the empty scope that means everywhere.
-pub fn check_grant(by: &User, grant: safegrid_domain::scope::Grant<'_>) -> ApiResult<()> {
-    safegrid_domain::scope::may_grant(by.grant(None), by.is_root(), grant).map_err(|r| {
-        ApiError::forbidden(format!("{}: {}", r.field, r.reason))
-            .with_extra(json!({ "field": r.field }))
-    })
-}
-
-/// Whether `admin` manages `target`: the target's whole scope lies inside the administrator's
-/// (the root administrator manages every account). Other accounts are not listed and answer
-/// 404, as a missing one does.
-pub fn manages(
-    admin: &User,
-    target: &User,
-    dept_regions: &std::collections::HashMap<String, String>,
-) -> bool {
-    if admin.is_root() {
-        return true;
-    }
-    if target.is_root() {
-        return false;
-    }
-    let dr = target
-        .department
-        .as_deref()
-        .map(|d| dept_regions.get(d).map(String::as_str).unwrap_or(d));
-    check_grant(admin, target.grant(dr)).is_ok()
-}
-
-fn parse_role(r: &str) -> ApiResult<Role> {
+fn parse_role(r: &str) -> AppResult<Role> {
     let role: Role = r
         .parse()
-        .map_err(|e: safegrid_domain::FieldError| ApiError::invalid("role", e.reason))?;
+        .map_err(|e: safegrid_domain::FieldError| AppError::invalid("role", e.reason))?;
     if role == Role::System {
-        return Err(ApiError::invalid("role", "system is not a login role"));
+        return Err(AppError::invalid("role", "system is not a login role"));
     }
     Ok(role)
 }
@@ -123,7 +83,7 @@ async fn audit(
     action: &str,
     target: &User,
     detail: Value,
-) -> ApiResult<()> {
+) -> AppResult<()> {
     st.store
         .audit(&AuditEntry::new(
             Some(by.id),
@@ -140,7 +100,7 @@ async fn audit(
 async fn list_users(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
     let depts = department_regions(&st).await?;
     let users = st.store.users().await?;
@@ -171,7 +131,7 @@ async fn create_user(
     State(st): State<SharedState>,
     CurrentUser(admin): CurrentUser,
     ApiJson(b): ApiJson<NewUserBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Value>)> {
     require(&admin, Perm::ManageAccounts)?;
     let username = b.username.trim().to_string();
     if username.is_empty()
@@ -180,7 +140,7 @@ async fn create_user(
             .chars()
             .all(|c| c.is_alphanumeric() || "-_.".contains(c))
     {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "username",
             "must be 1–64 letters, digits, '-', '_' or '.'",
         ));
@@ -188,7 +148,7 @@ async fn create_user(
     let role = parse_role(&b.role)?;
     let (regions, grids) = parse_scope(&b.regions, &b.grids)?;
     if role == Role::Handler && b.department.is_none() {
-        return Err(ApiError::invalid("department", "is required for a handler"));
+        return Err(AppError::invalid("department", "is required for a handler"));
     }
     check_department(&st, b.department.as_deref()).await?;
     let depts = department_regions(&st).await?;
@@ -208,7 +168,7 @@ async fn create_user(
     check_password(&b.password, &username)?;
     let display_name = b.display_name.unwrap_or_else(|| username.clone());
     if display_name.chars().count() > 100 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "display_name",
             "must be at most 100 characters",
         ));
@@ -270,13 +230,13 @@ async fn change_user(
     CurrentUser(admin): CurrentUser,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ChangeBody>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&admin, Perm::ManageAccounts)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("account"))?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found("account"))?;
     let depts = department_regions(&st).await?;
     let cur = match st.store.user(id).await {
         Ok(u) if manages(&admin, &u, &depts) => u,
-        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::not_found("account")),
+        Ok(_) | Err(StoreError::NotFound) => return Err(AppError::not_found("account")),
         Err(e) => return Err(e.into()),
     };
     let role = b.role.as_deref().map(parse_role).transpose()?;
@@ -296,7 +256,7 @@ async fn change_user(
         check_department(&st, Some(d)).await?;
     }
     if id == admin.id && (b.disabled == Some(true) || role.is_some_and(|r| r != Role::Admin)) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "role",
             "you may not disable or demote your own account (ask another administrator)",
         ));
@@ -376,13 +336,13 @@ async fn search_audit(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::ReadAudit)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(Some("query"), e.body_text()))?;
     let page = q.page.unwrap_or(1);
     let page_size = q.page_size.unwrap_or(100);
     if !(1..=1000).contains(&page_size) {
-        return Err(ApiError::invalid("page_size", "must be between 1 and 1000"));
+        return Err(AppError::invalid("page_size", "must be between 1 and 1000"));
     }
     let f = AuditFilter {
         actor: q.actor,
@@ -403,7 +363,7 @@ async fn search_audit(
             .transpose()?,
         actors_in: scoped_actor_names(&st, &user).await?,
         limit: page_size,
-        offset: super::input::page_offset(page, page_size)?,
+        offset: crate::app::input::page_offset(page, page_size)?,
     };
     let (rows, total) = st.store.audit_search(&f).await?;
     let items: Vec<Value> = rows
@@ -423,7 +383,7 @@ async fn search_audit(
 
 /// The accounts whose audit entries an administrator below the root may read: those it
 /// manages. `None` (everything) for the root administrator.
-async fn scoped_actor_names(st: &SharedState, admin: &User) -> ApiResult<Option<Vec<String>>> {
+async fn scoped_actor_names(st: &SharedState, admin: &User) -> AppResult<Option<Vec<String>>> {
     if admin.is_root() {
         return Ok(None);
     }
@@ -442,7 +402,7 @@ async fn scoped_actor_names(st: &SharedState, admin: &User) -> ApiResult<Option<
 async fn verify_audit(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::ReadAudit)?;
     let v = st.store.verify_audit(|_| {}).await?;
     Ok(Json(
@@ -453,7 +413,7 @@ async fn verify_audit(
 async fn list_tokens(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
     let mine = managed_ids(&st, &user).await?;
     let toks = st.store.tokens().await?;
@@ -470,7 +430,7 @@ async fn list_tokens(
 async fn managed_ids(
     st: &SharedState,
     admin: &User,
-) -> ApiResult<Option<std::collections::HashSet<Uuid>>> {
+) -> AppResult<Option<std::collections::HashSet<Uuid>>> {
     if admin.is_root() {
         return Ok(None);
     }
@@ -490,18 +450,18 @@ async fn revoke_token(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("token"))?;
+    let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found("token"))?;
     if let Some(mine) = managed_ids(&st, &user).await? {
         let owner = st.store.tokens().await?.into_iter().find(|t| t.id == id);
         if !owner.is_some_and(|t| mine.contains(&t.user_id)) {
-            return Err(ApiError::not_found("token"));
+            return Err(AppError::not_found("token"));
         }
     }
     match st.store.revoke_token(id).await {
         Ok(()) => st.tokens.clear(),
-        Err(StoreError::NotFound) => return Err(ApiError::not_found("token")),
+        Err(StoreError::NotFound) => return Err(AppError::not_found("token")),
         Err(e) => return Err(e.into()),
     }
     st.store

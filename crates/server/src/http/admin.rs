@@ -1,9 +1,9 @@
 //! Administrator endpoints: imports of divisions, grids and the calendar by upload.
 
 use super::auth::CurrentUser;
-use super::error::{ApiError, ApiResult};
-use crate::import::ImportError;
-use crate::state::SharedState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::import::ImportError;
+use crate::app::state::SharedState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -14,13 +14,13 @@ use safegrid_store::User;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-fn admin_only(u: &User) -> ApiResult<()> {
-    super::policy::require(u, super::policy::Perm::ManageTerritory)?;
-    super::policy::require_root(u)
+fn admin_only(u: &User) -> AppResult<()> {
+    crate::app::policy::require(u, crate::app::policy::Perm::ManageTerritory)?;
+    crate::app::policy::require_root(u)
 }
 
 /// Records a finished import in the audit trail (what, by whom, how much).
-async fn audited(st: &SharedState, u: &User, what: &str, report: Value) -> ApiResult<Value> {
+async fn audited(st: &SharedState, u: &User, what: &str, report: Value) -> AppResult<Value> {
     st.store
         .audit(&safegrid_store::AuditEntry::new(
             Some(u.id),
@@ -34,11 +34,11 @@ async fn audited(st: &SharedState, u: &User, what: &str, report: Value) -> ApiRe
     Ok(report)
 }
 
-fn to_api(e: ImportError) -> ApiError {
+fn to_api(e: ImportError) -> AppError {
     match e {
         ImportError::Refused(f) => {
             let first = f.problems.first();
-            let mut err = ApiError::invalid(
+            let mut err = AppError::invalid(
                 first
                     .map(|p| p.field.clone())
                     .unwrap_or_else(|| "body".into()),
@@ -50,7 +50,7 @@ fn to_api(e: ImportError) -> ApiError {
             );
             err.with_extra(json!({ "problems": f.problems }))
         }
-        ImportError::Internal(e) => ApiError::internal(format!("{e:#}")),
+        ImportError::Internal(e) => AppError::internal(format!("{e:#}")),
     }
 }
 
@@ -58,7 +58,7 @@ async fn divisions(
     State(st): State<SharedState>,
     CurrentUser(u): CurrentUser,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<Value>)> {
     admin_only(&u)?;
     let r = st.import_divisions(&body).await.map_err(to_api)?;
     Ok((
@@ -80,17 +80,17 @@ async fn grids(
     CurrentUser(u): CurrentUser,
     q: Result<Query<GridParams>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     admin_only(&u)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(Some("query"), e.body_text()))?;
     let crs: Crs = q
         .crs
         .as_deref()
         .unwrap_or("wgs84")
         .parse()
-        .map_err(|e: safegrid_geo::UnknownCrs| ApiError::invalid("crs", e.to_string()))?;
+        .map_err(|e: safegrid_geo::UnknownCrs| AppError::invalid("crs", e.to_string()))?;
     let text =
-        std::str::from_utf8(&body).map_err(|_| ApiError::invalid("body", "is not valid UTF-8"))?;
+        std::str::from_utf8(&body).map_err(|_| AppError::invalid("body", "is not valid UTF-8"))?;
     let r = st
         .import_grids(
             text,
@@ -107,7 +107,7 @@ async fn calendar(
     State(st): State<SharedState>,
     CurrentUser(u): CurrentUser,
     body: Bytes,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     admin_only(&u)?;
     let r = st.import_calendar(&body).await.map_err(to_api)?;
     Ok(Json(audited(&st, &u, "calendar", json!(r)).await?))

@@ -4,10 +4,11 @@
 //! `/api/v1/cases`; this module serves what disputes keep beside them.
 
 use super::auth::CurrentUser;
-use super::error::{ApiError, ApiResult};
 use super::json::ApiJson;
-use super::{local_time, opt_local_time};
-use crate::state::SharedState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::scope::region_for;
+use crate::app::state::SharedState;
+use crate::app::time::{local_time, opt_local_time};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -27,21 +28,21 @@ use uuid::Uuid;
 /// A query string parsed into `T`, or the JSON error naming what was wrong.
 pub type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
-pub fn query<T>(q: QueryResult<T>) -> ApiResult<T> {
+pub fn query<T>(q: QueryResult<T>) -> AppResult<T> {
     q.map(|Query(v)| v)
-        .map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
+        .map_err(|e| AppError::bad_request(Some("query"), e.body_text()))
 }
 
-pub fn staff(u: &User) -> ApiResult<()> {
+pub fn staff(u: &User) -> AppResult<()> {
     if matches!(u.role, Role::Citizen) {
-        return Err(ApiError::forbidden("staff accounts only"));
+        return Err(AppError::forbidden("staff accounts only"));
     }
     Ok(())
 }
 
-fn admin(u: &User) -> ApiResult<()> {
+fn admin(u: &User) -> AppResult<()> {
     if u.role != Role::Admin {
-        return Err(ApiError::forbidden("administrators only"));
+        return Err(AppError::forbidden("administrators only"));
     }
     Ok(())
 }
@@ -52,39 +53,12 @@ pub async fn visible_case(
     id: &str,
     user: &User,
     case_type: &str,
-) -> ApiResult<Case> {
-    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found(case_type))?;
+) -> AppResult<Case> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::not_found(case_type))?;
     match st.store.case(id).await {
-        Ok(c) if c.case_type == case_type && super::cases::in_scope(user, &c) => Ok(c),
-        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::not_found(case_type)),
+        Ok(c) if c.case_type == case_type && crate::app::scope::in_scope(user, &c) => Ok(c),
+        Ok(_) | Err(StoreError::NotFound) => Err(AppError::not_found(case_type)),
         Err(e) => Err(e.into()),
-    }
-}
-
-fn region_short(s: &str, field: &str) -> ApiResult<String> {
-    RegionCode::parse(s)
-        .map(|r| r.short().to_string())
-        .map_err(|e| ApiError::invalid(field, e.reason))
-}
-
-/// The viewer's region prefix: the asked one if it lies in the viewer's territory, else their own
-/// first region; 404 (as `/stats/kpi` answers) for a region outside the territory or for an
-/// account without a region (grid workers, handlers), which has no territory to count. The root
-/// administrator's prefix is empty: everything.
-pub fn region_for(user: &User, asked: Option<&str>) -> ApiResult<String> {
-    match asked.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(r) => {
-            let code = RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?;
-            if !user.covers_region(code.as_str()) {
-                return Err(ApiError::not_found("region"));
-            }
-            Ok(code.short().to_string())
-        }
-        None => match user.regions.first() {
-            Some(r) => region_short(r, "region"),
-            None if user.is_root() => Ok(String::new()),
-            None => Err(ApiError::not_found("region")),
-        },
     }
 }
 
@@ -107,12 +81,12 @@ async fn create_committee(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     ApiJson(b): ApiJson<NewCommittee>,
-) -> ApiResult<Response> {
+) -> AppResult<Response> {
     admin(&user)?;
     if let Ok(code) = RegionCode::parse(&b.region)
         && !user.covers_region(code.as_str())
     {
-        return Err(ApiError::not_found("region"));
+        return Err(AppError::not_found("region"));
     }
     let c = st
         .add_committee(&b.name, &b.kind, &b.region, Utc::now())
@@ -130,13 +104,13 @@ async fn list_committees(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: QueryResult<RegionQuery>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     staff(&user)?;
     let q = query(q)?;
     let asked = match q.region.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(r) => RegionCode::parse(r)
             .map(|c| c.short().to_string())
-            .map_err(|e| ApiError::invalid("region", e.reason))?,
+            .map_err(|e| AppError::invalid("region", e.reason))?,
         None => String::new(),
     };
     let places = committee_places(&st, &user).await?;
@@ -152,7 +126,7 @@ async fn list_committees(
 
 /// Where an account works, for the committees that serve it: its regions, its grids, its
 /// department's region.
-async fn committee_places(st: &SharedState, user: &User) -> ApiResult<Vec<String>> {
+async fn committee_places(st: &SharedState, user: &User) -> AppResult<Vec<String>> {
     let mut places: Vec<String> = user.regions.iter().chain(&user.grids).cloned().collect();
     if let Some(d) = user.department.as_deref() {
         match st.store.department(d).await {
@@ -190,13 +164,13 @@ async fn create_mediator(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     ApiJson(b): ApiJson<NewMediator>,
-) -> ApiResult<Response> {
+) -> AppResult<Response> {
     admin(&user)?;
     match st.store.committee(b.committee).await {
         Ok(c) if user.covers_region(&c.region_code) => {}
         // Out of the territory answers as a missing committee does.
         Ok(_) | Err(StoreError::NotFound) => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "committee",
                 format!("no committee with id {}", b.committee),
             ));
@@ -225,7 +199,7 @@ async fn list_mediators(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: QueryResult<MediatorQuery>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     staff(&user)?;
     let q = query(q)?;
     let full = user.role == Role::Admin;
@@ -271,7 +245,7 @@ async fn sees_parties(
     user: &User,
     rec: &DisputeRow,
     number: &str,
-) -> ApiResult<bool> {
+) -> AppResult<bool> {
     let full = match user.role {
         Role::Admin => true,
         Role::Mediator => match rec.mediator_id {
@@ -310,7 +284,7 @@ fn party_json(p: &PartyRow, full: bool) -> Value {
 
 /// Free text as a viewer without the parties' data sees it: each person party's name masked
 /// (the mediator writes names into agreements and notes), and ID numbers and phone numbers in any
-/// typed form (`crate::pii`); the parties' own phones as stored are hidden whole.
+/// typed form (`crate::app::pii`); the parties' own phones as stored are hidden whole.
 fn redact(text: &str, parties: &[PartyRow], full: bool) -> String {
     if full {
         return text.to_string();
@@ -326,7 +300,7 @@ fn redact(text: &str, parties: &[PartyRow], full: bool) -> String {
         .filter(|p| p.kind == "person")
         .map(|p| p.name.clone())
         .collect();
-    crate::pii::mask(&out, &names)
+    crate::app::pii::mask(&out, &names)
 }
 
 fn agreement_json(
@@ -355,7 +329,7 @@ async fn dispute_view(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     staff(&user)?;
     let case = visible_case(&st, &id, &user, "dispute").await?;
     let rec = st.store.dispute_record(&case.county_code, case.id).await?;
@@ -383,7 +357,7 @@ async fn dispute_view(
         .get(&case.category)
         .map(|k| json!({"code": k.class_code, "zh": k.class_zh, "en": k.class_en}));
     let now = Utc::now();
-    let mut case_v = super::cases::case_json(&st, &case, Some(&user));
+    let mut case_v = crate::app::view::case_json(&st, &case, Some(&user));
     // Whoever sees the parties sees the dispute's text as typed; everyone else masked, with the
     // parties' names as well as the reporter's.
     let summary = if full {
@@ -391,7 +365,7 @@ async fn dispute_view(
         case_v["address"] = json!(case.address);
         case.description.clone()
     } else {
-        case_v = super::cases::with_names(&st, &case, case_v).await?;
+        case_v = crate::app::view::with_names(&st, &case, case_v).await?;
         case_v["description"]
             .as_str()
             .unwrap_or_default()
@@ -438,9 +412,9 @@ async fn dispute_view(
     })))
 }
 
-pub fn day(s: &str, field: &str) -> ApiResult<NaiveDate> {
+pub fn day(s: &str, field: &str) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
+        .map_err(|_| AppError::invalid(field, "must be a date YYYY-MM-DD"))
 }
 
 fn esc(s: &str) -> String {
@@ -462,7 +436,7 @@ async fn agreement_html(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Response> {
+) -> AppResult<Response> {
     staff(&user)?;
     let case = visible_case(&st, &id, &user, "dispute").await?;
     let rec = st.store.dispute_record(&case.county_code, case.id).await?;
@@ -471,7 +445,7 @@ async fn agreement_html(
         .mediation_agreement(&case.county_code, case.id)
         .await?
     else {
-        return Err(ApiError::not_found("agreement"));
+        return Err(AppError::not_found("agreement"));
     };
     let full = sees_parties(&st, &user, &rec, &case.number).await?;
     let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
@@ -542,9 +516,9 @@ th {{ white-space: nowrap; font-weight: normal; }}
         summary = esc(&if full {
             case.description.clone()
         } else {
-            crate::pii::mask(
+            crate::app::pii::mask(
                 &redact(&case.description, &parties, full),
-                &crate::pii::reporter_names(&case),
+                &crate::app::pii::reporter_names(&case),
             )
         }),
         form = form,
@@ -587,9 +561,9 @@ async fn success(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: QueryResult<SuccessQuery>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     if matches!(user.role, Role::Citizen | Role::Handler) {
-        return Err(ApiError::forbidden(
+        return Err(AppError::forbidden(
             "statistics are for the territory's staff",
         ));
     }
@@ -610,10 +584,10 @@ async fn success(
         .transpose()?
         .unwrap_or(to - chrono::Duration::days(364));
     if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
+        return Err(AppError::invalid("from", "must not be after to"));
     }
-    let start = super::cases::parse_day(&from.to_string(), "from", false)?;
-    let end = super::cases::parse_day(&to.to_string(), "to", true)? + TimeDelta::seconds(1);
+    let start = crate::app::time::parse_day(&from.to_string(), "from", false)?;
+    let end = crate::app::time::parse_day(&to.to_string(), "to", true)? + TimeDelta::seconds(1);
     let by_s = q.by.as_deref().unwrap_or("region");
     let by = match by_s {
         "region" => SuccessBy::Region(match prefix.len() {
@@ -627,7 +601,7 @@ async fn success(
         "category" => SuccessBy::Category,
         "method" => SuccessBy::Method,
         _ => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "by",
                 "must be region, class, category or method",
             ));

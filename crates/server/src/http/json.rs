@@ -3,9 +3,9 @@
 //! body is parsed as JSON (400 when it is not), no string in it may hold a NUL (422 naming its
 //! path), then it is mapped onto the request type with the path of the offending field.
 
-use super::error::ApiError;
+use crate::app::error::AppError;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use serde::de::DeserializeOwned;
 
 pub struct ApiJson<T>(pub T);
@@ -30,7 +30,7 @@ where
     S: Send + Sync,
     T: DeserializeOwned,
 {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let ct = req
@@ -40,10 +40,10 @@ where
             .unwrap_or("");
         if !is_json(ct) {
             let sent = if ct.is_empty() { "none" } else { ct };
-            return Err(ApiError {
+            return Err(AppError {
                 field: Some("content-type".into()),
-                ..ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ..AppError::new(
+                    crate::app::error::ErrorKind::UnsupportedMedia,
                     "unsupported_media_type",
                     format!("Content-Type: send the body as application/json (sent: {sent})"),
                 )
@@ -53,9 +53,13 @@ where
             .await
             .map_err(|e| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(e.status(), "too_large", "request body is too large")
+                    AppError::new(
+                        crate::app::error::ErrorKind::TooLarge,
+                        "too_large",
+                        "request body is too large",
+                    )
                 } else {
-                    ApiError::bad_request(
+                    AppError::bad_request(
                         Some("body"),
                         format!("cannot read the request body: {e}"),
                     )
@@ -66,18 +70,18 @@ where
 }
 
 /// Parses a JSON body into `T`, naming the field that failed.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if bytes.is_empty() {
-        return Err(ApiError::bad_request(
+        return Err(AppError::bad_request(
             Some("body"),
             "body is empty; send a JSON object",
         ));
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(Some("body"), format!("body is not valid JSON: {e}")))?;
+        .map_err(|e| AppError::bad_request(Some("body"), format!("body is not valid JSON: {e}")))?;
     // PostgreSQL cannot store NUL in text: refused here for every field, on both databases.
-    if let Some(field) = super::input::nul_in_json(&value) {
-        return Err(ApiError::invalid(field, super::input::NUL_REASON));
+    if let Some(field) = crate::app::input::nul_in_json(&value) {
+        return Err(AppError::invalid(field, crate::app::input::NUL_REASON));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -91,6 +95,6 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Some(f) => format!("{path}.{f}"),
             None => path,
         };
-        ApiError::invalid(field, inner)
+        AppError::invalid(field, inner)
     })
 }

@@ -2,7 +2,7 @@
 //! The OpenAPI document is written here by hand from one table of operations (the API tests check
 //! the main paths are there); keep the table in step with the routers.
 
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

@@ -3,11 +3,12 @@
 //! `/api/v1/cases` like every case.
 
 use super::auth::CurrentUser;
-use super::disputes::{QueryResult, query, region_for, visible_case};
-use super::error::{ApiError, ApiResult};
-use super::{local_time, opt_local_time};
-use crate::disputes::{party_window_states, terminal_states, window_closes};
-use crate::state::SharedState;
+use super::disputes::{QueryResult, query, visible_case};
+use crate::app::disputes::{party_window_states, terminal_states, window_closes};
+use crate::app::error::{AppError, AppResult};
+use crate::app::scope::region_for;
+use crate::app::state::SharedState;
+use crate::app::time::{local_time, opt_local_time};
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -51,9 +52,9 @@ async fn petition_view(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     if user.role == Role::Citizen {
-        return Err(ApiError::not_found("petition"));
+        return Err(AppError::not_found("petition"));
     }
     let case = visible_case(&st, &id, &user, "petition").await?;
     let r = st.store.petition_record(&case.county_code, case.id).await?;
@@ -73,20 +74,20 @@ async fn petition_view(
             "masked": !full,
         })
     });
-    // The answers name people and places: masked (`crate::pii`) unless the viewer sees the agent.
-    let names = crate::pii::case_names(&st, &case).await?;
+    // The answers name people and places: masked (`crate::app::pii`) unless the viewer sees the agent.
+    let names = crate::app::pii::case_names(&st, &case).await?;
     let answer = |t: &Option<String>| {
         t.as_deref().map(|t| {
             if full {
                 t.to_string()
             } else {
-                crate::pii::mask(t, &names)
+                crate::app::pii::mask(t, &names)
             }
         })
     };
-    let case_v = super::cases::case_json(&st, &case, Some(&user));
+    let case_v = crate::app::view::case_json(&st, &case, Some(&user));
     Ok(Json(json!({
-        "case": super::cases::with_names(&st, &case, case_v).await?,
+        "case": crate::app::view::with_names(&st, &case, case_v).await?,
         "record": {
             "channel": channel,
             "petitioners": r.petitioners,
@@ -116,9 +117,9 @@ async fn backlog(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: QueryResult<BacklogQuery>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     if !matches!(user.role, Role::Leader | Role::Dispatcher | Role::Admin) {
-        return Err(ApiError::forbidden(
+        return Err(AppError::forbidden(
             "the petition backlog is for leaders and the intake office",
         ));
     }
@@ -180,29 +181,30 @@ async fn figures(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: QueryResult<FiguresQuery>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     if matches!(user.role, Role::Citizen | Role::Handler) {
-        return Err(ApiError::forbidden(
+        return Err(AppError::forbidden(
             "statistics are for the territory's staff",
         ));
     }
     let q = query(q)?;
     let prefix = region_for(&user, q.region.as_deref())?;
     let today = safegrid_domain::calendar::to_local(Utc::now()).date_naive();
-    let day = |s: Option<&str>, field: &str| -> ApiResult<Option<chrono::NaiveDate>> {
+    let day = |s: Option<&str>, field: &str| -> AppResult<Option<chrono::NaiveDate>> {
         s.map(|s| {
             chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD"))
+                .map_err(|_| AppError::invalid(field, "must be a date YYYY-MM-DD"))
         })
         .transpose()
     };
     let to = day(q.to.as_deref(), "to")?.unwrap_or(today);
     let from = day(q.from.as_deref(), "from")?.unwrap_or(to - chrono::Duration::days(364));
     if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
+        return Err(AppError::invalid("from", "must not be after to"));
     }
-    let start = super::cases::parse_day(&from.to_string(), "from", false)?;
-    let end = super::cases::parse_day(&to.to_string(), "to", true)? + chrono::TimeDelta::seconds(1);
+    let start = crate::app::time::parse_day(&from.to_string(), "from", false)?;
+    let end =
+        crate::app::time::parse_day(&to.to_string(), "to", true)? + chrono::TimeDelta::seconds(1);
     let rows = st.store.petition_figures(&prefix, start, end).await?;
     let terminal = terminal_states("petition");
     let sum = |rows: &[&safegrid_store::disputes::PetitionFigures]| {

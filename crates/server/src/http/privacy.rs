@@ -3,17 +3,19 @@
 //! every erasure is in the audit trail.
 
 use super::auth::{CurrentUser, MaybeUser};
-use super::cases::{load_visible, may_reveal, public_rate_limit};
-use super::error::{ApiError, ApiResult};
+use super::cases::load_visible;
 use super::json::ApiJson;
-use super::policy::{Perm, require};
-use crate::state::SharedState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::policy::public_rate_limit;
+use crate::app::policy::{Perm, require};
+use crate::app::privacy::{audit_reveal, reason, refuse_staff_as_resident};
+use crate::app::scope::may_reveal;
+use crate::app::state::SharedState;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use safegrid_domain::codes::Phone;
-use safegrid_domain::engine::Case;
-use safegrid_store::{AuditEntry, Eraser, StoreError, User};
+use safegrid_store::{Eraser, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,57 +25,18 @@ struct RevealBody {
     reason: String,
 }
 
-fn reason(r: &str) -> ApiResult<String> {
-    let r = r.trim();
-    let n = r.chars().count();
-    if n < 4 {
-        return Err(ApiError::invalid(
-            "reason",
-            "must say why (at least 4 characters), e.g. 回访核实处理结果",
-        ));
-    }
-    if n > 500 {
-        return Err(ApiError::invalid(
-            "reason",
-            "must be at most 500 characters",
-        ));
-    }
-    Ok(r.to_string())
-}
-
-/// Writes the audit entry of a reveal (API or web page), before the contact is sent.
-pub async fn audit_reveal(
-    st: &SharedState,
-    user: &User,
-    case: &Case,
-    why: &str,
-    via: &str,
-) -> ApiResult<()> {
-    st.store
-        .audit(&AuditEntry::new(
-            Some(user.id),
-            user.username.clone(),
-            "privacy.reveal",
-            "case",
-            Some(case.number.clone()),
-            json!({ "id": case.id, "reason": why, "fields": ["name", "phone"], "via": via }),
-        ))
-        .await?;
-    Ok(())
-}
-
 /// Shows the reporter's name and phone in the clear to one who must call back, with the stored
-/// description and history notes (shown masked everywhere else, `crate::pii`), and audits it.
+/// description and history notes (shown masked everywhere else, `crate::app::pii`), and audits it.
 async fn reveal(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<RevealBody>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::RevealContact)?;
     let case = load_visible(&st, &id, &user).await?;
     if !may_reveal(&user, &case) {
-        return Err(ApiError::forbidden(
+        return Err(AppError::forbidden(
             "the reporter asked to stay anonymous: only the command center may call back",
         ));
     }
@@ -111,7 +74,7 @@ async fn erase(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     ApiJson(b): ApiJson<EraseBody>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     require(&user, Perm::EraseContact)?;
     let why = reason(&b.reason)?;
     let by = Eraser {
@@ -126,17 +89,17 @@ async fn erase(
         }
         (None, Some(p)) => {
             if user.role != safegrid_domain::Role::Admin {
-                return Err(ApiError::forbidden(
+                return Err(AppError::forbidden(
                     "erasing by phone spans every case: only an administrator may",
                 ));
             }
-            let phone = Phone::parse(p).map_err(|e| ApiError::invalid("phone", e.reason))?;
+            let phone = Phone::parse(p).map_err(|e| AppError::invalid("phone", e.reason))?;
             st.store
                 .erase_contact(None, Some(phone.as_str()), &by)
                 .await?
         }
         _ => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "case_id",
                 "give exactly one of case_id or phone",
             ));
@@ -150,12 +113,12 @@ async fn erase_own(
     State(st): State<SharedState>,
     MaybeUser(user): MaybeUser,
     Path(code): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     refuse_staff_as_resident(user.as_ref())?;
     public_rate_limit(&st, "erase")?;
     let case = match st.store.case_by_tracking_code(code.trim()).await {
         Ok(c) => c,
-        Err(StoreError::NotFound) => return Err(ApiError::not_found("tracking code")),
+        Err(StoreError::NotFound) => return Err(AppError::not_found("tracking code")),
         Err(e) => return Err(e.into()),
     };
     let by = Eraser {
@@ -165,19 +128,6 @@ async fn erase_own(
     };
     let erased = st.store.erase_contact(Some(case.id), None, &by).await?;
     Ok(Json(json!({ "erased": erased.len() })))
-}
-
-/// The tracking code is the resident's proof, not a door for staff: an action taken with it under
-/// a staff session or token is refused, so that nothing staff do is recorded as the resident's.
-/// Staff erase through `POST /api/v1/privacy/erasures` and record a call-back's answer with the
-/// case's own `rate` action (回访), both audited as themselves.
-pub fn refuse_staff_as_resident(user: Option<&User>) -> ApiResult<()> {
-    match user {
-        Some(u) if u.role != safegrid_domain::Role::Citizen => Err(ApiError::forbidden(
-            "staff do not act as the resident with a tracking code; use the case's own actions              (erasure: POST /api/v1/privacy/erasures; a call-back's answer: the rate action)",
-        )),
-        _ => Ok(()),
-    }
 }
 
 pub fn router() -> Router<SharedState> {

@@ -3,11 +3,12 @@
 //! mediator, listed for the territory's staff.
 
 use super::auth::CurrentUser;
-use super::disputes::{QueryResult, day, query, region_for, staff};
-use super::error::{ApiError, ApiResult};
+use super::disputes::{QueryResult, day, query, staff};
 use super::json::ApiJson;
-use super::local_time;
-use crate::state::SharedState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::scope::region_for;
+use crate::app::state::SharedState;
+use crate::app::time::local_time;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -37,12 +38,12 @@ async fn create_screening(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     ApiJson(b): ApiJson<NewScreening>,
-) -> ApiResult<Response> {
+) -> AppResult<Response> {
     if !matches!(
         user.role,
         Role::GridWorker | Role::GridLeader | Role::Mediator | Role::Admin
     ) {
-        return Err(ApiError::forbidden(
+        return Err(AppError::forbidden(
             "screening reports are filed by grid workers, grid leaders and mediators",
         ));
     }
@@ -56,33 +57,33 @@ async fn create_screening(
         _ => user.covers_region(village.as_str()),
     };
     if !covered {
-        return Err(ApiError::forbidden("this grid is outside your territory"));
+        return Err(AppError::forbidden("this grid is outside your territory"));
     }
     let (from, to) = (day(&b.from, "from")?, day(&b.to, "to")?);
     if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
+        return Err(AppError::invalid("from", "must not be after to"));
     }
     let today = Utc::now()
         .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
         .date_naive();
     if from > today {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "from",
             "a screening reports a period that has begun",
         ));
     }
     if (to - from).num_days() > 366 {
-        return Err(ApiError::invalid("to", "a period is at most a year"));
+        return Err(AppError::invalid("to", "a period is at most a year"));
     }
     if b.cases.len() > 500 {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "cases",
             "at most 500 disputes per report",
         ));
     }
     let notes = b.notes.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if notes.is_some_and(|n| n.chars().count() > 4000) {
-        return Err(ApiError::invalid(
+        return Err(AppError::invalid(
             "notes",
             "must be at most 4000 characters",
         ));
@@ -93,18 +94,18 @@ async fn create_screening(
         let c = match st.store.case(*id).await {
             Ok(c) => c,
             Err(StoreError::NotFound) => {
-                return Err(ApiError::invalid(field, format!("no case with id {id}")));
+                return Err(AppError::invalid(field, format!("no case with id {id}")));
             }
             Err(e) => return Err(e.into()),
         };
         if c.case_type != "dispute" {
-            return Err(ApiError::invalid(field, "is not a dispute"));
+            return Err(AppError::invalid(field, "is not a dispute"));
         }
         if c.grid_code.as_deref() != Some(grid.as_str()) {
-            return Err(ApiError::invalid(field, "is not a dispute of this grid"));
+            return Err(AppError::invalid(field, "is not a dispute of this grid"));
         }
         if found.iter().any(|(_, x)| x == id) {
-            return Err(ApiError::invalid(field, "is listed twice"));
+            return Err(AppError::invalid(field, "is listed twice"));
         }
         found.push((c.county_code.clone(), c.id));
     }
@@ -133,8 +134,8 @@ fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> V
         "id": r.id, "grid": r.grid_code, "region_code": r.region_code,
         "from": r.period_from, "to": r.period_to,
         "none_found": r.none_found, "disputes": ids, "count": ids.len(),
-        // Identifiers typed into the notes are masked (`crate::pii`) like every free text.
-        "notes": r.notes.as_deref().map(|n| crate::pii::mask(n, &[])), "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
+        // Identifiers typed into the notes are masked (`crate::app::pii`) like every free text.
+        "notes": r.notes.as_deref().map(|n| crate::app::pii::mask(n, &[])), "reported_by": r.reported_by, "reported_at": local_time(from_ms(r.created_at)),
     })
 }
 
@@ -150,10 +151,10 @@ async fn list_screenings(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: QueryResult<ScreeningQuery>,
-) -> ApiResult<Json<Value>> {
+) -> AppResult<Json<Value>> {
     staff(&user)?;
     if user.role == Role::Handler {
-        return Err(ApiError::forbidden(
+        return Err(AppError::forbidden(
             "screening reports are for the territory's staff",
         ));
     }
@@ -165,7 +166,7 @@ async fn list_screenings(
     let prefix = match q.region.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(r) if grid_only => safegrid_domain::codes::RegionCode::parse(r)
             .map(|c| c.short().to_string())
-            .map_err(|e| ApiError::invalid("region", e.reason))?,
+            .map_err(|e| AppError::invalid("region", e.reason))?,
         None if grid_only => String::new(),
         asked => region_for(&user, asked)?,
     };

@@ -2,8 +2,8 @@
 //! for a period, read from the counters kept as cases move (never by scanning cases).
 
 use super::auth::CurrentUser;
-use super::error::{ApiError, ApiResult};
-use crate::state::SharedState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::state::SharedState;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,11 +26,11 @@ struct KpiQuery {
     children: Option<bool>,
 }
 
-fn date(s: Option<&str>, field: &str, default: NaiveDate) -> ApiResult<NaiveDate> {
+fn date(s: Option<&str>, field: &str, default: NaiveDate) -> AppResult<NaiveDate> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(s) => NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
-            .map_err(|_| ApiError::invalid(field, "must be a date YYYY-MM-DD")),
+            .map_err(|_| AppError::invalid(field, "must be a date YYYY-MM-DD")),
     }
 }
 
@@ -70,25 +70,25 @@ async fn kpi(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     q: Result<Query<KpiQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Value>> {
-    super::policy::require(&user, super::policy::Perm::ReadStats)?;
-    let Query(q) = q.map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))?;
+) -> AppResult<Json<Value>> {
+    crate::app::policy::require(&user, crate::app::policy::Perm::ReadStats)?;
+    let Query(q) = q.map_err(|e| AppError::bad_request(Some("query"), e.body_text()))?;
     let today = Utc::now()
         .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
         .date_naive();
     let to = date(q.to.as_deref(), "to", today)?;
     let from = date(q.from.as_deref(), "from", to - Duration::days(364))?;
     if from > to {
-        return Err(ApiError::invalid("from", "must not be after to"));
+        return Err(AppError::invalid("from", "must not be after to"));
     }
     let (node, label, kind, region_for_children) = if let Some(g) =
         q.grid.as_deref().filter(|s| !s.is_empty())
     {
-        let g = GridCode::parse(g).map_err(|e| ApiError::invalid("grid", e.reason))?;
+        let g = GridCode::parse(g).map_err(|e| AppError::invalid("grid", e.reason))?;
         let ok = user.grids.iter().any(|x| x == g.as_str())
             || may_read_region(&user, g.village().as_str());
         if !ok {
-            return Err(ApiError::not_found("grid"));
+            return Err(AppError::not_found("grid"));
         }
         (g.as_str().to_string(), None, "grid", None)
     } else if let Some(d) = q.department.as_deref().filter(|s| !s.is_empty()) {
@@ -96,25 +96,25 @@ async fn kpi(
             .store
             .department(d)
             .await
-            .map_err(|_| ApiError::not_found("department"))?;
+            .map_err(|_| AppError::not_found("department"))?;
         let ok = user.department.as_deref() == Some(d) || may_read_region(&user, &dep.region_code);
         if !ok {
-            return Err(ApiError::not_found("department"));
+            return Err(AppError::not_found("department"));
         }
         (format!("dept:{d}"), Some(dep.name_zh), "department", None)
     } else {
         let code = match q.region.as_deref().filter(|s| !s.is_empty()) {
-            Some(r) => RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e.reason))?,
+            Some(r) => RegionCode::parse(r).map_err(|e| AppError::invalid("region", e.reason))?,
             None => {
                 let root = user.regions.first().cloned().or(st.root_region().await?);
                 let root = root.ok_or_else(|| {
-                    ApiError::invalid("region", "is required (no territory loaded)")
+                    AppError::invalid("region", "is required (no territory loaded)")
                 })?;
-                RegionCode::parse(&root).map_err(ApiError::internal)?
+                RegionCode::parse(&root).map_err(AppError::internal)?
             }
         };
         if !may_read_region(&user, code.as_str()) {
-            return Err(ApiError::not_found("region"));
+            return Err(AppError::not_found("region"));
         }
         let name = st.region_names().get(code.as_str()).cloned();
         (code.as_str().to_string(), name, "region", Some(code))

@@ -1,8 +1,8 @@
 //! Territory and reference data: regions, grids (GeoJSON), point location, departments,
 //! categories. Public reads: residents need them to report.
 
-use super::error::{ApiError, ApiResult};
-use crate::state::SharedState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::state::SharedState;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 type Q<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
-fn query<T>(q: Q<T>) -> ApiResult<T> {
+fn query<T>(q: Q<T>) -> AppResult<T> {
     q.map(|Query(v)| v)
-        .map_err(|e| ApiError::bad_request(Some("query"), e.body_text()))
+        .map_err(|e| AppError::bad_request(Some("query"), e.body_text()))
 }
 
 #[derive(Deserialize)]
@@ -26,7 +26,7 @@ struct RegionQuery {
     geometry: Option<bool>,
 }
 
-fn level_num(s: &str) -> ApiResult<i16> {
+fn level_num(s: &str) -> AppResult<i16> {
     Ok(match s {
         "1" | "province" => 1,
         "2" | "city" => 2,
@@ -34,7 +34,7 @@ fn level_num(s: &str) -> ApiResult<i16> {
         "4" | "township" => 4,
         "5" | "village" => 5,
         _ => {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "level",
                 "must be province, city, county, township or village (or 1–5)",
             ));
@@ -55,12 +55,12 @@ fn region_json(r: &safegrid_store::Region, with_geometry: bool) -> Value {
     v
 }
 
-async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> ApiResult<Json<Value>> {
+async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> AppResult<Json<Value>> {
     let q = query(q)?;
     let parent = match q.parent.as_deref().filter(|s| !s.is_empty()) {
         Some(p) => Some(
             RegionCode::parse(p)
-                .map_err(|e| ApiError::invalid("parent", e.reason))?
+                .map_err(|e| AppError::invalid("parent", e.reason))?
                 .as_str()
                 .to_string(),
         ),
@@ -79,10 +79,10 @@ async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> ApiResult<
     ))
 }
 
-async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
-    let code = RegionCode::parse(&code).map_err(|e| ApiError::invalid("code", e.reason))?;
+async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
+    let code = RegionCode::parse(&code).map_err(|e| AppError::invalid("code", e.reason))?;
     let r = st.store.region(code.as_str()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("region"),
+        StoreError::NotFound => AppError::not_found("region"),
         e => e.into(),
     })?;
     let children = st.store.regions(Some(code.as_str()), None, false).await?;
@@ -123,12 +123,12 @@ fn grid_feature(g: &safegrid_store::Grid) -> Value {
 }
 
 /// Grids as a GeoJSON FeatureCollection, filtered by region subtree and paged.
-async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json<Value>> {
+async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> AppResult<Json<Value>> {
     let q = query(q)?;
     let prefix = match q.region.as_deref().filter(|s| !s.is_empty()) {
         Some(r) => Some(
             RegionCode::parse(r)
-                .map_err(|e| ApiError::invalid("region", e.reason))?
+                .map_err(|e| AppError::invalid("region", e.reason))?
                 .short()
                 .to_string(),
         ),
@@ -137,9 +137,9 @@ async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json
     let page = q.page.unwrap_or(1);
     let size = q.page_size.unwrap_or(1000);
     if !(1..=5000).contains(&size) {
-        return Err(ApiError::invalid("page_size", "must be between 1 and 5000"));
+        return Err(AppError::invalid("page_size", "must be between 1 and 5000"));
     }
-    let offset = super::input::page_offset(page, size)?;
+    let offset = crate::app::input::page_offset(page, size)?;
     let items = st.store.grids(prefix.as_deref(), size, offset).await?;
     Ok(Json(json!({
         "type": "FeatureCollection",
@@ -148,10 +148,10 @@ async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> ApiResult<Json
     })))
 }
 
-async fn grid(State(st): State<SharedState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
-    let code = GridCode::parse(&code).map_err(|e| ApiError::invalid("code", e.reason))?;
+async fn grid(State(st): State<SharedState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
+    let code = GridCode::parse(&code).map_err(|e| AppError::invalid("code", e.reason))?;
     let g = st.store.grid(code.as_str()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("grid"),
+        StoreError::NotFound => AppError::not_found("grid"),
         e => e.into(),
     })?;
     let workers: Vec<Value> = st
@@ -174,17 +174,17 @@ struct LocateQuery {
     lon: Option<String>,
 }
 
-fn num(v: Option<&str>, field: &str) -> ApiResult<f64> {
+fn num(v: Option<&str>, field: &str) -> AppResult<f64> {
     let s = v
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::invalid(field, "is required"))?;
+        .ok_or_else(|| AppError::invalid(field, "is required"))?;
     s.parse::<f64>()
-        .map_err(|_| ApiError::invalid(field, "must be a number in degrees"))
+        .map_err(|_| AppError::invalid(field, "must be a number in degrees"))
 }
 
 /// Point → grid → region path.
-async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> ApiResult<Json<Value>> {
+async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> AppResult<Json<Value>> {
     let q = query(q)?;
     let p = GeoPoint::new(num(q.lon.as_deref(), "lon")?, num(q.lat.as_deref(), "lat")?)?;
     let loc = st.locator().locate(p.lon, p.lat);
@@ -223,12 +223,12 @@ async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> ApiResult<J
     })))
 }
 
-async fn departments(State(st): State<SharedState>) -> ApiResult<Json<Value>> {
+async fn departments(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     let items = st.store.departments().await?;
     Ok(Json(json!({ "items": items, "total": items.len() })))
 }
 
-async fn categories(State(st): State<SharedState>) -> ApiResult<Json<Value>> {
+async fn categories(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     let limits = st.store.deadline_limits().await?;
     let cats = st.store.categories().await?;
     let items: Vec<Value> = cats

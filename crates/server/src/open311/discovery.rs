@@ -2,7 +2,7 @@
 
 use super::format::{Body, Format, Node};
 use super::{BASE, Done};
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use axum::http::{HeaderMap, StatusCode, header};
 
 /// The base URL clients should use: configured, or from the Host header.

@@ -5,9 +5,9 @@
 use super::format::{Body, Format, Node};
 use super::services::attributes_of;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
-use crate::http::local_time;
-use crate::service::{CreateCase, Reporter};
-use crate::state::SharedState;
+use crate::app::service::{CreateCase, Reporter};
+use crate::app::state::SharedState;
+use crate::app::time::local_time;
 use axum::http::StatusCode;
 use chrono::Utc;
 use safegrid_domain::catalog::{Attribute, AttributeDatatype};

@@ -3,33 +3,10 @@
 //! as the `api_key` parameter or as `Authorization: Bearer`. Each key has its own rate limit.
 
 use super::{Fail, Params};
-use crate::http::auth::{hash_secret, random_secret};
-use crate::state::SharedState;
+use crate::app::auth::hash_secret;
+use crate::app::state::SharedState;
 use axum::http::{HeaderMap, header};
 use safegrid_store::{Open311Client, StoreError};
-
-/// Prefix of Open311 keys, so a leaked one is recognisable (and never mistaken for a `sgt_` token).
-pub const KEY_PREFIX: &str = "o311_";
-
-/// Creates a client application and returns its key (only its hash is stored).
-pub async fn issue(st: &SharedState, name: &str) -> anyhow::Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        anyhow::bail!("--open311: the client name must be 1 to 100 printable characters");
-    }
-    let key = random_secret(KEY_PREFIX);
-    match st
-        .store
-        .create_open311_client(name, &hash_secret(&key))
-        .await
-    {
-        Ok(_) => Ok(key),
-        Err(StoreError::Conflict(_)) => {
-            anyhow::bail!("an Open311 client named {name} already exists; pick another name")
-        }
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// The key sent with a request: the `api_key` parameter, else a bearer token.
 fn presented(p: &Params, headers: &HeaderMap) -> Option<String> {

@@ -14,9 +14,8 @@ pub mod services;
 pub mod status;
 pub mod updates;
 
-use crate::http::error::ApiError;
-use crate::ratelimit::Rate;
-use crate::state::SharedState;
+use crate::app::error::AppError;
+use crate::app::state::SharedState;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -26,49 +25,7 @@ use axum::routing::get;
 use format::{Body, Format, Node};
 pub use params::{Params, parse_time, query_params, read_form};
 use safegrid_domain::codes::RegionCode;
-use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-
-/// Settings of the Open311 door (`[open311]` in the configuration file).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Open311Settings {
-    /// Region codes served as jurisdictions (`jurisdiction_id`); empty: the deployment's root region.
-    pub jurisdictions: Vec<String>,
-    /// Who to contact about the API (discovery `contact`).
-    pub contact: String,
-    /// How to get an api_key (discovery `key_service`).
-    pub key_service: String,
-    /// The public base URL of the API (discovery `url`); by default built from the Host header.
-    pub public_url: Option<String>,
-    /// When the API or its configuration last changed (discovery `changeset`).
-    pub changeset: String,
-    /// Take the client address for rate limits from the last `X-Forwarded-For` entry: only behind
-    /// a proxy that sets it, otherwise anyone could pick a fresh address per request.
-    pub trust_forwarded_for: bool,
-    /// Largest POST body accepted (form fields; media go by URL).
-    pub body_limit_bytes: usize,
-    /// Reads (GET) per client address. Writes count against `rate_limits.open311_address` (and
-    /// their key's `rate_limits.open311_key`); reads are cheaper and clients poll, so they get
-    /// their own, larger bucket.
-    pub read_limit: Rate,
-}
-
-impl Default for Open311Settings {
-    fn default() -> Self {
-        Open311Settings {
-            jurisdictions: vec![],
-            contact: "The safegrid operator of this deployment (see docs/open311.md)".into(),
-            key_service: "Ask the operator for an api_key (safegrid token create --open311 NAME)"
-                .into(),
-            public_url: None,
-            changeset: "2026-11-21T00:00:00+08:00".into(),
-            trust_forwarded_for: false,
-            body_limit_bytes: 64 * 1024,
-            read_limit: Rate::new(300, 100),
-        }
-    }
-}
 
 /// The base path of the API.
 pub const BASE: &str = "/open311/v2";
@@ -156,14 +113,17 @@ fn open311_field(field: &str) -> &str {
     }
 }
 
-impl From<ApiError> for Fail {
-    fn from(e: ApiError) -> Fail {
-        let status = match e.status {
-            StatusCode::NOT_FOUND => StatusCode::NOT_FOUND,
-            StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => StatusCode::FORBIDDEN,
-            StatusCode::INTERNAL_SERVER_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
-            StatusCode::TOO_MANY_REQUESTS => StatusCode::TOO_MANY_REQUESTS,
-            StatusCode::SERVICE_UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+impl From<AppError> for Fail {
+    fn from(e: AppError) -> Fail {
+        use crate::app::error::ErrorKind;
+        // GeoReport v2 knows 400, 403, 404 and the server's own faults; Open311 maps 401 to 403.
+        let status = match e.kind {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Forbidden | ErrorKind::Unauthorized => StatusCode::FORBIDDEN,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };
         let message = match &e.field {
@@ -185,7 +145,7 @@ impl From<ApiError> for Fail {
 
 impl From<safegrid_store::StoreError> for Fail {
     fn from(e: safegrid_store::StoreError) -> Fail {
-        ApiError::from(e).into()
+        AppError::from(e).into()
     }
 }
 
@@ -223,7 +183,7 @@ pub async fn jurisdictions(st: &SharedState) -> Result<Vec<String>, Fail> {
     let codes: Vec<String> = if configured.is_empty() {
         st.root_region()
             .await
-            .map_err(|e| Fail::from(ApiError::from(e)))?
+            .map_err(|e| Fail::from(AppError::from(e)))?
             .into_iter()
             .collect()
     } else {
@@ -320,11 +280,11 @@ async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Respo
         return fail.render(f);
     }
     let limit = st.settings.open311.body_limit_bytes;
-    if crate::http::input::declared_length(&req).is_some_and(|n| n > limit) {
+    if crate::http_common::declared_length(&req).is_some_and(|n| n > limit) {
         // Read (up to a bound) and dropped, so the client gets this answer rather than a reset.
-        let declared = crate::http::input::declared_length(&req).unwrap_or(0);
-        if declared <= limit.saturating_add(crate::http::input::DRAIN_BEYOND_LIMIT) {
-            crate::http::input::drain(req.into_body(), declared).await;
+        let declared = crate::http_common::declared_length(&req).unwrap_or(0);
+        if declared <= limit.saturating_add(crate::http_common::DRAIN_BEYOND_LIMIT) {
+            crate::http_common::drain(req.into_body(), declared).await;
         }
         return Fail::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -420,4 +380,21 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(state, guard));
     Router::new().nest(BASE, inner)
+}
+
+#[cfg(test)]
+mod busy_tests {
+    use super::*;
+
+    /// A database that cannot take the work now is a 503 with `Retry-After` here too.
+    #[test]
+    fn a_busy_database_is_a_retryable_503() {
+        let busy = AppError::from(safegrid_store::StoreError::Db(sqlx::Error::PoolTimedOut));
+        let fail = Fail::from(busy);
+        assert_eq!(fail.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(fail.retry_after, Some(1));
+        let resp = fail.render(format::Format::Json);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[axum::http::header::RETRY_AFTER], "1");
+    }
 }

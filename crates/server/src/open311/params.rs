@@ -2,7 +2,7 @@
 //! an empty value equal to an absent one) and date-times in the forms clients really send.
 
 use super::Fail;
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, Utc};
 
@@ -12,10 +12,10 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     pub fn parse(text: &str) -> Result<Params, Fail> {
-        if let Some(name) = crate::http::input::nul_param(text) {
+        if let Some(name) = crate::app::input::nul_param(text) {
             return Err(Fail::bad(format!(
                 "{name}: {}",
-                crate::http::input::NUL_REASON
+                crate::app::input::NUL_REASON
             )));
         }
         serde_urlencoded::from_str::<Vec<(String, String)>>(text)
@@ -69,7 +69,7 @@ pub fn parse_time(s: &str, field: &str, end_of_day: bool) -> Result<DateTime<Utc
         return Ok((v - chrono::Duration::hours(8)).and_utc());
     }
     if t.len() == 10 {
-        return crate::http::cases::parse_day(&t, field, end_of_day).map_err(Fail::from);
+        return crate::app::time::parse_day(&t, field, end_of_day).map_err(Fail::from);
     }
     Err(Fail::bad(format!(
         "{field}: must be an ISO 8601 date-time with a zone, e.g. 2026-11-21T08:00:00Z or 2026-11-21T16:00:00+08:00"
@@ -125,7 +125,7 @@ pub fn nul_in_path(path: &str) -> Option<Fail> {
     };
     Some(Fail::bad(format!(
         "{name}: {}",
-        crate::http::input::NUL_REASON
+        crate::app::input::NUL_REASON
     )))
 }
 
@@ -178,7 +178,7 @@ mod tests {
         let e = Params::parse("service_code=C01%00&lat=1").unwrap_err();
         assert_eq!(
             e.messages[0],
-            format!("service_code: {}", crate::http::input::NUL_REASON)
+            format!("service_code: {}", crate::app::input::NUL_REASON)
         );
         let e = nul_in_path("/open311/v2/tokens/%00.json").unwrap();
         assert!(e.messages[0].starts_with("token_id: "), "{e:?}");

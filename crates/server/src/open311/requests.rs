@@ -3,13 +3,13 @@
 //! tracking view shows goes out: never the reporter, never staff names; disputes and petitions
 //! (private matters between people) are no services and never go out at all. Free text goes out
 //! with identifiers and the reporter's name masked, places coarsened to about 100 m
-//! (`crate::pii`): Open311 callers are the public, whatever key they hold.
+//! (`crate::app::pii`): Open311 callers are the public, whatever key they hold.
 
 use super::format::{Body, Format, Node};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time, query_params, respond};
-use crate::http::local_time;
-use crate::state::SharedState;
+use crate::app::state::SharedState;
+use crate::app::time::local_time;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -53,7 +53,7 @@ pub fn note_is_public(case_type: &str, action: &str) -> bool {
 }
 
 /// What the public may read of one history entry: its note where public (masked with the case's
-/// `names`, `crate::pii`), else the state reached.
+/// `names`, `crate::app::pii`), else the state reached.
 pub fn public_description(
     case_type: &str,
     action: &str,
@@ -62,7 +62,7 @@ pub fn public_description(
     names: &[String],
 ) -> String {
     match note {
-        Some(n) if note_is_public(case_type, action) => crate::pii::mask(n, names),
+        Some(n) if note_is_public(case_type, action) => crate::app::pii::mask(n, names),
         _ => state_label(case_type, to),
     }
 }
@@ -87,7 +87,7 @@ fn request_node(
     let cats = st.categories();
     let cat = cats.get(&case.category);
     let private = private_type(&case.case_type);
-    let names = crate::pii::reporter_names(case);
+    let names = crate::app::pii::reporter_names(case);
     let status_notes = if private {
         None
     } else {
@@ -95,7 +95,7 @@ fn request_node(
             .iter()
             .rev()
             .filter(|e| PUBLIC_NOTE_ACTIONS.contains(&e.action.as_str()))
-            .find_map(|e| e.note.as_deref().map(|n| crate::pii::mask(n, &names)))
+            .find_map(|e| e.note.as_deref().map(|n| crate::app::pii::mask(n, &names)))
     };
     let o311 = report_data(events);
     let media_url = o311
@@ -113,7 +113,7 @@ fn request_node(
         ("service_code", Node::str(case.category.clone())),
         (
             "description",
-            Node::opt((!private).then(|| crate::pii::mask(&case.description, &names))),
+            Node::opt((!private).then(|| crate::app::pii::mask(&case.description, &names))),
         ),
         (
             "agency_responsible",
@@ -132,7 +132,9 @@ fn request_node(
             Node::opt(if private {
                 None
             } else {
-                case.address.as_deref().map(|a| crate::pii::mask(a, &names))
+                case.address
+                    .as_deref()
+                    .map(|a| crate::app::pii::mask(a, &names))
             }),
         ),
         ("address_id", Node::Null),
@@ -142,7 +144,7 @@ fn request_node(
             Node::num(if private {
                 None
             } else {
-                case.lat.map(crate::pii::coarse)
+                case.lat.map(crate::app::pii::coarse)
             }),
         ),
         (
@@ -150,7 +152,7 @@ fn request_node(
             Node::num(if private {
                 None
             } else {
-                case.lon.map(crate::pii::coarse)
+                case.lon.map(crate::app::pii::coarse)
             }),
         ),
         ("media_url", Node::opt(media_url)),
@@ -188,7 +190,7 @@ fn request_node(
                 for value in values {
                     attributes.push(Node::obj(vec![
                         ("code", Node::str(code.clone())),
-                        ("value", Node::str(crate::pii::mask(&value, &names))),
+                        ("value", Node::str(crate::app::pii::mask(&value, &names))),
                     ]));
                 }
             }
@@ -392,7 +394,7 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
     q.updated_before = updated_before;
     let (page, page_size) = (page.unwrap_or(1), page_size.unwrap_or(MAX_PAGE));
     q.limit = page_size;
-    q.offset = crate::http::input::page_offset(page, page_size)?;
+    q.offset = crate::app::input::page_offset(page, page_size)?;
     let cases = st.store.open311_cases(&q).await?;
     render_cases(st, &cases, extensions, f).await
 }

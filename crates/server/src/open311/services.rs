@@ -4,7 +4,7 @@
 
 use super::format::{Body, Format, Node};
 use super::{Done, Fail, Params, jurisdiction, query_params, respond};
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -12,10 +12,9 @@ use super::format::{Body, Format, Node};
 use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, note_is_public, public_description};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
-use crate::http::error::ApiError;
-use crate::http::local_time;
-use crate::service::CreateCase;
-use crate::state::SharedState;
+use crate::app::service::CreateCase;
+use crate::app::state::SharedState;
+use crate::app::time::local_time;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use safegrid_domain::Role;
@@ -71,7 +70,7 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
             && !names.contains_key(&e.case_id)
         {
             let case = st.store.case(e.case_id).await?;
-            names.insert(e.case_id, crate::pii::reporter_names(&case));
+            names.insert(e.case_id, crate::app::pii::reporter_names(&case));
         }
     }
     let none = vec![];
@@ -199,11 +198,8 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
                 m.insert("follow_up".into(), json!(c.id));
             }
         }
-        let nodes = crate::service::kpi_nodes(&applied.case, None);
-        st.store
-            .update_case(current.version, &applied, &nodes)
+        st.commit(current, &req, &applied, &actor, vec![], Utc::now())
             .await
-            .map_err(ApiError::from)
     };
     // A note does not depend on the case's state: when someone changed the case meanwhile
     // (version conflict), read it again and add the note to the new version, after a short
@@ -212,18 +208,20 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
     let mut stored = store_note(&current).await;
     for _ in 0..MAX_RETRIES {
         match &stored {
-            Err(e) if e.status == StatusCode::CONFLICT => match st.store.case(case.id).await {
-                Ok(c) => {
-                    let pause = rand::random_range(1..25);
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                    current = c;
-                    stored = store_note(&current).await;
+            Err(e) if e.kind == crate::app::error::ErrorKind::Conflict => {
+                match st.store.case(case.id).await {
+                    Ok(c) => {
+                        let pause = rand::random_range(1..25);
+                        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                        current = c;
+                        stored = store_note(&current).await;
+                    }
+                    Err(e) => {
+                        stored = Err(e.into());
+                        break;
+                    }
                 }
-                Err(e) => {
-                    stored = Err(e.into());
-                    break;
-                }
-            },
+            }
             _ => break,
         }
     }

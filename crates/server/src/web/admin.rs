@@ -4,9 +4,9 @@
 
 use super::ctx::{Ctx, WebError, WebForm, WebMultipart, WebQuery, respond, see_other};
 use super::public::FormErrors;
-use crate::http::auth::{check_password, hash_password};
-use crate::import::ImportError;
-use crate::state::SharedState;
+use crate::app::auth::{check_password, hash_password};
+use crate::app::import::ImportError;
+use crate::app::state::SharedState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -66,13 +66,13 @@ async fn render(
 ) -> Result<Response, WebError> {
     let admin = ctx.require_role(&[Role::Admin])?;
     let lang = ctx.lang;
-    let depts = crate::http::accounts::department_regions(st).await?;
+    let depts = crate::app::scope::department_regions(st).await?;
     let accounts = st
         .store
         .users()
         .await?
         .into_iter()
-        .filter(|u| crate::http::accounts::manages(admin, u, &depts))
+        .filter(|u| crate::app::scope::manages(admin, u, &depts))
         .map(|u| AccountRow {
             id: u.id.to_string(),
             role_code: u.role.as_str().to_string(),
@@ -329,7 +329,7 @@ async fn account_fields(
     }
     // The same rule as the API's: nobody grants a scope beyond their own.
     if let (Some(role), false) = (role, errors.any()) {
-        let depts = crate::http::accounts::department_regions(st)
+        let depts = crate::app::scope::department_regions(st)
             .await
             .unwrap_or_default();
         let grant = safegrid_domain::scope::Grant {
@@ -489,8 +489,8 @@ async fn edit_user(
         let lang = ctx.lang;
         let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| WebError::NotFound)?;
         let cur = st.store.user(id).await.map_err(|_| WebError::NotFound)?;
-        let depts = crate::http::accounts::department_regions(&st).await?;
-        if !crate::http::accounts::manages(me, &cur, &depts) {
+        let depts = crate::app::scope::department_regions(&st).await?;
+        if !crate::app::scope::manages(me, &cur, &depts) {
             return Err(WebError::NotFound);
         }
         let mut errors = FormErrors::default();

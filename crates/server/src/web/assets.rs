@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 
 macro_rules! asset {
     ($path:literal) => {

@@ -3,9 +3,10 @@
 //! rendering of pages and errors in the person's language.
 
 use super::i18n::Lang;
-use crate::http::auth::{SESSION_COOKIE, cookie_value, csrf_token, hash_secret, random_secret};
-use crate::http::error::ApiError;
-use crate::state::SharedState;
+use crate::app::auth::{csrf_token, hash_secret, random_secret};
+use crate::app::error::AppError;
+use crate::app::state::SharedState;
+use crate::http_common::{SESSION_COOKIE, cookie_value};
 use askama::Template;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -264,14 +265,16 @@ pub enum WebError {
     Internal,
 }
 
-impl From<ApiError> for WebError {
-    fn from(e: ApiError) -> Self {
-        match e.status {
-            StatusCode::NOT_FOUND => WebError::NotFound,
-            StatusCode::FORBIDDEN => WebError::Forbidden,
-            StatusCode::UNAUTHORIZED => WebError::Login,
-            StatusCode::SERVICE_UNAVAILABLE => WebError::Busy,
-            s if s.is_server_error() => WebError::Internal,
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> Self {
+        use crate::app::error::ErrorKind;
+        match e.kind {
+            ErrorKind::NotFound => WebError::NotFound,
+            ErrorKind::Forbidden => WebError::Forbidden,
+            ErrorKind::Unauthorized => WebError::Login,
+            ErrorKind::Unavailable => WebError::Busy,
+            ErrorKind::Internal => WebError::Internal,
+            ErrorKind::TooMany => WebError::TooMany(e.retry_after.unwrap_or(1)),
             _ => WebError::Refused(e.message),
         }
     }
@@ -281,7 +284,7 @@ impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => WebError::NotFound,
-            other => ApiError::from(other).into(),
+            other => AppError::from(other).into(),
         }
     }
 }
@@ -433,11 +436,11 @@ where
         // Checked on the pairs before they become typed fields, so every field is covered.
         if let Some(field) = std::str::from_utf8(&bytes)
             .ok()
-            .and_then(crate::http::input::nul_param)
+            .and_then(crate::app::input::nul_param)
         {
             return Err(unreadable(
                 &ctx,
-                format!("{field}: {}", crate::http::input::NUL_REASON),
+                format!("{field}: {}", crate::app::input::NUL_REASON),
             ));
         }
         serde_urlencoded::from_bytes::<T>(&bytes)
@@ -485,7 +488,7 @@ mod tests {
         let busy = || StoreError::Db(sqlx::Error::PoolTimedOut);
         assert!(matches!(WebError::from(busy()), WebError::Busy));
         assert!(matches!(
-            WebError::from(ApiError::from(busy())),
+            WebError::from(AppError::from(busy())),
             WebError::Busy
         ));
         assert!(matches!(

@@ -5,7 +5,7 @@
 
 use super::ctx::{Ctx, WebError, WebQuery, respond};
 use super::geo::{feature, pixel_degrees, shapes};
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use askama::Template;
 use axum::Router;
 use axum::extract::State;

@@ -4,7 +4,7 @@
 //! territory (rebuilt when an import swaps the point index).
 
 use super::ctx::{Ctx, WebError, WebQuery, respond};
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};

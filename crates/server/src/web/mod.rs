@@ -19,7 +19,7 @@ pub mod public;
 pub mod staff;
 pub mod view;
 
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
@@ -37,7 +37,7 @@ pub fn router() -> Router<SharedState> {
         .merge(admin::router())
         .merge(photos::router())
         .merge(geo::router())
-        // A declared length over it is refused by `http::input::limit_body` (see `http::app`).
+        // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }
 

@@ -12,8 +12,8 @@
 
 use super::ctx::{Ctx, WebError, respond};
 use super::i18n::Lang;
-use crate::http::cases::in_scope;
-use crate::state::SharedState;
+use crate::app::scope::in_scope;
+use crate::app::state::SharedState;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};

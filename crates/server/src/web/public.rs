@@ -7,9 +7,9 @@ use super::ctx::{
 use super::i18n::Lang;
 use super::photos::{self, Upload};
 use super::view::{CaseView, EventView, case_view, events_view};
-use crate::http::error::ApiError;
-use crate::service::{CreateCase, Reporter};
-use crate::state::SharedState;
+use crate::app::error::AppError;
+use crate::app::service::{CreateCase, Reporter};
+use crate::app::state::SharedState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, State};
@@ -103,7 +103,7 @@ impl FormErrors {
         self.0.push((field.to_string(), msg));
     }
     /// An error of the service, in the person's language, on its field (or on the form).
-    pub fn api(&mut self, lang: Lang, e: &ApiError) {
+    pub fn api(&mut self, lang: Lang, e: &AppError) {
         // Refusals of the workflow itself, whatever the field: said in the person's language.
         let key = match e.code {
             "action_not_allowed" => Some("err.not_allowed"),
@@ -260,7 +260,7 @@ pub async fn read_form(
                 let name = name.replace('\0', "");
                 return Err(WebError::Invalid(format!(
                     "{name}: {}",
-                    crate::http::input::NUL_REASON
+                    crate::app::input::NUL_REASON
                 )));
             }
             fields.insert(name, text);
@@ -355,7 +355,7 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
     } else {
         match st.create_case(input, ctx.user.as_ref(), Utc::now()).await {
             Ok(c) => Some(c),
-            Err(e) if e.status.is_client_error() => {
+            Err(e) if e.kind.is_client_error() => {
                 errors.api(ctx.lang, &e);
                 None
             }
@@ -447,7 +447,7 @@ async fn track_inner(
     errors: FormErrors,
 ) -> Page {
     // The same bucket as the API's lookups by code: guessing codes is slow through any door.
-    crate::http::cases::check_public_rate(st, "track").map_err(WebError::TooMany)?;
+    crate::app::policy::check_public_rate(st, "track").map_err(WebError::TooMany)?;
     let code = code.trim().to_ascii_uppercase();
     let case = match st.store.case_by_tracking_code(&code).await {
         Ok(c) => Some(c),
@@ -480,13 +480,13 @@ async fn track_inner(
         StatusCode::OK
     };
     // No personal data on the public view: free text masked with every name the case holds, and
-    // the place coarsened to about 100 m (`crate::pii`).
-    let names = crate::pii::case_names(st, &case).await?;
+    // the place coarsened to about 100 m (`crate::app::pii`).
+    let names = crate::app::pii::case_names(st, &case).await?;
     let mut view = case_view(st, &case, None, ctx.lang);
-    view.description = crate::pii::mask(&case.description, &names);
+    view.description = crate::app::pii::mask(&case.description, &names);
     view.address = String::new();
-    view.lat = case.lat.map(crate::pii::coarse);
-    view.lon = case.lon.map(crate::pii::coarse);
+    view.lat = case.lat.map(crate::app::pii::coarse);
+    view.lon = case.lon.map(crate::app::pii::coarse);
     let page = TrackPage {
         ctx: ctx.clone(),
         code,
@@ -553,7 +553,7 @@ async fn rate(
             .await
         {
             Ok(_) => Ok(see_other(&format!("/track/{code}?rated=1"))),
-            Err(e) if e.status.is_client_error() => {
+            Err(e) if e.kind.is_client_error() => {
                 errors.api(ctx.lang, &e);
                 track_inner(&st, &ctx, &code, false, false, errors).await
             }

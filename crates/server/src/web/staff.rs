@@ -9,12 +9,11 @@ use super::i18n::Lang;
 use super::photos::{self, PhotoView};
 use super::public::{FormErrors, read_form};
 use super::view::{CaseView, EventView, case_view, department_name, events_view, name_departments};
-use crate::http::auth::{
-    LoginRefused, SESSION_COOKIE, authenticate, cookie_value, hash_secret, session_cookie,
-};
+use crate::app::auth::{LoginRefused, authenticate, hash_secret};
+use crate::http_common::{SESSION_COOKIE, cookie_value, session_cookie};
 
-use crate::http::cases::{in_scope, scope_filter};
-use crate::state::SharedState;
+use crate::app::scope::{in_scope, scope_filter};
+use crate::app::state::SharedState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -287,7 +286,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
     let size = 30;
     let mut f = CaseFilter {
         limit: size,
-        offset: crate::http::input::page_offset(page, size)?,
+        offset: crate::app::input::page_offset(page, size)?,
         now: Some(Utc::now()),
         ..Default::default()
     };
@@ -352,7 +351,7 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         // Disputes and petitions hold names beside the case (parties, agent): masked as well.
         if matches!(c.case_type.as_str(), "dispute" | "petition") {
             v[0].description =
-                crate::pii::mask(&c.description, &crate::pii::case_names(st, c).await?);
+                crate::app::pii::mask(&c.description, &crate::app::pii::case_names(st, c).await?);
         }
         let duplicates = if kind == ListKind::Queue {
             likely_duplicates(st, user, c, ctx.lang).await?
@@ -722,14 +721,14 @@ async fn case_page_full(
     name_departments(&mut v, &depts, ctx.lang);
     let mut view = v.remove(0);
     // Free text masked with every name the case holds; as typed only after an audited reveal.
-    let names = crate::pii::case_names(st, &case).await?;
+    let names = crate::app::pii::case_names(st, &case).await?;
     let shown_names = if revealed.is_some() {
         None
     } else {
         Some(names.as_slice())
     };
     match shown_names {
-        Some(names) => view.description = crate::pii::mask(&case.description, names),
+        Some(names) => view.description = crate::app::pii::mask(&case.description, names),
         None => {
             view.description = case.description.clone();
             view.address = case.address.clone().unwrap_or_default();
@@ -827,7 +826,7 @@ async fn reveal(
         let user = ctx.require_user()?;
         ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
         let case = load_case(&st, user, &id).await?;
-        if !crate::http::cases::may_reveal(user, &case) {
+        if !crate::app::scope::may_reveal(user, &case) {
             return Err(WebError::Forbidden);
         }
         let reason = form
@@ -843,7 +842,7 @@ async fn reveal(
             );
             return case_page_full(&st, &ctx, &id, errors, "reveal".into(), false, None).await;
         }
-        crate::http::privacy::audit_reveal(&st, user, &case, &reason, "web")
+        crate::app::privacy::audit_reveal(&st, user, &case, &reason, "web")
             .await
             .map_err(|_| WebError::Internal)?;
         let contact = (
@@ -918,7 +917,7 @@ async fn act(
             let target: safegrid_domain::catalog::Urgency = match wanted.trim().parse() {
                 Ok(u) => u,
                 Err(e) => {
-                    errors.api(ctx.lang, &crate::http::error::ApiError::from(e));
+                    errors.api(ctx.lang, &crate::app::error::AppError::from(e));
                     return case_page_inner(&st, &ctx, &id, errors, action, false).await;
                 }
             };
@@ -938,7 +937,7 @@ async fn act(
                         case = c;
                     }
                     Ok(_) => break,
-                    Err(e) if e.status.is_client_error() => {
+                    Err(e) if e.kind.is_client_error() => {
                         errors.api(ctx.lang, &e);
                         return case_page_inner(&st, &ctx, &id, errors, action, false).await;
                     }
@@ -963,7 +962,9 @@ async fn act(
                     urlencode(&action)
                 )))
             }
-            Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            Err(e)
+                if e.kind.is_client_error() && e.kind != crate::app::error::ErrorKind::NotFound =>
+            {
                 errors.api(ctx.lang, &e);
                 case_page_inner(&st, &ctx, &id, errors, action, false).await
             }

@@ -2,8 +2,8 @@
 //! the API would give this viewer: masked for most roles) and localised for the page.
 
 use super::i18n::Lang;
-use crate::http::cases::case_json;
-use crate::state::SharedState;
+use crate::app::state::SharedState;
+use crate::app::view::case_json;
 use chrono::{DateTime, FixedOffset, Utc};
 use safegrid_domain::engine::{self, Case};
 use safegrid_store::User;
@@ -133,7 +133,7 @@ pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lan
         terminal: v["terminal"].as_bool().unwrap_or(false),
         urgency: case.urgency.to_string(),
         channel: case.channel.clone(),
-        // Masked as the API masks it (`crate::pii`); a page of one case masks its other names too.
+        // Masked as the API masks it (`crate::app::pii`); a page of one case masks its other names too.
         description: s(&v, "description"),
         address: s(&v, "address"),
         region_code: case.region_code.clone(),
@@ -177,7 +177,7 @@ pub struct EventView {
 }
 
 /// The history; `public` hides who acted and the notes of internal steps (as the tracking API does).
-/// Notes are masked with the case's `names` (`crate::pii`), or shown as typed when `names` is None
+/// Notes are masked with the case's `names` (`crate::app::pii`), or shown as typed when `names` is None
 /// (after an audited reveal).
 pub fn events_view(
     events: &[safegrid_store::EventRow],
@@ -207,7 +207,7 @@ pub fn events_view(
                 } else {
                     let note = e.note.as_deref().unwrap_or_default();
                     match names {
-                        Some(names) => crate::pii::mask(note, names),
+                        Some(names) => crate::app::pii::mask(note, names),
                         None => note.to_string(),
                     }
                 },

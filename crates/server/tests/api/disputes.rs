@@ -45,7 +45,7 @@ fn t(v: &Value) -> DateTime<Utc> {
 }
 
 fn local(t: DateTime<Utc>) -> String {
-    safegrid::http::local_time(t)
+    safegrid::app::time::local_time(t)
 }
 
 fn due(start: &Value, limit: &str) -> String {
@@ -98,7 +98,7 @@ async fn user(
         .create_user(&safegrid_store::NewUser {
             username: username.clone(),
             display_name: name.into(),
-            password_hash: safegrid::http::auth::hash_password(PASSWORD.into())
+            password_hash: safegrid::app::auth::hash_password(PASSWORD.into())
                 .await
                 .unwrap(),
             role,
@@ -167,7 +167,7 @@ async fn committee_and_mediator(app: &TestApp) -> String {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // The same checks from the CLI (`safegrid mediation …`), naming the flag.
-    use safegrid::disputes::{MediationCommand, run_command};
+    use safegrid::app::disputes::{MediationCommand, run_command};
     let e = run_command(
         &app.state,
         MediationCommand::AddCommittee {
@@ -401,20 +401,20 @@ async fn water_leak_mediated_and_confirmed_by_the_court(app: &TestApp, mediator_
     let window = t(&d["agreement"]["court_confirmation"]["window_closes_at"]);
     let early = window - chrono::Duration::days(6);
     assert_eq!(
-        safegrid::disputes::remind_confirmations(&app.state, early)
+        safegrid::app::disputes::remind_confirmations(&app.state, early)
             .await
             .unwrap(),
         0
     );
     let late = window - chrono::Duration::days(4);
     assert_eq!(
-        safegrid::disputes::remind_confirmations(&app.state, late)
+        safegrid::app::disputes::remind_confirmations(&app.state, late)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        safegrid::disputes::remind_confirmations(&app.state, late)
+        safegrid::app::disputes::remind_confirmations(&app.state, late)
             .await
             .unwrap(),
         0

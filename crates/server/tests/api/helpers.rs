@@ -15,7 +15,7 @@ pub enum Backend {
 
 pub struct TestApp {
     pub base: String,
-    pub state: safegrid::state::SharedState,
+    pub state: safegrid::app::state::SharedState,
     pub backend: &'static str,
     _tmp: Option<tempdir::TempDir>,
 }

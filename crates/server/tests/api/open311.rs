@@ -140,7 +140,7 @@ async fn open311_on_both_databases() {
         eprintln!("running the Open311 suite on {}", app.backend);
         discovery_in_both_formats(app).await;
         services_and_definitions(app).await;
-        let key = safegrid::open311::keys::issue(&app.state, "fixmystreet-test")
+        let key = safegrid::app::tokens::issue_open311_key(&app.state, "fixmystreet-test")
             .await
             .unwrap();
         let filed = filing_a_request(app, &key).await;
@@ -1214,12 +1214,12 @@ async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
 }
 
 async fn revoked_keys_are_refused(app: &TestApp) {
-    let key = safegrid::open311::keys::issue(&app.state, "short-lived")
+    let key = safegrid::app::tokens::issue_open311_key(&app.state, "short-lived")
         .await
         .unwrap();
     assert!(key.starts_with("o311_"));
     assert!(
-        safegrid::open311::keys::issue(&app.state, "short-lived")
+        safegrid::app::tokens::issue_open311_key(&app.state, "short-lived")
             .await
             .is_err(),
         "names are unique"
@@ -1238,7 +1238,7 @@ async fn revoked_keys_are_refused(app: &TestApp) {
         .await
         .unwrap();
     tokio::time::sleep(
-        safegrid::http::tokens::TokenCache::<safegrid_store::Open311Client>::TTL
+        safegrid::app::tokens::TokenCache::<safegrid_store::Open311Client>::TTL
             + std::time::Duration::from_millis(50),
     )
     .await;
@@ -1264,7 +1264,7 @@ async fn open311_abuse_limits_on_both_databases() {
         "open311_abuse_limits_on_postgres",
         tight_limits,
         async |app| {
-            let key = safegrid::open311::keys::issue(&app.state, "noisy")
+            let key = safegrid::app::tokens::issue_open311_key(&app.state, "noisy")
                 .await
                 .unwrap();
             let form = [
@@ -1290,7 +1290,7 @@ async fn open311_abuse_limits_on_both_databases() {
             } // else: the server closed the connection before reading the body, also a refusal.
             // Per address, writes: a burst of 5 (4 used above), so a fresh key gets one more
             // request through and is then refused for the address.
-            let other = safegrid::open311::keys::issue(&app.state, "other")
+            let other = safegrid::app::tokens::issue_open311_key(&app.state, "other")
                 .await
                 .unwrap();
             let form2 = [
@@ -1375,7 +1375,7 @@ async fn open311_several_jurisdictions_on_both_databases() {
                         .contains(&u["service_request_id"].as_str().unwrap().to_string()))
             );
 
-            let key = safegrid::open311::keys::issue(&app.state, "county-app")
+            let key = safegrid::app::tokens::issue_open311_key(&app.state, "county-app")
                 .await
                 .unwrap();
             // A point in 吴兴区 filed under 南浔区 is refused.

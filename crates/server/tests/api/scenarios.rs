@@ -182,7 +182,7 @@ async fn manhole_cover_story(app: &TestApp) {
         .create_user(&safegrid_store::NewUser {
             username: format!("jd-{}", app.backend),
             display_name: "吴兴区街道处置员".into(),
-            password_hash: safegrid::http::auth::hash_password(PASSWORD.into())
+            password_hash: safegrid::app::auth::hash_password(PASSWORD.into())
                 .await
                 .unwrap(),
             role: safegrid_domain::Role::Handler,

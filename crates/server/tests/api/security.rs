@@ -759,7 +759,7 @@ async fn tokens_are_scoped_and_revocable(app: &TestApp) {
         .create_token_scoped(
             u.id,
             "ro",
-            &safegrid::http::auth::hash_secret(ro),
+            &safegrid::app::auth::hash_secret(ro),
             None,
             "read",
         )
@@ -822,7 +822,7 @@ async fn disabling_an_account_stops_its_token_at_once(app: &TestApp) {
         .create_token(
             u.id,
             "hotline",
-            &safegrid::http::auth::hash_secret(secret),
+            &safegrid::app::auth::hash_secret(secret),
             None,
         )
         .await

@@ -4,7 +4,7 @@
 //! case holds (its reporter; a dispute's person parties; a petition's agent) are masked the way
 //! the structured fields are (`safegrid_domain::pii`). The public also sees places coarsened.
 
-use crate::state::SharedState;
+use crate::app::state::SharedState;
 use safegrid_domain::engine::Case;
 use safegrid_domain::pii::mask_free_text;
 use safegrid_store::StoreError;

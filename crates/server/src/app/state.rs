@@ -66,15 +66,15 @@ pub struct AppState {
     /// Buckets of every rate-limited door (keys say which door); rates come from `settings.rate_limits`.
     pub limiter: crate::ratelimit::Limiter,
     /// Lockout of names that are no account, and the count of password checks (`http/auth.rs`).
-    pub logins: crate::http::auth::LoginGuard,
+    pub logins: crate::app::auth::LoginGuard,
     /// Machine tokens checked in the last second (see `http/tokens.rs`).
-    pub tokens: crate::http::tokens::TokenCache,
+    pub tokens: crate::app::tokens::TokenCache,
     /// Open311 api_keys checked in the last second (same memory, its own entries).
-    pub open311_keys: crate::http::tokens::TokenCache<safegrid_store::Open311Client>,
+    pub open311_keys: crate::app::tokens::TokenCache<safegrid_store::Open311Client>,
     /// Group commit of new cases (see `intake.rs`).
-    pub intake: crate::intake::Intake,
+    pub intake: crate::app::intake::Intake,
     /// Whether warming the write path's B-trees into the page cache is over (see
-    /// [`crate::prewarm`]): `/healthz` says so, for a load balancer or a benchmark that wants
+    /// [`crate::app::jobs::prewarm`]): `/healthz` says so, for a load balancer or a benchmark that wants
     /// the warm server.
     pub warm: std::sync::atomic::AtomicBool,
 }
@@ -145,7 +145,7 @@ impl AppState {
     pub async fn load(store: Store, settings: Settings) -> anyhow::Result<SharedState> {
         let writer = Store::dedicated_writer(&settings.database).await?;
         let st = AppState {
-            intake: crate::intake::Intake::start(writer, store.clone()),
+            intake: crate::app::intake::Intake::start(writer, store.clone()),
             store,
             settings,
             calendar: RwLock::new(Arc::new(WorkCalendar::builtin())),
@@ -155,8 +155,8 @@ impl AppState {
             region_names: RwLock::new(Arc::new(HashMap::new())),
             limiter: crate::ratelimit::Limiter::new(),
             logins: Default::default(),
-            tokens: crate::http::tokens::TokenCache::new(),
-            open311_keys: crate::http::tokens::TokenCache::new(),
+            tokens: crate::app::tokens::TokenCache::new(),
+            open311_keys: crate::app::tokens::TokenCache::new(),
             warm: std::sync::atomic::AtomicBool::new(false),
         };
         st.reload_calendar().await?;

@@ -1,8 +1,8 @@
 //! Case exports as CSV, shared by the CLI and the API: the same columns everywhere, no personal
-//! data ever (free text masked, `crate::pii`), and cells that a spreadsheet would run as a
+//! data ever (free text masked, `crate::app::pii`), and cells that a spreadsheet would run as a
 //! formula neutralised.
 
-use crate::http::local_time;
+use crate::app::time::local_time;
 use chrono::{DateTime, Utc};
 use safegrid_domain::engine::Case;
 
@@ -79,7 +79,7 @@ pub fn case_row(c: &Case, names: &[String]) -> [String; 22] {
         c.ever_overdue.to_string(),
         c.rework_count.to_string(),
         c.rating.map(|r| r.to_string()).unwrap_or_default(),
-        cell(&crate::pii::mask(&c.description, names)),
+        cell(&crate::app::pii::mask(&c.description, names)),
     ]
 }
 

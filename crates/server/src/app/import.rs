@@ -1,7 +1,7 @@
 //! Imports of territory and calendar, shared by the CLI and the admin API. Every problem of a
 //! file is reported (line or feature index, field, reason) and nothing of a failed import is written.
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use safegrid_domain::calendar::{CalendarEntry, DayKind, parse_calendar_csv};
 use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_geo::{
@@ -165,7 +165,7 @@ pub fn parse_divisions(bytes: &[u8]) -> Result<Vec<Region>, ImportError> {
             problems.push(Problem {
                 at: line,
                 field: "name".into(),
-                reason: crate::http::input::NUL_REASON.into(),
+                reason: crate::app::input::NUL_REASON.into(),
             });
             continue;
         }
@@ -279,7 +279,7 @@ impl AppState {
                 problems.push(Problem {
                     at: f.index,
                     field: format!("features[{}].properties.{name_property}", f.index),
-                    reason: crate::http::input::NUL_REASON.into(),
+                    reason: crate::app::input::NUL_REASON.into(),
                 });
                 continue;
             }

@@ -2,11 +2,11 @@
 //! past (red) their stage limit and records automatic supervision. Claimed with a lease, so it
 //! survives restarts and never fires twice; each case update is version-checked.
 
-use crate::service::kpi_nodes;
-use crate::state::SharedState;
+use crate::app::error::ErrorKind;
+use crate::app::state::SharedState;
 use chrono::Utc;
-use safegrid_domain::engine;
-use safegrid_store::{Store, StoreError};
+use safegrid_domain::engine::{self, ActionRequest, Actor};
+use safegrid_store::Store;
 use std::time::Duration;
 
 pub const DEADLINE_JOB: &str = "deadline_watch";
@@ -25,22 +25,28 @@ pub async fn watch_deadlines(st: &SharedState) -> anyhow::Result<usize> {
             let Some(applied) = engine::watch(case, now) else {
                 continue;
             };
-            let nodes = kpi_nodes(&applied.case, None);
-            match st.store.update_case(case.version, &applied, &nodes).await {
+            let req = ActionRequest {
+                action: applied.event.action.clone(),
+                ..Default::default()
+            };
+            match st
+                .commit(case, &req, &applied, &Actor::system(), vec![], now)
+                .await
+            {
                 Ok(_) => {
                     changed += 1;
                     progressed = true;
                 }
                 // Someone acted on the case meanwhile; the next run sees its new state.
-                Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) if e.kind == ErrorKind::Conflict => {}
+                Err(e) => return Err(anyhow::anyhow!("{}", e.message)),
             }
         }
         if !progressed || batch.len() < 500 {
             break;
         }
     }
-    changed += crate::disputes::remind_confirmations(st, now).await?;
+    changed += crate::app::disputes::remind_confirmations(st, now).await?;
     Ok(changed)
 }
 
@@ -146,6 +152,44 @@ pub async fn run_fold(st: SharedState) {
             Err(e) => tracing::error!(error = %e, "KPI counter fold failed; retried in a minute"),
         }
     }
+}
+
+/// Warms the page cache with the B-trees a new case writes at random places (the store's
+/// `prewarm`: at 10,000,000 cases, without it each new case after a restart waits for a disk
+/// read per index), while the server already answers; then `/healthz` says `"warm": true`.
+/// Logs each B-tree as it goes. A failure is logged and the server serves on, cold: `warm` turns
+/// true all the same (warming is over), so a readiness check on it never keeps the server out.
+pub async fn prewarm(state: SharedState) {
+    use std::sync::atomic::Ordering;
+    if !state.settings.prewarm {
+        state.warm.store(true, Ordering::Relaxed);
+        return;
+    }
+    let t = std::time::Instant::now();
+    let warmed = state
+        .store
+        .prewarm(|w| {
+            tracing::info!(
+                btree = w.btree,
+                entries = w.entries,
+                ms = w.elapsed.as_millis() as u64,
+                "page cache warmed"
+            )
+        })
+        .await;
+    match warmed {
+        Ok(all) => {
+            if !all.is_empty() {
+                tracing::info!(
+                    btrees = all.len(),
+                    secs = t.elapsed().as_secs_f64(),
+                    "write path warm"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "warming the page cache failed; serving cold"),
+    }
+    state.warm.store(true, Ordering::Relaxed);
 }
 
 #[cfg(test)]

@@ -205,7 +205,7 @@ async fn writer(
                         }
                         tracing::info!(case = %job.applied.case.id, "tracking code taken; drawing another");
                         job.applied.case.tracking_code =
-                            crate::service::tracking_code(&mut rand::rng());
+                            crate::app::service::tracking_code(&mut rand::rng());
                         r = insert_one(&store, &mut held, &job).await;
                     }
                     let _ = job.reply.send(r);
@@ -269,7 +269,7 @@ mod tests {
 
     fn new_case(id: uuid::Uuid, n: u32) -> Applied {
         let cal = WorkCalendar::builtin();
-        let limits = crate::state::LimitTable::default();
+        let limits = crate::app::state::LimitTable::default();
         let ctx = Context {
             calendar: &cal,
             limits: &limits,

@@ -2,8 +2,8 @@
 //! the engine, fire an action with its storage-side checks, and work out which KPI nodes a case
 //! counts towards.
 
-use crate::http::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::app::error::{AppError, AppResult};
+use crate::app::state::AppState;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use safegrid_domain::catalog::Urgency;
@@ -124,7 +124,7 @@ fn clean(s: Option<&str>, field: &str, max: usize) -> Result<Option<String>, Fie
 impl AppState {
     /// Where a point lies: (grid, deepest region). `Err` names lat/lon when it is outside the
     /// territory this deployment serves.
-    pub async fn place(&self, p: GeoPoint) -> ApiResult<(Option<String>, String)> {
+    pub async fn place(&self, p: GeoPoint) -> AppResult<(Option<String>, String)> {
         let loc = self.locator().locate(p.lon, p.lat);
         if let Some(g) = &loc.grid {
             let village = g[..12].to_string();
@@ -138,7 +138,7 @@ impl AppState {
         {
             return Ok((None, root));
         }
-        Err(ApiError::invalid(
+        Err(AppError::invalid(
             "lat",
             "the point lies outside the territory this deployment serves",
         ))
@@ -150,17 +150,17 @@ impl AppState {
         input: CreateCase,
         user: Option<&User>,
         now: DateTime<Utc>,
-    ) -> ApiResult<Case> {
+    ) -> AppResult<Case> {
         let cats = self.categories();
         let cat_code = input.category.trim();
         if cat_code.is_empty() {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "category",
                 "is required (a category code, see GET /api/v1/categories)",
             ));
         }
         let cat = cats.get(cat_code).filter(|c| c.active).ok_or_else(|| {
-            ApiError::invalid(
+            AppError::invalid(
                 "category",
                 format!("unknown category {cat_code}; see GET /api/v1/categories"),
             )
@@ -168,7 +168,7 @@ impl AppState {
         if let Some(t) = input.case_type.as_deref()
             && t != cat.case_type
         {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "type",
                 format!(
                     "category {} belongs to case type {}, not {t}",
@@ -176,7 +176,7 @@ impl AppState {
                 ),
             ));
         }
-        let type_record = crate::disputes::check_new(
+        let type_record = crate::app::disputes::check_new(
             &cat.case_type,
             input.dispute.as_ref(),
             input.petition.as_ref(),
@@ -195,7 +195,7 @@ impl AppState {
         {
             Some(c) if engine::CHANNELS.contains(&c) => c.to_string(),
             Some(_) => {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     "channel",
                     format!("must be one of {}", engine::CHANNELS.join(", ")),
                 ));
@@ -229,14 +229,14 @@ impl AppState {
                 (grid, region, false, Some(p.lat), Some(p.lon))
             }
             (Some(_), None) => {
-                return Err(ApiError::invalid("lon", "is required when lat is given"));
+                return Err(AppError::invalid("lon", "is required when lat is given"));
             }
             (None, Some(_)) => {
-                return Err(ApiError::invalid("lat", "is required when lon is given"));
+                return Err(AppError::invalid("lat", "is required when lon is given"));
             }
             (None, None) => {
                 if address.is_none() {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "lat",
                         "a location is required: lat and lon, or an address",
                     ));
@@ -248,7 +248,7 @@ impl AppState {
                 {
                     Some(r) => r,
                     None => self.root_region().await?.ok_or_else(|| {
-                        ApiError::invalid(
+                        AppError::invalid(
                             "address",
                             "no territory is loaded yet; import divisions first",
                         )
@@ -257,7 +257,7 @@ impl AppState {
                 (None, region, true, None, None)
             }
         };
-        let region = RegionCode::parse(&region_code).map_err(ApiError::internal)?;
+        let region = RegionCode::parse(&region_code).map_err(AppError::internal)?;
         let county_code = match region.county() {
             Some(c) => c,
             None => region.as_str()[..6].to_string(),
@@ -312,12 +312,12 @@ impl AppState {
         actor: &Actor,
         expected_version: Option<i64>,
         now: DateTime<Utc>,
-    ) -> ApiResult<Case> {
+    ) -> AppResult<Case> {
         if let Some(v) = expected_version.or(req.version)
             && v != case.version
         {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
+            return Err(AppError::new(
+                crate::app::error::ErrorKind::Conflict,
                 "version_mismatch",
                 format!(
                     "case {} is at version {}, not {v}; reload and try again",
@@ -328,19 +328,37 @@ impl AppState {
         }
         self.check_references(case, req, actor).await?;
         let applied = self.apply(case, req, actor, now)?;
-        let extra = self.action_writes(case, req, &applied, actor, now).await?;
-        let dept_before = case.department.clone();
+        self.commit(case, req, &applied, actor, vec![], now).await
+    }
+
+    /// The one write path of a case change (every channel: the API, the pages, Open311's
+    /// updates, the deadline job, the dispute reminders): the changed case, its history entry
+    /// and the KPI counters of every node it counts towards, the records its type keeps beside it
+    /// (a dispute's mediator, agreement, a petition's answers — `action_writes`) and any `extra`
+    /// writes of the caller, in one transaction, compare-and-swap on the version the change was
+    /// applied to (a conflict answers `ErrorKind::Conflict`: reload and retry, or leave it).
+    pub async fn commit(
+        &self,
+        case: &Case,
+        req: &ActionRequest,
+        applied: &Applied,
+        actor: &Actor,
+        extra: Vec<safegrid_store::disputes::SideWrite>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Case> {
+        let mut writes = self.action_writes(case, req, applied, actor, now).await?;
+        writes.extend(extra);
         let nodes = kpi_nodes(
             &applied.case,
             applied
                 .case
                 .department
                 .as_deref()
-                .or(dept_before.as_deref()),
+                .or(case.department.as_deref()),
         );
         Ok(self
             .store
-            .update_case_with(case.version, &applied, &nodes, &extra)
+            .update_case_with(case.version, applied, &nodes, &writes)
             .await?)
     }
 
@@ -350,7 +368,7 @@ impl AppState {
         req: &ActionRequest,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> ApiResult<Applied> {
+    ) -> AppResult<Applied> {
         let cal = self.calendar();
         let limits = self.limits();
         let ctx = Context {
@@ -366,7 +384,7 @@ impl AppState {
         case: &Case,
         req: &ActionRequest,
         actor: &Actor,
-    ) -> ApiResult<()> {
+    ) -> AppResult<()> {
         if (req.action == "dispatch" || req.action == "forward")
             && let Some(d) = req
                 .department
@@ -379,7 +397,7 @@ impl AppState {
                 Ok(dep)
                     if !safegrid_domain::scope::actor_reaches(actor, &dep.region_code, None) =>
                 {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "department",
                         format!("unknown department {d}; see GET /api/v1/departments"),
                     ));
@@ -387,7 +405,7 @@ impl AppState {
                 Ok(dep)
                     if req.action == "dispatch" && !serves(&dep.region_code, &case.region_code) =>
                 {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "department",
                         format!(
                             "department {d} does not serve the case's region {}",
@@ -397,13 +415,13 @@ impl AppState {
                 }
                 Ok(dep) if dep.active => {}
                 Ok(_) => {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "department",
                         format!("department {d} is inactive"),
                     ));
                 }
                 Err(StoreError::NotFound) => {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "department",
                         format!("unknown department {d}; see GET /api/v1/departments"),
                     ));
@@ -425,7 +443,7 @@ impl AppState {
                 // Out of the actor's territory answers as a missing case does, and says nothing
                 // of what the case is.
                 Ok(_) | Err(StoreError::NotFound) => {
-                    return Err(ApiError::invalid("of", format!("no case with id {of}")));
+                    return Err(AppError::invalid("of", format!("no case with id {of}")));
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -15,7 +15,9 @@
 //! revoked only from the shell (`safegrid token revoke --open311 NAME`), so a revocation reaches a running server
 //! within the same second.
 
-use safegrid_store::{Open311Client, TokenUser};
+use crate::app::auth::{hash_secret, random_secret};
+use crate::app::state::SharedState;
+use safegrid_store::{Open311Client, StoreError, TokenUser};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -118,6 +120,30 @@ impl<V: Credential> TokenCache<V> {
 impl<V: Credential> Default for TokenCache<V> {
     fn default() -> Self {
         TokenCache::new()
+    }
+}
+
+/// Prefix of Open311 api_keys (Open311 client applications: issued by the CLI, `safegrid token
+/// create --open311 NAME`, shown once, stored as a SHA-256 hash), so a leaked one is recognisable (and never mistaken for a `sgt_` token).
+pub const KEY_PREFIX: &str = "o311_";
+
+/// Creates a client application and returns its key (only its hash is stored).
+pub async fn issue_open311_key(st: &SharedState, name: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        anyhow::bail!("--open311: the client name must be 1 to 100 printable characters");
+    }
+    let key = random_secret(KEY_PREFIX);
+    match st
+        .store
+        .create_open311_client(name, &hash_secret(&key))
+        .await
+    {
+        Ok(_) => Ok(key),
+        Err(StoreError::Conflict(_)) => {
+            anyhow::bail!("an Open311 client named {name} already exists; pick another name")
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -9,9 +9,11 @@
 //! - workflow: which case action a role may fire in which state is data (`data/workflows/*.toml`),
 //!   checked by the engine after the matrix lets the role act on cases at all.
 
-use super::error::{ApiError, ApiResult};
+use crate::app::error::{AppError, AppResult};
+use crate::app::state::SharedState;
 use safegrid_domain::Role;
 use safegrid_store::User;
+use serde_json::json;
 
 /// A capability guarded by the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +92,11 @@ pub fn allows(role: Role, perm: Perm) -> bool {
 }
 
 /// 403 unless the account's role holds `perm`.
-pub fn require(user: &User, perm: Perm) -> ApiResult<()> {
+pub fn require(user: &User, perm: Perm) -> AppResult<()> {
     if allows(user.role, perm) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
+        Err(AppError::forbidden(format!(
             "the role {} may not {}",
             user.role.as_str(),
             perm.name()
@@ -104,11 +106,11 @@ pub fn require(user: &User, perm: Perm) -> ApiResult<()> {
 
 /// 403 unless the account is the root administrator: deployment-wide data (the territory, the
 /// calendar, the category catalog) is changed by the one account whose scope is everything.
-pub fn require_root(user: &User) -> ApiResult<()> {
+pub fn require_root(user: &User) -> AppResult<()> {
     if user.is_root() {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(AppError::forbidden(
             "this changes the whole deployment; only the root administrator (created with the CLI) may",
         ))
     }
@@ -134,6 +136,32 @@ pub fn markdown() -> String {
         s.push('\n');
     }
     s
+}
+
+/// The bucket behind [`public_rate_limit`]: `Err(seconds to wait)` when this address is over.
+pub fn check_public_rate(st: &SharedState, door: &str) -> Result<(), u64> {
+    let ip = safegrid_store::audit::current_ip().unwrap_or_default();
+    st.limiter
+        .check(
+            &format!("{door}:ip:{ip}"),
+            st.settings.rate_limits.public_intake,
+        )
+        .map_err(|crate::ratelimit::RetryAfter(secs)| secs)
+}
+
+/// Residents without an account are limited per client address (too many: retry later), at each
+/// public door: `intake` (reports) and `track` (tracking-code lookups, which would otherwise let
+/// anyone guess codes at line speed). Every face shares a door's bucket.
+pub fn public_rate_limit(st: &SharedState, door: &str) -> AppResult<()> {
+    check_public_rate(st, door).map_err(|secs| {
+        AppError::new(
+            crate::app::error::ErrorKind::TooMany,
+            "rate_limited",
+            "too many requests from this address; wait and try again",
+        )
+        .with_retry_after(secs)
+        .with_extra(json!({ "retry_after_seconds": secs }))
+    })
 }
 
 #[cfg(test)]

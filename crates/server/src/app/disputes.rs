@@ -4,9 +4,8 @@
 //! the court-confirmation window is open, a repeated petition links to a petition), and the
 //! deadline job's reminder before the 司法确认 window closes.
 
-use crate::http::error::{ApiError, ApiResult};
-use crate::service::kpi_nodes;
-use crate::state::{AppState, SharedState};
+use crate::app::error::{AppError, AppResult};
+use crate::app::state::{AppState, SharedState};
 use chrono::{DateTime, TimeDelta, Utc};
 use safegrid_domain::calendar::Limit;
 use safegrid_domain::codes::RegionCode;
@@ -32,27 +31,27 @@ pub fn check_new(
     case_type: &str,
     dispute: Option<&NewDispute>,
     petition: Option<&NewPetition>,
-) -> ApiResult<TypeRecord> {
+) -> AppResult<TypeRecord> {
     match (case_type, dispute, petition) {
-        ("dispute", Some(_), Some(_)) => Err(ApiError::invalid(
+        ("dispute", Some(_), Some(_)) => Err(AppError::invalid(
             "petition",
             "a dispute carries a dispute record, not a petition record",
         )),
         ("dispute", Some(d), None) => Ok(TypeRecord::Dispute(d.validate()?)),
-        ("dispute", None, _) => Err(ApiError::invalid(
+        ("dispute", None, _) => Err(AppError::invalid(
             "dispute",
             "is required for a dispute: at least its parties (GB/T 31000 table 30)",
         )),
         ("petition", None, Some(p)) => Ok(TypeRecord::Petition(p.validate()?)),
-        ("petition", _, None) => Err(ApiError::invalid(
+        ("petition", _, None) => Err(AppError::invalid(
             "petition",
             "is required for a petition: at least its channel (letter, visit, phone, online)",
         )),
-        (t, Some(_), _) => Err(ApiError::invalid(
+        (t, Some(_), _) => Err(AppError::invalid(
             "dispute",
             format!("only a dispute carries a dispute record, not a {t}"),
         )),
-        (t, _, Some(_)) => Err(ApiError::invalid(
+        (t, _, Some(_)) => Err(AppError::invalid(
             "petition",
             format!("only a petition carries a petition record, not a {t}"),
         )),
@@ -91,10 +90,10 @@ impl AppState {
         kind: &str,
         region: &str,
         now: DateTime<Utc>,
-    ) -> ApiResult<rec::Committee> {
+    ) -> AppResult<rec::Committee> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "name",
                 "is required, at most 100 characters",
             ));
@@ -102,7 +101,7 @@ impl AppState {
         let kind = dispute::check_code(&dispute::codes().committee_kind, kind, "kind")?;
         let region = RegionCode::parse_field(region, "region")?;
         if self.region_names().get(region.as_str()).is_none() {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 "region",
                 format!("unknown region {}", region.as_str()),
             ));
@@ -122,12 +121,12 @@ impl AppState {
         phone: Option<&str>,
         username: Option<&str>,
         now: DateTime<Utc>,
-    ) -> ApiResult<rec::Mediator> {
+    ) -> AppResult<rec::Mediator> {
         let name = safegrid_domain::codes::PersonName::parse_field(name, "name")?;
         let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
             Some(p) => Some(
                 safegrid_domain::codes::Phone::parse(p)
-                    .map_err(|e| ApiError::invalid("phone", e.reason))?
+                    .map_err(|e| AppError::invalid("phone", e.reason))?
                     .to_string(),
             ),
             None => None,
@@ -135,7 +134,7 @@ impl AppState {
         match self.store.committee(committee).await {
             Ok(_) => {}
             Err(StoreError::NotFound) => {
-                return Err(ApiError::invalid(
+                return Err(AppError::invalid(
                     "committee",
                     format!("no committee with id {committee}"),
                 ));
@@ -147,13 +146,13 @@ impl AppState {
             Some(u) => match self.store.user_by_name(u).await {
                 Ok(acc) if acc.role == safegrid_domain::Role::Mediator => Some(acc.id),
                 Ok(_) => {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "username",
                         "must be a mediator's account",
                     ));
                 }
                 Err(StoreError::NotFound) => {
-                    return Err(ApiError::invalid("username", format!("no account {u}")));
+                    return Err(AppError::invalid("username", format!("no account {u}")));
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -200,7 +199,7 @@ pub enum MediationCommand {
 
 /// Runs a `mediation` command; errors name the flag that was wrong.
 pub async fn run_command(st: &SharedState, cmd: MediationCommand) -> anyhow::Result<()> {
-    let flag = |e: ApiError| match e.field {
+    let flag = |e: AppError| match e.field {
         Some(f) => {
             let reason = e
                 .message
@@ -276,7 +275,7 @@ impl AppState {
         applied: &Applied,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> ApiResult<Vec<SideWrite>> {
+    ) -> AppResult<Vec<SideWrite>> {
         let (county, id) = (case.county_code.as_str(), case.id);
         let note = applied.event.note.as_deref().unwrap_or_default();
         let result = applied.event.note.as_deref();
@@ -286,10 +285,10 @@ impl AppState {
                 let m = match self.store.mediator(mid).await {
                     Ok(m) if m.active => m,
                     Ok(_) => {
-                        return Err(ApiError::invalid("mediator", "this mediator is inactive"));
+                        return Err(AppError::invalid("mediator", "this mediator is inactive"));
                     }
                     Err(StoreError::NotFound) => {
-                        return Err(ApiError::invalid(
+                        return Err(AppError::invalid(
                             "mediator",
                             format!("no mediator with id {mid}; see GET /api/v1/mediators"),
                         ));
@@ -300,7 +299,7 @@ impl AppState {
                 let serves = RegionCode::parse(&c.region_code)
                     .is_ok_and(|r| case.region_code.starts_with(r.short()));
                 if !serves {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "mediator",
                         format!(
                             "the mediator's committee {} serves {}, not this dispute's region {}",
@@ -339,20 +338,20 @@ impl AppState {
             }
             ("dispute", "record_court_confirmation") => {
                 let Some(a) = self.store.mediation_agreement(county, id).await? else {
-                    return Err(ApiError::invalid("court", "this dispute has no agreement"));
+                    return Err(AppError::invalid("court", "this dispute has no agreement"));
                 };
                 if a.form != "written" {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "court",
                         "only a written agreement can be confirmed by a court",
                     ));
                 }
                 if now > rec::at(a.confirmation_due_at) {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "court",
                         format!(
                             "the 30-day window for a joint application closed at {}",
-                            crate::http::local_time(rec::at(a.confirmation_due_at))
+                            crate::app::time::local_time(rec::at(a.confirmation_due_at))
                         ),
                     ));
                 }
@@ -370,7 +369,7 @@ impl AppState {
             ("dispute", "close_resolved") => {
                 let a = self.store.mediation_agreement(county, id).await?;
                 if a.as_ref().is_some_and(|a| a.honoured == Some(false)) {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "action",
                         "the follow-up found the agreement not honoured; close_unresolved instead",
                     ));
@@ -414,7 +413,7 @@ impl AppState {
             ("dispute", "link_duplicate") => {
                 let original = self.store.case(req.of.unwrap_or_default()).await?;
                 if original.case_type != "dispute" {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "of",
                         "a dispute is a duplicate of an earlier dispute",
                     ));
@@ -425,7 +424,7 @@ impl AppState {
                 let of = req.of.unwrap_or_default();
                 let original = self.store.case(of).await?;
                 if original.case_type != "petition" {
-                    return Err(ApiError::invalid(
+                    return Err(AppError::invalid(
                         "of",
                         "a repeated petition links to an earlier petition",
                     ));
@@ -480,15 +479,13 @@ pub async fn remind_confirmations(st: &SharedState, now: DateTime<Utc>) -> anyho
             }
         };
         let writes = vec![rec::confirmation_reminded(&case.county_code, case.id, now)];
-        let nodes = kpi_nodes(&applied.case, None);
         match st
-            .store
-            .update_case_with(case.version, &applied, &nodes, &writes)
+            .commit(&case, &req, &applied, &Actor::system(), writes, now)
             .await
         {
             Ok(_) => n += 1,
-            Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) if e.kind == crate::app::error::ErrorKind::Conflict => {}
+            Err(e) => return Err(anyhow::anyhow!("{}", e.message)),
         }
     }
     Ok(n)

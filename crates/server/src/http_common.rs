@@ -1,0 +1,136 @@
+//! HTTP plumbing the faces share (the API, the pages, Open311): cookies, the session cookie, where a
+//! request comes from, reading and refusing bodies. It is no face and imports none; the rules it
+//! serves live in the application layer.
+
+use crate::app::state::SharedState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use safegrid_store::audit::{REQUEST, RequestContext};
+use std::net::SocketAddr;
+
+pub const SESSION_COOKIE: &str = "safegrid_session";
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The session cookie for a new session (`Secure` behind a TLS-terminating proxy).
+pub fn session_cookie(st: &SharedState, headers: &HeaderMap, secret: &str) -> String {
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        st.settings.session_absolute_hours * 3600,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether a request comes from this site (login CSRF, 登录跨站伪造): a browser's
+/// `Sec-Fetch-Site` must say same-origin (or none: typed by the person), and an `Origin` must
+/// name the host the request was sent to. Clients that send neither (scripts, machines) pass;
+/// they cannot carry a victim's browser along.
+pub fn same_site(st: &SharedState, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        let site = site.to_str().unwrap_or("");
+        if !(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none")) {
+            return false;
+        }
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or("");
+    let Some((_, host)) = origin.split_once("://") else {
+        return false;
+    };
+    let host = host.trim_end_matches('/');
+    let mut hosts = vec![headers.get(header::HOST)];
+    if st.settings.trust_proxy {
+        hosts.push(headers.get("x-forwarded-host"));
+    }
+    hosts
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h.to_str().ok())
+        .any(|h| h.eq_ignore_ascii_case(host))
+}
+
+/// The client address: the peer, or with `trust_proxy` the address the reverse proxy reports.
+pub fn client_ip(st: &SharedState, req: &Request) -> Option<String> {
+    if st.settings.trust_proxy {
+        let fwd = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if fwd.is_some() {
+            return fwd;
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+/// Puts the client address where storage can read it (audit entries), for the whole request.
+pub async fn request_context(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+    let ctx = RequestContext {
+        ip: client_ip(&st, &req),
+    };
+    REQUEST.scope(ctx, next.run(req)).await
+}
+
+/// How far over its limit a body is still read (and thrown away) before the 413 answer, so the
+/// client receives that answer; a body declared larger still gets the answer at once.
+pub const DRAIN_BEYOND_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The length a request declares, if any.
+pub fn declared_length(req: &Request) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Reads and discards a body of at most `max` bytes (an oversized one about to be refused), so
+/// the refusal reaches a client still sending; stops at the first error or past `max`.
+pub async fn drain(body: Body, max: usize) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                seen += f.data_ref().map_or(0, |d| d.len());
+                if seen > max {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+}
+
+/// Response mapper: a 413 closes the connection and says so (`Connection: close`), wherever it
+/// came from, so a client does not reuse a connection the server is about to close.
+pub async fn close_after_413(mut r: Response) -> Response {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    r
+}
