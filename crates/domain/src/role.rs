@@ -29,6 +29,111 @@ pub enum Role {
     System,
 }
 
+/// Where an account of a role may look (its scope), which decides every read and write filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    /// Its own reports only (residents with an account).
+    OwnReports,
+    /// Its grids, plus what it filed itself; its regions too when it has some (grid workers, grid
+    /// leaders).
+    Grids,
+    /// Cases dispatched to its department (department handlers).
+    Department,
+    /// Its region subtrees (command center, leaders, mediators, administrators).
+    Regions,
+    /// Everything (the system's own jobs; never a login).
+    Everything,
+}
+
+/// One role as data (角色表): its code, its names, its scope kind and aliases accepted on input. A
+/// new role (petition office, hotline operator, surveyor …) is one variant and one row here, plus
+/// its rows in the permission matrix (`app::policy`) and the workflow files that let it act.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleInfo {
+    pub role: Role,
+    pub code: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub scope: ScopeKind,
+    pub aliases: &'static [&'static str],
+}
+
+/// Every role, in the order the interfaces list them.
+pub const ROLES: [RoleInfo; 9] = [
+    RoleInfo {
+        role: Role::Citizen,
+        code: "citizen",
+        zh: "群众",
+        en: "Citizen",
+        scope: ScopeKind::OwnReports,
+        aliases: &[],
+    },
+    RoleInfo {
+        role: Role::GridWorker,
+        code: "grid_worker",
+        zh: "网格员",
+        en: "Grid worker",
+        scope: ScopeKind::Grids,
+        aliases: &["gridworker"],
+    },
+    RoleInfo {
+        role: Role::GridLeader,
+        code: "grid_leader",
+        zh: "网格长",
+        en: "Grid leader",
+        scope: ScopeKind::Grids,
+        aliases: &["gridleader"],
+    },
+    RoleInfo {
+        role: Role::Dispatcher,
+        code: "dispatcher",
+        zh: "受理派遣员",
+        en: "Dispatcher",
+        scope: ScopeKind::Regions,
+        aliases: &["intake", "intake_dispatch"],
+    },
+    RoleInfo {
+        role: Role::Handler,
+        code: "handler",
+        zh: "部门处置人员",
+        en: "Department handler",
+        scope: ScopeKind::Department,
+        aliases: &["department_handler"],
+    },
+    RoleInfo {
+        role: Role::Mediator,
+        code: "mediator",
+        zh: "调解员",
+        en: "Mediator",
+        scope: ScopeKind::Regions,
+        aliases: &[],
+    },
+    RoleInfo {
+        role: Role::Leader,
+        code: "leader",
+        zh: "领导",
+        en: "Leader",
+        scope: ScopeKind::Regions,
+        aliases: &[],
+    },
+    RoleInfo {
+        role: Role::Admin,
+        code: "admin",
+        zh: "管理员",
+        en: "Administrator",
+        scope: ScopeKind::Regions,
+        aliases: &[],
+    },
+    RoleInfo {
+        role: Role::System,
+        code: "system",
+        zh: "系统",
+        en: "System",
+        scope: ScopeKind::Everything,
+        aliases: &[],
+    },
+];
+
 impl Role {
     pub const ALL_HUMAN: [Role; 8] = [
         Role::Citizen,
@@ -41,32 +146,29 @@ impl Role {
         Role::Admin,
     ];
 
+    /// The role's row of [`ROLES`].
+    pub fn info(self) -> &'static RoleInfo {
+        ROLES
+            .iter()
+            .find(|r| r.role == self)
+            .expect("every role has its row in ROLES (a test walks them)")
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Citizen => "citizen",
-            Role::GridWorker => "grid_worker",
-            Role::GridLeader => "grid_leader",
-            Role::Dispatcher => "dispatcher",
-            Role::Handler => "handler",
-            Role::Mediator => "mediator",
-            Role::Leader => "leader",
-            Role::Admin => "admin",
-            Role::System => "system",
-        }
+        self.info().code
     }
 
     pub fn zh(self) -> &'static str {
-        match self {
-            Role::Citizen => "群众",
-            Role::GridWorker => "网格员",
-            Role::GridLeader => "网格长",
-            Role::Dispatcher => "受理派遣员",
-            Role::Handler => "部门处置人员",
-            Role::Mediator => "调解员",
-            Role::Leader => "领导",
-            Role::Admin => "管理员",
-            Role::System => "系统",
-        }
+        self.info().zh
+    }
+
+    pub fn en(self) -> &'static str {
+        self.info().en
+    }
+
+    /// Where an account of this role may look.
+    pub fn scope_kind(self) -> ScopeKind {
+        self.info().scope
     }
 }
 
@@ -79,23 +181,16 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let role = match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "citizen" => Role::Citizen,
-            "grid_worker" | "gridworker" => Role::GridWorker,
-            "grid_leader" | "gridleader" => Role::GridLeader,
-            "dispatcher" | "intake" | "intake_dispatch" => Role::Dispatcher,
-            "handler" | "department_handler" => Role::Handler,
-            "mediator" => Role::Mediator,
-            "leader" => Role::Leader,
-            "admin" => Role::Admin,
-            _ => {
-                return Err(FieldError::new(
-                    "role",
-                    "must be one of citizen, grid_worker, grid_leader, dispatcher, handler, mediator, leader, admin",
-                ));
-            }
-        };
-        Ok(role)
+        let key = s.trim().to_ascii_lowercase().replace('-', "_");
+        ROLES
+            .iter()
+            .filter(|r| r.role != Role::System)
+            .find(|r| r.code == key || r.aliases.contains(&key.as_str()))
+            .map(|r| r.role)
+            .ok_or_else(|| {
+                let codes: Vec<&str> = Role::ALL_HUMAN.iter().map(|r| r.as_str()).collect();
+                FieldError::new("role", format!("must be one of {}", codes.join(", ")))
+            })
     }
 }
 
@@ -109,6 +204,14 @@ mod tests {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
         assert!("system".parse::<Role>().is_err());
+        for (i, r) in ROLES.iter().enumerate() {
+            assert_eq!(r.role.info().code, r.code);
+            assert!(
+                ROLES[..i]
+                    .iter()
+                    .all(|o| o.role != r.role && o.code != r.code)
+            );
+        }
         assert_eq!("intake".parse::<Role>().unwrap(), Role::Dispatcher);
     }
 }

@@ -38,51 +38,91 @@ pub enum Perm {
     ReadAudit,
 }
 
+/// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
+/// holding it. A capability adds its `Perm` variants and their rows here; a new role is added to
+/// the rows it should hold. `docs/security.md` carries the table, checked by a test.
+pub struct PermRow {
+    pub perm: Perm,
+    pub name: &'static str,
+    pub roles: &'static [Role],
+}
+
+use Role::{Admin, Citizen, Dispatcher, GridLeader, GridWorker, Handler, Leader, Mediator};
+
+/// The permission matrix, in the order the document shows it.
+pub const MATRIX: &[PermRow] = &[
+    // Residents read only their own reports (scope), everyone else their territory.
+    PermRow {
+        perm: Perm::ReadCases,
+        name: "read cases in scope",
+        roles: &[
+            Citizen, GridWorker, GridLeader, Dispatcher, Handler, Mediator, Leader, Admin,
+        ],
+    },
+    PermRow {
+        perm: Perm::ActOnCases,
+        name: "act on cases in scope",
+        roles: &[
+            Citizen, GridWorker, GridLeader, Dispatcher, Handler, Mediator, Leader, Admin,
+        ],
+    },
+    // Those who must call the resident back: the command center, and the department handling
+    // the case (never for anonymous reports: see `scope::may_reveal`).
+    PermRow {
+        perm: Perm::RevealContact,
+        name: "reveal reporter contact (reason, audited)",
+        roles: &[Dispatcher, Handler],
+    },
+    PermRow {
+        perm: Perm::EraseContact,
+        name: "erase a resident's contact data",
+        roles: &[Dispatcher, Admin],
+    },
+    PermRow {
+        perm: Perm::ExportCases,
+        name: "export cases in scope (CSV, no personal data)",
+        roles: &[Dispatcher, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::ReadStats,
+        name: "read KPIs of nodes in scope",
+        roles: &[
+            GridWorker, GridLeader, Dispatcher, Handler, Mediator, Leader, Admin,
+        ],
+    },
+    PermRow {
+        perm: Perm::ManageTerritory,
+        name: "import divisions, grids, calendar",
+        roles: &[Admin],
+    },
+    PermRow {
+        perm: Perm::ManageAccounts,
+        name: "manage accounts, scopes, tokens",
+        roles: &[Admin],
+    },
+    PermRow {
+        perm: Perm::ReadAudit,
+        name: "search the audit trail",
+        roles: &[Admin],
+    },
+];
+
 impl Perm {
-    pub const ALL: [Perm; 9] = [
-        Perm::ReadCases,
-        Perm::ActOnCases,
-        Perm::RevealContact,
-        Perm::EraseContact,
-        Perm::ExportCases,
-        Perm::ReadStats,
-        Perm::ManageTerritory,
-        Perm::ManageAccounts,
-        Perm::ReadAudit,
-    ];
+    /// This capability's row of [`MATRIX`].
+    pub fn row(self) -> &'static PermRow {
+        MATRIX
+            .iter()
+            .find(|r| r.perm == self)
+            .expect("every Perm has its row in MATRIX (a test walks them)")
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Perm::ReadCases => "read cases in scope",
-            Perm::ActOnCases => "act on cases in scope",
-            Perm::RevealContact => "reveal reporter contact (reason, audited)",
-            Perm::EraseContact => "erase a resident's contact data",
-            Perm::ExportCases => "export cases in scope (CSV, no personal data)",
-            Perm::ReadStats => "read KPIs of nodes in scope",
-            Perm::ManageTerritory => "import divisions, grids, calendar",
-            Perm::ManageAccounts => "manage accounts, scopes, tokens",
-            Perm::ReadAudit => "search the audit trail",
-        }
+        self.row().name
     }
 
     /// The roles holding this capability.
     pub fn roles(self) -> &'static [Role] {
-        use Role::*;
-        match self {
-            // Residents read only their own reports (scope), everyone else their territory.
-            Perm::ReadCases | Perm::ActOnCases => &[
-                Citizen, GridWorker, GridLeader, Dispatcher, Handler, Mediator, Leader, Admin,
-            ],
-            // Those who must call the resident back: the command center, and the department
-            // handling the case (never for anonymous reports: see `may_reveal`).
-            Perm::RevealContact => &[Dispatcher, Handler],
-            Perm::EraseContact => &[Dispatcher, Admin],
-            Perm::ExportCases => &[Dispatcher, Leader, Admin],
-            Perm::ReadStats => &[
-                GridWorker, GridLeader, Dispatcher, Handler, Mediator, Leader, Admin,
-            ],
-            Perm::ManageTerritory | Perm::ManageAccounts | Perm::ReadAudit => &[Admin],
-        }
+        self.row().roles
     }
 }
 
@@ -128,7 +168,7 @@ pub fn markdown() -> String {
         s.push_str("---|");
     }
     s.push('\n');
-    for p in Perm::ALL {
+    for p in MATRIX.iter().map(|r| r.perm) {
         s.push_str(&format!("| {} |", p.name()));
         for r in roles {
             s.push_str(if allows(r, p) { " ✓ |" } else { " – |" });
@@ -166,6 +206,38 @@ pub fn public_rate_limit(st: &SharedState, door: &str) -> AppResult<()> {
 
 #[cfg(test)]
 mod tests {
+    /// Each capability has exactly one row. The match stops compiling when a capability is added
+    /// without being listed here, and the list then fails until its row exists.
+    #[test]
+    fn every_capability_has_one_row() {
+        use super::{MATRIX, Perm};
+        let listed = |p: Perm| match p {
+            Perm::ReadCases
+            | Perm::ActOnCases
+            | Perm::RevealContact
+            | Perm::EraseContact
+            | Perm::ExportCases
+            | Perm::ReadStats
+            | Perm::ManageTerritory
+            | Perm::ManageAccounts
+            | Perm::ReadAudit => p,
+        };
+        for p in [
+            Perm::ReadCases,
+            Perm::ActOnCases,
+            Perm::RevealContact,
+            Perm::EraseContact,
+            Perm::ExportCases,
+            Perm::ReadStats,
+            Perm::ManageTerritory,
+            Perm::ManageAccounts,
+            Perm::ReadAudit,
+        ] {
+            let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
+            assert_eq!(n, 1, "{p:?} has {n} rows");
+        }
+    }
+
     #[test]
     fn security_doc_carries_the_matrix_of_the_code() {
         let doc = include_str!("../../../../docs/security.md");

@@ -8,25 +8,30 @@ use crate::app::state::SharedState;
 use safegrid_domain::Role;
 use safegrid_domain::codes::RegionCode;
 use safegrid_domain::engine::Case;
+use safegrid_domain::role::ScopeKind;
 use safegrid_store::{CaseFilter, User};
 use serde_json::json;
 
-/// Whether `user` may see `case` at all (out of scope reads answer 404).
+/// Whether `user` may see `case` at all (out of scope reads answer 404). Decided by the role's
+/// scope kind (`safegrid_domain::role::ROLES`), so a new role of an existing kind needs no rule here.
 pub fn in_scope(user: &User, case: &Case) -> bool {
-    match user.role {
-        Role::Handler => case.department.is_some() && case.department == user.department,
-        Role::GridWorker | Role::GridLeader => {
+    match user.role.scope_kind() {
+        ScopeKind::Department => case.department.is_some() && case.department == user.department,
+        ScopeKind::Grids => {
             case.grid_code
                 .as_ref()
                 .is_some_and(|g| user.grids.contains(g))
                 || (!user.regions.is_empty() && user.covers_region(&case.region_code))
                 || case.created_by == Some(user.id)
         }
-        Role::Citizen => case.reporter_user == Some(user.id),
-        _ => user.covers_region(&case.region_code),
+        ScopeKind::OwnReports => case.reporter_user == Some(user.id),
+        ScopeKind::Regions => user.covers_region(&case.region_code),
+        // The system's jobs never read through an account.
+        ScopeKind::Everything => false,
     }
 }
 
+/// The filter of `user`'s case lists and exports: the same scope as [`in_scope`], as SQL.
 pub fn scope_filter(user: &User, f: &mut CaseFilter) {
     let shorts = |codes: &[String]| -> Vec<String> {
         codes
@@ -35,21 +40,22 @@ pub fn scope_filter(user: &User, f: &mut CaseFilter) {
             .map(|c| c.short().to_string())
             .collect()
     };
-    match user.role {
-        Role::Handler => match &user.department {
+    match user.role.scope_kind() {
+        ScopeKind::Department => match &user.department {
             Some(d) => f.scope_department = Some(d.clone()),
             None => f.scope_nothing = true,
         },
-        Role::GridWorker | Role::GridLeader => {
+        ScopeKind::Grids => {
             f.scope_grids = user.grids.clone();
             f.scope_regions = shorts(&user.regions);
             f.scope_creator = Some(user.id);
         }
-        Role::Citizen => f.scope_reporter = Some(user.id),
+        ScopeKind::OwnReports => f.scope_reporter = Some(user.id),
         // An empty region list is "everywhere" for the root administrator only.
-        _ if user.is_root() => {}
-        _ if user.regions.is_empty() => f.scope_nothing = true,
-        _ => f.scope_regions = shorts(&user.regions),
+        ScopeKind::Regions if user.is_root() => {}
+        ScopeKind::Regions if user.regions.is_empty() => f.scope_nothing = true,
+        ScopeKind::Regions => f.scope_regions = shorts(&user.regions),
+        ScopeKind::Everything => f.scope_nothing = true,
     }
 }
 
