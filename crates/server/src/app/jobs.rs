@@ -118,7 +118,7 @@ pub async fn fold_counters(store: &Store, progress: impl Fn(u64)) -> anyhow::Res
 /// the bound wait. The quiet hour (Asia/Shanghai) is when a command center files almost nothing.
 pub fn fold_due(rows: i64, now: chrono::DateTime<Utc>, hour: u32, bound: i64) -> bool {
     use chrono::Timelike;
-    let local = now.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"));
+    let local = now.with_timezone(&crate::app::time::shanghai());
     rows >= bound || (rows > 0 && local.hour() == hour)
 }
 

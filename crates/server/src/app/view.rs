@@ -7,100 +7,205 @@ use crate::app::scope::{may_reveal, sees_tracking_code};
 use crate::app::state::SharedState;
 use crate::app::time::{local_time, opt_local_time};
 use chrono::Utc;
+use safegrid_domain::calendar::Light;
+use safegrid_domain::catalog::{Stage, Urgency};
 use safegrid_domain::codes::{PersonName, Phone};
 use safegrid_domain::engine::{self, Case};
 use safegrid_domain::workflow::workflow;
 use safegrid_store::{User, from_ms};
+use serde::Serialize;
 use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A name in both interface languages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Names {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Names {
+    /// The name in one language (`"zh"` or `"en"`).
+    pub fn get(&self, lang: &str) -> &str {
+        if lang == "en" { &self.en } else { &self.zh }
+    }
+}
 
 /// Reporter contact as this viewer may see it (PIPL: minimal, masked). Nobody sees it in the
 /// clear here: whoever must call back asks `POST /cases/{id}/reveal` with a reason, which is
 /// audited. An anonymous report (匿名) shows no contact at all, even masked, except to those who may
 /// reveal it.
-fn reporter_json(case: &Case, viewer: Option<&User>) -> Value {
-    if case.reporter_name.is_none() && case.reporter_phone.is_none() {
-        return Value::Null;
-    }
-    let may_reveal = viewer.is_some_and(|u| may_reveal(u, case));
-    if case.reporter_anonymous && !may_reveal {
-        return json!({ "anonymous": true, "masked": true, "name": null, "phone": null, "may_reveal": false });
-    }
-    let name = case.reporter_name.as_deref().map(|n| {
-        PersonName::parse(n)
-            .map(|p| p.masked())
-            .unwrap_or_else(|_| "*".into())
-    });
-    let phone = case.reporter_phone.as_deref().map(|p| {
-        Phone::parse(p)
-            .map(|p| p.masked())
-            .unwrap_or_else(|_| "****".into())
-    });
-    json!({ "name": name, "phone": phone, "masked": true, "anonymous": case.reporter_anonymous, "may_reveal": may_reveal })
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReporterView {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub masked: bool,
+    pub anonymous: bool,
+    pub may_reveal: bool,
 }
 
-/// The case as `viewer` (None: the public) sees it. Free text is masked for every viewer
-/// (`crate::app::pii`): the reporter's contact is masked for every role, so is what was typed of it.
-/// This masks the reporter's name; pages of one case mask the other names it holds too
-/// (`with_names`).
+impl ReporterView {
+    fn of(case: &Case, viewer: Option<&User>) -> Option<ReporterView> {
+        if case.reporter_name.is_none() && case.reporter_phone.is_none() {
+            return None;
+        }
+        let may_reveal = viewer.is_some_and(|u| may_reveal(u, case));
+        if case.reporter_anonymous && !may_reveal {
+            return Some(ReporterView {
+                name: None,
+                phone: None,
+                masked: true,
+                anonymous: true,
+                may_reveal: false,
+            });
+        }
+        Some(ReporterView {
+            name: case.reporter_name.as_deref().map(|n| {
+                PersonName::parse(n)
+                    .map(|p| p.masked())
+                    .unwrap_or_else(|_| "*".into())
+            }),
+            phone: case.reporter_phone.as_deref().map(|p| {
+                Phone::parse(p)
+                    .map(|p| p.masked())
+                    .unwrap_or_else(|_| "****".into())
+            }),
+            masked: true,
+            anonymous: case.reporter_anonymous,
+            may_reveal,
+        })
+    }
+}
+
+/// The case as a viewer (None: the public) may see it: the one view the API's JSON, the pages,
+/// exports and Open311 render from. Free text is masked for every viewer (`app::pii`): the
+/// reporter's contact is masked for every role, so is what was typed of it. This masks the
+/// reporter's name; answers about one case mask the other names it holds too (`with_names`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub id: Uuid,
+    pub number: String,
+    pub tracking_code: Option<String>,
+    #[serde(rename = "type")]
+    pub case_type: String,
+    pub category: String,
+    pub category_name: Option<Names>,
+    pub status: String,
+    pub status_name: Option<Names>,
+    pub terminal: bool,
+    pub urgency: Urgency,
+    pub channel: String,
+    pub description: String,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub grid_code: Option<String>,
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub needs_grid: bool,
+    pub needs_location: bool,
+    pub department: Option<String>,
+    pub reporter: Option<ReporterView>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub registered_at: Option<String>,
+    pub dispatched_at: Option<String>,
+    pub handled_at: Option<String>,
+    pub verified_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub due_at: Option<String>,
+    pub stage: Option<Stage>,
+    pub stage_limit: Option<String>,
+    pub stage_started_at: Option<String>,
+    pub stage_due_at: Option<String>,
+    pub light: Light,
+    pub supervision: Option<String>,
+    pub expedited: bool,
+    pub duplicate_of: Option<Uuid>,
+    pub rating: Option<i16>,
+    pub rework_count: i32,
+    pub return_count: i32,
+    pub extension_count: i32,
+    pub pending_extension: Option<String>,
+    pub overdue: bool,
+    pub version: i64,
+    pub allowed_actions: Vec<String>,
+}
+
+impl CaseView {
+    pub fn of(st: &SharedState, case: &Case, viewer: Option<&User>) -> CaseView {
+        let typed_names = crate::app::pii::reporter_names(case);
+        let state = workflow(&case.case_type).and_then(|w| w.state(&case.status));
+        let cats = st.categories();
+        let cat = cats.get(&case.category);
+        let light = engine::live_light(case, Utc::now());
+        CaseView {
+            id: case.id,
+            number: case.number.clone(),
+            tracking_code: viewer
+                .filter(|u| sees_tracking_code(u, case))
+                .map(|_| case.tracking_code.clone()),
+            case_type: case.case_type.clone(),
+            category: case.category.clone(),
+            category_name: cat.map(|c| Names {
+                zh: c.name_zh.clone(),
+                en: c.name_en.clone(),
+            }),
+            status: case.status.clone(),
+            status_name: state.map(|s| Names {
+                zh: s.zh.clone(),
+                en: s.en.clone(),
+            }),
+            terminal: state.is_some_and(|s| s.terminal),
+            urgency: case.urgency,
+            channel: case.channel.clone(),
+            description: crate::app::pii::mask(&case.description, &typed_names),
+            address: case
+                .address
+                .as_deref()
+                .map(|a| crate::app::pii::mask(a, &typed_names)),
+            lat: case.lat,
+            lon: case.lon,
+            grid_code: case.grid_code.clone(),
+            region_code: case.region_code.clone(),
+            region_name: st.region_names().get(&case.region_code).cloned(),
+            needs_grid: case.needs_grid,
+            needs_location: case.needs_location,
+            department: case.department.clone(),
+            reporter: ReporterView::of(case, viewer),
+            created_at: local_time(case.created_at),
+            updated_at: local_time(case.updated_at),
+            registered_at: opt_local_time(case.registered_at),
+            dispatched_at: opt_local_time(case.dispatched_at),
+            handled_at: opt_local_time(case.handled_at),
+            verified_at: opt_local_time(case.verified_at),
+            closed_at: opt_local_time(case.closed_at),
+            due_at: opt_local_time(case.due_at),
+            stage: case.stage,
+            stage_limit: case.stage_limit.clone(),
+            stage_started_at: opt_local_time(case.stage_started_at),
+            stage_due_at: opt_local_time(case.stage_due_at),
+            light,
+            supervision: case.supervision.clone(),
+            expedited: case.expedited,
+            duplicate_of: case.duplicate_of,
+            rating: case.rating,
+            rework_count: case.rework_count,
+            return_count: case.return_count,
+            extension_count: case.extension_count,
+            pending_extension: case.pending_extension.clone(),
+            overdue: case.ever_overdue || light == Light::Red,
+            version: case.version,
+            allowed_actions: viewer
+                .map(|u| engine::allowed_actions(case, &u.actor()))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The view as the API's JSON.
 pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value {
-    let typed_names = crate::app::pii::reporter_names(case);
-    let wf = workflow(&case.case_type);
-    let state = wf.and_then(|w| w.state(&case.status));
-    let cats = st.categories();
-    let cat = cats.get(&case.category);
-    let names = st.region_names();
-    let now = Utc::now();
-    let allowed: Vec<String> = viewer
-        .map(|u| engine::allowed_actions(case, &u.actor()))
-        .unwrap_or_default();
-    json!({
-        "id": case.id,
-        "number": case.number,
-        "tracking_code": viewer.filter(|u| sees_tracking_code(u, case)).map(|_| &case.tracking_code),
-        "type": case.case_type,
-        "category": case.category,
-        "category_name": cat.map(|c| json!({"zh": c.name_zh, "en": c.name_en})),
-        "status": case.status,
-        "status_name": state.map(|s| json!({"zh": s.zh, "en": s.en})),
-        "terminal": state.is_some_and(|s| s.terminal),
-        "urgency": case.urgency,
-        "channel": case.channel,
-        "description": crate::app::pii::mask(&case.description, &typed_names),
-        "address": case.address.as_deref().map(|a| crate::app::pii::mask(a, &typed_names)),
-        "lat": case.lat,
-        "lon": case.lon,
-        "grid_code": case.grid_code,
-        "region_code": case.region_code,
-        "region_name": names.get(&case.region_code),
-        "needs_grid": case.needs_grid,
-        "needs_location": case.needs_location,
-        "department": case.department,
-        "reporter": reporter_json(case, viewer),
-        "created_at": local_time(case.created_at),
-        "updated_at": local_time(case.updated_at),
-        "registered_at": opt_local_time(case.registered_at),
-        "dispatched_at": opt_local_time(case.dispatched_at),
-        "handled_at": opt_local_time(case.handled_at),
-        "verified_at": opt_local_time(case.verified_at),
-        "closed_at": opt_local_time(case.closed_at),
-        "due_at": opt_local_time(case.due_at),
-        "stage": case.stage,
-        "stage_limit": case.stage_limit,
-        "stage_started_at": opt_local_time(case.stage_started_at),
-        "stage_due_at": opt_local_time(case.stage_due_at),
-        "light": engine::live_light(case, now),
-        "supervision": case.supervision,
-        "expedited": case.expedited,
-        "duplicate_of": case.duplicate_of,
-        "rating": case.rating,
-        "rework_count": case.rework_count,
-        "return_count": case.return_count,
-        "extension_count": case.extension_count,
-        "pending_extension": case.pending_extension,
-        "overdue": case.ever_overdue || engine::live_light(case, now) == safegrid_domain::calendar::Light::Red,
-        "version": case.version,
-        "allowed_actions": allowed,
-    })
+    serde_json::to_value(CaseView::of(st, case, viewer)).unwrap_or(Value::Null)
 }
 
 /// `case_json`'s free text masked again with every name the case holds (a dispute's parties, a

@@ -4,7 +4,7 @@
 use super::{Latencies, Shapes, step};
 use crate::demo::Built;
 use anyhow::{Context, bail};
-use chrono::{Duration, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_domain::kpi::Counters;
@@ -283,7 +283,7 @@ pub fn kpi_plan(built: &Built, root: &str, n: usize, seed: u64) -> KpiPlan {
         keys: grids.clone(),
         codes: grids,
     });
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let cst = crate::app::time::shanghai();
     let today = Utc::now().with_timezone(&cst).date_naive();
     let first = today - Duration::days(365);
     let start_ms = |d: NaiveDate| {

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{FixedOffset, NaiveDate, TimeDelta, Utc};
+use chrono::{NaiveDate, TimeDelta, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{Phone, RegionCode};
 use safegrid_domain::dispute::{self, Party};
@@ -426,7 +426,7 @@ fn esc(s: &str) -> String {
 }
 
 fn cn_date(d: chrono::DateTime<Utc>) -> String {
-    let l = d.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"));
+    let l = d.with_timezone(&crate::app::time::shanghai());
     l.format("%Y年%m月%d日").to_string()
 }
 
@@ -570,7 +570,7 @@ async fn success(
     let q = query(q)?;
     let prefix = region_for(&user, q.region.as_deref())?;
     let today = Utc::now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .with_timezone(&crate::app::time::shanghai())
         .date_naive();
     let to =
         q.to.as_deref()

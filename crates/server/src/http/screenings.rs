@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{FixedOffset, Utc};
+use chrono::Utc;
 use safegrid_domain::Role;
 use safegrid_domain::codes::GridCode;
 use safegrid_store::{StoreError, from_ms};
@@ -64,7 +64,7 @@ async fn create_screening(
         return Err(AppError::invalid("from", "must not be after to"));
     }
     let today = Utc::now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .with_timezone(&crate::app::time::shanghai())
         .date_naive();
     if from > today {
         return Err(AppError::invalid(

@@ -7,7 +7,7 @@ use crate::app::state::SharedState;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_domain::kpi::Counters;
@@ -74,7 +74,7 @@ async fn kpi(
     crate::app::policy::require(&user, crate::app::policy::Perm::ReadStats)?;
     let Query(q) = q.map_err(|e| AppError::bad_request(Some("query"), e.body_text()))?;
     let today = Utc::now()
-        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .with_timezone(&crate::app::time::shanghai())
         .date_naive();
     let to = date(q.to.as_deref(), "to", today)?;
     let from = date(q.from.as_deref(), "from", to - Duration::days(364))?;

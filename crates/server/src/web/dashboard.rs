@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use chrono::{Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::RegionCode;
 use safegrid_domain::kpi::Counters;
@@ -148,7 +148,7 @@ async fn dashboard(
             return Err(WebError::NotFound);
         }
         let today = Utc::now()
-            .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+            .with_timezone(&crate::app::time::shanghai())
             .date_naive();
         let to = date(q.to.as_deref(), today);
         let from = date(q.from.as_deref(), to - Duration::days(364)).min(to);

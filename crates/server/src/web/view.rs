@@ -1,17 +1,17 @@
-//! What pages show of a case, built from `case_json` (so the reporter's contact is exactly what
-//! the API would give this viewer: masked for most roles) and localised for the page.
+//! What pages show of a case, built from the application's view (`app::view::CaseView`, so the
+//! reporter's contact is exactly what the API would give this viewer: masked for most roles) and
+//! localised for the page.
 
 use super::i18n::Lang;
 use crate::app::state::SharedState;
-use crate::app::view::case_json;
-use chrono::{DateTime, FixedOffset, Utc};
-use safegrid_domain::engine::{self, Case};
+use crate::app::view as app_view;
+use chrono::{DateTime, Utc};
+use safegrid_domain::engine::Case;
 use safegrid_store::User;
-use serde_json::Value;
 
 /// A time as people read it in Asia/Shanghai: `2026-11-21 14:03`.
 pub fn show_time(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let cst = crate::app::time::shanghai();
     t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
 }
 
@@ -91,29 +91,27 @@ impl CaseView {
     }
 }
 
-fn s(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or("").to_string()
-}
-
-fn named(v: &Value, k: &str, lang: Lang) -> String {
-    v.get(k)
-        .and_then(|n| n.get(lang.data_key()))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
-}
-
-/// The view of `case` for `viewer` (None: the public, who never see contact data).
+/// The view of `case` for `viewer` (None: the public, who never see contact data), localised for
+/// the page from the application's view (`app::view::CaseView`), so that a page shows exactly
+/// what the API gives this viewer.
 pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lang) -> CaseView {
-    let v = case_json(st, case, viewer);
-    let (reporter_name, reporter_phone) = match viewer {
-        Some(_) => (s(&v["reporter"], "name"), s(&v["reporter"], "phone")),
-        None => (String::new(), String::new()),
+    let v = app_view::CaseView::of(st, case, viewer);
+    let (reporter_name, reporter_phone) = match (viewer, &v.reporter) {
+        (Some(_), Some(r)) => (
+            r.name.clone().unwrap_or_default(),
+            r.phone.clone().unwrap_or_default(),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    let named = |n: &Option<app_view::Names>| {
+        n.as_ref()
+            .map(|n| n.get(lang.data_key()).to_string())
+            .unwrap_or_default()
     };
     // Filled by pages that show it (one read of the departments per page, see `name_departments`).
     let department_name = case.department.clone().unwrap_or_default();
     let light = if case.stage.is_some() {
-        light_name(engine::live_light(case, Utc::now())).to_string()
+        light_name(v.light).to_string()
     } else {
         "none".to_string()
     };
@@ -122,28 +120,28 @@ pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lan
         number: case.number.clone(),
         // The public page was reached with the code; staff see it only when they need it.
         tracking_code: match viewer {
-            Some(_) => s(&v, "tracking_code"),
+            Some(_) => v.tracking_code.clone().unwrap_or_default(),
             None => case.tracking_code.clone(),
         },
         category: case.category.clone(),
-        category_name: named(&v, "category_name", lang),
+        category_name: named(&v.category_name),
         case_type: case.case_type.clone(),
         status: case.status.clone(),
-        status_name: named(&v, "status_name", lang),
-        terminal: v["terminal"].as_bool().unwrap_or(false),
+        status_name: named(&v.status_name),
+        terminal: v.terminal,
         urgency: case.urgency.to_string(),
         channel: case.channel.clone(),
         // Masked as the API masks it (`crate::app::pii`); a page of one case masks its other names too.
-        description: s(&v, "description"),
-        address: s(&v, "address"),
+        description: v.description,
+        address: v.address.unwrap_or_default(),
         region_code: case.region_code.clone(),
-        region_name: s(&v, "region_name"),
+        region_name: v.region_name.unwrap_or_default(),
         grid_code: case.grid_code.clone().unwrap_or_default(),
         department: case.department.clone().unwrap_or_default(),
         department_name,
         reporter_name,
         reporter_phone,
-        may_reveal: v["reporter"]["may_reveal"].as_bool().unwrap_or(false),
+        may_reveal: v.reporter.as_ref().is_some_and(|r| r.may_reveal),
         created_at: show_time(case.created_at),
         due_at: show_opt(case.due_at),
         stage_due_at: show_opt(case.stage_due_at),
@@ -154,14 +152,7 @@ pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lan
         pending_extension: case.pending_extension.clone().unwrap_or_default(),
         lat: case.lat,
         lon: case.lon,
-        allowed: v["allowed_actions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        allowed: v.allowed_actions,
         version: case.version,
     }
 }
