@@ -1,5 +1,6 @@
-//! The one error shape of the API: `{"error":{"code","message","field"}}`. Internal causes are
-//! logged; clients get a plain message and never a 500 for bad input.
+//! The one error shape of the API: `{"error":{"code","message","field","request_id"}}`. Internal
+//! causes are logged (under the request's id); clients get a plain message and never a 500 for
+//! bad input.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -158,7 +159,12 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "code": self.code, "message": self.message, "field": self.field });
+        let mut body = json!({
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+            "request_id": safegrid_store::audit::current_request_id(),
+        });
         if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
             (self.extra, body.as_object_mut())
         {

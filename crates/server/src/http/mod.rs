@@ -13,6 +13,7 @@ pub mod meta;
 pub mod petitions;
 pub mod policy;
 pub mod privacy;
+pub mod request_id;
 pub mod screenings;
 pub mod stats;
 pub mod territory;
@@ -28,8 +29,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use safegrid_store::audit::{REQUEST, RequestContext};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 /// Times go out in Asia/Shanghai (+08:00), stored in UTC.
 pub fn local_time(t: DateTime<Utc>) -> String {
@@ -78,10 +81,12 @@ pub fn client_ip(st: &SharedState, req: &Request) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
-/// Puts the client address where storage can read it (audit entries), for the whole request.
+/// Puts the client address (audit entries) and the request id (error answers) where storage
+/// and the error renderers can read them, for the whole request.
 async fn request_context(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let ctx = RequestContext {
         ip: client_ip(&st, &req),
+        request_id: request_id::of(&req),
     };
     REQUEST.scope(ctx, next.run(req)).await
 }
@@ -146,27 +151,16 @@ pub fn app(state: SharedState) -> Router {
         .merge(petitions::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_context,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             (state.clone(), limit),
             input::limit_body,
         ))
         // The web pages after the API's body limit: photo uploads have their own (web::UPLOAD_LIMIT_BYTES).
-        .merge(
-            crate::web::router()
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    request_context,
-                ))
-                .layer(middleware::from_fn_with_state(
-                    (state.clone(), crate::web::UPLOAD_LIMIT_BYTES),
-                    input::limit_body,
-                )),
-        )
+        .merge(crate::web::router().layer(middleware::from_fn_with_state(
+            (state.clone(), crate::web::UPLOAD_LIMIT_BYTES),
+            input::limit_body,
+        )))
         // After routing (each route is wrapped), so path parameters are known by name.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -201,5 +195,15 @@ pub fn app(state: SharedState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(middleware::map_response(input::close_after_413))
+        // Outermost, so that every answer (a 413 or a NUL's 400 too) quotes the request's id:
+        // a client's safe id or a new UUID, in a span around the request, echoed in the header.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
+        .layer(middleware::map_request(request_id::drop_unsafe))
         .with_state(state)
 }
