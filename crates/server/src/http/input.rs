@@ -21,6 +21,25 @@ pub const MAX_PAGE: i64 = 1_000_000;
 /// client receives that answer; a body declared larger still gets the answer at once.
 pub const DRAIN_BEYOND_LIMIT: usize = 16 * 1024 * 1024;
 
+/// For an optional query parameter that is no string (`open`, `page`, `children`, …): an empty
+/// value (`open=`, as an HTML form sends an untouched field) means the parameter is absent, as
+/// the API documents; any other value must parse. Use with `#[serde(default, deserialize_with)]`.
+pub fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("{v:?}: {e}"))),
+    }
+}
+
 /// The row offset of `page` (1-based) of `page_size` rows, refusing pages outside 1..=MAX_PAGE.
 pub fn page_offset(page: i64, page_size: i64) -> Result<i64, ApiError> {
     if !(1..=MAX_PAGE).contains(&page) {
