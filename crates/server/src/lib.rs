@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![recursion_limit = "256"]
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod demo;
