@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod demo;

@@ -62,6 +62,7 @@ enum Command {
     Vacuum,
     /// Build a province at full scale (浙江省, 304,000 grids, N cases) and measure it side by side
     /// with PostGIS, DuckDB and plain inserts; prints a table (see docs/performance.md).
+    #[cfg(feature = "bench")]
     Bench {
         /// Cases to generate: 1,000,000 for a routine run, 10,000,000 for the full one.
         #[arg(long, default_value_t = 1_000_000)]
@@ -121,6 +122,13 @@ enum Command {
         /// restarted server meets it, for comparison.
         #[arg(long)]
         no_prewarm: bool,
+    },
+    /// Not in this build: says how to build it (a production binary carries no load generator).
+    #[cfg(not(feature = "bench"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        _args: Vec<String>,
     },
     /// Import divisions, grids or the official calendar.
     Import {
@@ -499,6 +507,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print_accounts(s.password.as_deref().or(password_env.as_deref()));
             Ok(())
         }
+        #[cfg(not(feature = "bench"))]
+        Command::Bench { .. } => bail!(
+            "this safegrid was built without the benchmark: build it with \
+             `cargo build --release --features bench` (docs/performance.md)"
+        ),
+        #[cfg(feature = "bench")]
         Command::Bench {
             cases,
             grids,
@@ -1173,6 +1187,32 @@ async fn stop_signal() {
 mod tests {
     use super::{clip, describe};
     use safegrid_store::StoreError;
+
+    /// The default (production) build has no benchmark: `bench` is not listed, and asking for it
+    /// says how to build it instead of "unrecognized subcommand".
+    #[cfg(not(feature = "bench"))]
+    #[tokio::test]
+    async fn the_default_build_says_how_to_get_the_bench() {
+        use clap::{CommandFactory, Parser};
+        let help = super::Cli::command().render_long_help().to_string();
+        assert!(!help.contains("bench"), "{help}");
+        let cli = super::Cli::try_parse_from(["safegrid", "bench", "--only", "3305", "--keep"])
+            .expect("bench parses to its stub");
+        let err = super::run(cli).await.expect_err("no bench in this build");
+        assert!(
+            describe(&err).contains("cargo build --release --features bench"),
+            "{err:#}"
+        );
+    }
+
+    /// With the feature, `bench` is a listed command with its options.
+    #[cfg(feature = "bench")]
+    #[test]
+    fn the_bench_build_lists_the_bench() {
+        use clap::CommandFactory;
+        let help = super::Cli::command().render_long_help().to_string();
+        assert!(help.contains("bench"), "{help}");
+    }
 
     #[test]
     fn long_log_fields_are_clipped_at_a_character_boundary() {

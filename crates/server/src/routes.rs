@@ -10,6 +10,7 @@
 use crate::app::error::AppError;
 use crate::app::input::{NUL_REASON, nul_param};
 use crate::app::state::SharedState;
+use crate::http_common::request_id;
 use crate::http_common::{
     DRAIN_BEYOND_LIMIT, close_after_413, declared_length, drain, request_context,
 };
@@ -19,8 +20,10 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 /// The field of this request's path or query that holds a NUL: a path parameter by its route
 /// name (`code`, `id`), another path segment as `path`, a query parameter by its name.
@@ -122,27 +125,16 @@ pub fn app(state: SharedState) -> Router {
         .merge(crate::http::router(&state))
         .merge(crate::open311::router(state.clone()))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_context,
-        ))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             (state.clone(), limit),
             limit_body,
         ))
         // The web pages after the API's body limit: photo uploads have their own (web::UPLOAD_LIMIT_BYTES).
-        .merge(
-            crate::web::router()
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    request_context,
-                ))
-                .layer(middleware::from_fn_with_state(
-                    (state.clone(), crate::web::UPLOAD_LIMIT_BYTES),
-                    limit_body,
-                )),
-        )
+        .merge(crate::web::router().layer(middleware::from_fn_with_state(
+            (state.clone(), crate::web::UPLOAD_LIMIT_BYTES),
+            limit_body,
+        )))
         // After routing (each route is wrapped), so path parameters are known by name.
         .layer(middleware::from_fn_with_state(state.clone(), refuse_nul))
         .layer(TimeoutLayer::with_status_code(
@@ -174,5 +166,15 @@ pub fn app(state: SharedState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(middleware::map_response(close_after_413))
+        // Outermost, so that every answer (a 413 or a NUL's 400 too) quotes the request's id:
+        // a client's safe id or a new UUID, in a span around the request, echoed in the header.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
+        .layer(middleware::map_request(request_id::drop_unsafe))
         .with_state(state)
 }

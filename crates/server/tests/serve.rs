@@ -71,9 +71,67 @@ fn a_stalled_request_does_not_hold_the_stop_past_the_grace_period() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Each line logged while a request is served carries the request's id (its span), so a
+/// complaint quoting the id from an error answer is found in the log.
+#[test]
+fn the_log_lines_of_a_request_carry_its_id() {
+    let (dir, mut child, addr) = serve_with(|cmd| {
+        cmd.env("SAFEGRID_LOG", "info,tower_http=debug")
+            .stderr(Stdio::piped());
+    });
+    let answer = TcpStream::connect(&addr).and_then(|mut s| {
+        write!(
+            s,
+            "GET /api/v1/cases?q=13800138000 HTTP/1.1\r\nHost: {addr}\r\nX-Request-Id: complaint-4711\r\n\
+             Connection: close\r\n\r\n"
+        )?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer)?;
+        Ok(answer)
+    });
+    let answer = answer.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: complaint-4711"),
+        "{answer}"
+    );
+    let (status, _) = terminate(&mut child);
+    assert!(status.success(), "exit status {status:?}");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("id=complaint-4711"))
+        .collect();
+    assert!(
+        lines.len() >= 2,
+        "the request's start and end are logged in its span: {log}"
+    );
+    for l in &lines {
+        assert!(l.contains("method=GET path=/api/v1/cases"), "{l}");
+        // The query string stays out of the log: it may carry a phone number.
+        assert!(!l.contains("13800138000"), "{l}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Starts `safegrid serve` on a new SQLite file in a folder of its own; returns the folder, the
 /// process and the address it serves on.
 fn serve() -> (PathBuf, Child, String) {
+    serve_with(|cmd| {
+        cmd.stderr(Stdio::inherit());
+    })
+}
+
+/// [`serve`] with the command adjusted by `adjust` (environment, where the log goes).
+fn serve_with(adjust: impl FnOnce(&mut Command)) -> (PathBuf, Child, String) {
     let dir = std::env::temp_dir().join(format!("safegrid-serve-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("serve.toml");
@@ -85,12 +143,11 @@ fn serve() -> (PathBuf, Child, String) {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_safegrid"))
-        .args(["--config".as_ref(), config.as_os_str(), "serve".as_ref()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_safegrid"));
+    cmd.args(["--config".as_ref(), config.as_os_str(), "serve".as_ref()])
+        .stdout(Stdio::piped());
+    adjust(&mut cmd);
+    let mut child = cmd.spawn().unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let addr = stdout
         .lines()

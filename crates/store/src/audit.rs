@@ -22,6 +22,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     pub ip: Option<String>,
+    /// The request's id (`X-Request-Id`), so that error answers quote the id its log lines carry.
+    pub request_id: Option<String>,
 }
 
 tokio::task_local! {
@@ -31,6 +33,11 @@ tokio::task_local! {
 /// The client address of the current request, if this task serves one.
 pub fn current_ip() -> Option<String> {
     REQUEST.try_with(|r| r.ip.clone()).ok().flatten()
+}
+
+/// The id of the current request, if this task serves one.
+pub fn current_request_id() -> Option<String> {
+    REQUEST.try_with(|r| r.request_id.clone()).ok().flatten()
 }
 
 /// What happened: `action` is a dotted name (`auth.login`, `case.dispatch`, `privacy.reveal`, …).

@@ -4,6 +4,25 @@
 
 use crate::app::error::AppError;
 
+/// For an optional query parameter that is no string (`open`, `page`, `children`, …): an empty
+/// value (`open=`, as an HTML form sends an untouched field) means the parameter is absent, as
+/// the API documents; any other value must parse. Use with `#[serde(default, deserialize_with)]`.
+pub fn empty_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("{v:?}: {e}"))),
+    }
+}
+
 /// The highest page number any list accepts: far beyond any real list, small enough that
 /// `(page - 1) * page_size` never overflows.
 pub const MAX_PAGE: i64 = 1_000_000;

@@ -123,6 +123,13 @@ pub(crate) enum GridsPerVillage {
     Random(usize, usize),
     /// This many grids in all, spread over the villages as evenly as possible (the benchmark's
     /// province with its official grid count).
+    #[cfg_attr(
+        not(feature = "bench"),
+        expect(
+            dead_code,
+            reason = "only `safegrid bench` (feature `bench`) asks for a total"
+        )
+    )]
     Total(usize),
 }
 

@@ -328,7 +328,9 @@ struct AuditQuery {
     target_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     page_size: Option<i64>,
 }
 

@@ -198,9 +198,12 @@ pub struct ListQuery {
     from: Option<String>,
     to: Option<String>,
     q: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     open: Option<bool>,
     sort: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     page_size: Option<i64>,
 }
 

@@ -192,6 +192,7 @@ async fn create_mediator(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct MediatorQuery {
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     committee: Option<Uuid>,
 }
 

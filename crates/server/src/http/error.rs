@@ -1,5 +1,6 @@
-//! The API's answer for an application error: `{"error":{"code","message","field"}}` with the
-//! status code its kind maps to.
+//! The API's answer for an application error: `{"error":{"code","message","field","request_id"}}`
+//! with the status code its kind maps to. Internal causes are logged (under the request's id);
+//! clients get a plain message and never a 500 for bad input.
 
 use crate::app::error::{AppError, ErrorKind};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -28,7 +29,12 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let e = self;
-        let mut body = json!({ "code": e.code, "message": e.message, "field": e.field });
+        let mut body = json!({
+            "code": e.code,
+            "message": e.message,
+            "field": e.field,
+            "request_id": safegrid_store::audit::current_request_id(),
+        });
         if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (e.extra, body.as_object_mut())
         {
             obj.extend(extra);

@@ -575,6 +575,7 @@ fn schemas() -> Value {
             "type": "object", "required": ["error"],
             "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
                 "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": ["string", "null"] },
+                "request_id": { "type": ["string", "null"], "description": "the X-Request-Id of this answer; the server's log lines for the request carry it" },
                 "allowed_actions": { "type": "array", "items": { "type": "string" } }, "state": { "type": "string" } } } }
         },
         "Login": { "type": "object", "required": ["username", "password"], "properties": {
@@ -755,7 +756,7 @@ table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;
 code{{font-size:.9em}}.m-get{{color:#05620f}}.m-post{{color:#8a3b00}}pre{{background:#f5f5f5;padding:1rem;overflow:auto}}</style></head>
 <body><h1>safegrid API 文档 <small>API reference v{ver}</small></h1>
 <p>机器可读描述 / machine-readable: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3.1). 时间均为北京时间 (+08:00) / times are Asia/Shanghai.
-错误格式 / errors: <code>{{"error":{{"code","message","field"}}}}</code>. 认证 / auth: session cookie from <code>POST /api/v1/auth/login</code>, or <code>Authorization: Bearer …</code> from <code>safegrid token create --user NAME</code>.</p>
+错误格式 / errors: <code>{{"error":{{"code","message","field","request_id"}}}}</code>. 认证 / auth: session cookie from <code>POST /api/v1/auth/login</code>, or <code>Authorization: Bearer …</code> from <code>safegrid token create --user NAME</code>.</p>
 <table><thead><tr><th>方法</th><th>路径 path</th><th>分组 tag</th><th>说明 summary</th><th>查询参数 query</th><th>请求体 body</th><th>需登录 auth</th></tr></thead><tbody>
 {rows}</tbody></table><h2>数据结构 / Schemas</h2><pre>{schemas}</pre></body></html>"#,
         ver = env!("CARGO_PKG_VERSION")

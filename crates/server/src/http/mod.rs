@@ -11,6 +11,7 @@ pub mod json;
 pub mod meta;
 pub mod petitions;
 pub mod privacy;
+
 pub mod screenings;
 pub mod stats;
 pub mod territory;

@@ -108,6 +108,7 @@ async fn petition_view(
 struct BacklogQuery {
     region: Option<String>,
     /// Only the matters the caller took charge of (包案).
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     mine: Option<bool>,
 }
 

@@ -23,6 +23,7 @@ struct KpiQuery {
     department: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     children: Option<bool>,
 }
 

@@ -23,6 +23,7 @@ fn query<T>(q: Q<T>) -> AppResult<T> {
 struct RegionQuery {
     parent: Option<String>,
     level: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     geometry: Option<bool>,
 }
 
@@ -106,7 +107,9 @@ async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> AppR
 #[serde(deny_unknown_fields)]
 struct GridQuery {
     region: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     page_size: Option<i64>,
 }
 

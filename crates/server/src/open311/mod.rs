@@ -69,6 +69,7 @@ impl Fail {
     }
 
     pub fn render(&self, f: Format) -> Response {
+        let request_id = safegrid_store::audit::current_request_id();
         let items = self
             .messages
             .iter()
@@ -79,10 +80,15 @@ impl Fail {
                 } else {
                     m.clone()
                 };
-                Node::obj(vec![
+                let mut fields = vec![
                     ("code", Node::Int(i64::from(self.status.as_u16()))),
                     ("description", Node::str(description)),
-                ])
+                ];
+                // The id the server's log lines for this request carry (X-Request-Id).
+                if let Some(id) = &request_id {
+                    fields.push(("request_id", Node::str(id.clone())));
+                }
+                Node::obj(fields)
             })
             .collect();
         let mut r = Body::List {
@@ -339,13 +345,18 @@ async fn post_root(
     let Some((stem, f)) = Format::split(&file) else {
         return unknown_format(&file);
     };
+    if !matches!(stem, "requests" | "servicerequestupdates") {
+        // A 405 names the methods the resource has (RFC 9110 §15.5.6).
+        let mut r = Fail::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{stem} cannot be posted to"),
+        )
+        .render(f);
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        return r;
+    }
     let result = async {
-        if !matches!(stem, "requests" | "servicerequestupdates") {
-            return Err(Fail::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{stem} cannot be posted to"),
-            ));
-        }
         // Parameters may come in the query string as well as the body (some clients put api_key there).
         let mut p = read_form(&st, &headers, req.into_body()).await?;
         p.0.extend(query_params(&q)?.0);

@@ -308,6 +308,8 @@ struct ErrorPage<'a> {
     ctx: &'a Ctx,
     title: &'static str,
     message: String,
+    /// The id the log lines of this request carry, for a complaint to quote.
+    request_id: Option<String>,
 }
 
 impl WebError {
@@ -363,6 +365,7 @@ impl WebError {
             ctx,
             title,
             message,
+            request_id: safegrid_store::audit::current_request_id(),
         };
         match page.render() {
             Ok(html) => {

@@ -481,6 +481,7 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "Too many submissions; please wait a little and try again.",
     ),
     ("err.refused.title", "无法办理", "Cannot be done"),
+    ("err.request_id", "请求编号", "Request id"),
     ("extension.by", "延期时长", "Extend by"),
     ("field.address", "Address", "Address"),
     ("field.category", "Category", "Category"),

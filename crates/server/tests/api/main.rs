@@ -120,3 +120,19 @@ async fn inputs_on_postgres() {
         None => helpers::skipped("inputs_on_postgres"),
     }
 }
+
+mod tracing;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_and_protocol_details_on_sqlite() {
+    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
+    tracing::run_all(&app.expect("sqlite is always available")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_and_protocol_details_on_postgres() {
+    match spawn_app(Backend::Postgres).await.expect("postgres app") {
+        Some(app) => tracing::run_all(&app).await,
+        None => helpers::skipped("request_ids_and_protocol_details_on_postgres"),
+    }
+}

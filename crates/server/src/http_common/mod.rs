@@ -2,6 +2,8 @@
 //! request comes from, reading and refusing bodies. It is no face and imports none; the rules it
 //! serves live in the application layer.
 
+pub mod request_id;
+
 use crate::app::state::SharedState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -86,10 +88,12 @@ pub fn client_ip(st: &SharedState, req: &Request) -> Option<String> {
         .map(|c| c.0.ip().to_string())
 }
 
-/// Puts the client address where storage can read it (audit entries), for the whole request.
+/// Puts the client address (audit entries) and the request id (error answers) where storage
+/// and the error renderers can read them, for the whole request.
 pub async fn request_context(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let ctx = RequestContext {
         ip: client_ip(&st, &req),
+        request_id: request_id::of(&req),
     };
     REQUEST.scope(ctx, next.run(req)).await
 }
