@@ -1173,7 +1173,11 @@ async fn repeated_petitions_are_linked_and_listed_as_backlog(app: &TestApp) {
 /// Three disputes in the demo grid worker's grid, for the screening to find.
 async fn disputes_in_the_grid(app: &TestApp, disp: &Client) {
     for (category, text, parties) in [
-        ("D0202", "楼上卫生间漏水，楼下天花板受损。", ["张一", "李二"]),
+        (
+            "D0202",
+            "楼上卫生间漏水，楼下天花板受损。",
+            ["张一", "李二"],
+        ),
         ("D0701", "作坊拖欠工人两个月工资。", ["王三", "赵四"]),
         ("D0201", "楼上深夜噪音。", ["孙五", "周六"]),
     ] {

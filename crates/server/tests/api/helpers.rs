@@ -17,6 +17,7 @@ pub const PASSWORD: &str = "test-password-2026";
 /// (see [`story`]): `cargo test -p safegrid --test api name` runs that story on both. With a
 /// second argument, an `fn(&mut Settings)` adjusts the settings (e.g. low rate limits); without
 /// one the rate limits are lifted ([`open_limits`]).
+#[allow(unused_macros)] // tests/e2e shares this file and has no stories of this kind
 macro_rules! story {
     ($name:ident) => {
         story!($name, $crate::helpers::open_limits);
@@ -63,7 +64,7 @@ pub struct TestApp {
     pub backend: &'static str,
     server: tokio::task::JoinHandle<()>,
     /// The PostgreSQL copy's name, dropped when the story passes.
-    pg_database: Option<String>,
+    pg_database: Option<(String, &'static PgCopies)>,
     _tmp: Option<tempdir::TempDir>,
 }
 
@@ -158,8 +159,61 @@ pub async fn story(
 enum Template {
     /// The SQLite file's bytes (checkpointed, so the file is the whole database).
     Sqlite(Vec<u8>),
-    /// A PostgreSQL database nobody is connected to (`CREATE DATABASE … TEMPLATE` needs that).
-    Postgres(String),
+    /// A PostgreSQL database nobody is connected to (`CREATE DATABASE … TEMPLATE` needs that),
+    /// copied ahead of the stories that want one.
+    Postgres(PgCopies),
+}
+
+/// PostgreSQL copies are made ahead and dropped behind, each on a thread of its own: `CREATE
+/// DATABASE … TEMPLATE` (about 0.3 s) and `DROP DATABASE` (0.1–1.5 s) are mostly the server's
+/// disk work, which a story need not wait for. One copy waits ready; what is still there when the
+/// test binary exits (that spare copy, the last drops, the template) is left to the sweep of
+/// scratch databases older than six hours.
+struct PgCopies {
+    ready: std::sync::Mutex<std::sync::mpsc::Receiver<Result<String, String>>>,
+    drops: std::sync::mpsc::Sender<String>,
+}
+
+impl PgCopies {
+    fn start(template: String) -> PgCopies {
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel(0);
+        let (drops, to_drop) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            let rt = runtime();
+            loop {
+                let made = rt.block_on(async {
+                    let name = format!("{PG_PREFIX}_{}", uuid::Uuid::now_v7().simple());
+                    pg_admin_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                        .await
+                        .map(|()| name)
+                        .map_err(|e| format!("copying the PostgreSQL template: {e:#}"))
+                });
+                if ready_tx.send(made).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            let rt = runtime();
+            for name in to_drop {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = rt.block_on(pg_admin_execute(&sql)) {
+                    eprintln!("dropping {name}: {e:#}");
+                }
+            }
+        });
+        PgCopies {
+            ready: std::sync::Mutex::new(ready),
+            drops,
+        }
+    }
+
+    /// The next copy's name (waits while none is ready).
+    async fn take(&'static self) -> anyhow::Result<String> {
+        let made =
+            tokio::task::spawn_blocking(|| self.ready.lock().expect("copies").recv()).await?;
+        made?.map_err(|e| anyhow::anyhow!("{e}"))
+    }
 }
 
 static SQLITE_TEMPLATE: OnceLock<Result<Template, String>> = OnceLock::new();
@@ -189,12 +243,15 @@ async fn template(backend: Backend) -> anyhow::Result<Option<&'static Template>>
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    runtime().block_on(f)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime")
-        .block_on(f)
 }
 
 /// Opens `url`, builds the demo city with its cases and closes everything again.
@@ -254,12 +311,24 @@ async fn pg_template() -> anyhow::Result<Option<Template>> {
     };
     seed(url.clone()).await?;
     let name = url.rsplit_once('/').expect("database name").1.to_string();
-    Ok(Some(Template::Postgres(name)))
+    Ok(Some(Template::Postgres(PgCopies::start(name))))
 }
 
-async fn pg_admin() -> anyhow::Result<sqlx::PgConnection> {
+/// Runs one statement on a connection of its own to the PostgreSQL server's admin database.
+async fn pg_admin_execute(sql: &str) -> anyhow::Result<()> {
     use sqlx::Connection;
-    Ok(sqlx::PgConnection::connect(&pg_admin_url()).await?)
+    let mut admin = sqlx::PgConnection::connect(&pg_admin_url()).await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut admin)
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// Starts the app on a fresh copy of the seeded database, rate limits lifted (see [`spawn_app_with`]).
+#[allow(dead_code)] // the stories use [`story`]; tests/e2e starts its app with this
+pub async fn spawn_app(backend: Backend) -> anyhow::Result<Option<TestApp>> {
+    spawn_app_with(backend, open_limits).await
 }
 
 /// Starts the app on a fresh copy of the seeded database (the demo territory and 300 cases),
@@ -278,18 +347,11 @@ pub async fn spawn_app_with(
             tokio::fs::write(&path, bytes).await?;
             (format!("sqlite://{}", path.display()), Some(tmp), None)
         }
-        Template::Postgres(template) => {
-            let name = format!("{PG_PREFIX}_{}", uuid::Uuid::now_v7().simple());
-            let mut admin = pg_admin().await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE {name} TEMPLATE {template}"
-            )))
-            .execute(&mut admin)
-            .await?;
-            sqlx::Connection::close(admin).await?;
+        Template::Postgres(copies) => {
+            let name = copies.take().await?;
             let admin_url = pg_admin_url();
             let base = admin_url.rsplit_once('/').map_or(&*admin_url, |(b, _)| b);
-            (format!("{base}/{name}"), None, Some(name))
+            (format!("{base}/{name}"), None, Some((name, copies)))
         }
     };
     let mut settings = Settings {
@@ -319,8 +381,8 @@ pub async fn spawn_app_with(
 }
 
 impl TestApp {
-    /// Stops the server and drops a PostgreSQL copy (a failed story's stays for a look, until
-    /// the six-hour sweep); a SQLite copy goes with its temporary directory.
+    /// Stops the server and has a PostgreSQL copy dropped (a failed story's stays for a look,
+    /// until the six-hour sweep); a SQLite copy goes with its temporary directory.
     async fn finish(self) {
         self.server.abort();
         let _ = self.server.await;
@@ -330,14 +392,8 @@ impl TestApp {
             self.state.store.close().await;
         })
         .await;
-        if let Some(name) = &self.pg_database {
-            let mut admin = pg_admin().await.expect("PostgreSQL admin connection");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("dropping {name}: {e}"));
+        if let Some((name, copies)) = self.pg_database {
+            let _ = copies.drops.send(name);
         }
     }
 }

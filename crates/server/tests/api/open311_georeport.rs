@@ -231,7 +231,10 @@ async fn compare(app: &TestApp, py: &Path) {
     assert_eq!(got["xml_checked"].as_array().unwrap().len(), 8);
 }
 
-story!(georeport_client_reads_what_the_json_api_reports, no_address_limit);
+story!(
+    georeport_client_reads_what_the_json_api_reports,
+    no_address_limit
+);
 
 async fn georeport_client_reads_what_the_json_api_reports(app: &TestApp) {
     // One virtual environment for both backends' tests, made by whichever asks first.
