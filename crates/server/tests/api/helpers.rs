@@ -63,7 +63,7 @@ pub struct TestApp {
     pub state: safegrid::state::SharedState,
     pub backend: &'static str,
     server: tokio::task::JoinHandle<()>,
-    /// The PostgreSQL copy's name, dropped when the story passes.
+    /// The PostgreSQL copy's name, dropped with the app.
     pg_database: Option<(String, &'static PgCopies)>,
     _tmp: Option<tempdir::TempDir>,
 }
@@ -148,7 +148,6 @@ pub async fn story(
         Some(app) => {
             eprintln!("{test} on {}", app.state.settings.database);
             story(&app).await;
-            app.finish().await;
         }
         None => skipped(test),
     }
@@ -380,19 +379,13 @@ pub async fn spawn_app_with(
     }))
 }
 
-impl TestApp {
-    /// Stops the server and has a PostgreSQL copy dropped (a failed story's stays for a look,
-    /// until the six-hour sweep); a SQLite copy goes with its temporary directory.
-    async fn finish(self) {
+/// Stops the server and has a PostgreSQL copy dropped, a failed story's too (a run that fails
+/// everywhere would otherwise leave a database per story); a SQLite copy goes with its
+/// temporary directory.
+impl Drop for TestApp {
+    fn drop(&mut self) {
         self.server.abort();
-        let _ = self.server.await;
-        // Connections a client kept open may still hold the pool: FORCE below ends them anyway.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-            self.state.intake.close().await;
-            self.state.store.close().await;
-        })
-        .await;
-        if let Some((name, copies)) = self.pg_database {
+        if let Some((name, copies)) = self.pg_database.take() {
             let _ = copies.drops.send(name);
         }
     }
