@@ -11,6 +11,14 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+story!(nul_anywhere);
+story!(nul_in_import_files);
+story!(pages_past_the_maximum);
+story!(oversized_bodies_are_answered_and_close);
+story!(json_endpoints_want_json);
+story!(csv_cells_cannot_hide_formulas);
+story!(photo_bombs_are_refused_before_decoding);
+
 fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
@@ -585,14 +593,4 @@ async fn photo_bombs_are_refused_before_decoding(app: &TestApp) {
         "{html}"
     );
     assert_eq!(app.state.store.case_count().await.unwrap(), before);
-}
-
-pub async fn run_all(app: &TestApp) {
-    nul_anywhere(app).await;
-    nul_in_import_files(app).await;
-    pages_past_the_maximum(app).await;
-    oversized_bodies_are_answered_and_close(app).await;
-    json_endpoints_want_json(app).await;
-    csv_cells_cannot_hide_formulas(app).await;
-    photo_bombs_are_refused_before_decoding(app).await;
 }

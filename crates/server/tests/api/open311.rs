@@ -110,47 +110,35 @@ fn ok_xml(r: &Reply) -> &str {
     &r.text
 }
 
-async fn both_backends(
-    name: &str,
-    tweak: fn(&mut safegrid::config::Settings),
-    run: impl AsyncFn(&TestApp),
-) {
-    let app = spawn_app_with(Backend::Sqlite, tweak)
-        .await
-        .expect("sqlite app");
-    run(&app.expect("sqlite is always available")).await;
-    match spawn_app_with(Backend::Postgres, tweak)
-        .await
-        .expect("postgres app")
-    {
-        Some(app) => run(&app).await,
-        None => skipped(name),
-    }
-}
-
 /// The main suite runs with the address limits off (it makes hundreds of calls from one address).
 pub fn no_address_limit(s: &mut safegrid::config::Settings) {
     s.rate_limits.open311_address = Rate::new(0, 0);
     s.open311.read_limit = Rate::new(0, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn open311_on_both_databases() {
-    both_backends("open311_on_postgres", no_address_limit, async |app| {
-        eprintln!("running the Open311 suite on {}", app.backend);
-        discovery_in_both_formats(app).await;
-        services_and_definitions(app).await;
-        let key = safegrid::app::tokens::issue_open311_key(&app.state, "fixmystreet-test")
-            .await
-            .unwrap();
-        let filed = filing_a_request(app, &key).await;
-        refused_requests(app, &key).await;
-        reading_requests(app, &filed).await;
-        list_filters_dates_and_paging(app).await;
-        updates_both_ways(app, &key, &filed).await;
-        revoked_keys_are_refused(app).await;
-    })
-    .await;
+story!(discovery_in_both_formats, no_address_limit);
+story!(services_and_definitions, no_address_limit);
+story!(filing_a_request, no_address_limit);
+story!(refused_requests, no_address_limit);
+story!(reading_requests, no_address_limit);
+story!(list_filters_dates_and_paging, no_address_limit);
+story!(updates_both_ways, no_address_limit);
+story!(revoked_keys_are_refused, no_address_limit);
+story!(abuse_limits, tight_limits);
+story!(several_jurisdictions, two_counties);
+
+/// The FixMyStreet-style client's key.
+async fn client_key(app: &TestApp) -> String {
+    safegrid::app::tokens::issue_open311_key(&app.state, "fixmystreet-test")
+        .await
+        .unwrap()
+}
+
+/// The client's key and the requests it filed (the filing story's own checks included).
+async fn filed(app: &TestApp) -> (String, Filed) {
+    let key = client_key(app).await;
+    let filed = file_requests(app, &key).await;
+    (key, filed)
 }
 
 async fn discovery_in_both_formats(app: &TestApp) {
@@ -266,7 +254,11 @@ pub struct Filed {
 
 const PHONE: &str = "13800138000";
 
-async fn filing_a_request(app: &TestApp, key: &str) -> Filed {
+async fn filing_a_request(app: &TestApp) {
+    filed(app).await;
+}
+
+async fn file_requests(app: &TestApp, key: &str) -> Filed {
     let desc = "红旗路 <人行道> 上的污水井盖丢了 & 没人管";
     let r = o_post(
         app,
@@ -413,7 +405,9 @@ fn between(t: &str, a: &str, b: &str) -> String {
         .to_string()
 }
 
-async fn refused_requests(app: &TestApp, key: &str) {
+async fn refused_requests(app: &TestApp) {
+    let key = client_key(app).await;
+    let key = key.as_str();
     let base_form = |extra: &[(&'static str, &'static str)]| {
         let mut v: Vec<(&str, &str)> = vec![
             ("service_code", "E0101"),
@@ -583,7 +577,8 @@ async fn refused_requests(app: &TestApp, key: &str) {
         .errors(StatusCode::METHOD_NOT_ALLOWED);
 }
 
-async fn reading_requests(app: &TestApp, filed: &Filed) {
+async fn reading_requests(app: &TestApp) {
+    let filed = &filed(app).await.1;
     // One request by id, in both formats, with every field present.
     let v = ok_json(&o_get(app, &format!("/requests/{}.json", filed.id)).await);
     let arr = v.as_array().expect("a one-element array");
@@ -943,7 +938,9 @@ async fn list_filters_dates_and_paging(app: &TestApp) {
     );
 }
 
-async fn updates_both_ways(app: &TestApp, key: &str, filed: &Filed) {
+async fn updates_both_ways(app: &TestApp) {
+    let (key, filed) = filed(app).await;
+    let (key, filed) = (key.as_str(), &filed);
     let start = (chrono::Utc::now() - chrono::Duration::seconds(5))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
@@ -1258,62 +1255,54 @@ fn tight_limits(s: &mut safegrid::config::Settings) {
     s.open311.body_limit_bytes = 4096;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn open311_abuse_limits_on_both_databases() {
-    both_backends(
-        "open311_abuse_limits_on_postgres",
-        tight_limits,
-        async |app| {
-            let key = safegrid::app::tokens::issue_open311_key(&app.state, "noisy")
-                .await
-                .unwrap();
-            let form = [
-                ("api_key", key.as_str()),
-                ("service_code", "E0101"),
-                ("address_string", "凤凰路口"),
-            ];
-            // Per key: a burst of 2, then 429 with Retry-After and an Open311 body.
-            ok_json(&o_post(app, "/requests.json", &form, None).await);
-            ok_json(&o_post(app, "/requests.json", &form, None).await);
-            let r = o_post(app, "/requests.xml", &form, None).await;
-            r.errors(StatusCode::TOO_MANY_REQUESTS);
-            assert!(r.retry_after.as_deref().unwrap().parse::<u64>().unwrap() >= 1);
-            // The body limit: a body over the configured size is refused.
-            let big = "x".repeat(8192);
-            let r = Client::new()
-                .post(format!("{}/requests.json", base(app)))
-                .form(&[("api_key", key.as_str()), ("description", big.as_str())])
-                .send()
-                .await;
-            if let Ok(r) = r {
-                reply(r).await.errors(StatusCode::PAYLOAD_TOO_LARGE);
-            } // else: the server closed the connection before reading the body, also a refusal.
-            // Per address, writes: a burst of 5 (4 used above), so a fresh key gets one more
-            // request through and is then refused for the address.
-            let other = safegrid::app::tokens::issue_open311_key(&app.state, "other")
-                .await
-                .unwrap();
-            let form2 = [
-                ("api_key", other.as_str()),
-                ("service_code", "E0101"),
-                ("address_string", "凤凰路口"),
-            ];
-            ok_json(&o_post(app, "/requests.json", &form2, None).await);
-            let r = o_post(app, "/requests.json", &form2, None).await;
-            r.errors(StatusCode::TOO_MANY_REQUESTS);
-            assert!(r.retry_after.is_some());
-            // Reads have their own bucket (burst 3 here): untouched by the writes above.
-            for _ in 0..3 {
-                let r = o_get(app, "/services.json").await;
-                ok_json(&r);
-                assert_eq!(r.status, StatusCode::OK);
-            }
-            let r = o_get(app, "/services.xml").await;
-            r.errors(StatusCode::TOO_MANY_REQUESTS);
-            assert!(r.retry_after.is_some());
-        },
-    )
-    .await;
+async fn abuse_limits(app: &TestApp) {
+    let key = safegrid::app::tokens::issue_open311_key(&app.state, "noisy")
+        .await
+        .unwrap();
+    let form = [
+        ("api_key", key.as_str()),
+        ("service_code", "E0101"),
+        ("address_string", "凤凰路口"),
+    ];
+    // Per key: a burst of 2, then 429 with Retry-After and an Open311 body.
+    ok_json(&o_post(app, "/requests.json", &form, None).await);
+    ok_json(&o_post(app, "/requests.json", &form, None).await);
+    let r = o_post(app, "/requests.xml", &form, None).await;
+    r.errors(StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.retry_after.as_deref().unwrap().parse::<u64>().unwrap() >= 1);
+    // The body limit: a body over the configured size is refused.
+    let big = "x".repeat(8192);
+    let r = Client::new()
+        .post(format!("{}/requests.json", base(app)))
+        .form(&[("api_key", key.as_str()), ("description", big.as_str())])
+        .send()
+        .await;
+    if let Ok(r) = r {
+        reply(r).await.errors(StatusCode::PAYLOAD_TOO_LARGE);
+    } // else: the server closed the connection before reading the body, also a refusal.
+    // Per address, writes: a burst of 5 (4 used above), so a fresh key gets one more
+    // request through and is then refused for the address.
+    let other = safegrid::app::tokens::issue_open311_key(&app.state, "other")
+        .await
+        .unwrap();
+    let form2 = [
+        ("api_key", other.as_str()),
+        ("service_code", "E0101"),
+        ("address_string", "凤凰路口"),
+    ];
+    ok_json(&o_post(app, "/requests.json", &form2, None).await);
+    let r = o_post(app, "/requests.json", &form2, None).await;
+    r.errors(StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.retry_after.is_some());
+    // Reads have their own bucket (burst 3 here): untouched by the writes above.
+    for _ in 0..3 {
+        let r = o_get(app, "/services.json").await;
+        ok_json(&r);
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let r = o_get(app, "/services.xml").await;
+    r.errors(StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.retry_after.is_some());
 }
 
 fn two_counties(s: &mut safegrid::config::Settings) {
@@ -1335,116 +1324,105 @@ fn region_codes(v: &Value) -> Vec<String> {
 }
 
 /// A deployment serving two counties (吴兴区, 南浔区) as two jurisdictions.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn open311_several_jurisdictions_on_both_databases() {
-    both_backends(
-        "open311_several_jurisdictions_on_postgres",
-        two_counties,
-        async |app| {
-            let e = o_get(app, "/services.json")
-                .await
-                .errors(StatusCode::BAD_REQUEST);
-            assert!(
-                e[0].starts_with("jurisdiction_id") && e[0].contains("330502, 330503"),
-                "{e:?}"
-            );
-            o_get(app, "/requests.xml?jurisdiction_id=330500")
-                .await
-                .errors(StatusCode::NOT_FOUND);
-            let wx =
-                ok_json(&o_get(app, "/requests.json?jurisdiction_id=330502&extensions=true").await);
-            let nx = ok_json(
-                &o_get(
-                    app,
-                    "/requests.json?jurisdiction_id=330503000000&extensions=true",
-                )
-                .await,
-            );
-            assert!(!region_codes(&wx).is_empty() && !region_codes(&nx).is_empty());
-            assert!(region_codes(&wx).iter().all(|r| r.starts_with("330502")));
-            assert!(region_codes(&nx).iter().all(|r| r.starts_with("330503")));
-            let nx_ids = ids(&nx);
-            let feed =
-                ok_json(&o_get(app, "/servicerequestupdates.json?jurisdiction_id=330502").await);
-            assert!(!feed.as_array().unwrap().is_empty());
-            assert!(
-                feed.as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|u| !nx_ids
-                        .contains(&u["service_request_id"].as_str().unwrap().to_string()))
-            );
+async fn several_jurisdictions(app: &TestApp) {
+    let e = o_get(app, "/services.json")
+        .await
+        .errors(StatusCode::BAD_REQUEST);
+    assert!(
+        e[0].starts_with("jurisdiction_id") && e[0].contains("330502, 330503"),
+        "{e:?}"
+    );
+    o_get(app, "/requests.xml?jurisdiction_id=330500")
+        .await
+        .errors(StatusCode::NOT_FOUND);
+    let wx = ok_json(&o_get(app, "/requests.json?jurisdiction_id=330502&extensions=true").await);
+    let nx = ok_json(
+        &o_get(
+            app,
+            "/requests.json?jurisdiction_id=330503000000&extensions=true",
+        )
+        .await,
+    );
+    assert!(!region_codes(&wx).is_empty() && !region_codes(&nx).is_empty());
+    assert!(region_codes(&wx).iter().all(|r| r.starts_with("330502")));
+    assert!(region_codes(&nx).iter().all(|r| r.starts_with("330503")));
+    let nx_ids = ids(&nx);
+    let feed = ok_json(&o_get(app, "/servicerequestupdates.json?jurisdiction_id=330502").await);
+    assert!(!feed.as_array().unwrap().is_empty());
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .all(|u| !nx_ids.contains(&u["service_request_id"].as_str().unwrap().to_string()))
+    );
 
-            let key = safegrid::app::tokens::issue_open311_key(&app.state, "county-app")
-                .await
-                .unwrap();
-            // A point in 吴兴区 filed under 南浔区 is refused.
-            let e = o_post(
-                app,
-                "/requests.json",
-                &[
-                    ("api_key", key.as_str()),
-                    ("jurisdiction_id", "330503"),
-                    ("service_code", "E0101"),
-                    ("lat", "30.78412"),
-                    ("long", "120.02352"),
-                ],
-                None,
-            )
-            .await
-            .errors(StatusCode::BAD_REQUEST);
-            assert!(e[0].contains("jurisdiction 330503"), "{e:?}");
-            o_post(
-                app,
-                "/requests.json",
-                &[
-                    ("api_key", key.as_str()),
-                    ("service_code", "E0101"),
-                    ("address_string", "南浔古镇东大街"),
-                ],
-                None,
-            )
-            .await
-            .errors(StatusCode::BAD_REQUEST);
-            // Located by address only, it belongs to the jurisdiction it was filed in.
-            let v = ok_json(
-                &o_post(
-                    app,
-                    "/requests.json",
-                    &[
-                        ("api_key", key.as_str()),
-                        ("jurisdiction_id", "330503"),
-                        ("service_code", "E0101"),
-                        ("address_string", "南浔古镇东大街"),
-                    ],
-                    None,
-                )
-                .await,
-            );
-            let id = v[0]["service_request_id"].as_str().unwrap();
-            let token = v[0]["token"].as_str().unwrap();
-            let r = ok_json(
-                &o_get(
-                    app,
-                    &format!("/requests/{id}.json?jurisdiction_id=330503&extensions=true"),
-                )
-                .await,
-            );
-            assert!(
-                r[0]["extended_attributes"]["region_code"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("330503")
-            );
-            assert_eq!(r[0]["extended_attributes"]["needs_location"], true);
-            o_get(app, &format!("/requests/{id}.json?jurisdiction_id=330502"))
-                .await
-                .errors(StatusCode::NOT_FOUND);
-            ok_json(&o_get(app, &format!("/tokens/{token}.json?jurisdiction_id=330503")).await);
-            o_get(app, &format!("/tokens/{token}.xml?jurisdiction_id=330502"))
-                .await
-                .errors(StatusCode::NOT_FOUND);
-        },
+    let key = safegrid::app::tokens::issue_open311_key(&app.state, "county-app")
+        .await
+        .unwrap();
+    // A point in 吴兴区 filed under 南浔区 is refused.
+    let e = o_post(
+        app,
+        "/requests.json",
+        &[
+            ("api_key", key.as_str()),
+            ("jurisdiction_id", "330503"),
+            ("service_code", "E0101"),
+            ("lat", "30.78412"),
+            ("long", "120.02352"),
+        ],
+        None,
     )
-    .await;
+    .await
+    .errors(StatusCode::BAD_REQUEST);
+    assert!(e[0].contains("jurisdiction 330503"), "{e:?}");
+    o_post(
+        app,
+        "/requests.json",
+        &[
+            ("api_key", key.as_str()),
+            ("service_code", "E0101"),
+            ("address_string", "南浔古镇东大街"),
+        ],
+        None,
+    )
+    .await
+    .errors(StatusCode::BAD_REQUEST);
+    // Located by address only, it belongs to the jurisdiction it was filed in.
+    let v = ok_json(
+        &o_post(
+            app,
+            "/requests.json",
+            &[
+                ("api_key", key.as_str()),
+                ("jurisdiction_id", "330503"),
+                ("service_code", "E0101"),
+                ("address_string", "南浔古镇东大街"),
+            ],
+            None,
+        )
+        .await,
+    );
+    let id = v[0]["service_request_id"].as_str().unwrap();
+    let token = v[0]["token"].as_str().unwrap();
+    let r = ok_json(
+        &o_get(
+            app,
+            &format!("/requests/{id}.json?jurisdiction_id=330503&extensions=true"),
+        )
+        .await,
+    );
+    assert!(
+        r[0]["extended_attributes"]["region_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("330503")
+    );
+    assert_eq!(r[0]["extended_attributes"]["needs_location"], true);
+    o_get(app, &format!("/requests/{id}.json?jurisdiction_id=330502"))
+        .await
+        .errors(StatusCode::NOT_FOUND);
+    ok_json(&o_get(app, &format!("/tokens/{token}.json?jurisdiction_id=330503")).await);
+    o_get(app, &format!("/tokens/{token}.xml?jurisdiction_id=330502"))
+        .await
+        .errors(StatusCode::NOT_FOUND);
 }

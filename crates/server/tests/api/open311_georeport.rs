@@ -231,22 +231,19 @@ async fn compare(app: &TestApp, py: &Path) {
     assert_eq!(got["xml_checked"].as_array().unwrap().len(), 8);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn georeport_client_reads_what_the_json_api_reports() {
-    let py = match tokio::task::spawn_blocking(venv).await.unwrap() {
-        Ok(py) => py,
-        Err(reason) => return skip(&reason),
-    };
-    let app = spawn_app_with(Backend::Sqlite, no_address_limit)
+story!(
+    georeport_client_reads_what_the_json_api_reports,
+    no_address_limit
+);
+
+async fn georeport_client_reads_what_the_json_api_reports(app: &TestApp) {
+    // One virtual environment for both backends' tests, made by whichever asks first.
+    static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let py = tokio::task::spawn_blocking(|| VENV.get_or_init(venv))
         .await
-        .unwrap()
         .unwrap();
-    compare(&app, &py).await;
-    match spawn_app_with(Backend::Postgres, no_address_limit)
-        .await
-        .unwrap()
-    {
-        Some(app) => compare(&app, &py).await,
-        None => skipped("georeport interop on postgres"),
+    match py {
+        Ok(py) => compare(app, py).await,
+        Err(reason) => skip(reason),
     }
 }

@@ -89,14 +89,8 @@ async fn fetch_clean(c: &Client, who: &str, url: String, names: &[&str]) -> Stri
     body
 }
 
-pub async fn run_all(app: &TestApp) {
-    eprintln!(
-        "running the personal-data-in-free-text probes on {}",
-        app.backend
-    );
-    a_report_and_its_notes(app).await;
-    a_dispute_summary_sessions_and_agreement(app).await;
-}
+story!(a_report_and_its_notes);
+story!(a_dispute_summary_sessions_and_agreement);
 
 async fn a_report_and_its_notes(app: &TestApp) {
     let b = &app.base;

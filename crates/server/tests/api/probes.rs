@@ -14,8 +14,19 @@ const PW: &str = "Zq9!long-enough-pass";
 const DEQING: (f64, f64) = (30.545, 119.965);
 const WUXING: (f64, f64) = (30.78412, 120.02352);
 
-pub async fn run_all(app: &TestApp) {
-    eprintln!("running the attacker's probes on {}", app.backend);
+story!(a_scoped_administrator_stays_in_its_scope);
+story!(an_empty_scope_is_nothing_but_for_the_root);
+story!(the_web_login_shares_the_lockout_and_the_audit);
+story!(unknown_accounts_answer_and_cost_the_same);
+story!(staff_do_not_act_as_residents);
+story!(actions_name_only_what_is_in_scope);
+story!(statistics_stay_in_scope);
+story!(login_from_another_site_is_refused);
+story!(redirects_stay_on_this_site);
+story!(tracking_lookups_are_limited, low_limits);
+
+/// The accounts scoped to 德清县 that the probes log in as (password [`PW`]).
+async fn accounts(app: &TestApp) {
     let root = login(app, "demo-admin").await;
     for (name, role, scope) in [
         ("p-admin-dq", "admin", json!({"regions": ["330521"]})),
@@ -34,15 +45,6 @@ pub async fn run_all(app: &TestApp) {
         let (s, v) = post(&root, format!("{}/api/v1/admin/users", app.base), body).await;
         assert_eq!(s, StatusCode::CREATED, "{name}: {v}");
     }
-    a_scoped_administrator_stays_in_its_scope(app).await;
-    an_empty_scope_is_nothing_but_for_the_root(app).await;
-    the_web_login_shares_the_lockout_and_the_audit(app).await;
-    unknown_accounts_answer_and_cost_the_same(app).await;
-    staff_do_not_act_as_residents(app).await;
-    actions_name_only_what_is_in_scope(app).await;
-    statistics_stay_in_scope(app).await;
-    login_from_another_site_is_refused(app).await;
-    redirects_stay_on_this_site(app).await;
 }
 
 async fn client(app: &TestApp, user: &str) -> Client {
@@ -50,6 +52,7 @@ async fn client(app: &TestApp, user: &str) -> Client {
 }
 
 async fn a_scoped_administrator_stays_in_its_scope(app: &TestApp) {
+    accounts(app).await;
     let b = &app.base;
     let admin = client(app, "p-admin-dq").await;
     let me = app.state.store.user_by_name("p-admin-dq").await.unwrap();
@@ -189,6 +192,7 @@ async fn a_scoped_administrator_stays_in_its_scope(app: &TestApp) {
 }
 
 async fn an_empty_scope_is_nothing_but_for_the_root(app: &TestApp) {
+    accounts(app).await;
     let b = &app.base;
     let root = login(app, "demo-admin").await;
     // The root may create a region-scoped account with no region; it then covers nothing.
@@ -271,6 +275,7 @@ async fn audit_count(app: &TestApp, actor: &str, action: &str) -> usize {
 }
 
 async fn the_web_login_shares_the_lockout_and_the_audit(app: &TestApp) {
+    accounts(app).await;
     let b = &app.base;
     let root = login(app, "demo-admin").await;
     for name in ["p-lock-api", "p-lock-web"] {
@@ -314,6 +319,7 @@ async fn the_web_login_shares_the_lockout_and_the_audit(app: &TestApp) {
 }
 
 async fn unknown_accounts_answer_and_cost_the_same(app: &TestApp) {
+    accounts(app).await;
     let root = login(app, "demo-admin").await;
     let (s, _) = post(
         &root,
@@ -504,6 +510,7 @@ async fn new_petition(app: &TestApp, c: &Client, at: (f64, f64), text: &str) -> 
 }
 
 async fn actions_name_only_what_is_in_scope(app: &TestApp) {
+    accounts(app).await;
     let b = &app.base;
     let city = login(app, "demo-dispatcher").await;
     let dq = client(app, "p-disp-dq").await;
@@ -579,6 +586,7 @@ async fn actions_name_only_what_is_in_scope(app: &TestApp) {
 }
 
 async fn statistics_stay_in_scope(app: &TestApp) {
+    accounts(app).await;
     let b = &app.base;
     let gw = login(app, "demo-gridworker").await;
     let handler_like = client(app, "p-gridleader-dq").await;
@@ -659,6 +667,7 @@ async fn statistics_stay_in_scope(app: &TestApp) {
 }
 
 async fn login_from_another_site_is_refused(app: &TestApp) {
+    accounts(app).await;
     let url = format!("{}/api/v1/auth/login", app.base);
     let body = json!({"username": "p-leader-dq", "password": PW}).to_string();
     let host = app.base.trim_start_matches("http://").to_string();
@@ -723,6 +732,7 @@ async fn login_from_another_site_is_refused(app: &TestApp) {
 }
 
 async fn redirects_stay_on_this_site(app: &TestApp) {
+    accounts(app).await;
     let c = browser();
     for next in [
         "/%09/evil.example",
@@ -776,7 +786,7 @@ async fn redirects_stay_on_this_site(app: &TestApp) {
 
 /// Lookups by tracking code are limited per address like the public intake (an app with low
 /// limits: 3 at once), through the API and the page alike.
-pub async fn tracking_lookups_are_limited(app: &TestApp) {
+async fn tracking_lookups_are_limited(app: &TestApp) {
     let c = browser();
     let mut statuses = vec![];
     for i in 0..6 {

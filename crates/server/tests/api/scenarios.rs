@@ -4,19 +4,16 @@ use super::helpers::*;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-pub async fn run_all(app: &TestApp) {
-    eprintln!("running the API suite on {}", app.backend);
-    health_docs_and_reference_data(app).await;
-    manhole_cover_story(app).await;
-    bad_input_is_refused_naming_the_field(app).await;
-    two_dispatchers_cannot_both_dispatch(app).await;
-    wrong_state_answers_409_with_allowed_actions(app).await;
-    public_report_and_tracking(app).await;
-    imports_refuse_bad_files_and_write_nothing(app).await;
-    suspension_extension_and_duplicates(app).await;
-    scopes_hide_other_territory(app).await;
-    deadline_job_marks_overdue_cases(app).await;
-}
+story!(health_docs_and_reference_data);
+story!(manhole_cover_story);
+story!(bad_input_is_refused_naming_the_field);
+story!(two_dispatchers_cannot_both_dispatch);
+story!(wrong_state_answers_409_with_allowed_actions);
+story!(public_report_and_tracking);
+story!(imports_refuse_bad_files_and_write_nothing);
+story!(suspension_extension_and_duplicates);
+story!(scopes_hide_other_territory);
+story!(deadline_job_marks_overdue_cases);
 
 async fn health_docs_and_reference_data(app: &TestApp) {
     let c = Client::new();

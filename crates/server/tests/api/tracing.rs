@@ -3,17 +3,15 @@
 //! a client's own id is kept only when it is a short plain token; a 405 says which methods the
 //! resource has (`Allow`); an empty optional query parameter (`open=`) means absent.
 
-use crate::helpers::{TestApp, login};
+use crate::helpers::*;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 
-pub async fn run_all(app: &TestApp) {
-    every_answer_has_a_request_id(app).await;
-    errors_quote_the_request_id(app).await;
-    a_clients_id_is_kept_only_when_safe(app).await;
-    method_not_allowed_says_what_is(app).await;
-    empty_optional_query_parameters_are_absent(app).await;
-}
+story!(every_answer_has_a_request_id);
+story!(errors_quote_the_request_id);
+story!(a_clients_id_is_kept_only_when_safe);
+story!(method_not_allowed_says_what_is);
+story!(empty_optional_query_parameters_are_absent);
 
 /// The `X-Request-Id` of an answer; panics without one.
 fn id_of(r: &reqwest::Response) -> String {

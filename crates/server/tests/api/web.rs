@@ -2,10 +2,13 @@
 //! language, photo checks and EXIF stripping, privacy of the public pages, scoping of staff pages,
 //! CSP-clean markup, assets and map layers. Run on SQLite and PostgreSQL like the API suite.
 
-use crate::helpers::{Backend, PASSWORD, TestApp, skipped, spawn_app};
+use crate::helpers::{PASSWORD, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, StatusCode, redirect};
 use std::io::Cursor;
+
+story!(a_report_from_the_form_to_the_work_pages);
+story!(accounts_are_edited_from_the_admin_page);
 
 fn browser() -> Client {
     Client::builder()
@@ -79,7 +82,9 @@ fn report_form(csrf: &str, photo: Option<(&str, Vec<u8>)>) -> Form {
     f
 }
 
-async fn run(app: &TestApp) {
+/// A resident reports with a photo and follows it; staff work the case from their pages; the
+/// administrator edits limits; errors, languages, assets and map layers.
+async fn a_report_from_the_form_to_the_work_pages(app: &TestApp) {
     let b = &app.base;
     // Pages carry no inline script or style (the CSP forbids them) and set the CSP header.
     let resident = browser();
@@ -479,7 +484,6 @@ async fn run(app: &TestApp) {
     assert_eq!(v["level"], "grid");
     let n = v["features"].as_array().unwrap().len();
     assert!(n > 0 && n < 500, "{n} grids in a 2 km view");
-    accounts_are_edited_from_the_admin_page(app).await;
 }
 
 /// The administrator changes a leader's scope and disables an account from the page: the
@@ -562,18 +566,4 @@ async fn accounts_are_edited_from_the_admin_page(app: &TestApp) {
         app.state.store.user(id).await.unwrap().role,
         safegrid_domain::Role::Leader
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn web_pages_on_sqlite() {
-    let app = spawn_app(Backend::Sqlite).await.expect("sqlite app");
-    run(&app.expect("sqlite is always available")).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn web_pages_on_postgres() {
-    match spawn_app(Backend::Postgres).await.expect("postgres app") {
-        Some(app) => run(&app).await,
-        None => skipped("web_pages_on_postgres"),
-    }
 }
