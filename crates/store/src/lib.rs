@@ -172,15 +172,27 @@ impl Store {
                     .into(),
             )
         };
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode=DELETE")
-            .fetch_one(&mut c)
-            .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.message().contains("locked") => in_use(),
-                _ => StoreError::Db(e),
-            })?;
-        if !mode.eq_ignore_ascii_case("delete") {
-            return Err(in_use());
+        // A pool closed a moment before can still have a connection thread letting go of the
+        // file (seen on a loaded machine: "wal" kept right after `close`), so ask again for up
+        // to two seconds before calling the database in use.
+        let mut tries = 0;
+        loop {
+            let mode: Result<String> = sqlx::query_scalar("PRAGMA journal_mode=DELETE")
+                .fetch_one(&mut c)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.message().contains("locked") => in_use(),
+                    _ => StoreError::Db(e),
+                });
+            match mode {
+                Ok(m) if m.eq_ignore_ascii_case("delete") => break,
+                Ok(_) | Err(StoreError::Conflict(_)) if tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(_) => return Err(in_use()),
+                Err(e) => return Err(e),
+            }
         }
         let rewritten = async {
             sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -147,3 +147,20 @@ pub fn region_for(user: &User, asked: Option<&str>) -> AppResult<String> {
         },
     }
 }
+
+/// The accounts an administrator manages (its audit entries, tokens and revocations are these
+/// accounts'); `None` (every account) for the root administrator.
+pub async fn managed_accounts(st: &SharedState, admin: &User) -> AppResult<Option<Vec<User>>> {
+    if admin.is_root() {
+        return Ok(None);
+    }
+    let depts = department_regions(st).await?;
+    Ok(Some(
+        st.store
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| manages(admin, u, &depts))
+            .collect(),
+    ))
+}

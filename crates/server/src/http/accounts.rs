@@ -8,7 +8,7 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::policy::{Perm, require};
 use crate::app::scope::check_grant;
 use crate::app::scope::department_regions;
-use crate::app::scope::manages;
+use crate::app::scope::{managed_accounts, manages};
 use crate::app::state::SharedState;
 use crate::app::time::local_time;
 use crate::app::time::parse_day;
@@ -363,7 +363,9 @@ async fn search_audit(
             .filter(|s| !s.is_empty())
             .map(|s| parse_day(s, "to", true))
             .transpose()?,
-        actors_in: scoped_actor_names(&st, &user).await?,
+        actors_in: managed_accounts(&st, &user)
+            .await?
+            .map(|v| v.into_iter().map(|u| u.username).collect()),
         limit: page_size,
         offset: crate::app::input::page_offset(page, page_size)?,
     };
@@ -383,24 +385,6 @@ async fn search_audit(
     ))
 }
 
-/// The accounts whose audit entries an administrator below the root may read: those it
-/// manages. `None` (everything) for the root administrator.
-async fn scoped_actor_names(st: &SharedState, admin: &User) -> AppResult<Option<Vec<String>>> {
-    if admin.is_root() {
-        return Ok(None);
-    }
-    let depts = department_regions(st).await?;
-    Ok(Some(
-        st.store
-            .users()
-            .await?
-            .into_iter()
-            .filter(|u| manages(admin, u, &depts))
-            .map(|u| u.username)
-            .collect(),
-    ))
-}
-
 async fn verify_audit(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -417,7 +401,9 @@ async fn list_tokens(
     CurrentUser(user): CurrentUser,
 ) -> AppResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
-    let mine = managed_ids(&st, &user).await?;
+    let mine: Option<std::collections::HashSet<Uuid>> = managed_accounts(&st, &user)
+        .await?
+        .map(|v| v.iter().map(|u| u.id).collect());
     let toks = st.store.tokens().await?;
     Ok(Json(
         json!({ "items": toks.iter().filter(|t| mine.as_ref().is_none_or(|m| m.contains(&t.user_id))).map(|t| json!({
@@ -428,26 +414,6 @@ async fn list_tokens(
     ))
 }
 
-/// The ids of the accounts an administrator manages; `None` (all) for the root.
-async fn managed_ids(
-    st: &SharedState,
-    admin: &User,
-) -> AppResult<Option<std::collections::HashSet<Uuid>>> {
-    if admin.is_root() {
-        return Ok(None);
-    }
-    let depts = department_regions(st).await?;
-    Ok(Some(
-        st.store
-            .users()
-            .await?
-            .into_iter()
-            .filter(|u| manages(admin, u, &depts))
-            .map(|u| u.id)
-            .collect(),
-    ))
-}
-
 async fn revoke_token(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -455,9 +421,9 @@ async fn revoke_token(
 ) -> AppResult<Json<Value>> {
     require(&user, Perm::ManageAccounts)?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::not_found("token"))?;
-    if let Some(mine) = managed_ids(&st, &user).await? {
+    if let Some(mine) = managed_accounts(&st, &user).await? {
         let owner = st.store.tokens().await?.into_iter().find(|t| t.id == id);
-        if !owner.is_some_and(|t| mine.contains(&t.user_id)) {
+        if !owner.is_some_and(|t| mine.iter().any(|u| u.id == t.user_id)) {
             return Err(AppError::not_found("token"));
         }
     }

@@ -472,3 +472,18 @@ pub async fn act_ok(app: &TestApp, c: &Client, id: &str, body: Value) -> Value {
     assert_eq!(s, StatusCode::OK, "{body} → {v}");
     v
 }
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests read `Location`).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
+    html[at + 19..].split('"').next().unwrap().to_string()
+}

@@ -4,9 +4,9 @@
 //! hiding a formula behind a byte-order mark, and photo headers declaring huge images. Every
 //! probe expects a 4xx naming the field, never a 500.
 
-use crate::helpers::{PASSWORD, TestApp, login};
+use crate::helpers::{PASSWORD, TestApp, browser, csrf_of, login};
 use reqwest::multipart::{Form, Part};
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,19 +18,6 @@ story!(oversized_bodies_are_answered_and_close);
 story!(json_endpoints_want_json);
 story!(csv_cells_cannot_hide_formulas);
 story!(photo_bombs_are_refused_before_decoding);
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    html[at + 19..].split('"').next().unwrap().to_string()
-}
 
 /// Asserts a JSON API refusal: a 4xx (never 5xx) whose error names `field`.
 async fn api_refuses(r: reqwest::Response, field: &str, what: &str) {

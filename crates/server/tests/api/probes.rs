@@ -5,7 +5,7 @@
 //! actions; statistics outside the scope; login CSRF; open redirects; account enumeration.
 
 use crate::helpers::*;
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 
@@ -216,19 +216,6 @@ async fn an_empty_scope_is_nothing_but_for_the_root(app: &TestApp) {
         let (s, _) = get(&leader, format!("{b}{url}")).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{url}");
     }
-}
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    html[at + 19..].split('"').next().unwrap().to_string()
 }
 
 /// One web login attempt; the answer's status and whether it set a session cookie.

@@ -2,27 +2,13 @@
 //! language, photo checks and EXIF stripping, privacy of the public pages, scoping of staff pages,
 //! CSP-clean markup, assets and map layers. Run on SQLite and PostgreSQL like the API suite.
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, browser, csrf_of};
 use reqwest::multipart::{Form, Part};
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::{Client, StatusCode};
 use std::io::Cursor;
 
 story!(a_report_from_the_form_to_the_work_pages);
 story!(accounts_are_edited_from_the_admin_page);
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The `csrf` hidden field of a page.
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
-    html[at + 19..].split('"').next().unwrap().to_string()
-}
 
 async fn page(c: &Client, url: String) -> (StatusCode, String) {
     let r = c.get(url).send().await.unwrap();
