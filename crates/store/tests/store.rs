@@ -32,11 +32,12 @@ fn loud_skip(what: &str) {
 async fn pg_store() -> Option<Store> {
     let admin = std::env::var("SAFEGRID_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    // Databases this suite left more than six hours ago are dropped on the way.
+    // Databases this suite left more than an hour ago are dropped on the way (a suite run leaves
+    // a few, and they filled a shared disk at six hours).
     let url = safegrid_store::scratch_pg_database(
         &admin,
         "safegrid_store",
-        std::time::Duration::from_secs(6 * 3600),
+        std::time::Duration::from_secs(3600),
     )
     .await
     .ok()??;

@@ -58,3 +58,36 @@ pub fn refuse_staff_as_resident(user: Option<&User>) -> AppResult<()> {
         _ => Ok(()),
     }
 }
+
+/// A text search holding a personal identifier (a phone or resident ID number, in any typed form)
+/// looks a person up: its results would tell which cases hold the number, although their text
+/// shows it masked. Only roles that may reveal contact data run it (403 naming `q` for the others),
+/// and each such search is audited, with the number masked.
+pub async fn check_identifier_search(
+    st: &SharedState,
+    user: &User,
+    q: &str,
+    via: &str,
+) -> AppResult<()> {
+    let masked = safegrid_domain::pii::mask_free_text(q, &[]);
+    if masked == q {
+        return Ok(());
+    }
+    if !crate::app::policy::allows(user.role, crate::app::policy::Perm::RevealContact) {
+        return Err(AppError::forbidden(
+            "q: searching by a phone or ID number is a look-up of a person; only the roles that call residents back may do it",
+        )
+        .with_extra(json!({ "field": "q" })));
+    }
+    st.store
+        .audit(&AuditEntry::new(
+            Some(user.id),
+            user.username.clone(),
+            "privacy.search_identifier",
+            "case",
+            None,
+            json!({ "q": masked, "via": via }),
+        ))
+        .await?;
+    Ok(())
+}

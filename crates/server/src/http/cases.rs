@@ -286,6 +286,9 @@ async fn list(
 ) -> AppResult<Json<Value>> {
     let Query(q) = q.map_err(|e| AppError::bad_request(Some("query"), e.body_text()))?;
     let mut f = build_filter(&q, &user)?;
+    if let Some(t) = f.text.as_deref() {
+        crate::app::privacy::check_identifier_search(&st, &user, t, "api").await?;
+    }
     // Counting stops at 10,000 (`total_is_lower_bound`): exact totals of a province's million
     // closed cases cost more than the page itself. Exports count exactly.
     f.count_limit = Some(10_000);
@@ -323,6 +326,9 @@ async fn export_csv(
     q.page = None;
     q.page_size = Some(1000);
     let mut f = build_filter(&q, &user)?;
+    if let Some(t) = f.text.as_deref() {
+        crate::app::privacy::check_identifier_search(&st, &user, t, "export").await?;
+    }
     const MAX_ROWS: i64 = 200_000;
     let terminal = safegrid_domain::workflow::terminal_states();
     let mut w = csv::Writer::from_writer(vec![]);

@@ -335,7 +335,9 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
         }
     }
     if let Some(t) = text(&q.q) {
-        f.text = Some(t.chars().take(200).collect());
+        let t: String = t.chars().take(200).collect();
+        crate::app::privacy::check_identifier_search(st, user, &t, "web").await?;
+        f.text = Some(t);
     }
     scope_filter(user, &mut f);
     f.count_limit = Some(LIST_COUNT_LIMIT);

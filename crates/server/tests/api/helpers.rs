@@ -88,7 +88,7 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Scratch databases are named `safegrid_test_<uuid v7>`: the ones left more than six hours
+/// Scratch databases are named `safegrid_test_<uuid v7>`: the ones left more than an hour
 /// ago (a failed story's copy, a run's template) are dropped when the next template is made.
 const PG_PREFIX: &str = "safegrid_test";
 
@@ -167,7 +167,7 @@ enum Template {
 /// DATABASE … TEMPLATE` (about 0.3 s) and `DROP DATABASE` (0.1–1.5 s) are mostly the server's
 /// disk work, which a story need not wait for. One copy waits ready; what is still there when the
 /// test binary exits (that spare copy, the last drops, the template) is left to the sweep of
-/// scratch databases older than six hours.
+/// scratch databases older than an hour.
 struct PgCopies {
     ready: std::sync::Mutex<std::sync::mpsc::Receiver<Result<String, String>>>,
     drops: std::sync::mpsc::Sender<String>,
@@ -302,7 +302,7 @@ async fn pg_template() -> anyhow::Result<Option<Template>> {
     let Some(url) = safegrid_store::scratch_pg_database(
         &pg_admin_url(),
         PG_PREFIX,
-        std::time::Duration::from_secs(6 * 3600),
+        std::time::Duration::from_secs(3600),
     )
     .await?
     else {

@@ -23,6 +23,7 @@ story!(actions_name_only_what_is_in_scope);
 story!(statistics_stay_in_scope);
 story!(login_from_another_site_is_refused);
 story!(redirects_stay_on_this_site);
+story!(searching_by_a_phone_number_is_a_look_up_of_a_person);
 story!(tracking_lookups_are_limited, low_limits);
 
 /// The accounts scoped to 德清县 that the probes log in as (password [`PW`]).
@@ -793,5 +794,85 @@ async fn tracking_lookups_are_limited(app: &TestApp) {
             .iter()
             .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
         "{statuses:?}"
+    );
+}
+
+/// A search for a phone number would confirm which cases hold it, though their text shows it
+/// masked: only the roles that call residents back may run it, and each is audited (masked).
+async fn searching_by_a_phone_number_is_a_look_up_of_a_person(app: &TestApp) {
+    let b = &app.base;
+    let (s, case) = post(
+        &Client::new(),
+        format!("{b}/api/v1/cases"),
+        json!({"category": "C0101", "description": "井盖松动，请回电 13912345678", "lat": WUXING.0, "lon": WUXING.1}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let id = case["id"].as_str().unwrap();
+    let leader = login(app, "demo-leader").await;
+    for q in ["13912345678", "139-1234-5678", "%2B86%20139%201234%205678"] {
+        for path in ["/api/v1/cases", "/api/v1/cases/export.csv"] {
+            let (s, e) = get(&leader, format!("{b}{path}?q={q}")).await;
+            assert_eq!(
+                (s, e["error"]["field"].as_str()),
+                (StatusCode::FORBIDDEN, Some("q")),
+                "{path} {q}: {e}"
+            );
+        }
+    }
+    let (s, _) = get(&leader, format!("{b}/api/v1/cases?q=%E4%BA%95%E7%9B%96")).await;
+    assert_eq!(s, StatusCode::OK, "a plain text search stays open");
+    let web = browser();
+    let html = web
+        .get(format!("{b}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    web.post(format!("{b}/login"))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("username", "demo-leader"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let r = web
+        .get(format!("{b}/work/cases?q=13912345678"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The command center finds it, and the search is in the audit trail without the number.
+    let disp = login(app, "demo-dispatcher").await;
+    let (s, list) = get(&disp, format!("{b}/api/v1/cases?q=13912345678")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == id),
+        "{list}"
+    );
+    let (rows, _) = app
+        .state
+        .store
+        .audit_search(&safegrid_store::AuditFilter {
+            actor: Some("demo-dispatcher".into()),
+            action: Some("privacy.search_identifier".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let detail = rows[0].detail.to_string();
+    assert!(
+        !detail.contains("13912345678") && detail.contains("139****5678"),
+        "{detail}"
     );
 }
