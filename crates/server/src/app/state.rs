@@ -65,9 +65,9 @@ pub struct AppState {
     region_names: RwLock<Arc<HashMap<String, String>>>,
     /// Buckets of every rate-limited door (keys say which door); rates come from `settings.rate_limits`.
     pub limiter: crate::ratelimit::Limiter,
-    /// Lockout of names that are no account, and the count of password checks (`http/auth.rs`).
+    /// Lockout of names that are no account, and the count of password checks (`app/auth.rs`).
     pub logins: crate::app::auth::LoginGuard,
-    /// Machine tokens checked in the last second (see `http/tokens.rs`).
+    /// Machine tokens checked in the last second (see `app/tokens.rs`).
     pub tokens: crate::app::tokens::TokenCache,
     /// Open311 api_keys checked in the last second (same memory, its own entries).
     pub open311_keys: crate::app::tokens::TokenCache<safegrid_store::Open311Client>,

@@ -37,7 +37,7 @@ pub async fn authenticate(
         ));
     };
     let hash = hash_secret(&key);
-    // Remembered for a second (`http/tokens.rs`): an app files reports one request after another.
+    // Remembered for a second (`app/tokens.rs`): an app files reports one request after another.
     let client = match st.open311_keys.get(&hash) {
         Ok(c) => c,
         Err(generation) => match st.store.open311_client_by_key(&hash).await {

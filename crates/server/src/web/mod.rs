@@ -1,7 +1,7 @@
 //! The web interface (网页端): server-rendered pages for residents, grid workers, the command
 //! center, departments, leaders and administrators. Pages call the same service and domain
 //! functions as the JSON API (`AppState::create_case` / `act`, `engine::allowed_actions`,
-//! `http::cases::{in_scope, scope_filter, case_json}`), so no rule lives here twice.
+//! `app::scope::{in_scope, scope_filter}`, `app::view::CaseView`), so no rule lives here twice.
 //!
 //! Conventions the hardening work relies on: the session cookie `safegrid_session`; every
 //! state-changing form carries `csrf` (= `auth::csrf_token(session)`, or for public forms the same
