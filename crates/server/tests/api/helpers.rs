@@ -487,3 +487,32 @@ pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field");
     html[at + 19..].split('"').next().unwrap().to_string()
 }
+
+/// A browser logged in through the web form as `user` (the session cookie is kept).
+pub async fn web_session(app: &TestApp, user: &str, password: &str) -> reqwest::Client {
+    let c = browser();
+    let html = c
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "web login of {user}"
+    );
+    c
+}

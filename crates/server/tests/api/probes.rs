@@ -409,26 +409,7 @@ async fn staff_do_not_act_as_residents(app: &TestApp) {
     .await;
     act_ok(app, &disp, &id, json!({"action": "verify", "passed": true})).await;
     act_ok(app, &disp, &id, json!({"action": "close"})).await;
-    let staff_browser = browser();
-    let html = staff_browser
-        .get(format!("{b}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = staff_browser
-        .post(format!("{b}/login"))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", "demo-handler"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let staff_browser = web_session(app, "demo-handler", PASSWORD).await;
     let track = staff_browser
         .get(format!("{b}/track/{code}"))
         .send()
@@ -626,24 +607,7 @@ async fn statistics_stay_in_scope(app: &TestApp) {
     let (_, v) = get(&gw, format!("{b}/api/v1/mediation/committees")).await;
     assert!(!v.to_string().contains("330521"), "{v}");
     // The web dashboard of a grid leader: not another county's tiles.
-    let web = browser();
-    let html = web
-        .get(format!("{b}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    web.post(format!("{b}/login"))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", "p-gridleader-dq"),
-            ("password", PW),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let web = web_session(app, "p-gridleader-dq", PW).await;
     for region in ["330502", "3305", ""] {
         let r = web
             .get(format!("{b}/work/dashboard?region={region}"))
@@ -822,24 +786,7 @@ async fn searching_by_a_phone_number_is_a_look_up_of_a_person(app: &TestApp) {
     }
     let (s, _) = get(&leader, format!("{b}/api/v1/cases?q=%E4%BA%95%E7%9B%96")).await;
     assert_eq!(s, StatusCode::OK, "a plain text search stays open");
-    let web = browser();
-    let html = web
-        .get(format!("{b}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    web.post(format!("{b}/login"))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", "demo-leader"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let web = web_session(app, "demo-leader", PASSWORD).await;
     let r = web
         .get(format!("{b}/work/cases?q=13912345678"))
         .send()
