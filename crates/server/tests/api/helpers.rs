@@ -488,8 +488,13 @@ pub fn csrf_of(html: &str) -> String {
     html[at + 19..].split('"').next().unwrap().to_string()
 }
 
-/// A browser logged in through the web form as `user` (the session cookie is kept).
-pub async fn web_session(app: &TestApp, user: &str, password: &str) -> reqwest::Client {
+/// One attempt at the web login form as `user`: the browser (keeping any session cookie) and
+/// the form's answer.
+pub async fn web_login_form(
+    app: &TestApp,
+    user: &str,
+    password: &str,
+) -> (reqwest::Client, reqwest::Response) {
     let c = browser();
     let html = c
         .get(format!("{}/login", app.base))
@@ -509,6 +514,12 @@ pub async fn web_session(app: &TestApp, user: &str, password: &str) -> reqwest::
         .send()
         .await
         .unwrap();
+    (c, r)
+}
+
+/// A browser logged in through the web form as `user` (the session cookie is kept).
+pub async fn web_session(app: &TestApp, user: &str, password: &str) -> reqwest::Client {
+    let (c, r) = web_login_form(app, user, password).await;
     assert_eq!(
         r.status(),
         reqwest::StatusCode::SEE_OTHER,

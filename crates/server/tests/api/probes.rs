@@ -221,25 +221,7 @@ async fn an_empty_scope_is_nothing_but_for_the_root(app: &TestApp) {
 
 /// One web login attempt; the answer's status and whether it set a session cookie.
 async fn web_login_attempt(app: &TestApp, user: &str, password: &str) -> (StatusCode, bool) {
-    let c = browser();
-    let html = c
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let r = c
-        .post(format!("{}/login", app.base))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", user),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let (_, r) = web_login_form(app, user, password).await;
     let session = r.headers().get_all("set-cookie").iter().any(|v| {
         v.to_str().unwrap().starts_with("safegrid_session=")
             && !v.to_str().unwrap().contains("Max-Age=0")

@@ -2,7 +2,7 @@
 //! language, photo checks and EXIF stripping, privacy of the public pages, scoping of staff pages,
 //! CSP-clean markup, assets and map layers. Run on SQLite and PostgreSQL like the API suite.
 
-use crate::helpers::{PASSWORD, TestApp, browser, csrf_of};
+use crate::helpers::{PASSWORD, TestApp, browser, csrf_of, web_session};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Client, StatusCode};
 use std::io::Cursor;
@@ -16,20 +16,7 @@ async fn page(c: &Client, url: String) -> (StatusCode, String) {
 }
 
 async fn web_login(app: &TestApp, user: &str) -> Client {
-    let c = browser();
-    let (_, html) = page(&c, format!("{}/login", app.base)).await;
-    let r = c
-        .post(format!("{}/login", app.base))
-        .form(&[
-            ("csrf", csrf_of(&html).as_str()),
-            ("username", user),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "login {user}");
-    c
+    web_session(app, user, PASSWORD).await
 }
 
 /// A JPEG carrying an EXIF segment with a GPS marker (as phones write them).
