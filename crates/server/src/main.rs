@@ -1065,33 +1065,26 @@ async fn export_cases(
     {
         anyhow::bail!("--type: must be one of service_event, dispute, petition, hazard");
     }
-    let mut f = CaseFilter {
+    let f = CaseFilter {
         region_prefix: prefix,
         case_type,
         order: SortOrder::OldestFirst,
-        limit: 1,
         ..Default::default()
     };
-    let total = st.store.list_cases(&f, &[]).await?.total;
-    let pb = indicatif::ProgressBar::new(total as u64);
-    let mut w = csv::Writer::from_writer(output(out)?);
-    w.write_record(safegrid::app::export::CASE_COLUMNS)?;
-    f.limit = 5000;
-    loop {
-        let page = st.store.list_cases(&f, &[]).await?;
-        if page.cases.is_empty() {
-            break;
-        }
-        for c in &page.cases {
-            w.write_record(safegrid::app::export::case_row(
-                c,
-                &safegrid::app::pii::case_names(st, c).await?,
-            ))?;
-        }
-        pb.inc(page.cases.len() as u64);
-        f.offset += page.cases.len() as i64;
-    }
-    w.flush()?;
+    let pb = indicatif::ProgressBar::new(0);
+    let (total, mut out) = safegrid::app::export::write_cases(
+        st,
+        None,
+        f.clone(),
+        None,
+        output(out)?,
+        |done, total| {
+            pb.set_length(total.max(done) as u64);
+            pb.set_position(done as u64);
+        },
+    )
+    .await?;
+    out.flush()?;
     pb.finish_and_clear();
     cli_audit(
         st,

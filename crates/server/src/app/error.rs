@@ -55,6 +55,18 @@ pub struct AppError {
     pub retry_after: Option<u64>,
 }
 
+/// As the CLI prints it: the field, then the reason.
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
 impl AppError {
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
         AppError {

@@ -80,7 +80,7 @@ impl ReporterView {
 /// The case as a viewer (None: the public) may see it: the one view the API's JSON, the pages,
 /// exports and Open311 render from. Free text is masked for every viewer (`app::pii`): the
 /// reporter's contact is masked for every role, so is what was typed of it. This masks the
-/// reporter's name; answers about one case mask the other names it holds too (`with_names`).
+/// reporter's name; answers about one case mask the other names it holds too (`CaseView::read`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseView {
     pub id: Uuid,
@@ -133,8 +133,50 @@ pub struct CaseView {
 }
 
 impl CaseView {
+    /// The view with free text masked with the reporter's name (list rows: one read per row).
     pub fn of(st: &SharedState, case: &Case, viewer: Option<&User>) -> CaseView {
-        let typed_names = crate::app::pii::reporter_names(case);
+        Self::named(st, case, viewer, &crate::app::pii::reporter_names(case))
+    }
+
+    /// The view with free text masked with every name the case holds (`pii::case_names`: a
+    /// dispute's parties, a petition's agent; one more read for those types): what answers about
+    /// one case, exports and Open311 use.
+    pub async fn read(st: &SharedState, case: &Case, viewer: Option<&User>) -> AppResult<CaseView> {
+        let names = crate::app::pii::case_names(st, case).await?;
+        Ok(Self::named(st, case, viewer, &names))
+    }
+
+    /// The view with free text masked with `names`. The public (no viewer) sees the place to
+    /// about 100 m (`pii::coarse`), not the door.
+    pub fn named(
+        st: &SharedState,
+        case: &Case,
+        viewer: Option<&User>,
+        typed_names: &[String],
+    ) -> CaseView {
+        Self::build(st, case, viewer, viewer.is_none(), typed_names)
+    }
+
+    /// The view for the operator at the server's console (the CLI's exports): no account, so no
+    /// actions or tracking code, but the place as stored — the console is the root's.
+    pub fn for_console(st: &SharedState, case: &Case, typed_names: &[String]) -> CaseView {
+        Self::build(st, case, None, false, typed_names)
+    }
+
+    fn build(
+        st: &SharedState,
+        case: &Case,
+        viewer: Option<&User>,
+        public: bool,
+        typed_names: &[String],
+    ) -> CaseView {
+        let place = |x: Option<f64>| {
+            if public {
+                x.map(crate::app::pii::coarse)
+            } else {
+                x
+            }
+        };
         let state = workflow(&case.case_type).and_then(|w| w.state(&case.status));
         let cats = st.categories();
         let cat = cats.get(&case.category);
@@ -159,13 +201,13 @@ impl CaseView {
             terminal: state.is_some_and(|s| s.terminal),
             urgency: case.urgency,
             channel: case.channel.clone(),
-            description: crate::app::pii::mask(&case.description, &typed_names),
+            description: crate::app::pii::mask(&case.description, typed_names),
             address: case
                 .address
                 .as_deref()
-                .map(|a| crate::app::pii::mask(a, &typed_names)),
-            lat: case.lat,
-            lon: case.lon,
+                .map(|a| crate::app::pii::mask(a, typed_names)),
+            lat: place(case.lat),
+            lon: place(case.lon),
             grid_code: case.grid_code.clone(),
             region_code: case.region_code.clone(),
             region_name: st.region_names().get(&case.region_code).cloned(),
@@ -208,17 +250,10 @@ pub fn case_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> Value 
     serde_json::to_value(CaseView::of(st, case, viewer)).unwrap_or(Value::Null)
 }
 
-/// `case_json`'s free text masked again with every name the case holds (a dispute's parties, a
-/// petition's agent), for the answers about one case.
-pub async fn with_names(st: &SharedState, case: &Case, mut v: Value) -> AppResult<Value> {
-    let names = crate::app::pii::case_names(st, case).await?;
-    v["description"] = json!(crate::app::pii::mask(&case.description, &names));
-    v["address"] = json!(
-        case.address
-            .as_deref()
-            .map(|a| crate::app::pii::mask(a, &names))
-    );
-    Ok(v)
+/// The view with every name the case holds masked (`CaseView::read`) as the API's JSON: the
+/// answers about one case.
+pub async fn read_json(st: &SharedState, case: &Case, viewer: Option<&User>) -> AppResult<Value> {
+    Ok(serde_json::to_value(CaseView::read(st, case, viewer).await?).unwrap_or(Value::Null))
 }
 
 /// One history entry; its note and data masked with `names` (see `crate::app::pii`).

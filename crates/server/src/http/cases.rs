@@ -12,7 +12,7 @@ use crate::app::state::SharedState;
 use crate::app::time::parse_day;
 use crate::app::view::case_json;
 use crate::app::view::event_json;
-use crate::app::view::with_names;
+use crate::app::view::read_json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,7 +47,7 @@ async fn create(
         public_rate_limit(&st, "intake")?;
     }
     let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
-    let mut v = with_names(&st, &case, case_json(&st, &case, user.as_ref())).await?;
+    let mut v = read_json(&st, &case, user.as_ref()).await?;
     // Whoever files the report receives its tracking code, to follow it (or hand it on).
     v["tracking_code"] = json!(case.tracking_code);
     let mut r = with_etag(&case, StatusCode::CREATED, v);
@@ -76,7 +76,7 @@ async fn get_case(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let case = load_visible(&st, &id, &user).await?;
-    let v = with_names(&st, &case, case_json(&st, &case, Some(&user))).await?;
+    let v = read_json(&st, &case, Some(&user)).await?;
     Ok(with_etag(&case, StatusCode::OK, v))
 }
 
@@ -118,7 +118,7 @@ async fn act(
             Utc::now(),
         )
         .await?;
-    let v = with_names(&st, &case, case_json(&st, &case, Some(&user))).await?;
+    let v = read_json(&st, &case, Some(&user)).await?;
     Ok(with_etag(&case, StatusCode::OK, v))
 }
 
@@ -146,10 +146,8 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> AppRe
     };
     let events = st.store.events(&case).await?;
     let names = crate::app::pii::case_names(&st, &case).await?;
-    let mut v = with_names(&st, &case, case_json(&st, &case, None)).await?;
-    // The public sees the place to about 100 m (`pii::coarse`), not the door.
-    v["lat"] = json!(case.lat.map(crate::app::pii::coarse));
-    v["lon"] = json!(case.lon.map(crate::app::pii::coarse));
+    // The public view: the place to about 100 m (`pii::coarse`), not the door.
+    let mut v = read_json(&st, &case, None).await?;
     v["tracking_code"] = json!(case.tracking_code);
     if let Some(o) = v.as_object_mut() {
         for k in [
@@ -299,11 +297,10 @@ async fn list(
         .await?;
     let mut items = Vec::with_capacity(page_data.cases.len());
     for c in &page_data.cases {
-        let v = case_json(&st, c, Some(&user));
         // Disputes and petitions hold names beside the case: one more read each.
         items.push(match c.case_type.as_str() {
-            "dispute" | "petition" => with_names(&st, c, v).await?,
-            _ => v,
+            "dispute" | "petition" => read_json(&st, c, Some(&user)).await?,
+            _ => case_json(&st, c, Some(&user)),
         });
     }
     Ok(Json(json!({
@@ -325,41 +322,14 @@ async fn export_csv(
     let Query(mut q) = q.map_err(|e| AppError::bad_request(Some("query"), e.body_text()))?;
     q.page = None;
     q.page_size = Some(1000);
-    let mut f = build_filter(&q, &user)?;
+    let f = build_filter(&q, &user)?;
     if let Some(t) = f.text.as_deref() {
         crate::app::privacy::check_identifier_search(&st, &user, t, "export").await?;
     }
     const MAX_ROWS: i64 = 200_000;
-    let terminal = safegrid_domain::workflow::terminal_states();
-    let mut w = csv::Writer::from_writer(vec![]);
-    w.write_record(crate::app::export::CASE_COLUMNS)
-        .map_err(AppError::internal)?;
-    let mut n = 0i64;
-    loop {
-        let page = st.store.list_cases(&f, &terminal).await?;
-        if n == 0 && page.total > MAX_ROWS {
-            return Err(AppError::invalid(
-                "query",
-                format!(
-                    "{} cases match; narrow the filters to at most {MAX_ROWS} (or use `safegrid export cases`)",
-                    page.total
-                ),
-            ));
-        }
-        if page.cases.is_empty() {
-            break;
-        }
-        for c in &page.cases {
-            w.write_record(crate::app::export::case_row(
-                c,
-                &crate::app::pii::case_names(&st, c).await?,
-            ))
-            .map_err(AppError::internal)?;
-        }
-        n += page.cases.len() as i64;
-        f.offset += page.cases.len() as i64;
-    }
-    let body = w.into_inner().map_err(AppError::internal)?;
+    let (n, body) =
+        crate::app::export::write_cases(&st, Some(&user), f, Some(MAX_ROWS), vec![], |_, _| {})
+            .await?;
     st.store
         .audit(&safegrid_store::AuditEntry::new(
             Some(user.id),

@@ -358,15 +358,14 @@ async fn dispute_view(
         .get(&case.category)
         .map(|k| json!({"code": k.class_code, "zh": k.class_zh, "en": k.class_en}));
     let now = Utc::now();
-    let mut case_v = crate::app::view::case_json(&st, &case, Some(&user));
     // Whoever sees the parties sees the dispute's text as typed; everyone else masked, with the
     // parties' names as well as the reporter's.
+    let mut case_v = crate::app::view::read_json(&st, &case, Some(&user)).await?;
     let summary = if full {
         case_v["description"] = json!(case.description);
         case_v["address"] = json!(case.address);
         case.description.clone()
     } else {
-        case_v = crate::app::view::with_names(&st, &case, case_v).await?;
         case_v["description"]
             .as_str()
             .unwrap_or_default()

@@ -85,9 +85,8 @@ async fn petition_view(
             }
         })
     };
-    let case_v = crate::app::view::case_json(&st, &case, Some(&user));
     Ok(Json(json!({
-        "case": crate::app::view::with_names(&st, &case, case_v).await?,
+        "case": crate::app::view::read_json(&st, &case, Some(&user)).await?,
         "record": {
             "channel": channel,
             "petitioners": r.petitioners,

@@ -10,6 +10,7 @@ use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time, query_params, respond};
 use crate::app::state::SharedState;
 use crate::app::time::local_time;
+use crate::app::view::CaseView;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -84,10 +85,10 @@ fn request_node(
     departments: &HashMap<String, String>,
     extensions: bool,
 ) -> Node {
-    let cats = st.categories();
-    let cat = cats.get(&case.category);
-    let private = private_type(&case.case_type);
+    // The public's view of the case (`app::view`): free text masked, the place coarsened.
     let names = crate::app::pii::reporter_names(case);
+    let v = CaseView::named(st, case, None, &names);
+    let private = private_type(&v.case_type);
     let status_notes = if private {
         None
     } else {
@@ -102,59 +103,41 @@ fn request_node(
         .get("media_url")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let public = |x: Option<String>| if private { None } else { x };
+    let place = |x: Option<f64>| if private { None } else { x };
     let mut fields = vec![
-        ("service_request_id", Node::str(case.id.to_string())),
+        ("service_request_id", Node::str(v.id.to_string())),
         (
             "status",
-            Node::str(status::standard(&case.case_type, &case.status)),
+            Node::str(status::standard(&v.case_type, &v.status)),
         ),
         ("status_notes", Node::opt(status_notes)),
-        ("service_name", Node::opt(cat.map(|c| c.name_zh.clone()))),
-        ("service_code", Node::str(case.category.clone())),
+        (
+            "service_name",
+            Node::opt(v.category_name.as_ref().map(|n| n.zh.clone())),
+        ),
+        ("service_code", Node::str(v.category.clone())),
         (
             "description",
-            Node::opt((!private).then(|| crate::app::pii::mask(&case.description, &names))),
+            Node::opt(public(Some(v.description.clone()))),
         ),
         (
             "agency_responsible",
             Node::opt(
-                case.department
+                v.department
                     .as_ref()
                     .map(|d| departments.get(d).cloned().unwrap_or_else(|| d.clone())),
             ),
         ),
         ("service_notice", Node::Null),
-        ("requested_datetime", Node::str(local_time(case.created_at))),
-        ("updated_datetime", Node::str(local_time(case.updated_at))),
-        ("expected_datetime", Node::opt(case.due_at.map(local_time))),
-        (
-            "address",
-            Node::opt(if private {
-                None
-            } else {
-                case.address
-                    .as_deref()
-                    .map(|a| crate::app::pii::mask(a, &names))
-            }),
-        ),
+        ("requested_datetime", Node::str(v.created_at.clone())),
+        ("updated_datetime", Node::str(v.updated_at.clone())),
+        ("expected_datetime", Node::opt(v.due_at.clone())),
+        ("address", Node::opt(public(v.address.clone()))),
         ("address_id", Node::Null),
         ("zipcode", Node::Null),
-        (
-            "lat",
-            Node::num(if private {
-                None
-            } else {
-                case.lat.map(crate::app::pii::coarse)
-            }),
-        ),
-        (
-            "long",
-            Node::num(if private {
-                None
-            } else {
-                case.lon.map(crate::app::pii::coarse)
-            }),
-        ),
+        ("lat", Node::num(place(v.lat))),
+        ("long", Node::num(place(v.lon))),
         ("media_url", Node::opt(media_url)),
     ];
     if extensions {
@@ -198,21 +181,21 @@ fn request_node(
         fields.push((
             "extended_attributes",
             Node::obj(vec![
-                ("case_number", Node::str(case.number.clone())),
-                ("state", Node::str(case.status.clone())),
+                ("case_number", Node::str(v.number.clone())),
+                ("state", Node::str(v.status.clone())),
                 (
                     "state_name",
-                    Node::str(state_label(&case.case_type, &case.status)),
+                    Node::str(state_label(&v.case_type, &v.status)),
                 ),
                 (
                     "extended_status",
-                    Node::str(status::extended(&case.case_type, &case.status)),
+                    Node::str(status::extended(&v.case_type, &v.status)),
                 ),
-                ("case_type", Node::str(case.case_type.clone())),
-                ("channel", Node::str(case.channel.clone())),
-                ("grid_code", Node::opt(case.grid_code.clone())),
-                ("region_code", Node::str(case.region_code.clone())),
-                ("needs_location", Node::Bool(case.needs_location)),
+                ("case_type", Node::str(v.case_type.clone())),
+                ("channel", Node::str(v.channel.clone())),
+                ("grid_code", Node::opt(v.grid_code.clone())),
+                ("region_code", Node::str(v.region_code.clone())),
+                ("needs_location", Node::Bool(v.needs_location)),
             ]),
         ));
         fields.push(("attributes", Node::List("attribute", attributes)));

@@ -6,7 +6,7 @@ use super::ctx::{
 };
 use super::i18n::Lang;
 use super::photos::{self, Upload};
-use super::view::{CaseView, EventView, case_view, events_view};
+use super::view::{CaseView, EventView, case_view, case_view_named, events_view};
 use crate::app::error::AppError;
 use crate::app::service::{CreateCase, Reporter};
 use crate::app::state::SharedState;
@@ -482,11 +482,8 @@ async fn track_inner(
     // No personal data on the public view: free text masked with every name the case holds, and
     // the place coarsened to about 100 m (`crate::app::pii`).
     let names = crate::app::pii::case_names(st, &case).await?;
-    let mut view = case_view(st, &case, None, ctx.lang);
-    view.description = crate::app::pii::mask(&case.description, &names);
+    let mut view = case_view_named(st, &case, None, ctx.lang, &names);
     view.address = String::new();
-    view.lat = case.lat.map(crate::app::pii::coarse);
-    view.lon = case.lon.map(crate::app::pii::coarse);
     let page = TrackPage {
         ctx: ctx.clone(),
         code,

@@ -8,7 +8,9 @@ use super::ctx::{
 use super::i18n::Lang;
 use super::photos::{self, PhotoView};
 use super::public::{FormErrors, read_form};
-use super::view::{CaseView, EventView, case_view, department_name, events_view, name_departments};
+use super::view::{
+    CaseView, EventView, case_view, case_view_named, department_name, events_view, name_departments,
+};
 use crate::app::auth::{LoginRefused, authenticate, hash_secret};
 use crate::http_common::{SESSION_COOKIE, cookie_value, session_cookie};
 
@@ -348,13 +350,14 @@ async fn list_cases(st: &SharedState, ctx: &Ctx, kind: ListKind, q: ListQuery) -
     let depts = st.store.departments().await?;
     let mut items = vec![];
     for c in &data.cases {
-        let mut v = vec![case_view(st, c, Some(user), ctx.lang)];
-        name_departments(&mut v, &depts, ctx.lang);
         // Disputes and petitions hold names beside the case (parties, agent): masked as well.
-        if matches!(c.case_type.as_str(), "dispute" | "petition") {
-            v[0].description =
-                crate::app::pii::mask(&c.description, &crate::app::pii::case_names(st, c).await?);
-        }
+        let mut v = vec![if matches!(c.case_type.as_str(), "dispute" | "petition") {
+            let names = crate::app::pii::case_names(st, c).await?;
+            case_view_named(st, c, Some(user), ctx.lang, &names)
+        } else {
+            case_view(st, c, Some(user), ctx.lang)
+        }];
+        name_departments(&mut v, &depts, ctx.lang);
         let duplicates = if kind == ListKind::Queue {
             likely_duplicates(st, user, c, ctx.lang).await?
         } else {
@@ -719,23 +722,18 @@ async fn case_page_full(
     let user = ctx.require_user()?;
     let case = load_case(st, user, id).await?;
     let depts = st.store.departments().await?;
-    let mut v = vec![case_view(st, &case, Some(user), ctx.lang)];
-    name_departments(&mut v, &depts, ctx.lang);
-    let mut view = v.remove(0);
     // Free text masked with every name the case holds; as typed only after an audited reveal.
     let names = crate::app::pii::case_names(st, &case).await?;
+    let mut v = vec![case_view_named(st, &case, Some(user), ctx.lang, &names)];
+    name_departments(&mut v, &depts, ctx.lang);
+    let mut view = v.remove(0);
     let shown_names = if revealed.is_some() {
+        view.description = case.description.clone();
+        view.address = case.address.clone().unwrap_or_default();
         None
     } else {
         Some(names.as_slice())
     };
-    match shown_names {
-        Some(names) => view.description = crate::app::pii::mask(&case.description, names),
-        None => {
-            view.description = case.description.clone();
-            view.address = case.address.clone().unwrap_or_default();
-        }
-    }
     let events = st.store.events(&case).await?;
     let photos = photos::list(st, &case).await?;
     let actions: Vec<ActionForm> = view

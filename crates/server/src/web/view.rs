@@ -95,7 +95,26 @@ impl CaseView {
 /// the page from the application's view (`app::view::CaseView`), so that a page shows exactly
 /// what the API gives this viewer.
 pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lang) -> CaseView {
-    let v = app_view::CaseView::of(st, case, viewer);
+    page_view(app_view::CaseView::of(st, case, viewer), case, viewer, lang)
+}
+
+/// `case_view` with free text masked with every name the case holds (`pii::case_names`).
+pub fn case_view_named(
+    st: &SharedState,
+    case: &Case,
+    viewer: Option<&User>,
+    lang: Lang,
+    names: &[String],
+) -> CaseView {
+    page_view(
+        app_view::CaseView::named(st, case, viewer, names),
+        case,
+        viewer,
+        lang,
+    )
+}
+
+fn page_view(v: app_view::CaseView, case: &Case, viewer: Option<&User>, lang: Lang) -> CaseView {
     let (reporter_name, reporter_phone) = match (viewer, &v.reporter) {
         (Some(_), Some(r)) => (
             r.name.clone().unwrap_or_default(),
@@ -150,8 +169,9 @@ pub fn case_view(st: &SharedState, case: &Case, viewer: Option<&User>, lang: Lan
         expedited: case.expedited,
         rating: case.rating,
         pending_extension: case.pending_extension.clone().unwrap_or_default(),
-        lat: case.lat,
-        lon: case.lon,
+        // As the application's view gives them: coarsened for the public.
+        lat: v.lat,
+        lon: v.lon,
         allowed: v.allowed_actions,
         version: case.version,
     }

@@ -412,7 +412,10 @@ async fn injection_payloads_are_inert(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    let csv = r.text().await.unwrap();
+    let bytes = r.bytes().await.unwrap();
+    // Excel on Chinese Windows reads UTF-8 only after a byte-order mark.
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFnumber,id,"), "{bytes:?}");
+    let csv = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(
         csv.contains("'=HYPERLINK") || csv.contains("路灯不亮 =HYPERLINK"),
         "{csv}"
