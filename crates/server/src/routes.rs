@@ -10,7 +10,6 @@
 use crate::app::error::AppError;
 use crate::app::input::{NUL_REASON, nul_param};
 use crate::app::state::SharedState;
-use crate::http_common::request_id;
 use crate::http_common::{
     DRAIN_BEYOND_LIMIT, close_after_413, declared_length, drain, request_context,
 };
@@ -20,10 +19,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 /// The field of this request's path or query that holds a NUL: a path parameter by its route
 /// name (`code`, `id`), another path segment as `path`, a query parameter by its name.
@@ -172,9 +169,5 @@ pub fn app(state: SharedState) -> Router {
             state.clone(),
             request_context,
         ))
-        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
-        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-        .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
-        .layer(middleware::map_request(request_id::drop_unsafe))
         .with_state(state)
 }
