@@ -5,7 +5,12 @@ use chrono::{Duration, TimeZone, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::calendar::WorkCalendar;
 use safegrid_domain::catalog::{Stage, Urgency};
-use safegrid_domain::engine::{self, ActionRequest, Actor, Context, Limits, NewCase};
+use safegrid_domain::engine::{self, ActionRequest, Actor, Command, Context, Limits, NewCase};
+
+/// The typed action a request parses to (the requests here are all valid).
+fn typed(req: &ActionRequest) -> Command {
+    Command::try_from(req).expect("a valid action")
+}
 use safegrid_store::{CaseFilter, Department, NewCaseWrite, NewUser, Region, Store, StoreError};
 
 struct FixedLimits;
@@ -470,10 +475,10 @@ async fn suite(store: &Store) {
     };
     let reg = engine::apply(
         &a,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "register".into(),
             ..Default::default()
-        },
+        }),
         &actor,
         &ctx,
     )
@@ -482,11 +487,11 @@ async fn suite(store: &Store) {
     // A second writer holding the old version loses, and writes nothing.
     let stale = engine::apply(
         &a,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "reject".into(),
             note: Some("x".into()),
             ..Default::default()
-        },
+        }),
         &actor,
         &ctx,
     )
@@ -1374,7 +1379,7 @@ async fn disputes_suite(store: &Store) {
             ..Default::default()
         },
     ] {
-        let ap = engine::apply(&cur, &req, &mediator, &ctx).unwrap();
+        let ap = engine::apply(&cur, &typed(&req), &mediator, &ctx).unwrap();
         let w = if req.action == "assign" {
             vec![rec::assign_mediator("330502", cur.id, c.id, m.id, "0103")]
         } else {
@@ -1395,7 +1400,7 @@ async fn disputes_suite(store: &Store) {
         attendees: vec!["张建国".into(), "李秀英".into()],
         notes: None,
     });
-    let ap = engine::apply(&cur, &session, &mediator, &ctx).unwrap();
+    let ap = engine::apply(&cur, &typed(&session), &mediator, &ctx).unwrap();
     let s = session
         .session
         .clone()
@@ -1431,7 +1436,7 @@ async fn disputes_suite(store: &Store) {
         content: "楼上修复防水并赔偿。".into(),
         ..Default::default()
     });
-    let ap = engine::apply(&cur, &agree, &mediator, &ctx).unwrap();
+    let ap = engine::apply(&cur, &typed(&agree), &mediator, &ctx).unwrap();
     let ag = agree.agreement.clone().unwrap().validate().unwrap();
     let due = cal.due(now, "30 days".parse().unwrap());
     let bad = vec![
@@ -1479,10 +1484,10 @@ async fn disputes_suite(store: &Store) {
     assert_eq!(found, vec![("330502".to_string(), cur.id)]);
     let ap = engine::apply(
         &cur,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "close_resolved".into(),
             ..Default::default()
-        },
+        }),
         &mediator,
         &ctx,
     )
@@ -1864,10 +1869,10 @@ async fn open311(store: &Store) {
     };
     let reg = engine::apply(
         &x,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "register".into(),
             ..Default::default()
-        },
+        }),
         &Actor::system(),
         &later,
     )

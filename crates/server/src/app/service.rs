@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use safegrid_domain::catalog::Urgency;
 use safegrid_domain::codes::{GeoPoint, RegionCode};
-use safegrid_domain::engine::{self, ActionRequest, Actor, Applied, Case, Context, NewCase};
+use safegrid_domain::engine::{self, Action, Actor, Applied, Case, Command, Context, NewCase};
 use safegrid_domain::{FieldError, Role};
 use safegrid_store::{StoreError, User};
 use serde::Deserialize;
@@ -304,16 +304,17 @@ impl AppState {
 
     /// Fires an action on a case on behalf of `actor`, with the checks that need storage.
     /// `case` is as the caller read it; the store's version check catches anyone who changed
-    /// it since.
+    /// it since. The action was parsed by the channel (`Command::try_from` its request), so its
+    /// fields are already checked.
     pub async fn act(
         &self,
         case: &Case,
-        req: &ActionRequest,
+        cmd: &Command,
         actor: &Actor,
         expected_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> AppResult<Case> {
-        if let Some(v) = expected_version.or(req.version)
+        if let Some(v) = expected_version
             && v != case.version
         {
             return Err(AppError::new(
@@ -326,27 +327,27 @@ impl AppState {
             )
             .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
         }
-        self.check_references(case, req, actor).await?;
-        let applied = self.apply(case, req, actor, now)?;
-        self.commit(case, req, &applied, actor, vec![], now).await
+        self.check_references(case, &cmd.action, actor).await?;
+        let applied = self.apply(case, cmd, actor, now)?;
+        self.commit(case, &applied, actor, vec![], now).await
     }
 
     /// The one write path of a case change (every channel: the API, the pages, Open311's
     /// updates, the deadline job, the dispute reminders): the changed case, its history entry
     /// and the KPI counters of every node it counts towards, the records its type keeps beside it
-    /// (a dispute's mediator, agreement, a petition's answers — `action_writes`) and any `extra`
+    /// (a dispute's mediator, agreement, a petition's answers — `action_writes`, from the engine's
+    /// effects) and any `extra`
     /// writes of the caller, in one transaction, compare-and-swap on the version the change was
     /// applied to (a conflict answers `ErrorKind::Conflict`: reload and retry, or leave it).
     pub async fn commit(
         &self,
         case: &Case,
-        req: &ActionRequest,
         applied: &Applied,
         actor: &Actor,
         extra: Vec<safegrid_store::disputes::SideWrite>,
         now: DateTime<Utc>,
     ) -> AppResult<Case> {
-        let mut writes = self.action_writes(case, req, applied, actor, now).await?;
+        let mut writes = self.action_writes(case, applied, actor, now).await?;
         writes.extend(extra);
         let nodes = kpi_nodes(
             &applied.case,
@@ -362,10 +363,12 @@ impl AppState {
             .await?)
     }
 
+    /// Applies an action through the engine without storing anything (a dry run, or the first
+    /// half of [`Self::commit`] for a channel that adds to the history entry).
     pub fn apply(
         &self,
         case: &Case,
-        req: &ActionRequest,
+        cmd: &Command,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> AppResult<Applied> {
@@ -376,22 +379,13 @@ impl AppState {
             limits: limits.as_ref(),
             now,
         };
-        Ok(engine::apply(case, req, actor, &ctx)?)
+        Ok(engine::apply(case, cmd, actor, &ctx)?)
     }
 
-    async fn check_references(
-        &self,
-        case: &Case,
-        req: &ActionRequest,
-        actor: &Actor,
-    ) -> AppResult<()> {
-        if (req.action == "dispatch" || req.action == "forward")
-            && let Some(d) = req
-                .department
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-        {
+    /// The department of a dispatch or forward exists, is active and (for a dispatch) serves
+    /// the case; the original of a duplicate exists within the actor's reach.
+    async fn check_references(&self, case: &Case, action: &Action, actor: &Actor) -> AppResult<()> {
+        if let Action::Dispatch { department: d } | Action::Forward { department: d } = action {
             match self.store.department(d).await {
                 // A department outside the actor's territory answers as an unknown one does.
                 Ok(dep)
@@ -403,7 +397,8 @@ impl AppState {
                     ));
                 }
                 Ok(dep)
-                    if req.action == "dispatch" && !serves(&dep.region_code, &case.region_code) =>
+                    if matches!(action, Action::Dispatch { .. })
+                        && !serves(&dep.region_code, &case.region_code) =>
                 {
                     return Err(AppError::invalid(
                         "department",
@@ -429,8 +424,7 @@ impl AppState {
                 Err(e) => return Err(e.into()),
             }
         }
-        if req.action == "link_duplicate"
-            && let Some(of) = req.of
+        if let Action::LinkDuplicate { of } = *action
             && of != case.id
         {
             match self.store.case(of).await {
