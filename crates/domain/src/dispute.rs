@@ -734,7 +734,7 @@ mod tests {
             lat: None,
             lon: None,
             grid_code: None,
-            region_code: "330502001001".into(),
+            region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
             needs_grid: false,
             needs_location: false,
             reporter_name: None,

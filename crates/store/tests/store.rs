@@ -5,6 +5,7 @@ use chrono::{Duration, TimeZone, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::calendar::WorkCalendar;
 use safegrid_domain::catalog::{Stage, Urgency};
+use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_domain::engine::{self, ActionRequest, Actor, Command, Context, Limits, NewCase};
 
 /// The typed action a request parses to (the requests here are all valid).
@@ -419,7 +420,7 @@ async fn suite(store: &Store) {
         lat: Some(30.78),
         lon: Some(120.02),
         grid_code: None,
-        region_code: "330502000000".into(),
+        region_code: RegionCode::parse("330502000000").unwrap(),
         needs_grid: true,
         needs_location: false,
         reporter_name: None,
@@ -857,7 +858,7 @@ async fn group_commit(store: &Store) {
         lat: None,
         lon: None,
         grid_code: None,
-        region_code: format!("{county}000000"),
+        region_code: RegionCode::parse(&format!("{county}000000")).unwrap(),
         needs_grid: true,
         needs_location: false,
         reporter_name: None,
@@ -1291,8 +1292,8 @@ async fn disputes_suite(store: &Store) {
         address: None,
         lat: None,
         lon: None,
-        grid_code: Some("330502001001001".into()),
-        region_code: "330502001001".into(),
+        grid_code: Some(GridCode::parse("330502001001001").unwrap()),
+        region_code: RegionCode::parse("330502001001").unwrap(),
         needs_grid: false,
         needs_location: false,
         reporter_name: None,
@@ -1321,7 +1322,7 @@ async fn disputes_suite(store: &Store) {
     let extra = rec::insert_dispute(
         "330502",
         a.case.id,
-        &a.case.region_code,
+        a.case.region_code.as_str(),
         "D0202",
         &record,
         now,
@@ -1729,7 +1730,7 @@ async fn open311(store: &Store) {
         lat: None,
         lon: None,
         grid_code: None,
-        region_code: format!("{county}001001"),
+        region_code: RegionCode::parse(&format!("{county}001001")).unwrap(),
         needs_grid: true,
         needs_location: true,
         reporter_name: None,

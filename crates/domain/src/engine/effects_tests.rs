@@ -26,7 +26,7 @@ fn new_case(case_type: &str, category: &str) -> NewCase {
         lat: None,
         lon: None,
         grid_code: None,
-        region_code: "330502001001".into(),
+        region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
         needs_grid: false,
         needs_location: false,
         reporter_name: None,

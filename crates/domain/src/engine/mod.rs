@@ -21,6 +21,7 @@ pub use action::{ACTION_NAMES, Action, AnswerKind, Command, Effect, Level, Outco
 
 use crate::calendar::{Light, Limit, WorkCalendar, light};
 use crate::catalog::{Stage, Urgency};
+use crate::codes::{GridCode, RegionCode};
 use crate::error::FieldError;
 use crate::kpi::Counters;
 use crate::role::Role;
@@ -47,8 +48,8 @@ pub struct Case {
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub grid_code: Option<String>,
-    pub region_code: String,
+    pub grid_code: Option<GridCode>,
+    pub region_code: RegionCode,
     /// No grid contains the point: a dispatcher must assign one by hand.
     pub needs_grid: bool,
     /// Reported by address only: a dispatcher must place it on the map.
@@ -253,15 +254,15 @@ fn actor_fits(case: &Case, actor: &Actor, action: &str) -> bool {
         Role::System => true,
         Role::Handler => case.department.is_some() && case.department == actor.department,
         Role::GridWorker => match &case.grid_code {
-            Some(g) => actor.grids.is_empty() || actor.grids.contains(g),
-            None => actor.covers_region(&case.region_code),
+            Some(g) => actor.grids.is_empty() || actor.grids.iter().any(|a| a == g.as_str()),
+            None => actor.covers_region(case.region_code.as_str()),
         },
         Role::Citizen => {
             action == "rate"
                 && ((case.reporter_user.is_some() && case.reporter_user == actor.id)
                     || (actor.id.is_none() && actor.username == tracking_holder(case).username))
         }
-        _ => actor.covers_region(&case.region_code),
+        _ => actor.covers_region(case.region_code.as_str()),
     }
 }
 
@@ -580,8 +581,8 @@ pub struct NewCase {
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub grid_code: Option<String>,
-    pub region_code: String,
+    pub grid_code: Option<GridCode>,
+    pub region_code: RegionCode,
     pub needs_grid: bool,
     pub needs_location: bool,
     pub reporter_name: Option<String>,
@@ -795,7 +796,7 @@ mod tests {
             lat: Some(30.78412),
             lon: Some(120.02352),
             grid_code: None,
-            region_code: "330502001001".into(),
+            region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
             needs_grid: true,
             needs_location: false,
             reporter_name: None,
@@ -892,7 +893,7 @@ mod tracking_holder_tests {
             lat: None,
             lon: None,
             grid_code: None,
-            region_code: "330502001001".into(),
+            region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
             needs_grid: true,
             needs_location: false,
             reporter_name: None,

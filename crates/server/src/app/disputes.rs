@@ -66,7 +66,7 @@ impl TypeRecord {
             TypeRecord::Dispute(d) => rec::insert_dispute(
                 &case.county_code,
                 case.id,
-                &case.region_code,
+                case.region_code.as_str(),
                 &case.category,
                 d,
                 now,
@@ -74,7 +74,7 @@ impl TypeRecord {
             TypeRecord::Petition(p) => vec![rec::insert_petition(
                 &case.county_code,
                 case.id,
-                &case.region_code,
+                case.region_code.as_str(),
                 p,
                 now,
             )],
@@ -305,7 +305,7 @@ impl AppState {
                 };
                 let c = self.store.committee(m.committee_id).await?;
                 let serves = RegionCode::parse(&c.region_code)
-                    .is_ok_and(|r| case.region_code.starts_with(r.short()));
+                    .is_ok_and(|r| r.is_ancestor_or_self_of(&case.region_code));
                 if !serves {
                     return Err(AppError::invalid(
                         "mediator",

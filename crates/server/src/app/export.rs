@@ -65,8 +65,10 @@ pub fn case_row(c: &Case, names: &[String]) -> [String; 22] {
         c.status.clone(),
         c.urgency.as_str().to_string(),
         c.channel.clone(),
-        c.region_code.clone(),
-        c.grid_code.clone().unwrap_or_default(),
+        c.region_code.as_str().to_string(),
+        c.grid_code
+            .map(|g| g.as_str().to_string())
+            .unwrap_or_default(),
         c.department.clone().unwrap_or_default(),
         c.lat.map(|v| v.to_string()).unwrap_or_default(),
         c.lon.map(|v| v.to_string()).unwrap_or_default(),

@@ -7,7 +7,7 @@ use crate::app::state::AppState;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use safegrid_domain::catalog::Urgency;
-use safegrid_domain::codes::{GeoPoint, RegionCode};
+use safegrid_domain::codes::{GeoPoint, GridCode, RegionCode};
 use safegrid_domain::engine::{self, Action, Actor, Applied, Case, Command, Context, NewCase};
 use safegrid_domain::{FieldError, Role};
 use safegrid_store::{StoreError, User};
@@ -89,16 +89,14 @@ pub fn spell_tracking_code(bits: u64) -> String {
 
 /// The KPI nodes a case counts towards: each region from province down, its grid, its department.
 pub fn kpi_nodes(case: &Case, department: Option<&str>) -> Vec<String> {
-    let mut nodes: Vec<String> = RegionCode::parse(&case.region_code)
-        .map(|r| {
-            r.ancestors()
-                .iter()
-                .map(|a| a.as_str().to_string())
-                .collect()
-        })
-        .unwrap_or_else(|_| vec![case.region_code.clone()]);
+    let mut nodes: Vec<String> = case
+        .region_code
+        .ancestors()
+        .iter()
+        .map(|a| a.as_str().to_string())
+        .collect();
     if let Some(g) = &case.grid_code {
-        nodes.push(g.clone());
+        nodes.push(g.as_str().to_string());
     }
     if let Some(d) = department.or(case.department.as_deref()) {
         nodes.push(format!("dept:{d}"));
@@ -276,8 +274,12 @@ impl AppState {
             address,
             lat,
             lon,
-            grid_code,
-            region_code: region.as_str().to_string(),
+            grid_code: grid_code
+                .as_deref()
+                .map(GridCode::parse)
+                .transpose()
+                .map_err(AppError::internal)?,
+            region_code: region,
             needs_grid,
             needs_location,
             reporter_name,
@@ -398,7 +400,7 @@ impl AppState {
                 }
                 Ok(dep)
                     if matches!(action, Action::Dispatch { .. })
-                        && !serves(&dep.region_code, &case.region_code) =>
+                        && !serves(&dep.region_code, case.region_code.as_str()) =>
                 {
                     return Err(AppError::invalid(
                         "department",
@@ -431,8 +433,8 @@ impl AppState {
                 Ok(o)
                     if safegrid_domain::scope::actor_reaches(
                         actor,
-                        &o.region_code,
-                        o.grid_code.as_deref(),
+                        o.region_code.as_str(),
+                        o.grid_code.as_ref().map(GridCode::as_str),
                     ) => {}
                 // Out of the actor's territory answers as a missing case does, and says nothing
                 // of what the case is.

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, CategoryKind, Urgency};
 use safegrid_domain::catalog::{NoteKind, Texts};
-use safegrid_domain::codes::CaseNumber;
+use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
 use safegrid_domain::engine::{
     self, Action, Actor, Applied, Case, Command, Context, Event, Level, NewCase,
 };
@@ -329,8 +329,8 @@ pub async fn generate(
             address: None,
             lat: Some((lat * 1e6).round() / 1e6),
             lon: Some((lon * 1e6).round() / 1e6),
-            grid_code: Some(grid.code.clone()),
-            region_code: grid.village_code.clone(),
+            grid_code: Some(GridCode::parse(&grid.code)?),
+            region_code: RegionCode::parse(&grid.village_code)?,
             needs_grid: false,
             needs_location: false,
             reporter_name: reporter.0,
@@ -482,7 +482,10 @@ fn simulate(
     if r < 0.055 {
         let key = format!(
             "{}{}",
-            sim.case.grid_code.clone().unwrap_or_default(),
+            sim.case
+                .grid_code
+                .map(|g| g.as_str().to_string())
+                .unwrap_or_default(),
             sim.case.category
         );
         if let Some(of) = recent.get(&key) {

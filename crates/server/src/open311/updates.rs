@@ -288,7 +288,7 @@ async fn file_follow_up(
         channel: Some("open311".into()),
         address: old.address.clone(),
         report_data: Some(report_data),
-        region_hint: Some(old.region_code.clone()),
+        region_hint: Some(old.region_code.as_str().to_string()),
         ..Default::default()
     };
     Ok(st.create_case(input, None, Utc::now()).await?)

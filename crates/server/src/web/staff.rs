@@ -247,12 +247,8 @@ async fn likely_duplicates(
         ..Default::default()
     };
     match &case.grid_code {
-        Some(g) => f.grid = Some(g.clone()),
-        None => {
-            f.region_prefix = RegionCode::parse(&case.region_code)
-                .ok()
-                .map(|r| r.short().to_string())
-        }
+        Some(g) => f.grid = Some(g.as_str().to_string()),
+        None => f.region_prefix = Some(case.region_code.short().to_string()),
     }
     scope_filter(user, &mut f);
     let page = st
@@ -617,7 +613,7 @@ fn dispatch_targets(
         .map(|c| c.department_kind.clone())
         .unwrap_or_default();
     let county = &case.county_code;
-    let city = &case.region_code[..4.min(case.region_code.len())];
+    let city = &case.region_code.as_str()[..4];
     let mut v: Vec<(String, String, bool, u8)> = depts
         .iter()
         .filter(|d| {
