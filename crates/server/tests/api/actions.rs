@@ -88,6 +88,36 @@ async fn an_action_missing_a_field_is_refused_naming_it_and_writes_nothing(app: 
     )
     .await;
     refused(app, &disp, &id, json!({"action": "teleport"}), "action").await;
+    // The staff page's dispatch form, asking for a higher urgency without a department: refused
+    // before the expedite it implies is stored, so the case keeps its urgency and history.
+    let (before, n) = snapshot(app, &disp, &id).await;
+    let web = web_session(app, "demo-dispatcher", PASSWORD).await;
+    let page = web
+        .get(format!("{}/work/cases/{id}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("action", "dispatch")
+        .text("urgency", "emergency")
+        .text("department", " ")
+        .text("csrf", csrf_of(&page));
+    let r = web
+        .post(format!("{}/work/cases/{id}/act", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (after, m) = snapshot(app, &disp, &id).await;
+    assert_eq!(
+        (&after["version"], &after["urgency"], m),
+        (&before["version"], &before["urgency"], n),
+        "the form's refused dispatch wrote nothing"
+    );
     // A field the action does not use is ignored, as it always was.
     let v = act_ok(
         app,
