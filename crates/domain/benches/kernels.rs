@@ -78,8 +78,10 @@ fn case_creation(c: &mut Criterion) {
                     address: None,
                     lat: Some(30.87),
                     lon: Some(120.09),
-                    grid_code: Some("330502001001001".into()),
-                    region_code: "330502001001".into(),
+                    grid_code: Some(
+                        safegrid_domain::codes::GridCode::parse("330502001001001").unwrap(),
+                    ),
+                    region_code: safegrid_domain::codes::RegionCode::parse("330502001001").unwrap(),
                     needs_grid: false,
                     needs_location: false,
                     reporter_name: Some("王先生".into()),

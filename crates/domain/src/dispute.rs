@@ -665,7 +665,9 @@ mod tests {
     fn petition_clocks_follow_the_statute_across_national_day() {
         use crate::calendar::{Limit, WorkCalendar, to_local};
         use crate::catalog::{Stage, Urgency};
-        use crate::engine::{self, ActionRequest, Actor, Context, EngineError, Limits, NewCase};
+        use crate::engine::{
+            self, Action, ActionRequest, Actor, Command, Context, EngineError, Limits, NewCase,
+        };
         use crate::role::Role;
         use chrono::{DateTime, TimeZone, Utc};
 
@@ -703,14 +705,20 @@ mod tests {
             actor(Role::Handler, Some("330502-rsj")),
             actor(Role::Leader, None),
         );
-        let req = |a: &str| ActionRequest {
-            action: a.into(),
-            ..Default::default()
+        let req = |a: &str| {
+            Command::try_from(ActionRequest {
+                action: a.into(),
+                ..Default::default()
+            })
+            .unwrap()
         };
-        let noted = |a: &str| ActionRequest {
-            action: a.into(),
-            note: Some("理由".into()),
-            ..Default::default()
+        let noted = |a: &str| {
+            Command::try_from(ActionRequest {
+                action: a.into(),
+                note: Some("理由".into()),
+                ..Default::default()
+            })
+            .unwrap()
         };
         let new = NewCase {
             id: uuid::Uuid::now_v7(),
@@ -726,7 +734,7 @@ mod tests {
             lat: None,
             lon: None,
             grid_code: None,
-            region_code: "330502001001".into(),
+            region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
             needs_grid: false,
             needs_location: false,
             reporter_name: None,
@@ -740,8 +748,9 @@ mod tests {
             .case;
         assert_eq!(local(c.stage_due_at), "2026-10-09 00:00");
         // Forwarded on Tuesday 29 September: 5 工作日 to object end Monday 12 October, 10:00.
-        let mut fwd = req("forward");
-        fwd.department = Some("330502-rsj".into());
+        let fwd = Command::new(Action::Forward {
+            department: "330502-rsj".into(),
+        });
         let c = engine::apply(&c, &fwd, &intake, &ctx(at("2026-09-29 10:00")))
             .unwrap()
             .case;
@@ -767,14 +776,22 @@ mod tests {
             (Some("60 days"), "2026-12-09 00:00".into())
         );
         // One extension, of at most 30 日.
-        let mut ext = noted("request_extension");
-        ext.extend_by = Some("31 days".into());
+        let extend_by = |by: &str| {
+            Command::noted(
+                Action::RequestExtension {
+                    extend_by: Some(by.parse().unwrap()),
+                },
+                "理由",
+            )
+            .unwrap()
+        };
+        let ext = extend_by("31 days");
         let e = engine::apply(&c, &ext, &body, &ctx(at("2026-11-20 09:00"))).unwrap_err();
         assert!(
             matches!(e, EngineError::Invalid(ref f) if f.field == "extend_by"),
             "{e:?}"
         );
-        ext.extend_by = Some("30 days".into());
+        let ext = extend_by("30 days");
         let c = engine::apply(&c, &ext, &body, &ctx(at("2026-11-20 09:00")))
             .unwrap()
             .case;

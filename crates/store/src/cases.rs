@@ -8,7 +8,7 @@ use crate::disputes::{SideWrite, Val, bind_vals};
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use chrono::{DateTime, FixedOffset, Utc};
-use safegrid_domain::codes::CaseNumber;
+use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
 use safegrid_domain::engine::{Applied, Case, Event};
 use safegrid_domain::kpi::Counters;
 use serde::{Serialize, de::DeserializeOwned};
@@ -115,8 +115,16 @@ impl TryFrom<CaseRow> for Case {
             address: r.address,
             lat: r.lat,
             lon: r.lon,
-            grid_code: r.grid_code,
-            region_code: r.region_code,
+            grid_code: r
+                .grid_code
+                .as_deref()
+                .map(|g| {
+                    GridCode::parse(g)
+                        .map_err(|e| StoreError::Corrupt(format!("case {}: grid_code {e}", r.id)))
+                })
+                .transpose()?,
+            region_code: RegionCode::parse(&r.region_code)
+                .map_err(|e| StoreError::Corrupt(format!("case {}: region_code {e}", r.id)))?,
             needs_grid: r.needs_grid,
             needs_location: r.needs_location,
             department: r.department,
@@ -170,8 +178,8 @@ macro_rules! bind_case {
             .bind(c.address.clone())
             .bind(c.lat)
             .bind(c.lon)
-            .bind(c.grid_code.clone())
-            .bind(c.region_code.clone())
+            .bind(c.grid_code.map(|g| g.as_str().to_string()))
+            .bind(c.region_code.as_str().to_string())
             .bind(c.needs_grid)
             .bind(c.needs_location)
             .bind(c.department.clone())

@@ -5,7 +5,13 @@ use chrono::{Duration, TimeZone, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::calendar::WorkCalendar;
 use safegrid_domain::catalog::{Stage, Urgency};
-use safegrid_domain::engine::{self, ActionRequest, Actor, Context, Limits, NewCase};
+use safegrid_domain::codes::{GridCode, RegionCode};
+use safegrid_domain::engine::{self, ActionRequest, Actor, Command, Context, Limits, NewCase};
+
+/// The typed action a request parses to (the requests here are all valid).
+fn typed(req: &ActionRequest) -> Command {
+    Command::try_from(req).expect("a valid action")
+}
 use safegrid_store::{CaseFilter, Department, NewCaseWrite, NewUser, Region, Store, StoreError};
 
 struct FixedLimits;
@@ -414,7 +420,7 @@ async fn suite(store: &Store) {
         lat: Some(30.78),
         lon: Some(120.02),
         grid_code: None,
-        region_code: "330502000000".into(),
+        region_code: RegionCode::parse("330502000000").unwrap(),
         needs_grid: true,
         needs_location: false,
         reporter_name: None,
@@ -470,10 +476,10 @@ async fn suite(store: &Store) {
     };
     let reg = engine::apply(
         &a,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "register".into(),
             ..Default::default()
-        },
+        }),
         &actor,
         &ctx,
     )
@@ -482,11 +488,11 @@ async fn suite(store: &Store) {
     // A second writer holding the old version loses, and writes nothing.
     let stale = engine::apply(
         &a,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "reject".into(),
             note: Some("x".into()),
             ..Default::default()
-        },
+        }),
         &actor,
         &ctx,
     )
@@ -852,7 +858,7 @@ async fn group_commit(store: &Store) {
         lat: None,
         lon: None,
         grid_code: None,
-        region_code: format!("{county}000000"),
+        region_code: RegionCode::parse(&format!("{county}000000")).unwrap(),
         needs_grid: true,
         needs_location: false,
         reporter_name: None,
@@ -1286,8 +1292,8 @@ async fn disputes_suite(store: &Store) {
         address: None,
         lat: None,
         lon: None,
-        grid_code: Some("330502001001001".into()),
-        region_code: "330502001001".into(),
+        grid_code: Some(GridCode::parse("330502001001001").unwrap()),
+        region_code: RegionCode::parse("330502001001").unwrap(),
         needs_grid: false,
         needs_location: false,
         reporter_name: None,
@@ -1316,7 +1322,7 @@ async fn disputes_suite(store: &Store) {
     let extra = rec::insert_dispute(
         "330502",
         a.case.id,
-        &a.case.region_code,
+        a.case.region_code.as_str(),
         "D0202",
         &record,
         now,
@@ -1374,7 +1380,7 @@ async fn disputes_suite(store: &Store) {
             ..Default::default()
         },
     ] {
-        let ap = engine::apply(&cur, &req, &mediator, &ctx).unwrap();
+        let ap = engine::apply(&cur, &typed(&req), &mediator, &ctx).unwrap();
         let w = if req.action == "assign" {
             vec![rec::assign_mediator("330502", cur.id, c.id, m.id, "0103")]
         } else {
@@ -1395,7 +1401,7 @@ async fn disputes_suite(store: &Store) {
         attendees: vec!["张建国".into(), "李秀英".into()],
         notes: None,
     });
-    let ap = engine::apply(&cur, &session, &mediator, &ctx).unwrap();
+    let ap = engine::apply(&cur, &typed(&session), &mediator, &ctx).unwrap();
     let s = session
         .session
         .clone()
@@ -1431,7 +1437,7 @@ async fn disputes_suite(store: &Store) {
         content: "楼上修复防水并赔偿。".into(),
         ..Default::default()
     });
-    let ap = engine::apply(&cur, &agree, &mediator, &ctx).unwrap();
+    let ap = engine::apply(&cur, &typed(&agree), &mediator, &ctx).unwrap();
     let ag = agree.agreement.clone().unwrap().validate().unwrap();
     let due = cal.due(now, "30 days".parse().unwrap());
     let bad = vec![
@@ -1479,10 +1485,10 @@ async fn disputes_suite(store: &Store) {
     assert_eq!(found, vec![("330502".to_string(), cur.id)]);
     let ap = engine::apply(
         &cur,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "close_resolved".into(),
             ..Default::default()
-        },
+        }),
         &mediator,
         &ctx,
     )
@@ -1724,7 +1730,7 @@ async fn open311(store: &Store) {
         lat: None,
         lon: None,
         grid_code: None,
-        region_code: format!("{county}001001"),
+        region_code: RegionCode::parse(&format!("{county}001001")).unwrap(),
         needs_grid: true,
         needs_location: true,
         reporter_name: None,
@@ -1864,10 +1870,10 @@ async fn open311(store: &Store) {
     };
     let reg = engine::apply(
         &x,
-        &ActionRequest {
+        &typed(&ActionRequest {
             action: "register".into(),
             ..Default::default()
-        },
+        }),
         &Actor::system(),
         &later,
     )

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use safegrid_domain::calendar::Limit;
 use safegrid_domain::codes::RegionCode;
 use safegrid_domain::dispute::{self, DisputeRecord, NewDispute, NewPetition, PetitionRecord};
-use safegrid_domain::engine::{ActionRequest, Actor, Applied, Case};
+use safegrid_domain::engine::{Action, Actor, Applied, Case, Command, Effect, Outcome};
 use safegrid_store::StoreError;
 use safegrid_store::disputes::{self as rec, SideWrite};
 
@@ -66,7 +66,7 @@ impl TypeRecord {
             TypeRecord::Dispute(d) => rec::insert_dispute(
                 &case.county_code,
                 case.id,
-                &case.region_code,
+                case.region_code.as_str(),
                 &case.category,
                 d,
                 now,
@@ -74,7 +74,7 @@ impl TypeRecord {
             TypeRecord::Petition(p) => vec![rec::insert_petition(
                 &case.county_code,
                 case.id,
-                &case.region_code,
+                case.region_code.as_str(),
                 p,
                 now,
             )],
@@ -262,27 +262,35 @@ pub async fn run_command(st: &SharedState, cmd: MediationCommand) -> anyhow::Res
     Ok(())
 }
 
-fn data_str<'a>(applied: &'a Applied, key: &str) -> Option<&'a str> {
-    applied.event.data.get(key).and_then(|v| v.as_str())
-}
-
 impl AppState {
-    /// The record writes an action implies, after the checks that need storage.
+    /// The record writes the engine's effects imply for this case, after the checks that need
+    /// storage (the mediator exists, is active and serves the region; the agreement exists and
+    /// can still be confirmed; a duplicate's original is of the same type).
     pub async fn action_writes(
         &self,
         case: &Case,
-        req: &ActionRequest,
         applied: &Applied,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> AppResult<Vec<SideWrite>> {
+        let mut writes = vec![];
+        for effect in &applied.effects {
+            writes.extend(self.effect_writes(case, effect, actor, now).await?);
+        }
+        Ok(writes)
+    }
+
+    async fn effect_writes(
+        &self,
+        case: &Case,
+        effect: &Effect,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<SideWrite>> {
         let (county, id) = (case.county_code.as_str(), case.id);
-        let note = applied.event.note.as_deref().unwrap_or_default();
-        let result = applied.event.note.as_deref();
-        let w = match (case.case_type.as_str(), applied.event.action.as_str()) {
-            ("dispute", "assign") => {
-                let mid = req.mediator.unwrap_or_default();
-                let m = match self.store.mediator(mid).await {
+        let w = match effect {
+            Effect::AssignMediator { mediator, method } => {
+                let m = match self.store.mediator(*mediator).await {
                     Ok(m) if m.active => m,
                     Ok(_) => {
                         return Err(AppError::invalid("mediator", "this mediator is inactive"));
@@ -290,14 +298,14 @@ impl AppState {
                     Err(StoreError::NotFound) => {
                         return Err(AppError::invalid(
                             "mediator",
-                            format!("no mediator with id {mid}; see GET /api/v1/mediators"),
+                            format!("no mediator with id {mediator}; see GET /api/v1/mediators"),
                         ));
                     }
                     Err(e) => return Err(e.into()),
                 };
                 let c = self.store.committee(m.committee_id).await?;
                 let serves = RegionCode::parse(&c.region_code)
-                    .is_ok_and(|r| case.region_code.starts_with(r.short()));
+                    .is_ok_and(|r| r.is_ancestor_or_self_of(&case.region_code));
                 if !serves {
                     return Err(AppError::invalid(
                         "mediator",
@@ -307,8 +315,8 @@ impl AppState {
                         ),
                     ));
                 }
-                let method = match data_str(applied, "method") {
-                    Some(m) => m.to_string(),
+                let method = match method {
+                    Some(m) => m.clone(),
                     None => dispute::codes()
                         .committee_kind
                         .iter()
@@ -318,25 +326,15 @@ impl AppState {
                 };
                 vec![rec::assign_mediator(county, id, c.id, m.id, &method)]
             }
-            ("dispute", "record_session") => {
-                let today = safegrid_domain::calendar::to_local(now).date_naive();
-                let s = req.session.clone().unwrap_or_default().validate(today)?;
-                vec![rec::insert_session(county, id, &s, &actor.username, now)]
+            Effect::RecordSession(s) => {
+                vec![rec::insert_session(county, id, s, &actor.username, now)]
             }
-            ("dispute", "reach_agreement") => {
-                let a = req.agreement.clone().unwrap_or_default().validate()?;
+            Effect::RecordAgreement(a) => {
                 let due = self.calendar().due(now, CONFIRMATION_WINDOW);
-                vec![rec::insert_agreement(county, id, &a, now, due)]
+                vec![rec::insert_agreement(county, id, a, now, due)]
             }
-            ("dispute", "follow_up") => {
-                vec![rec::follow_up(
-                    county,
-                    id,
-                    req.honoured.unwrap_or(false),
-                    now,
-                )]
-            }
-            ("dispute", "record_court_confirmation") => {
+            Effect::FollowUp { honoured } => vec![rec::follow_up(county, id, *honoured, now)],
+            Effect::CourtConfirmation { court, confirmed } => {
                 let Some(a) = self.store.mediation_agreement(county, id).await? else {
                     return Err(AppError::invalid("court", "this dispute has no agreement"));
                 };
@@ -355,100 +353,66 @@ impl AppState {
                         ),
                     ));
                 }
-                vec![rec::court_confirmation(
-                    county,
-                    id,
-                    data_str(applied, "court").unwrap_or_default(),
-                    req.confirmed.unwrap_or(false),
-                    now,
-                )]
+                vec![rec::court_confirmation(county, id, court, *confirmed, now)]
             }
-            ("dispute", "remind_court_confirmation") => {
-                vec![rec::confirmation_reminded(county, id, now)]
-            }
-            ("dispute", "close_resolved") => {
-                let a = self.store.mediation_agreement(county, id).await?;
-                if a.as_ref().is_some_and(|a| a.honoured == Some(false)) {
-                    return Err(AppError::invalid(
-                        "action",
-                        "the follow-up found the agreement not honoured; close_unresolved instead",
-                    ));
+            Effect::ConfirmationReminded => vec![rec::confirmation_reminded(county, id, now)],
+            Effect::Conclude { outcome, result } => {
+                if *outcome == Outcome::Resolved {
+                    let a = self.store.mediation_agreement(county, id).await?;
+                    if a.as_ref().is_some_and(|a| a.honoured == Some(false)) {
+                        return Err(AppError::invalid(
+                            "action",
+                            "the follow-up found the agreement not honoured; close_unresolved instead",
+                        ));
+                    }
                 }
-                vec![rec::conclude_dispute(
-                    county, id, "resolved", result, now, None,
-                )]
-            }
-            ("dispute", "close_unresolved" | "fail_mediation") => {
-                vec![rec::conclude_dispute(
-                    county,
-                    id,
-                    "unresolved",
-                    result,
-                    now,
-                    None,
-                )]
-            }
-            ("dispute", "refuse_mediation") => {
+                let handed_on = match outcome {
+                    Outcome::HandedOn {
+                        destination,
+                        body,
+                        method,
+                    } => Some((destination.as_str(), body.as_str(), method.as_str())),
+                    _ => None,
+                };
                 vec![rec::conclude_dispute(
                     county,
                     id,
-                    "not_mediated",
-                    result,
+                    outcome.as_str(),
+                    result.as_deref(),
                     now,
-                    None,
+                    handed_on,
                 )]
             }
-            ("dispute", "hand_on") => vec![rec::conclude_dispute(
-                county,
-                id,
-                "handed_on",
-                result,
-                now,
-                Some((
-                    data_str(applied, "destination").unwrap_or_default(),
-                    data_str(applied, "destination_body").unwrap_or_default(),
-                    data_str(applied, "method").unwrap_or_default(),
-                )),
-            )],
-            ("dispute", "link_duplicate") => {
-                let original = self.store.case(req.of.unwrap_or_default()).await?;
-                if original.case_type != "dispute" {
+            Effect::LinkDuplicate { of } => {
+                // A service event's original was checked before the engine ran; a dispute or a
+                // petition links only to one of its own kind, and a repeated petition counts.
+                if !matches!(case.case_type.as_str(), "dispute" | "petition") {
+                    return Ok(vec![]);
+                }
+                let original = self.store.case(*of).await?;
+                if original.case_type != case.case_type {
                     return Err(AppError::invalid(
                         "of",
-                        "a dispute is a duplicate of an earlier dispute",
+                        if case.case_type == "dispute" {
+                            "a dispute is a duplicate of an earlier dispute"
+                        } else {
+                            "a repeated petition links to an earlier petition"
+                        },
                     ));
                 }
-                vec![]
-            }
-            ("petition", "link_duplicate") => {
-                let of = req.of.unwrap_or_default();
-                let original = self.store.case(of).await?;
-                if original.case_type != "petition" {
-                    return Err(AppError::invalid(
-                        "of",
-                        "a repeated petition links to an earlier petition",
-                    ));
+                if case.case_type == "petition" {
+                    vec![rec::petition_repeated(&original.county_code, original.id)]
+                } else {
+                    vec![]
                 }
-                vec![rec::petition_repeated(&original.county_code, original.id)]
             }
-            ("dispute", "evaluate") => vec![rec::evaluate_dispute(county, id, note, now)],
-            ("petition", "take_charge") => {
+            Effect::Evaluate { text } => vec![rec::evaluate_dispute(county, id, text, now)],
+            Effect::TakeCharge => {
                 vec![rec::petition_leader(county, id, actor.id, &actor.username)]
             }
-            ("petition", "reply") => vec![rec::petition_answer(county, id, "reply", note, now)],
-            ("petition", "answer_review") => {
-                vec![rec::petition_answer(county, id, "review_answer", note, now)]
+            Effect::Answer { kind, text } => {
+                vec![rec::petition_answer(county, id, kind.as_str(), text, now)]
             }
-            ("petition", "answer_re_review") => {
-                vec![rec::petition_answer(
-                    county,
-                    id,
-                    "re_review_answer",
-                    note,
-                    now,
-                )]
-            }
-            _ => vec![],
         };
         Ok(w)
     }
@@ -466,10 +430,9 @@ pub async fn remind_confirmations(st: &SharedState, now: DateTime<Utc>) -> anyho
     let mut n = 0;
     for (_, id) in due {
         let case = st.store.case(id).await?;
-        let req = ActionRequest {
-            action: "remind_court_confirmation".into(),
+        let req = Command {
+            action: Action::RemindCourtConfirmation,
             note: Some("司法确认申请期限将届满，请提醒当事人 (the 30-day window for court confirmation closes soon)".into()),
-            ..Default::default()
         };
         let applied = match st.apply(&case, &req, &Actor::system(), now) {
             Ok(a) => a,
@@ -478,9 +441,9 @@ pub async fn remind_confirmations(st: &SharedState, now: DateTime<Utc>) -> anyho
                 continue;
             }
         };
-        let writes = vec![rec::confirmation_reminded(&case.county_code, case.id, now)];
+        // The reminder's mark comes with the engine's effect, in the entry's transaction.
         match st
-            .commit(&case, &req, &applied, &Actor::system(), writes, now)
+            .commit(&case, &applied, &Actor::system(), vec![], now)
             .await
         {
             Ok(_) => n += 1,

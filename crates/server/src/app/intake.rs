@@ -289,7 +289,7 @@ mod tests {
             lat: None,
             lon: None,
             grid_code: None,
-            region_code: "330502000000".into(),
+            region_code: safegrid_domain::codes::RegionCode::parse("330502000000").unwrap(),
             needs_grid: true,
             needs_location: false,
             reporter_name: None,

@@ -5,7 +5,7 @@
 use crate::app::error::ErrorKind;
 use crate::app::state::SharedState;
 use chrono::Utc;
-use safegrid_domain::engine::{self, ActionRequest, Actor};
+use safegrid_domain::engine::{self, Actor};
 use safegrid_store::Store;
 use std::time::Duration;
 
@@ -25,12 +25,8 @@ pub async fn watch_deadlines(st: &SharedState) -> anyhow::Result<usize> {
             let Some(applied) = engine::watch(case, now) else {
                 continue;
             };
-            let req = ActionRequest {
-                action: applied.event.action.clone(),
-                ..Default::default()
-            };
             match st
-                .commit(case, &req, &applied, &Actor::system(), vec![], now)
+                .commit(case, &applied, &Actor::system(), vec![], now)
                 .await
             {
                 Ok(_) => {

@@ -20,12 +20,12 @@ pub fn in_scope(user: &User, case: &Case) -> bool {
         ScopeKind::Grids => {
             case.grid_code
                 .as_ref()
-                .is_some_and(|g| user.grids.contains(g))
-                || (!user.regions.is_empty() && user.covers_region(&case.region_code))
+                .is_some_and(|g| user.grids.iter().any(|u| u == g.as_str()))
+                || (!user.regions.is_empty() && user.covers_region(case.region_code.as_str()))
                 || case.created_by == Some(user.id)
         }
         ScopeKind::OwnReports => case.reporter_user == Some(user.id),
-        ScopeKind::Regions => user.covers_region(&case.region_code),
+        ScopeKind::Regions => user.covers_region(case.region_code.as_str()),
         // The system's jobs never read through an account.
         ScopeKind::Everything => false,
     }

@@ -7,8 +7,8 @@ use crate::app::state::AppState;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use safegrid_domain::catalog::Urgency;
-use safegrid_domain::codes::{GeoPoint, RegionCode};
-use safegrid_domain::engine::{self, ActionRequest, Actor, Applied, Case, Context, NewCase};
+use safegrid_domain::codes::{GeoPoint, GridCode, RegionCode};
+use safegrid_domain::engine::{self, Action, Actor, Applied, Case, Command, Context, NewCase};
 use safegrid_domain::{FieldError, Role};
 use safegrid_store::{StoreError, User};
 use serde::Deserialize;
@@ -89,16 +89,14 @@ pub fn spell_tracking_code(bits: u64) -> String {
 
 /// The KPI nodes a case counts towards: each region from province down, its grid, its department.
 pub fn kpi_nodes(case: &Case, department: Option<&str>) -> Vec<String> {
-    let mut nodes: Vec<String> = RegionCode::parse(&case.region_code)
-        .map(|r| {
-            r.ancestors()
-                .iter()
-                .map(|a| a.as_str().to_string())
-                .collect()
-        })
-        .unwrap_or_else(|_| vec![case.region_code.clone()]);
+    let mut nodes: Vec<String> = case
+        .region_code
+        .ancestors()
+        .iter()
+        .map(|a| a.as_str().to_string())
+        .collect();
     if let Some(g) = &case.grid_code {
-        nodes.push(g.clone());
+        nodes.push(g.as_str().to_string());
     }
     if let Some(d) = department.or(case.department.as_deref()) {
         nodes.push(format!("dept:{d}"));
@@ -276,8 +274,12 @@ impl AppState {
             address,
             lat,
             lon,
-            grid_code,
-            region_code: region.as_str().to_string(),
+            grid_code: grid_code
+                .as_deref()
+                .map(GridCode::parse)
+                .transpose()
+                .map_err(AppError::internal)?,
+            region_code: region,
             needs_grid,
             needs_location,
             reporter_name,
@@ -304,16 +306,17 @@ impl AppState {
 
     /// Fires an action on a case on behalf of `actor`, with the checks that need storage.
     /// `case` is as the caller read it; the store's version check catches anyone who changed
-    /// it since.
+    /// it since. The action was parsed by the channel (`Command::try_from` its request), so its
+    /// fields are already checked.
     pub async fn act(
         &self,
         case: &Case,
-        req: &ActionRequest,
+        cmd: &Command,
         actor: &Actor,
         expected_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> AppResult<Case> {
-        if let Some(v) = expected_version.or(req.version)
+        if let Some(v) = expected_version
             && v != case.version
         {
             return Err(AppError::new(
@@ -326,27 +329,27 @@ impl AppState {
             )
             .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
         }
-        self.check_references(case, req, actor).await?;
-        let applied = self.apply(case, req, actor, now)?;
-        self.commit(case, req, &applied, actor, vec![], now).await
+        self.check_references(case, &cmd.action, actor).await?;
+        let applied = self.apply(case, cmd, actor, now)?;
+        self.commit(case, &applied, actor, vec![], now).await
     }
 
     /// The one write path of a case change (every channel: the API, the pages, Open311's
     /// updates, the deadline job, the dispute reminders): the changed case, its history entry
     /// and the KPI counters of every node it counts towards, the records its type keeps beside it
-    /// (a dispute's mediator, agreement, a petition's answers — `action_writes`) and any `extra`
+    /// (a dispute's mediator, agreement, a petition's answers — `action_writes`, from the engine's
+    /// effects) and any `extra`
     /// writes of the caller, in one transaction, compare-and-swap on the version the change was
     /// applied to (a conflict answers `ErrorKind::Conflict`: reload and retry, or leave it).
     pub async fn commit(
         &self,
         case: &Case,
-        req: &ActionRequest,
         applied: &Applied,
         actor: &Actor,
         extra: Vec<safegrid_store::disputes::SideWrite>,
         now: DateTime<Utc>,
     ) -> AppResult<Case> {
-        let mut writes = self.action_writes(case, req, applied, actor, now).await?;
+        let mut writes = self.action_writes(case, applied, actor, now).await?;
         writes.extend(extra);
         let nodes = kpi_nodes(
             &applied.case,
@@ -362,10 +365,12 @@ impl AppState {
             .await?)
     }
 
+    /// Applies an action through the engine without storing anything (a dry run, or the first
+    /// half of [`Self::commit`] for a channel that adds to the history entry).
     pub fn apply(
         &self,
         case: &Case,
-        req: &ActionRequest,
+        cmd: &Command,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> AppResult<Applied> {
@@ -376,22 +381,13 @@ impl AppState {
             limits: limits.as_ref(),
             now,
         };
-        Ok(engine::apply(case, req, actor, &ctx)?)
+        Ok(engine::apply(case, cmd, actor, &ctx)?)
     }
 
-    async fn check_references(
-        &self,
-        case: &Case,
-        req: &ActionRequest,
-        actor: &Actor,
-    ) -> AppResult<()> {
-        if (req.action == "dispatch" || req.action == "forward")
-            && let Some(d) = req
-                .department
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-        {
+    /// The department of a dispatch or forward exists, is active and (for a dispatch) serves
+    /// the case; the original of a duplicate exists within the actor's reach.
+    async fn check_references(&self, case: &Case, action: &Action, actor: &Actor) -> AppResult<()> {
+        if let Action::Dispatch { department: d } | Action::Forward { department: d } = action {
             match self.store.department(d).await {
                 // A department outside the actor's territory answers as an unknown one does.
                 Ok(dep)
@@ -403,7 +399,8 @@ impl AppState {
                     ));
                 }
                 Ok(dep)
-                    if req.action == "dispatch" && !serves(&dep.region_code, &case.region_code) =>
+                    if matches!(action, Action::Dispatch { .. })
+                        && !serves(&dep.region_code, case.region_code.as_str()) =>
                 {
                     return Err(AppError::invalid(
                         "department",
@@ -429,16 +426,15 @@ impl AppState {
                 Err(e) => return Err(e.into()),
             }
         }
-        if req.action == "link_duplicate"
-            && let Some(of) = req.of
+        if let Action::LinkDuplicate { of } = *action
             && of != case.id
         {
             match self.store.case(of).await {
                 Ok(o)
                     if safegrid_domain::scope::actor_reaches(
                         actor,
-                        &o.region_code,
-                        o.grid_code.as_deref(),
+                        o.region_code.as_str(),
+                        o.grid_code.as_ref().map(GridCode::as_str),
                     ) => {}
                 // Out of the actor's territory answers as a missing case does, and says nothing
                 // of what the case is.

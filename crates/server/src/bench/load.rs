@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, Texts, Urgency};
+use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_domain::engine::{self, Actor, Case, Context as EngineContext, Event, NewCase};
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
 use safegrid_store::Store;
@@ -611,8 +612,8 @@ async fn ceiling(
             lat: Some(r.lat),
             lon: Some(r.lon),
             needs_grid: grid.is_none(),
-            grid_code: grid,
-            region_code: region,
+            grid_code: grid.as_deref().map(GridCode::parse).transpose()?,
+            region_code: RegionCode::parse(&region)?,
             needs_location: false,
             reporter_name: Some(r.reporter.0.clone()),
             reporter_phone: Some(r.reporter.1.clone()),

@@ -13,8 +13,10 @@ use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, CategoryKind, Urgency};
 use safegrid_domain::catalog::{NoteKind, Texts};
-use safegrid_domain::codes::CaseNumber;
-use safegrid_domain::engine::{self, ActionRequest, Actor, Applied, Case, Context, Event, NewCase};
+use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
+use safegrid_domain::engine::{
+    self, Action, Actor, Applied, Case, Command, Context, Event, Level, NewCase,
+};
 use safegrid_domain::kpi::Counters;
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
 use safegrid_store::{Grid, case_day};
@@ -69,7 +71,7 @@ impl Sim<'_> {
     }
 
     /// Fires `req` at `t` unless `t` is still in the future (then the case stays where it is).
-    fn act(&mut self, t: DateTime<Utc>, req: ActionRequest, actor: &Actor) -> bool {
+    fn act(&mut self, t: DateTime<Utc>, req: Command, actor: &Actor) -> bool {
         if t >= self.now {
             return false;
         }
@@ -86,7 +88,7 @@ impl Sim<'_> {
                 true
             }
             Err(e) => {
-                tracing::debug!(error = %e, action = %req.action, "demo step skipped");
+                tracing::debug!(error = %e, action = req.action.name(), "demo step skipped");
                 false
             }
         }
@@ -105,18 +107,15 @@ impl Sim<'_> {
     }
 }
 
-fn req(action: &str) -> ActionRequest {
-    ActionRequest {
-        action: action.into(),
-        ..Default::default()
-    }
+fn req(action: Action) -> Command {
+    Command::new(action)
 }
 
-fn with_note(action: &str, note: String) -> ActionRequest {
-    ActionRequest {
-        action: action.into(),
+/// The demo's notes are its own fixed texts, short and clean: no need to check them.
+fn with_note(action: Action, note: String) -> Command {
+    Command {
+        action,
         note: Some(note),
-        ..Default::default()
     }
 }
 
@@ -330,8 +329,8 @@ pub async fn generate(
             address: None,
             lat: Some((lat * 1e6).round() / 1e6),
             lon: Some((lon * 1e6).round() / 1e6),
-            grid_code: Some(grid.code.clone()),
-            region_code: grid.village_code.clone(),
+            grid_code: Some(GridCode::parse(&grid.code)?),
+            region_code: RegionCode::parse(&grid.village_code)?,
             needs_grid: false,
             needs_location: false,
             reporter_name: reporter.0,
@@ -477,36 +476,38 @@ fn simulate(
     let t = sim.within_stage(c0, rng.random_range(0.05..0.7));
     if r < 0.04 {
         let n = note(NoteKind::Rejected, rng);
-        sim.act(t, with_note("reject", n), dispatcher);
+        sim.act(t, with_note(Action::Reject, n), dispatcher);
         return;
     }
     if r < 0.055 {
         let key = format!(
             "{}{}",
-            sim.case.grid_code.clone().unwrap_or_default(),
+            sim.case
+                .grid_code
+                .map(|g| g.as_str().to_string())
+                .unwrap_or_default(),
             sim.case.category
         );
         if let Some(of) = recent.get(&key) {
-            let mut rq = req("link_duplicate");
-            rq.of = Some(*of);
-            rq.note = Some("同一事项已有在办案件，告知进展。".into());
+            let rq = with_note(
+                Action::LinkDuplicate { of: *of },
+                "同一事项已有在办案件，告知进展。".into(),
+            );
             sim.act(t, rq, dispatcher);
             return;
         }
     }
     if r < 0.10 && sim.case.channel == "grid_worker" {
         let n = note(NoteKind::Handled, rng);
-        if !sim.act(t, with_note("self_handle", n), gw) {
+        if !sim.act(t, with_note(Action::SelfHandle, n), gw) {
             return;
         }
         let t = sim.within_stage(t, rng.random_range(0.1..0.9));
-        let mut v = req("verify");
-        v.passed = Some(true);
-        if !sim.act(t, v, gw) {
+        if !sim.act(t, req(Action::Verify { passed: true }), gw) {
             return;
         }
         let t = sim.within_stage(t, rng.random_range(0.1..0.8));
-        sim.act(t, req("close"), dispatcher);
+        sim.act(t, req(Action::Close), dispatcher);
         return;
     }
     let late = |rng: &mut ChaCha8Rng, p: f64| {
@@ -518,14 +519,14 @@ fn simulate(
     };
     let f = late(rng, 0.03);
     let t = sim.within_stage(c0, f);
-    if !sim.act(t, req("register"), dispatcher) {
+    if !sim.act(t, req(Action::Register), dispatcher) {
         return;
     }
     if rng.random_bool(0.004) {
         let t = sim.within_stage(t, 0.3);
         sim.act(
             t,
-            with_note("void", "经核实为误报，申请作废。".into()),
+            with_note(Action::Void, "经核实为误报，申请作废。".into()),
             leader,
         );
         return;
@@ -547,41 +548,50 @@ fn simulate(
             sim.case.county_code,
             if dept_kind == "jd" { "cgj" } else { "jd" }
         );
-        let mut d = req("dispatch");
-        d.department = Some(wrong.clone());
+        let d = req(Action::Dispatch {
+            department: wrong.clone(),
+        });
         if !sim.act(t, d, dispatcher) {
             return;
         }
         t = sim.within_stage(t, rng.random_range(0.02..0.2));
         let n = note(NoteKind::Returned, rng);
-        if !sim.act(t, with_note("return", n), &handler(&wrong)) {
+        if !sim.act(t, with_note(Action::Return, n), &handler(&wrong)) {
             return;
         }
         t = sim.within_stage(t, rng.random_range(0.1..0.6));
     }
-    let mut d = req("dispatch");
-    d.department = Some(dept.clone());
+    let d = req(Action::Dispatch {
+        department: dept.clone(),
+    });
     if !sim.act(t, d, dispatcher) {
         return;
     }
     let h = handler(&dept);
     t = sim.within_stage(t, rng.random_range(0.01..0.1));
-    if !sim.act(t, req("accept"), &h) {
+    if !sim.act(t, req(Action::Accept), &h) {
         return;
     }
     if rng.random_bool(0.04) {
         t = sim.within_stage(t, rng.random_range(0.4..0.75));
         let n = note(NoteKind::Extension, rng);
-        if !sim.act(t, with_note("request_extension", n), &h) {
+        if !sim.act(
+            t,
+            with_note(Action::RequestExtension { extend_by: None }, n),
+            &h,
+        ) {
             return;
         }
         t += Duration::hours(rng.random_range(1..20));
         let ok = if rng.random_bool(0.8) {
-            sim.act(t, req("approve_extension"), dispatcher)
+            sim.act(t, req(Action::ApproveExtension), dispatcher)
         } else {
             sim.act(
                 t,
-                with_note("refuse_extension", "理由不充分，请按原时限办结。".into()),
+                with_note(
+                    Action::RefuseExtension,
+                    "理由不充分，请按原时限办结。".into(),
+                ),
                 dispatcher,
             )
         };
@@ -592,37 +602,41 @@ fn simulate(
     if rng.random_bool(0.02) {
         t = sim.within_stage(t, rng.random_range(0.1..0.5));
         let n = note(NoteKind::Suspended, rng);
-        if !sim.act(t, with_note("suspend", n), dispatcher) {
+        if !sim.act(t, with_note(Action::Suspend, n), dispatcher) {
             return;
         }
         t += Duration::days(rng.random_range(3..40));
-        if !sim.act(t, req("resume"), dispatcher) {
+        if !sim.act(t, req(Action::Resume), dispatcher) {
             return;
         }
     }
     if rng.random_bool(0.02) {
-        let mut s = req("supervise");
-        s.level = Some("yellow".into());
-        s.note = Some("请抓紧办理。".into());
+        let s = with_note(
+            Action::Supervise {
+                level: Some(Level::Yellow),
+            },
+            "请抓紧办理。".into(),
+        );
         let ts = sim.within_stage(t, 0.3);
         sim.act(ts, s, leader);
     }
     t = sim.within_stage(t, late(rng, 0.11));
     let n = note(NoteKind::Handled, rng);
-    if !sim.act(t, with_note("handle", n), &h) {
+    if !sim.act(t, with_note(Action::Handle, n), &h) {
         return;
     }
     // Verification, with rework when the fix is not real.
     for round in 0..3 {
         t = sim.within_stage(t, late(rng, 0.04));
         let failed = round == 0 && rng.random_bool(0.07);
-        let mut v = req("verify");
-        v.passed = Some(!failed);
-        v.note = Some(if failed {
-            note(NoteKind::Rework, rng)
-        } else {
-            note(NoteKind::Verified, rng)
-        });
+        let v = with_note(
+            Action::Verify { passed: !failed },
+            if failed {
+                note(NoteKind::Rework, rng)
+            } else {
+                note(NoteKind::Verified, rng)
+            },
+        );
         if !sim.act(t, v, gw) {
             return;
         }
@@ -631,12 +645,12 @@ fn simulate(
         }
         t = sim.within_stage(t, late(rng, 0.15));
         let n = note(NoteKind::Handled, rng);
-        if !sim.act(t, with_note("handle", n), &h) {
+        if !sim.act(t, with_note(Action::Handle, n), &h) {
             return;
         }
     }
     t = sim.within_stage(t, late(rng, 0.03));
-    if !sim.act(t, req("close"), dispatcher) {
+    if !sim.act(t, req(Action::Close), dispatcher) {
         return;
     }
     if rng.random_bool(0.65) {
@@ -644,16 +658,17 @@ fn simulate(
         let score = *[5, 5, 5, 5, 4, 4, 4, 3, 2, 1]
             .get(rng.random_range(0..10))
             .unwrap_or(&5);
-        let mut rq = req("rate");
-        rq.score = Some(score);
-        rq.note = Some(note(
-            if score >= 4 {
-                NoteKind::Satisfied
-            } else {
-                NoteKind::Dissatisfied
-            },
-            rng,
-        ));
+        let rq = with_note(
+            Action::Rate { score },
+            note(
+                if score >= 4 {
+                    NoteKind::Satisfied
+                } else {
+                    NoteKind::Dissatisfied
+                },
+                rng,
+            ),
+        );
         sim.act(t, rq, dispatcher);
     }
 }

@@ -9,9 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
+use safegrid_domain::calendar::{Limit, LimitUnit};
 use safegrid_domain::catalog::{Catalog, Texts};
 use safegrid_domain::dispute::{AgreementInput, SessionInput};
-use safegrid_domain::engine::{ActionRequest, Actor, Case};
+use safegrid_domain::engine::{Action, Actor, Case, Command};
 use safegrid_geo::geo::InteriorPoint;
 use serde_json::json;
 use uuid::Uuid;
@@ -36,18 +37,15 @@ fn phone(rng: &mut ChaCha8Rng) -> String {
     format!("13{:09}", rng.random_range(0..1_000_000_000u64))
 }
 
-fn step(action: &str) -> ActionRequest {
-    ActionRequest {
-        action: action.into(),
-        ..Default::default()
-    }
+fn step(action: Action) -> Command {
+    Command::new(action)
 }
 
-fn noted(action: &str, note: &str) -> ActionRequest {
-    ActionRequest {
-        action: action.into(),
+/// The demo's notes are its own fixed texts, short and clean: no need to check them.
+fn noted(action: Action, note: &str) -> Command {
+    Command {
+        action,
         note: Some(note.into()),
-        ..Default::default()
     }
 }
 
@@ -79,7 +77,7 @@ struct Flow<'a> {
 impl Flow<'_> {
     /// Fires `req` `hours` after the previous step (moved into office hours: staff act at work),
     /// unless that is still in the future.
-    async fn act(&mut self, hours: i64, req: ActionRequest, actor: &Actor) -> bool {
+    async fn act(&mut self, hours: i64, req: Command, actor: &Actor) -> bool {
         let at = self.st.calendar().add_clock_minutes(
             self.t + Duration::hours(hours),
             1,
@@ -95,7 +93,7 @@ impl Flow<'_> {
                 true
             }
             Err(e) => {
-                tracing::debug!(error = %e.message, action = %req.action, "demo step skipped");
+                tracing::debug!(error = %e.message, action = req.action.name(), "demo step skipped");
                 false
             }
         }
@@ -203,11 +201,13 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
             now,
         };
         let m = &mediator_actor;
-        if !f.act(3, step("accept"), m).await {
+        if !f.act(3, step(Action::Accept), m).await {
             continue;
         }
-        let mut assign = step("assign");
-        assign.mediator = Some(mediator);
+        let assign = step(Action::Assign {
+            mediator,
+            method: None,
+        });
         if !f.act(4, assign, m).await {
             continue;
         }
@@ -215,25 +215,26 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         if roll < 2 {
             f.act(
                 20,
-                noted("refuse_mediation", "被申请人拒绝调解，告知其他救济途径。"),
+                noted(
+                    Action::RefuseMediation,
+                    "被申请人拒绝调解，告知其他救济途径。",
+                ),
                 m,
             )
             .await;
             continue;
         }
         let held = safegrid_domain::calendar::to_local(f.t + Duration::hours(24)).date_naive();
-        let mut session = step("record_session");
-        session.session = Some(SessionInput {
+        let session = step(Action::RecordSession(SessionInput {
             held_on: held.to_string(),
             place: "调解室".into(),
             attendees: vec![a.clone(), b.clone()],
             notes: Some("听取双方陈述，释法明理。".into()),
-        });
+        }));
         if !f.act(26, session, m).await {
             continue;
         }
         if roll < 4 {
-            let mut h = noted("hand_on", "调解不成，引导当事人依法申请仲裁或诉讼。");
             let county_name = names
                 .get(&format!("{county}000000"))
                 .cloned()
@@ -246,45 +247,63 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
             } else {
                 ("litigation", format!("{county_name}人民法院"))
             };
-            h.destination = Some(dest.into());
-            h.destination_body = Some(body);
+            let h = noted(
+                Action::HandOn {
+                    destination: dest.into(),
+                    body,
+                    method: safegrid_domain::dispute::hand_on_method(dest, None)?,
+                },
+                "调解不成，引导当事人依法申请仲裁或诉讼。",
+            );
             f.act(48, h, m).await;
             continue;
         }
-        let mut agree = step("reach_agreement");
         let written = rng.random_bool(0.7);
-        agree.agreement = Some(AgreementInput {
-            form: if written { "written" } else { "oral" }.into(),
-            content: format!("经调解，{a}与{b}自愿达成协议：双方互谅互让，按约定方式解决纠纷。"),
-            obligations: Some("协议签订后十日内履行完毕。".into()),
-            perform_by: None,
-        });
+        let agree = step(Action::ReachAgreement(
+            AgreementInput {
+                form: if written { "written" } else { "oral" }.into(),
+                content: format!(
+                    "经调解，{a}与{b}自愿达成协议：双方互谅互让，按约定方式解决纠纷。"
+                ),
+                obligations: Some("协议签订后十日内履行完毕。".into()),
+                perform_by: None,
+            }
+            .validate()?,
+        ));
         if !f.act(30, agree, m).await {
             continue;
         }
         if written && rng.random_bool(0.3) {
-            let mut c = step("record_court_confirmation");
-            c.court = Some(format!(
-                "{}人民法院",
-                names
-                    .get(&format!("{county}000000"))
-                    .cloned()
-                    .unwrap_or_default()
-            ));
-            c.confirmed = Some(true);
+            let c = step(Action::RecordCourtConfirmation {
+                court: format!(
+                    "{}人民法院",
+                    names
+                        .get(&format!("{county}000000"))
+                        .cloned()
+                        .unwrap_or_default()
+                ),
+                confirmed: true,
+            });
             f.act(24 * 7, c, m).await;
         }
-        let mut fu = noted("follow_up", "回访：协议已履行。");
-        fu.honoured = Some(roll >= 5);
+        let fu = noted(
+            Action::FollowUp {
+                honoured: roll >= 5,
+            },
+            "回访：协议已履行。",
+        );
         if !f.act(24 * 10, fu, m).await {
             continue;
         }
         if roll >= 5 {
-            f.act(24, step("close_resolved"), m).await;
+            f.act(24, step(Action::CloseResolved), m).await;
         } else {
             f.act(
                 24,
-                noted("close_unresolved", "协议未履行，告知当事人可申请强制执行。"),
+                noted(
+                    Action::CloseUnresolved,
+                    "协议未履行，告知当事人可申请强制执行。",
+                ),
                 m,
             )
             .await;
@@ -339,8 +358,12 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         };
         let roll = rng.random_range(0..100);
         if roll < 8 && !earlier.is_empty() {
-            let mut l = noted("link_duplicate", "同一事项重复信访，已告知办理进展。");
-            l.of = Some(earlier[rng.random_range(0..earlier.len())]);
+            let l = noted(
+                Action::LinkDuplicate {
+                    of: earlier[rng.random_range(0..earlier.len())],
+                },
+                "同一事项重复信访，已告知办理进展。",
+            );
             f.act(24, l, d).await;
             continue;
         }
@@ -348,37 +371,45 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         if roll < 16 {
             f.act(
                 24 * 5,
-                noted("not_accept", "不属本级受理范围，已告知向有权机关提出。"),
+                noted(
+                    Action::NotAccept,
+                    "不属本级受理范围，已告知向有权机关提出。",
+                ),
                 d,
             )
             .await;
             continue;
         }
-        let mut fwd = step(if roll < 40 { "forward" } else { "accept" });
-        fwd.department = Some(format!("{county}-{dept_kind}"));
+        let department = format!("{county}-{dept_kind}");
         if roll < 40 {
-            if !f.act(24 * 3, fwd, d).await || !f.act(24 * 4, step("acknowledge"), &handler).await {
+            let fwd = step(Action::Forward { department });
+            if !f.act(24 * 3, fwd, d).await
+                || !f.act(24 * 4, step(Action::Acknowledge), &handler).await
+            {
                 continue;
             }
         } else {
-            let mut disp = step("dispatch");
-            disp.department = fwd.department.clone();
-            if !f.act(24 * 2, step("accept"), d).await || !f.act(24, disp, d).await {
+            let disp = step(Action::Dispatch { department });
+            if !f.act(24 * 2, step(Action::Accept), d).await || !f.act(24, disp, d).await {
                 continue;
             }
         }
         if roll % 7 == 0 {
-            let mut ext = noted("request_extension", "情况复杂，需延长办理期限。");
-            ext.extend_by = Some("30 days".into());
+            let ext = noted(
+                Action::RequestExtension {
+                    extend_by: Some(Limit::new(30, LimitUnit::Days)),
+                },
+                "情况复杂，需延长办理期限。",
+            );
             if f.act(24 * 40, ext, &handler).await {
-                f.act(24 * 2, step("approve_extension"), &leader).await;
+                f.act(24 * 2, step(Action::ApproveExtension), &leader).await;
             }
         }
         let reply_after = 24 * rng.random_range(10..50);
         if !f
             .act(
                 reply_after,
-                noted("reply", "经调查核实，已依法依规处理，现予书面答复。"),
+                noted(Action::Reply, "经调查核实，已依法依规处理，现予书面答复。"),
                 &handler,
             )
             .await
@@ -388,21 +419,21 @@ pub async fn generate(st: &SharedState, seed: u64, cases: usize) -> anyhow::Resu
         if roll % 5 == 0 {
             if f.act(
                 24 * 10,
-                noted("request_review", "信访人对答复意见不服，请求复查。"),
+                noted(Action::RequestReview, "信访人对答复意见不服，请求复查。"),
                 d,
             )
             .await
             {
                 f.act(
                     24 * 20,
-                    noted("answer_review", "复查意见：维持原处理意见。"),
+                    noted(Action::AnswerReview, "复查意见：维持原处理意见。"),
                     &handler,
                 )
                 .await;
             }
             continue;
         }
-        f.act(24 * 31, step("conclude"), d).await;
+        f.act(24 * 31, step(Action::Conclude), d).await;
     }
     Ok(made)
 }

@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use safegrid_domain::codes::RegionCode;
-use safegrid_domain::engine::{ActionRequest, Case};
+use safegrid_domain::engine::{ActionRequest, Case, Command};
 use safegrid_domain::workflow::workflow;
 use safegrid_store::{CaseFilter, SortOrder, StoreError, User};
 use serde::Deserialize;
@@ -106,15 +106,13 @@ async fn act(
     ApiJson(req): ApiJson<ActionRequest>,
 ) -> AppResult<Response> {
     let visible = load_visible(&st, &id, &user).await?;
-    if req.action.trim().is_empty() {
-        return Err(AppError::invalid("action", "is required"));
-    }
+    let cmd = Command::try_from(&req)?;
     let case = st
         .act(
             &visible,
-            &req,
+            &cmd,
             &user.actor(),
-            if_match(&headers)?,
+            if_match(&headers)?.or(req.version),
             Utc::now(),
         )
         .await?;

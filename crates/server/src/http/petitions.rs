@@ -154,7 +154,7 @@ async fn backlog(
         items.push(json!({
             "id": case.id, "number": case.number, "category": case.category,
             "status": case.status, "region_code": case.region_code,
-            "region_name": st.region_names().get(&case.region_code),
+            "region_name": st.region_names().get(case.region_code.as_str()),
             "department": case.department, "repeat_count": repeats,
             "reasons": reasons, "due_at": opt_local_time(case.stage_due_at),
             "received_at": local_time(case.created_at), "supervision": case.supervision,

@@ -101,7 +101,7 @@ async fn create_screening(
         if c.case_type != "dispute" {
             return Err(AppError::invalid(field, "is not a dispute"));
         }
-        if c.grid_code.as_deref() != Some(grid.as_str()) {
+        if c.grid_code.as_ref().map(|g| g.as_str()) != Some(grid.as_str()) {
             return Err(AppError::invalid(field, "is not a dispute of this grid"));
         }
         if found.iter().any(|(_, x)| x == id) {

@@ -389,7 +389,7 @@ pub async fn find_case(st: &SharedState, id: &str, prefix: &str) -> Result<Case,
         Err(_) => st.store.case_by_number(id).await,
     };
     match found {
-        Ok(c) if c.region_code.starts_with(prefix) && !private_type(&c.case_type) => Ok(c),
+        Ok(c) if c.region_code.as_str().starts_with(prefix) && !private_type(&c.case_type) => Ok(c),
         Ok(_) | Err(StoreError::NotFound) => Err(Fail::not_found(format!(
             "service_request_id: no request {id}"
         ))),
@@ -427,7 +427,12 @@ pub async fn token(
         let p = query_params(&q)?;
         let j = jurisdiction(&st, &p).await?;
         let case = match st.store.case_by_tracking_code(token.trim()).await {
-            Ok(c) if c.region_code.starts_with(j.prefix()) && !private_type(&c.case_type) => c,
+            Ok(c)
+                if c.region_code.as_str().starts_with(j.prefix())
+                    && !private_type(&c.case_type) =>
+            {
+                c
+            }
             Ok(_) | Err(StoreError::NotFound) => {
                 return Err(Fail::not_found(format!("token: unknown token {token}")));
             }

@@ -12,13 +12,14 @@ use super::format::{Body, Format, Node};
 use super::requests::{DEFAULT_DAYS, MAX_PAGE, find_case, note_is_public, public_description};
 use super::status;
 use super::{Done, Fail, Params, jurisdiction, parse_time};
+use crate::app::error::AppError;
 use crate::app::service::CreateCase;
 use crate::app::state::SharedState;
 use crate::app::time::local_time;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use safegrid_domain::Role;
-use safegrid_domain::engine::{ActionRequest, Actor, Case};
+use safegrid_domain::engine::{Action, Actor, Case, Command};
 use safegrid_store::{Open311Client, from_ms};
 use serde_json::{Map, Value, json};
 
@@ -148,6 +149,8 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
     }
     let updated_at = parse_time(updated, "updated_datetime", false)?;
     let description = text_param(p, "description", 4000)?.unwrap_or_default();
+    // The resident's words become a comment (typed once, here, before anything is stored).
+    let req = Command::noted(Action::Comment, description.clone()).map_err(AppError::from)?;
     let media_url = media_url_param(p)?;
     let case = find_case(st, request_id, j.prefix()).await?;
     if !st
@@ -179,11 +182,6 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
         ..Actor::system()
     };
     debug_assert_eq!(actor.role, Role::System);
-    let req = ActionRequest {
-        action: "comment".into(),
-        note: Some(description),
-        ..Default::default()
-    };
     let store_note = async |current: &Case| {
         let mut applied = st.apply(current, &req, &actor, Utc::now())?;
         if let Some(m) = applied.event.data.as_object_mut() {
@@ -198,7 +196,7 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
                 m.insert("follow_up".into(), json!(c.id));
             }
         }
-        st.commit(current, &req, &applied, &actor, vec![], Utc::now())
+        st.commit(current, &applied, &actor, vec![], Utc::now())
             .await
     };
     // A note does not depend on the case's state: when someone changed the case meanwhile
@@ -290,7 +288,7 @@ async fn file_follow_up(
         channel: Some("open311".into()),
         address: old.address.clone(),
         report_data: Some(report_data),
-        region_hint: Some(old.region_code.clone()),
+        region_hint: Some(old.region_code.as_str().to_string()),
         ..Default::default()
     };
     Ok(st.create_case(input, None, Utc::now()).await?)

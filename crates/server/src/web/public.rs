@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Utc;
-use safegrid_domain::engine::{self, ActionRequest};
+use safegrid_domain::engine::{self, Action, Command};
 use safegrid_store::{CaseFilter, SortOrder, StoreError};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -523,26 +523,31 @@ async fn rate(
         let case = st.store.case_by_tracking_code(&code).await?;
         let mut errors = FormErrors::default();
         let score = match f.score.as_deref().map(str::trim) {
-            Some(s) if !s.is_empty() => s.parse::<i64>().ok(),
+            Some(s) if !s.is_empty() => s.parse::<u8>().ok().filter(|s| (1..=5).contains(s)),
             _ => None,
         };
-        if score.is_none() {
+        let Some(score) = score else {
             errors.add(
                 "score",
                 ctx.lang.field_error("score", "choose 1 to 5 stars"),
             );
             return track_inner(&st, &ctx, &code, false, false, errors).await;
-        }
-        let req = ActionRequest {
-            action: "rate".into(),
-            score,
-            note: f.note.clone(),
-            ..Default::default()
+        };
+        let rate = match f.note.as_deref() {
+            Some(n) => Command::noted(Action::Rate { score }, n),
+            None => Ok(Command::new(Action::Rate { score })),
+        };
+        let rate = match rate {
+            Ok(r) => r,
+            Err(e) => {
+                errors.api(ctx.lang, &e.into());
+                return track_inner(&st, &ctx, &code, false, false, errors).await;
+            }
         };
         match st
             .act(
                 &case,
-                &req,
+                &rate,
                 &engine::tracking_holder(&case),
                 None,
                 Utc::now(),

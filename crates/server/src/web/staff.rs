@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use chrono::{Duration, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::RegionCode;
-use safegrid_domain::engine::{ActionRequest, Case};
+use safegrid_domain::engine::{Action, ActionRequest, Case, Command};
 use safegrid_store::{CaseFilter, Department, SortOrder, StoreError, User};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -249,12 +249,8 @@ async fn likely_duplicates(
         ..Default::default()
     };
     match &case.grid_code {
-        Some(g) => f.grid = Some(g.clone()),
-        None => {
-            f.region_prefix = RegionCode::parse(&case.region_code)
-                .ok()
-                .map(|r| r.short().to_string())
-        }
+        Some(g) => f.grid = Some(g.as_str().to_string()),
+        None => f.region_prefix = Some(case.region_code.short().to_string()),
     }
     scope_filter(user, &mut f);
     let page = st
@@ -620,7 +616,7 @@ fn dispatch_targets(
         .map(|c| c.department_kind.clone())
         .unwrap_or_default();
     let county = &case.county_code;
-    let city = &case.region_code[..4.min(case.region_code.len())];
+    let city = &case.region_code.as_str()[..4];
     let mut v: Vec<(String, String, bool, u8)> = depts
         .iter()
         .filter(|d| {
@@ -668,20 +664,14 @@ fn dispatch_previews(
     let mut current = case.clone();
     for step in 0..3 {
         if step > 0 {
-            let exp = ActionRequest {
-                action: "expedite".into(),
-                ..Default::default()
-            };
-            match st.apply(&current, &exp, &actor, now) {
+            match st.apply(&current, &Command::new(Action::Expedite), &actor, now) {
                 Ok(a) if a.case.urgency != current.urgency => current = a.case,
                 _ => break,
             }
         }
-        let req = ActionRequest {
-            action: "dispatch".into(),
-            department: Some("preview".into()),
-            ..Default::default()
-        };
+        let req = Command::new(Action::Dispatch {
+            department: "preview".into(),
+        });
         if let Ok(a) = st.apply(&current, &req, &actor, now) {
             options.push(DispatchOption {
                 urgency: current.urgency.to_string(),
@@ -910,6 +900,13 @@ async fn act(
             );
             return case_page_inner(&st, &ctx, &id, errors, action, false).await;
         }
+        let req = match Command::try_from(&req) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                errors.api(ctx.lang, &e.into());
+                return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+            }
+        };
         let mut case = case;
         let mut version = version;
         let wanted = data.get("urgency");
@@ -923,10 +920,9 @@ async fn act(
             };
             // A higher urgency is reached by expediting (加急), recorded in the history like any step.
             while case.urgency < target {
-                let exp = ActionRequest {
-                    action: "expedite".into(),
+                let exp = Command {
+                    action: Action::Expedite,
                     note: req.note.clone(),
-                    ..Default::default()
                 };
                 match st
                     .act(&case, &exp, &user.actor(), version, Utc::now())

@@ -153,9 +153,12 @@ fn page_view(v: app_view::CaseView, case: &Case, viewer: Option<&User>, lang: La
         // Masked as the API masks it (`crate::app::pii`); a page of one case masks its other names too.
         description: v.description,
         address: v.address.unwrap_or_default(),
-        region_code: case.region_code.clone(),
+        region_code: case.region_code.as_str().to_string(),
         region_name: v.region_name.unwrap_or_default(),
-        grid_code: case.grid_code.clone().unwrap_or_default(),
+        grid_code: case
+            .grid_code
+            .map(|g| g.as_str().to_string())
+            .unwrap_or_default(),
         department: case.department.clone().unwrap_or_default(),
         department_name,
         reporter_name,

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod helpers;
+mod actions;
 mod disputes;
 mod inputs;
 mod open311;

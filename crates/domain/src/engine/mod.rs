@@ -2,13 +2,30 @@
 //! action, it consults the case type's workflow (data), checks the actor may fire it here, runs
 //! the deadline clocks and returns the new case, the history entry and the KPI counter delta.
 //! Pure: storage persists the result atomically with a version check.
+//!
+//! An action arrives typed ([`Command`], parsed once from the wire's [`ActionRequest`]) and is
+//! applied by concern: intake and registration, dispatch and handling, deadlines, supervision,
+//! closing and rating, dispute mediation, petition handling. What a dispute or petition must
+//! record beside the case comes back as [`Effect`]s.
 
-use crate::calendar::{Light, Limit, LimitUnit, WorkCalendar, light};
+mod action;
+mod closing;
+mod deadlines;
+mod handling;
+mod intake;
+mod mediation;
+mod petition;
+mod supervision;
+
+pub use action::{ACTION_NAMES, Action, AnswerKind, Command, Effect, Level, Outcome};
+
+use crate::calendar::{Light, Limit, WorkCalendar, light};
 use crate::catalog::{Stage, Urgency};
+use crate::codes::{GridCode, RegionCode};
 use crate::error::FieldError;
 use crate::kpi::Counters;
 use crate::role::Role;
-use crate::workflow::{Clock, StateDef, Target, Workflow, workflow};
+use crate::workflow::{Clock, StateDef, Target, TransitionDef, Workflow, workflow};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -31,8 +48,8 @@ pub struct Case {
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub grid_code: Option<String>,
-    pub region_code: String,
+    pub grid_code: Option<GridCode>,
+    pub region_code: RegionCode,
     /// No grid contains the point: a dispatcher must assign one by hand.
     pub needs_grid: bool,
     /// Reported by address only: a dispatcher must place it on the map.
@@ -116,7 +133,8 @@ impl Actor {
     }
 }
 
-/// An action request as it arrives from the API.
+/// An action request as it arrives from the API and the forms (the wire type): parsed into a
+/// [`Command`] before anything else (`Command::try_from`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ActionRequest {
     pub action: String,
@@ -187,6 +205,8 @@ pub struct Applied {
     pub case: Case,
     pub event: Event,
     pub counters: Counters,
+    /// What the case's type must record beside it (a dispute's mediator, a petition's answer).
+    pub effects: Vec<Effect>,
 }
 
 /// Why an action was refused.
@@ -234,15 +254,15 @@ fn actor_fits(case: &Case, actor: &Actor, action: &str) -> bool {
         Role::System => true,
         Role::Handler => case.department.is_some() && case.department == actor.department,
         Role::GridWorker => match &case.grid_code {
-            Some(g) => actor.grids.is_empty() || actor.grids.contains(g),
-            None => actor.covers_region(&case.region_code),
+            Some(g) => actor.grids.is_empty() || actor.grids.iter().any(|a| a == g.as_str()),
+            None => actor.covers_region(case.region_code.as_str()),
         },
         Role::Citizen => {
             action == "rate"
                 && ((case.reporter_user.is_some() && case.reporter_user == actor.id)
                     || (actor.id.is_none() && actor.username == tracking_holder(case).username))
         }
-        _ => actor.covers_region(&case.region_code),
+        _ => actor.covers_region(case.region_code.as_str()),
     }
 }
 
@@ -302,94 +322,77 @@ fn start_stage(ctx: &Context, case: &mut Case, stage: Stage, state: Option<&Stat
     }
 }
 
-/// Hands a case to a department (派遣, and a petition's 转送): the department from the request,
-/// counted as dispatched once and as a dispatch event every time.
-fn send_to_department(
-    case: &Case,
-    c: &mut Case,
-    k: &mut Counters,
-    data: &mut serde_json::Map<String, serde_json::Value>,
-    req: &ActionRequest,
-    now: DateTime<Utc>,
-    missing: &str,
-) -> Result<(), FieldError> {
-    let dept = req
-        .department
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| FieldError::new("department", missing))?;
-    c.department = Some(dept.to_string());
-    if case.dispatched_at.is_none() {
-        k.dispatched += 1;
-    }
-    c.dispatched_at = Some(now);
-    k.dispatch_events += 1;
-    data.insert("department".into(), dept.into());
-    Ok(())
-}
-
-/// A department gives a case back (退回, and a petition's 异议): recorded and counted as returned.
-fn take_back(
-    case: &Case,
-    c: &mut Case,
-    k: &mut Counters,
-    data: &mut serde_json::Map<String, serde_json::Value>,
-) {
-    data.insert("department".into(), case.department.clone().into());
-    c.department = None;
-    c.return_count += 1;
-    k.returned += 1;
-}
-
-/// Closes a dispute or petition (办结): counted once, on time unless it ever ran late.
-fn close_case(c: &mut Case, k: &mut Counters, now: DateTime<Utc>) {
-    if c.closed_at.is_none() {
-        c.closed_at = Some(now);
-        k.closed += 1;
-        k.closed_on_time += i64::from(!c.ever_overdue);
-    }
-}
-
-fn stop_clock(case: &mut Case) {
-    case.stage = None;
-    case.stage_limit = None;
-    case.stage_started_at = None;
-    case.stage_due_at = None;
-    case.stage_yellow_at = None;
-}
-
-fn parse_limit(s: &str, field: &str) -> Result<Limit, FieldError> {
+pub(crate) fn parse_limit(s: &str, field: &str) -> Result<Limit, FieldError> {
     s.parse::<Limit>()
         .map_err(|e| FieldError::new(field, e.reason))
 }
 
-fn require_note(req: &ActionRequest, needed: bool) -> Result<Option<String>, FieldError> {
-    let note = req.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if let Some(n) = note
-        && n.chars().count() > 4000
-    {
-        return Err(FieldError::new("note", "must be at most 4000 characters"));
-    }
-    if needed && note.is_none() {
-        return Err(FieldError::new(
-            "note",
-            format!("is required for {} (give the reason)", req.action),
-        ));
-    }
-    Ok(note.map(str::to_string))
+/// One action being applied: the case as it was, the case as it becomes, and what the action
+/// records (history data, KPI counters, the effects its type's records need).
+struct Step<'a> {
+    ctx: &'a Context<'a>,
+    /// The case as it was before the action.
+    case: &'a Case,
+    /// The case as the action leaves it.
+    c: Case,
+    k: Counters,
+    data: serde_json::Map<String, serde_json::Value>,
+    effects: Vec<Effect>,
+    note: Option<&'a str>,
+    /// Whether the stage the case was in was left within its limit.
+    left_on_time: bool,
+    transition: &'a TransitionDef,
 }
 
-/// Applies `req` to `case` on behalf of `actor`. Existence checks that need storage (the
-/// department of a dispatch, the original of a duplicate) are the caller's.
+impl Step<'_> {
+    fn now(&self) -> DateTime<Utc> {
+        self.ctx.now
+    }
+
+    /// The note given with the action, as the text of a record beside the case.
+    fn note_text(&self) -> String {
+        self.note.unwrap_or_default().to_string()
+    }
+
+    /// Marks the case handled (处置完成): counted once, on time if its stage was.
+    fn mark_handled(&mut self) {
+        if self.case.handled_at.is_none() {
+            self.k.handled += 1;
+            self.k.handled_on_time += i64::from(self.left_on_time);
+        }
+        self.c.handled_at = Some(self.now());
+    }
+
+    /// Marks the case registered (立案): counted once per registration.
+    fn mark_registered(&mut self) {
+        self.c.registered_at = Some(self.now());
+        self.k.registered += 1;
+        self.k.registered_on_time += i64::from(self.left_on_time);
+    }
+
+    /// Closes a dispute or petition (办结): counted once, on time unless it ever ran late.
+    fn close_case(&mut self) {
+        if self.c.closed_at.is_none() {
+            self.c.closed_at = Some(self.now());
+            self.k.closed += 1;
+            self.k.closed_on_time += i64::from(!self.c.ever_overdue);
+        }
+    }
+}
+
+/// Applies `cmd` to `case` on behalf of `actor`: the workflow (data) says whether the action's
+/// name may be fired from the case's state by this actor and whether a note is required; the
+/// action's own fields were checked when it was parsed. Existence checks that need storage (the
+/// department of a dispatch, the original of a duplicate, a dispute's mediator) are the
+/// caller's, from the action and the returned [`Applied::effects`].
 pub fn apply(
     case: &Case,
-    req: &ActionRequest,
+    cmd: &Command,
     actor: &Actor,
     ctx: &Context,
 ) -> Result<Applied, EngineError> {
     let wf = wf_of(&case.case_type)?;
-    let action = req.action.trim();
+    let action = cmd.action.name();
     let known = wf.action_names();
     if !known.contains(&action) {
         return Err(EngineError::UnknownAction {
@@ -398,25 +401,12 @@ pub fn apply(
             known: known.iter().map(|s| s.to_string()).collect(),
         });
     }
-    let guard = if action == "verify" {
-        match req.passed {
-            Some(true) => Some("passed"),
-            Some(false) => Some("failed"),
-            None => {
-                return Err(
-                    FieldError::new("passed", "is required for verify (true or false)").into(),
-                );
-            }
-        }
-    } else {
-        None
-    };
     let not_allowed = || EngineError::NotAllowed {
         action: action.to_string(),
         state: case.status.clone(),
         allowed: allowed_actions(case, actor),
     };
-    let Some(t) = wf.transition(&case.status, action, guard) else {
+    let Some(t) = wf.transition(&case.status, action, cmd.action.guard()) else {
         return Err(not_allowed());
     };
     if (actor.role != Role::System && !t.roles.contains(&actor.role))
@@ -427,7 +417,13 @@ pub fn apply(
             action: action.to_string(),
         });
     }
-    let note = require_note(req, t.note_required)?;
+    if t.note_required && cmd.note.is_none() {
+        return Err(FieldError::new(
+            "note",
+            format!("is required for {action} (give the reason)"),
+        )
+        .into());
+    }
     let now = ctx.now;
     if let Some(window) = t.within {
         let entered = case.stage_started_at.unwrap_or(case.updated_at);
@@ -444,10 +440,6 @@ pub fn apply(
             });
         }
     }
-    let mut c = case.clone();
-    let mut k = Counters::default();
-    let mut data = serde_json::Map::new();
-
     let to_state = match &t.to {
         Target::Same => case.status.clone(),
         Target::State(s) => s.clone(),
@@ -471,387 +463,87 @@ pub fn apply(
         _ => false,
     };
     let left_on_time = case.stage_due_at.is_none_or(|d| now <= d);
+    let mut s = Step {
+        ctx,
+        case,
+        c: case.clone(),
+        k: Counters::default(),
+        data: serde_json::Map::new(),
+        effects: vec![],
+        note: cmd.note.as_deref(),
+        left_on_time,
+        transition: t,
+    };
     if leaving_stage
         && !left_on_time
         && !from_window
         && !case.ever_overdue
         && !matches!(to_clock, Clock::Paused)
     {
-        c.ever_overdue = true;
-        k.overdue += 1;
+        s.c.ever_overdue = true;
+        s.k.overdue += 1;
     }
 
-    // Action side effects.
-    match action {
-        "register" => {
-            c.registered_at = Some(now);
-            k.registered += 1;
-            k.registered_on_time += i64::from(left_on_time);
-            if case.channel == "grid_worker" {
-                k.grid_reports_registered += 1;
-            }
+    // What the action itself does, by concern.
+    match &cmd.action {
+        Action::Register => intake::register(&mut s),
+        Action::Reject | Action::NotAccept => intake::reject(&mut s),
+        Action::Void => intake::void(&mut s),
+        Action::LinkDuplicate { of } => intake::link_duplicate(&mut s, *of)?,
+        Action::SelfHandle => intake::self_handle(&mut s),
+        Action::Accept => intake::accept(&mut s),
+        Action::Comment | Action::Acknowledge | Action::Resume => {}
+        Action::Dispatch { department } | Action::Forward { department } => {
+            handling::send_to_department(&mut s, department)
         }
-        "reject" => k.rejected += 1,
-        "void" => k.voided += 1,
-        "link_duplicate" => {
-            let of = req.of.ok_or_else(|| {
-                FieldError::new("of", "is required: the id of the case this one duplicates")
-            })?;
-            if of == case.id {
-                return Err(FieldError::new("of", "a case cannot duplicate itself").into());
-            }
-            c.duplicate_of = Some(of);
-            data.insert("of".into(), of.to_string().into());
-            k.merged += 1;
+        Action::Return | Action::Object => handling::take_back(&mut s),
+        Action::Handle => s.mark_handled(),
+        Action::Verify { passed } => handling::verify(&mut s, *passed),
+        Action::RequestExtension { extend_by } => deadlines::request_extension(&mut s, *extend_by)?,
+        Action::ApproveExtension => deadlines::approve_extension(&mut s)?,
+        Action::RefuseExtension => s.c.pending_extension = None,
+        Action::Suspend => deadlines::suspend(&mut s)?,
+        Action::Expedite => deadlines::expedite(&mut s),
+        Action::Supervise { level } => supervision::supervise(&mut s, *level),
+        Action::Close => closing::close(&mut s),
+        Action::Rate { score } => closing::rate(&mut s, *score)?,
+        Action::Assign { mediator, method } => mediation::assign(&mut s, *mediator, method),
+        Action::RecordSession(session) => mediation::record_session(&mut s, session)?,
+        Action::ReachAgreement(agreement) => mediation::reach_agreement(&mut s, agreement),
+        Action::FollowUp { honoured } => mediation::follow_up(&mut s, *honoured),
+        Action::RecordCourtConfirmation { court, confirmed } => {
+            mediation::court_confirmation(&mut s, court, *confirmed)
         }
-        "self_handle" => {
-            c.registered_at = Some(now);
-            c.handled_at = Some(now);
-            k.registered += 1;
-            k.registered_on_time += 1;
-            k.self_handled += 1;
-            k.handled += 1;
-            k.handled_on_time += 1;
-            if case.channel == "grid_worker" {
-                k.grid_reports_registered += 1;
-            }
+        Action::RemindCourtConfirmation => s.effects.push(Effect::ConfirmationReminded),
+        Action::HandOn {
+            destination,
+            body,
+            method,
+        } => mediation::hand_on(&mut s, destination, body, method),
+        Action::CloseResolved => mediation::conclude(&mut s, Outcome::Resolved),
+        Action::CloseUnresolved | Action::FailMediation => {
+            mediation::conclude(&mut s, Outcome::Unresolved)
         }
-        "dispatch" => send_to_department(
-            case,
-            &mut c,
-            &mut k,
-            &mut data,
-            req,
-            now,
-            "is required for dispatch (a department code)",
-        )?,
-        "return" => take_back(case, &mut c, &mut k, &mut data),
-        "request_extension" => {
-            let by = match (req.extend_by.as_deref(), t.max_extension) {
-                (Some(s), _) => parse_limit(s, "extend_by")?,
-                (None, Some(max)) => max,
-                (None, None) => limit_of(ctx, case, Stage::Handle),
-            };
-            if let Some(max) = t.max_extension {
-                if case.extension_count > 0 {
-                    return Err(FieldError::new(
-                        "extend_by",
-                        format!("this case was extended once already; the law allows one extension of at most {max}"),
-                    )
-                    .into());
-                }
-                if by.unit != max.unit || by.amount > max.amount {
-                    return Err(
-                        FieldError::new("extend_by", format!("must be at most {max}")).into(),
-                    );
-                }
-            }
-            c.pending_extension = Some(by.to_string());
-            data.insert("extend_by".into(), by.to_string().into());
-        }
-        "approve_extension" => {
-            let by = match case.pending_extension.as_deref() {
-                Some(s) => parse_limit(s, "extend_by")?,
-                None => limit_of(ctx, case, Stage::Handle),
-            };
-            if let Some(due) = case.stage_due_at {
-                let new_due = ctx.calendar.due(due, by);
-                c.stage_due_at = Some(new_due);
-                c.due_at = Some(new_due);
-                if let (Some(start), Some(limit)) =
-                    (case.stage_started_at, case.stage_limit.as_deref())
-                {
-                    let total = parse_limit(limit, "stage_limit")?;
-                    let unit = total.unit;
-                    let minutes = ctx.calendar.clock_minutes_between(start, new_due, unit);
-                    c.stage_yellow_at =
-                        Some(ctx.calendar.add_clock_minutes(start, minutes * 4 / 5, unit));
-                }
-                data.insert("due_at".into(), new_due.to_rfc3339().into());
-            }
-            c.pending_extension = None;
-            c.extension_count += 1;
-            data.insert("extend_by".into(), by.to_string().into());
-            k.extended += 1;
-        }
-        "refuse_extension" => c.pending_extension = None,
-        "suspend" => {
-            if let (Some(due), Some(limit)) = (case.stage_due_at, case.stage_limit.as_deref()) {
-                let unit = parse_limit(limit, "stage_limit")?.unit;
-                c.suspended_remaining =
-                    Some(ctx.calendar.clock_minutes_between(now, due, unit).max(0));
-            }
-            c.suspended_from = Some(case.status.clone());
-            k.suspended += 1;
-        }
-        "resume" => {}
-        "handle" => {
-            if case.handled_at.is_none() {
-                k.handled += 1;
-                k.handled_on_time += i64::from(left_on_time);
-            }
-            c.handled_at = Some(now);
-        }
-        "verify" => {
-            k.verifications += 1;
-            k.verifications_on_time += i64::from(left_on_time);
-            if req.passed == Some(true) {
-                c.verified_at = Some(now);
-            } else {
-                if case.rework_count == 0 {
-                    k.reworked += 1;
-                }
-                c.rework_count += 1;
-            }
-            data.insert("passed".into(), req.passed.into());
-        }
-        "close" => {
-            c.closed_at = Some(now);
-            k.closed += 1;
-            if !c.ever_overdue {
-                k.closed_on_time += 1;
-            }
-        }
-        "supervise" => {
-            let level = match req.level.as_deref() {
-                Some(l @ ("yellow" | "red")) => l.to_string(),
-                Some(_) => return Err(FieldError::new("level", "must be yellow or red").into()),
-                None if live_light(case, now) == Light::Red => "red".into(),
-                None => "yellow".into(),
-            };
-            data.insert("level".into(), level.clone().into());
-            c.supervision = Some(level);
-            k.supervised += 1;
-        }
-        "expedite" => {
-            let raised = match case.urgency {
-                Urgency::Normal => Urgency::Urgent,
-                _ => Urgency::Emergency,
-            };
-            c.urgency = raised;
-            c.expedited = true;
-            data.insert(
-                "urgency".into(),
-                serde_json::to_value(raised).unwrap_or_default(),
-            );
-            // A shorter limit applies from the stage's start, never a longer one.
-            if let (Some(stage), Some(start), Some(due)) =
-                (case.stage, case.stage_started_at, case.stage_due_at)
-            {
-                let limit = ctx.limits.limit(&case.category, raised, stage);
-                let new_due = ctx.calendar.due(start, limit);
-                if new_due < due {
-                    c.stage_limit = Some(limit.to_string());
-                    c.stage_due_at = Some(new_due);
-                    c.stage_yellow_at = Some(ctx.calendar.yellow_at(start, limit));
-                    if stage == Stage::Handle {
-                        c.due_at = Some(new_due);
-                    }
-                }
-            }
-        }
-        "rate" => {
-            if case.rating.is_some() {
-                return Err(EngineError::NotAllowed {
-                    action: "rate".into(),
-                    state: format!("{} (already rated)", case.status),
-                    allowed: vec![],
-                });
-            }
-            let score = req
-                .score
-                .ok_or_else(|| FieldError::new("score", "is required for rate (1 to 5)"))?;
-            if !(1..=5).contains(&score) {
-                return Err(FieldError::new("score", "must be between 1 and 5").into());
-            }
-            c.rating = Some(score as i16);
-            k.rated += 1;
-            k.rating_sum += score;
-            k.satisfied += i64::from(score >= 4);
-            data.insert("score".into(), score.into());
-        }
-        "accept" if case.case_type != "service_event" => {
-            c.registered_at = Some(now);
-            k.registered += 1;
-            k.registered_on_time += i64::from(left_on_time);
-        }
-        "not_accept" => k.rejected += 1,
-        "assign" => {
-            let mediator = req.mediator.ok_or_else(|| {
-                FieldError::new(
-                    "mediator",
-                    "is required for assign (a mediator's id, see GET /api/v1/mediators)",
-                )
-            })?;
-            if let Some(m) = req.method.as_deref() {
-                data.insert("method".into(), crate::dispute::mediation_method(m)?.into());
-            }
-            data.insert("mediator".into(), mediator.to_string().into());
-            if case.dispatched_at.is_none() {
-                k.dispatched += 1;
-            }
-            c.dispatched_at = Some(now);
-            k.dispatch_events += 1;
-        }
-        "record_session" => {
-            let s = req
-                .session
-                .as_ref()
-                .ok_or_else(|| FieldError::new("session", "is required for record_session"))?;
-            let today = crate::calendar::to_local(now).date_naive();
-            let checked = s.validate(today)?;
-            // The names and notes stay in the session record, where viewing them is controlled;
-            // the history (shown on the public tracking page too) keeps when and where only.
-            data.insert(
-                "session".into(),
-                serde_json::json!({
-                    "held_on": checked.held_on.to_string(),
-                    "place": checked.place,
-                    "attendees": checked.attendees.len(),
-                }),
-            );
-        }
-        "reach_agreement" => {
-            let a = req
-                .agreement
-                .as_ref()
-                .ok_or_else(|| FieldError::new("agreement", "is required for reach_agreement"))?;
-            let checked = a.validate()?;
-            data.insert("form".into(), checked.form.into());
-            if case.handled_at.is_none() {
-                k.handled += 1;
-                k.handled_on_time += i64::from(left_on_time);
-            }
-            c.handled_at = Some(now);
-        }
-        "follow_up" => {
-            let honoured = req.honoured.ok_or_else(|| {
-                FieldError::new("honoured", "is required for follow_up (true or false)")
-            })?;
-            data.insert("honoured".into(), honoured.into());
-        }
-        "record_court_confirmation" => {
-            let court = req
-                .court
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| FieldError::new("court", "is required: the court that ruled"))?;
-            if court.chars().count() > 100 {
-                return Err(FieldError::new("court", "must be at most 100 characters").into());
-            }
-            let confirmed = req.confirmed.ok_or_else(|| {
-                FieldError::new(
-                    "confirmed",
-                    "is required (true if the court confirmed the agreement)",
-                )
-            })?;
-            data.insert("court".into(), court.into());
-            data.insert("confirmed".into(), confirmed.into());
-        }
-        "hand_on" => {
-            let dest = req
-                .destination
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "destination",
-                        "is required: arbitration, litigation or administrative",
-                    )
-                })?;
-            let method = crate::dispute::hand_on_method(dest, req.method.as_deref())?;
-            let body = req
-                .destination_body
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "destination_body",
-                        "is required: the body the dispute goes to",
-                    )
-                })?;
-            if body.chars().count() > 100 {
-                return Err(
-                    FieldError::new("destination_body", "must be at most 100 characters").into(),
-                );
-            }
-            data.insert("destination".into(), dest.into());
-            data.insert("destination_body".into(), body.into());
-            data.insert("method".into(), method.into());
-            close_case(&mut c, &mut k, now);
-            k.disputes_concluded += 1;
-        }
-        "close_resolved" => {
-            close_case(&mut c, &mut k, now);
-            k.disputes_concluded += 1;
-            k.disputes_resolved += 1;
-        }
-        "fail_mediation" | "close_unresolved" => {
-            close_case(&mut c, &mut k, now);
-            k.disputes_concluded += 1;
-        }
-        "refuse_mediation" | "conclude" | "answer_re_review" => close_case(&mut c, &mut k, now),
-        "forward" => send_to_department(
-            case,
-            &mut c,
-            &mut k,
-            &mut data,
-            req,
-            now,
-            "is required for forward (the competent body's department code)",
-        )?,
-        "object" => take_back(case, &mut c, &mut k, &mut data),
-        "reply" => {
-            if case.handled_at.is_none() {
-                k.handled += 1;
-                k.handled_on_time += i64::from(left_on_time);
-            }
-            c.handled_at = Some(now);
-        }
-        _ => {}
+        Action::RefuseMediation => mediation::conclude(&mut s, Outcome::NotMediated),
+        Action::Evaluate => mediation::evaluate(&mut s),
+        Action::Reply => petition::answer(&mut s, AnswerKind::Reply),
+        Action::AnswerReview => petition::answer(&mut s, AnswerKind::ReviewAnswer),
+        Action::AnswerReReview => petition::answer(&mut s, AnswerKind::ReReviewAnswer),
+        Action::TakeCharge => s.effects.push(Effect::TakeCharge),
+        Action::RequestReview | Action::RequestReReview => {}
+        Action::Conclude => s.close_case(),
     }
 
     // Clocks of the new state.
-    match (from_clock, to_clock) {
-        (_, Clock::None) => {
-            stop_clock(&mut c);
-            c.suspended_from = None;
-        }
-        (_, Clock::Paused) => {
-            c.stage_due_at = None;
-            c.stage_yellow_at = None;
-        }
-        (Clock::Paused, Clock::Stage(stage)) if action == "resume" => {
-            let limit_s = case.stage_limit.clone();
-            match (limit_s.as_deref(), case.suspended_remaining) {
-                (Some(ls), Some(rem)) => {
-                    let limit = parse_limit(ls, "stage_limit")?;
-                    let total = ctx.calendar.limit_minutes(limit);
-                    let unit: LimitUnit = limit.unit;
-                    let due = ctx.calendar.add_clock_minutes(now, rem, unit);
-                    let to_yellow = rem - total / 5;
-                    c.stage_due_at = Some(due);
-                    c.stage_yellow_at =
-                        Some(ctx.calendar.add_clock_minutes(now, to_yellow.max(0), unit));
-                    if stage == Stage::Handle {
-                        c.due_at = Some(due);
-                    }
-                    data.insert("due_at".into(), due.to_rfc3339().into());
-                }
-                _ => start_stage(ctx, &mut c, stage, to_def),
-            }
-            c.suspended_from = None;
-            c.suspended_remaining = None;
-        }
-        // A statutory clock runs from the event the law names: dispatching within it does not restart it.
-        (Clock::Stage(a), Clock::Stage(b))
-            if a == b && (action != "dispatch" || to_def.is_some_and(|d| d.limit.is_some())) => {}
-        (_, Clock::Stage(b)) => start_stage(ctx, &mut c, b, to_def),
-    }
+    deadlines::enter_clock(&mut s, from_clock, to_clock, to_def, action)?;
 
+    let Step {
+        mut c,
+        k,
+        data,
+        effects,
+        ..
+    } = s;
     c.status = to_state.clone();
     c.updated_at = now;
     c.version += 1;
@@ -863,13 +555,14 @@ pub fn apply(
         actor_name: actor.username.clone(),
         actor_role: actor.role,
         at: now,
-        note,
+        note: cmd.note.clone(),
         data: serde_json::Value::Object(data),
     };
     Ok(Applied {
         case: c,
         event,
         counters: k,
+        effects,
     })
 }
 
@@ -888,8 +581,8 @@ pub struct NewCase {
     pub address: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
-    pub grid_code: Option<String>,
-    pub region_code: String,
+    pub grid_code: Option<GridCode>,
+    pub region_code: RegionCode,
     pub needs_grid: bool,
     pub needs_location: bool,
     pub reporter_name: Option<String>,
@@ -1012,6 +705,7 @@ pub fn create(new: NewCase, actor: Option<&Actor>, ctx: &Context) -> Result<Appl
         case: c,
         event,
         counters: k,
+        effects: vec![],
     })
 }
 
@@ -1072,6 +766,7 @@ pub fn watch(case: &Case, now: DateTime<Utc>) -> Option<Applied> {
         case: c,
         event,
         counters: k,
+        effects: vec![],
     })
 }
 
@@ -1101,7 +796,7 @@ mod tests {
             lat: Some(30.78412),
             lon: Some(120.02352),
             grid_code: None,
-            region_code: "330502001001".into(),
+            region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
             needs_grid: true,
             needs_location: false,
             reporter_name: None,
@@ -1130,11 +825,7 @@ mod tests {
             username: "open311:fixmystreet".into(),
             ..Actor::system()
         };
-        let req = ActionRequest {
-            action: "comment".into(),
-            note: Some("今天路过，井盖还是没有".into()),
-            ..Default::default()
-        };
+        let req = Command::noted(Action::Comment, "今天路过，井盖还是没有").unwrap();
         let a = apply(&case, &req, &open311, &later).expect("a machine channel may comment");
         assert_eq!(a.case.status, case.status);
         assert_eq!(a.case.stage_due_at, case.stage_due_at, "the clock runs on");
@@ -1146,10 +837,7 @@ mod tests {
         assert_eq!(a.event.from_status.as_deref(), Some("reported"));
         assert_eq!(a.event.to_status, "reported");
         // A note is required; people comment through their own actions, not this one.
-        let bare = ActionRequest {
-            action: "comment".into(),
-            ..Default::default()
-        };
+        let bare = Command::new(Action::Comment);
         assert!(matches!(
             apply(&case, &bare, &open311, &later),
             Err(EngineError::Invalid(f)) if f.field == "note"
@@ -1205,7 +893,7 @@ mod tracking_holder_tests {
             lat: None,
             lon: None,
             grid_code: None,
-            region_code: "330502001001".into(),
+            region_code: crate::codes::RegionCode::parse("330502001001").unwrap(),
             needs_grid: true,
             needs_location: false,
             reporter_name: None,
@@ -1229,12 +917,13 @@ mod tracking_holder_tests {
             ("verify", Role::Dispatcher),
             ("close", Role::Dispatcher),
         ] {
-            let req = ActionRequest {
+            let req = Command::try_from(ActionRequest {
                 action: action.into(),
                 department: Some("330502-cgj".into()),
                 passed: Some(true),
                 ..Default::default()
-            };
+            })
+            .unwrap();
             case = apply(&case, &req, &staff(role), &ctx).unwrap().case;
         }
         assert_eq!(case.status, "closed");
@@ -1257,14 +946,13 @@ mod tracking_holder_tests {
             limits: &Fixed,
             now: Utc::now(),
         };
-        let rate = ActionRequest {
-            action: "rate".into(),
-            score: Some(5),
-            ..Default::default()
-        };
+        let rate = Command::new(Action::Rate { score: 5 });
         assert!(apply(&other, &rate, &holder, &ctx).is_err());
         let rated = apply(&case, &rate, &holder, &ctx).unwrap().case;
         assert_eq!(rated.rating, Some(5));
         assert!(allowed_actions(&rated, &holder).is_empty(), "once");
     }
 }
+
+#[cfg(test)]
+mod effects_tests;
