@@ -87,6 +87,21 @@ pub fn spell_tracking_code(bits: u64) -> String {
         .collect()
 }
 
+/// The KPI nodes one applied action counts towards: the case's after the action, with the
+/// department it had before when the action took it away (a return still counts for the
+/// department that returned it). The write path (`Service::commit`) and the demo's bulk
+/// simulation both count through this.
+pub fn counted_nodes(before: &Case, applied: &Applied) -> Vec<String> {
+    kpi_nodes(
+        &applied.case,
+        applied
+            .case
+            .department
+            .as_deref()
+            .or(before.department.as_deref()),
+    )
+}
+
 /// The KPI nodes a case counts towards: each region from province down, its grid, its department.
 pub fn kpi_nodes(case: &Case, department: Option<&str>) -> Vec<String> {
     let mut nodes: Vec<String> = case
@@ -351,14 +366,7 @@ impl AppState {
     ) -> AppResult<Case> {
         let mut writes = self.action_writes(case, applied, actor, now).await?;
         writes.extend(extra);
-        let nodes = kpi_nodes(
-            &applied.case,
-            applied
-                .case
-                .department
-                .as_deref()
-                .or(case.department.as_deref()),
-        );
+        let nodes = counted_nodes(case, applied);
         Ok(self
             .store
             .update_case_with(case.version, applied, &nodes, &writes)

@@ -4,7 +4,7 @@
 //! Cases reported recently stop wherever "now" finds them, so the queues have live work.
 
 use super::DemoOptions;
-use crate::app::service::{draw_tracking_bits, kpi_nodes, spell_tracking_code};
+use crate::app::service::{counted_nodes, draw_tracking_bits, spell_tracking_code};
 use crate::app::state::SharedState;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use indicatif::ProgressBar;
@@ -34,11 +34,21 @@ struct Sim<'a> {
 }
 
 impl Sim<'_> {
-    fn record(&mut self, a: Applied, dept_before: Option<String>) {
-        let nodes = kpi_nodes(
-            &a.case,
-            a.case.department.as_deref().or(dept_before.as_deref()),
+    /// Keeps one applied step as `Service::commit` would store it — the case, its history entry,
+    /// the counters of `counted_nodes` — for the batch insert (`store_batch`). Service events'
+    /// effects write no records of their own (a duplicate's original is checked before the
+    /// engine runs); disputes and petitions, which have records, are generated through
+    /// `Service::act` (`demo::disputes`). Batching is what keeps the demo's build at seconds:
+    /// a year of cases is some 300,000 steps.
+    fn record(&mut self, a: Applied) {
+        debug_assert!(
+            a.effects
+                .iter()
+                .all(|e| matches!(e, safegrid_domain::engine::Effect::LinkDuplicate { .. })),
+            "the bulk simulation stores no effect records: {:?}",
+            a.effects
         );
+        let nodes = counted_nodes(&self.case, &a);
         let day = case_day(a.case.created_at);
         for n in nodes {
             self.counters
@@ -64,7 +74,7 @@ impl Sim<'_> {
                 return;
             }
             match engine::watch(&self.case, at) {
-                Some(a) => self.record(a, None),
+                Some(a) => self.record(a),
                 None => return,
             }
         }
@@ -81,10 +91,9 @@ impl Sim<'_> {
             limits: self.limits,
             now: t,
         };
-        let before = self.case.department.clone();
         match engine::apply(&self.case, &req, actor, &ctx) {
             Ok(a) => {
-                self.record(a, before);
+                self.record(a);
                 true
             }
             Err(e) => {
@@ -372,7 +381,7 @@ pub async fn generate(
             case: created.case.clone(),
             now,
         };
-        sim.record(created, None);
+        sim.record(created);
         simulate(
             &mut sim,
             &mut rng,
