@@ -414,6 +414,12 @@ pub async fn find_case(st: &SharedState, id: &str, prefix: &str) -> Result<Case,
     }
 }
 
+/// One request: `{service_request_id}.json` or `.xml`.
+#[utoipa::path(get, path = "/requests/{file}", tag = "open311", summary = "Open311 request: {service_request_id}.json or .xml",
+    params(("file" = String, Path, description = "the request id with .json or .xml"), super::doc::OneRequestQuery),
+    responses((status = 200, description = "A list of the one request (XML: <service_requests><request>)", content(
+        (Vec<super::doc::ServiceRequest> = "application/json"),
+        (String = "text/xml")))))]
 pub async fn one(
     State(st): State<SharedState>,
     Path(file): Path<String>,
@@ -432,6 +438,12 @@ pub async fn one(
     respond(f, result)
 }
 
+/// A token's request: `{token}.json` or `.xml`.
+#[utoipa::path(get, path = "/tokens/{file}", tag = "open311", summary = "Open311 token lookup: {token}.json or .xml",
+    params(("file" = String, Path, description = "the token with .json or .xml"), super::doc::JurisdictionQuery),
+    responses((status = 200, description = "The request the token stands for (XML: <service_requests><request>)", content(
+        (Vec<super::doc::TokenFound> = "application/json"),
+        (String = "text/xml")))))]
 pub async fn token(
     State(st): State<SharedState>,
     Path(file): Path<String>,
