@@ -214,7 +214,8 @@ async fn create_mediator(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct MediatorQuery {
-    /// A committee's id.
+    /// A committee's id (a UUID); empty means every committee.
+    #[param(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     committee: Option<Uuid>,
 }

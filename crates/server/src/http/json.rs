@@ -79,6 +79,11 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::bad_request(Some("body"), format!("body is not valid JSON: {e}")))?;
+    // Every body the API reads is an object: serde would also fill a struct from an array of
+    // its fields in order (`[null, null]`), which no client means (found by the schema fuzzer).
+    if !value.is_object() {
+        return Err(AppError::invalid("body", "must be a JSON object"));
+    }
     // PostgreSQL cannot store NUL in text: refused here for every field, on both databases.
     if let Some(field) = crate::app::input::nul_in_json(&value) {
         return Err(AppError::invalid(field, crate::app::input::NUL_REASON));

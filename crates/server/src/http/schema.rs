@@ -561,3 +561,42 @@ pub struct PetitionFigures {
     #[schema(value_type = Object)]
     pub by_channel: serde_json::Value,
 }
+
+/// A query flag read with `app::input::empty_as_none`: true or false, and empty (`open=`, as an
+/// untouched form field sends it) is the same as absent.
+pub struct Flag;
+
+impl utoipa::PartialSchema for Flag {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        empty_or(utoipa::openapi::schema::Type::Boolean)
+    }
+}
+
+impl ToSchema for Flag {}
+
+/// A whole-number query parameter read with `app::input::empty_as_none` (`page`, `page_size`):
+/// empty is the same as absent.
+pub struct Count;
+
+impl utoipa::PartialSchema for Count {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        empty_or(utoipa::openapi::schema::Type::Integer)
+    }
+}
+
+impl ToSchema for Count {}
+
+fn empty_or(
+    kind: utoipa::openapi::schema::Type,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    AnyOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(kind))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(0)),
+        )
+        .description(Some("empty is the same as absent"))
+        .into()
+}

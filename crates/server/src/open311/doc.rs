@@ -4,7 +4,12 @@
 //! under the root elements the GeoReport v2 specification names.
 
 use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// The schemas Open311's shared answers refer to (its refusals, added by [`document_errors`]).
+#[derive(OpenApi)]
+#[openapi(components(schemas(Error)))]
+pub struct Shared;
 
 /// Every read names the jurisdiction (optional when the server serves one).
 #[derive(IntoParams)]

@@ -26,6 +26,7 @@ use format::{Body, Format, Node};
 pub use params::{Params, parse_time, query_params, read_form};
 use safegrid_domain::codes::RegionCode;
 use std::net::SocketAddr;
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -538,7 +539,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .routes(routes!(requests::one))
         .routes(routes!(requests::token))
         .fallback(fallback);
-    OpenApiRouter::new().nest(BASE, inner)
+    OpenApiRouter::with_openapi(doc::Shared::openapi()).nest(BASE, inner)
 }
 
 /// Open311's routes behind its guard (rate limits, Open311's own body limit), and their paths.

@@ -7,6 +7,7 @@ mod disputes;
 mod inputs;
 mod open311;
 mod open311_georeport;
+mod openapi;
 mod pii;
 mod probes;
 mod scenarios;
