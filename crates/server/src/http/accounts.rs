@@ -348,10 +348,10 @@ struct AuditQuery {
     from: Option<String>,
     to: Option<String>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Count>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page: Option<i64>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Count>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page_size: Option<i64>,
 }
 

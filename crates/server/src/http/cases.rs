@@ -241,15 +241,15 @@ pub struct ListQuery {
     q: Option<String>,
     /// Only cases not yet closed.
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Flag>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     open: Option<bool>,
     /// newest (default), oldest, due or updated.
     sort: Option<String>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Count>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page: Option<i64>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Count>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page_size: Option<i64>,
 }
 

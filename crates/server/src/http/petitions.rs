@@ -117,7 +117,7 @@ struct BacklogQuery {
     region: Option<String>,
     /// Only the matters the caller took charge of (包案).
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Flag>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     mine: Option<bool>,
 }
 

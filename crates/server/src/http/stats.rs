@@ -33,7 +33,7 @@ struct KpiQuery {
     to: Option<String>,
     /// Include each child region's figures.
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Flag>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     children: Option<bool>,
 }
 

@@ -31,7 +31,7 @@ struct RegionQuery {
     level: Option<String>,
     /// Include each region's boundary.
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Flag>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     geometry: Option<bool>,
 }
 
@@ -124,10 +124,10 @@ struct GridQuery {
     /// A region code: grids in its subtree.
     region: Option<String>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Count>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page: Option<i64>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
-    #[param(inline, value_type = Option<super::schema::Count>)]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page_size: Option<i64>,
 }
 

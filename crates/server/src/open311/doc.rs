@@ -25,7 +25,8 @@ pub struct JurisdictionQuery {
 pub struct RequestsQuery {
     /// The region this server serves (6 or 12 digits); required when it serves several.
     pub jurisdiction_id: Option<String>,
-    /// Request ids, comma-separated (at most one page); the other filters are then ignored.
+    /// Request ids, comma-separated (at most one page); they override the other filters (which
+    /// must still be well-formed).
     pub service_request_id: Option<String>,
     /// Service codes, comma-separated.
     pub service_code: Option<String>,
@@ -40,11 +41,14 @@ pub struct RequestsQuery {
     /// Updated on or before (ISO 8601).
     pub updated_before: Option<String>,
     /// Page number, from 1.
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     pub page: Option<i64>,
     /// Requests per page.
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     pub page_size: Option<i64>,
-    /// true: add the mySociety/Open311 extensions (notes, attributes).
-    pub extensions: Option<bool>,
+    /// true or 1: add the mySociety/Open311 extensions (notes, attributes); any case.
+    #[param(pattern = r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)?\s*$")]
+    pub extensions: Option<String>,
 }
 
 /// One request's query.
@@ -53,8 +57,9 @@ pub struct RequestsQuery {
 pub struct OneRequestQuery {
     /// The region this server serves (6 or 12 digits); required when it serves several.
     pub jurisdiction_id: Option<String>,
-    /// true: add the extensions (notes, attributes).
-    pub extensions: Option<bool>,
+    /// true or 1: add the extensions (notes, attributes); any case.
+    #[param(pattern = r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)?\s*$")]
+    pub extensions: Option<String>,
 }
 
 /// The updates feed's window.

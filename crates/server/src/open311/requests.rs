@@ -319,19 +319,10 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
         ..Default::default()
     };
     let ids = p.list("service_request_id");
-    if !ids.is_empty() {
-        if ids.len() > MAX_PAGE as usize {
-            return Err(Fail::bad(format!(
-                "service_request_id: at most {MAX_PAGE} ids at once"
-            )));
-        }
-        ids_of(&ids, &mut q);
-        q.limit = MAX_PAGE;
-        if q.ids.is_empty() && q.numbers.is_empty() {
-            return render_cases(st, &[], extensions, f).await;
-        }
-        let cases = st.store.open311_cases(&q).await?;
-        return render_cases(st, &cases, extensions, f).await;
+    if ids.len() > MAX_PAGE as usize {
+        return Err(Fail::bad(format!(
+            "service_request_id: at most {MAX_PAGE} ids at once"
+        )));
     }
     q.categories = p.list("service_code");
     let mut errors = vec![];
@@ -378,6 +369,21 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
             messages: errors,
             retry_after: None,
         });
+    }
+    // Ids override every filter (GeoReport v2), though a malformed filter is refused all the
+    // same, as the API documents each parameter (found by the schema fuzzer).
+    if !ids.is_empty() {
+        let mut by_id = Open311Query {
+            region_prefix: q.region_prefix.take(),
+            ..Default::default()
+        };
+        ids_of(&ids, &mut by_id);
+        by_id.limit = MAX_PAGE;
+        if by_id.ids.is_empty() && by_id.numbers.is_empty() {
+            return render_cases(st, &[], extensions, f).await;
+        }
+        let cases = st.store.open311_cases(&by_id).await?;
+        return render_cases(st, &cases, extensions, f).await;
     }
     // Without dates: the last 90 days (and at most 1,000 requests, the page size cap). A client
     // syncing by `updated_after`/`updated_before` asks about changes, not creation: an old case
