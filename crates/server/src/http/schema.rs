@@ -139,6 +139,13 @@ pub struct Page {
 
 /// A new case (`app::service::CreateCase`); unknown fields are refused.
 #[derive(ToSchema)]
+#[schema(example = json!({
+    "category": "E0508",
+    "description": "共享单车倒在人行道上，挡住了盲道",
+    "lat": 30.8672, "lon": 120.0934,
+    "urgency": "normal",
+    "reporter": { "name": "王小明", "phone": "13800138000" }
+}))]
 pub struct CreateCase {
     /// Category code (GET /api/v1/categories).
     pub category: String,
@@ -222,6 +229,7 @@ pub struct Agent {
 /// A workflow action (`safegrid_domain::engine::ActionRequest`): the actions of the case's type,
 /// with the fields that action needs.
 #[derive(ToSchema)]
+#[schema(example = json!({ "action": "comment", "note": "已电话联系报告人" }))]
 pub struct Action {
     /// register, reject, void, dispatch, accept, return, request_extension, approve_extension,
     /// refuse_extension, suspend, resume, handle, verify, close, supervise, expedite,

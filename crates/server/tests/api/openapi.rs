@@ -434,7 +434,7 @@ parameters = {{ "query.api_key" = "{key}" }}
         ),
     )
     .unwrap();
-    let examples = std::env::var("SAFEGRID_FUZZ_EXAMPLES").unwrap_or_else(|_| "25".into());
+    let examples = std::env::var("SAFEGRID_FUZZ_EXAMPLES").unwrap_or_else(|_| "40".into());
     let seed = std::env::var("SAFEGRID_FUZZ_SEED").unwrap_or_else(|_| "20261207".into());
     let checks = [
         "not_a_server_error",
