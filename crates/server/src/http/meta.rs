@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 #[derive(Clone)]
 pub struct Document(pub Arc<Value>);
 
-/// The schemas every face's error answers refer to.
+/// The schemas the API's shared error answers refer to (added by `document_errors`).
 #[derive(OpenApi)]
 #[openapi(components(schemas(super::error::ErrorBody, super::error::ErrorDetail)))]
 struct Shared;
