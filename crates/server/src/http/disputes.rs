@@ -223,7 +223,7 @@ struct MediatorQuery {
 #[utoipa::path(get, path = "/api/v1/mediators", tag = "disputes",
     summary = "Mediators (调解员), phones masked except to admins",
     security(("session" = []), ("bearer" = [])), params(MediatorQuery),
-    responses((status = 200, description = "The mediators", body = super::schema::ItemList)))]
+    responses((status = 200, description = "The mediators", body = super::schema::MediatorList)))]
 async fn list_mediators(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,

@@ -5,14 +5,6 @@
 
 use utoipa::ToSchema;
 
-/// A list with its size.
-#[derive(ToSchema)]
-pub struct ItemList {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
-    pub total: i64,
-}
-
 /// A code with its name.
 #[derive(ToSchema)]
 pub struct CodeName {
@@ -568,4 +560,78 @@ pub struct PetitionFigures {
     pub total: serde_json::Value,
     #[schema(value_type = Object)]
     pub by_channel: serde_json::Value,
+}
+
+/// A department (职能部门) cases are dispatched to (`safegrid_store::Department`).
+#[derive(ToSchema)]
+pub struct Department {
+    pub code: String,
+    pub kind: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub region_code: String,
+    pub active: bool,
+}
+
+/// The departments.
+#[derive(ToSchema)]
+pub struct DepartmentList {
+    pub items: Vec<Department>,
+    pub total: i64,
+}
+
+/// A name in both interface languages, with its code.
+#[derive(ToSchema)]
+pub struct CodedNames {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// A category of the catalog with its deadlines.
+#[derive(ToSchema)]
+pub struct Category {
+    pub code: String,
+    /// The case type it files: service_event, dispute, petition or hazard.
+    #[schema(rename = "type")]
+    pub case_type: String,
+    pub kind: String,
+    pub class: CodedNames,
+    pub name: crate::app::view::Names,
+    pub department_kind: String,
+    pub keywords: Vec<String>,
+    pub icon: String,
+    /// Extra attributes asked at filing (Open311 service definition).
+    #[schema(value_type = Vec<Object>)]
+    pub attributes: Vec<serde_json::Value>,
+    /// Time limits by urgency and stage, e.g. `{"normal": {"handle": "3 working_days"}}`.
+    #[schema(value_type = Object)]
+    pub limits: serde_json::Value,
+}
+
+/// The category catalog.
+#[derive(ToSchema)]
+pub struct CategoryList {
+    pub items: Vec<Category>,
+    pub total: i64,
+}
+
+/// A mediator as listed (phone masked except to administrators).
+#[derive(ToSchema)]
+pub struct MediatorListed {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub committee_id: uuid::Uuid,
+    pub name: String,
+    pub active: bool,
+    pub phone: Option<String>,
+    pub has_account: bool,
+}
+
+/// The mediators.
+#[derive(ToSchema)]
+pub struct MediatorList {
+    pub items: Vec<MediatorListed>,
+    pub total: i64,
 }

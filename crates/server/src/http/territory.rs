@@ -258,7 +258,7 @@ async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> AppResult<J
 }
 
 #[utoipa::path(get, path = "/api/v1/departments", tag = "reference", summary = "Departments cases are dispatched to",
-    responses((status = 200, description = "Departments", body = schema::ItemList)))]
+    responses((status = 200, description = "Departments", body = schema::DepartmentList)))]
 async fn departments(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     let items = st.store.departments().await?;
     Ok(Json(json!({ "items": items, "total": items.len() })))
@@ -266,7 +266,7 @@ async fn departments(State(st): State<SharedState>) -> AppResult<Json<Value>> {
 
 #[utoipa::path(get, path = "/api/v1/categories", tag = "reference",
     summary = "The category catalog with deadlines per urgency and stage",
-    responses((status = 200, description = "Categories", body = schema::ItemList)))]
+    responses((status = 200, description = "Categories", body = schema::CategoryList)))]
 async fn categories(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     let limits = st.store.deadline_limits().await?;
     let cats = st.store.categories().await?;
