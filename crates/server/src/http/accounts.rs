@@ -356,7 +356,7 @@ struct AuditQuery {
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", summary = "Search the audit trail, newest first",
-    security(("session" = []), ("bearer" = [])), params(AuditQuery), responses((status = 200, description = "A page of entries", body = super::schema::Page)))]
+    security(("session" = []), ("bearer" = [])), params(AuditQuery), responses((status = 200, description = "A page of entries", body = super::schema::AuditPage)))]
 async fn search_audit(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,

@@ -115,16 +115,6 @@ pub struct Done {
     pub ok: bool,
 }
 
-/// A page of a list.
-#[derive(ToSchema)]
-pub struct Page {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
-    pub total: i64,
-    pub page: i64,
-    pub page_size: i64,
-}
-
 // Request bodies read into types of the application layer and the domain, which know nothing of
 // OpenAPI: their schemas are stated here, field for field (`app::service::CreateCase`,
 // `safegrid_domain::engine::ActionRequest`, `safegrid_domain::dispute::*`).
@@ -397,11 +387,51 @@ pub struct AuditCheck {
     pub reason: Option<String>,
 }
 
-/// Machine tokens (never their secrets).
+/// A machine token (never its secret).
+#[derive(ToSchema)]
+pub struct Token {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: uuid::Uuid,
+    pub name: String,
+    /// `read` or `read,write`.
+    pub scopes: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// Machine tokens.
 #[derive(ToSchema)]
 pub struct TokenList {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
+    pub items: Vec<Token>,
+}
+
+/// An entry of the audit trail.
+#[derive(ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub actor_id: Option<uuid::Uuid>,
+    pub ip: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+    /// The entry's link in the hash chain.
+    pub hash: String,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
 }
 
 /// A revocation done.

@@ -141,8 +141,20 @@ pub struct Discovery {
     pub changeset: String,
     pub contact: String,
     pub key_service: String,
-    #[schema(value_type = Vec<Object>)]
-    pub endpoints: Vec<Value>,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// An endpoint of the discovery document.
+#[derive(ToSchema)]
+pub struct Endpoint {
+    pub specification: String,
+    pub url: String,
+    pub changeset: String,
+    /// production.
+    #[schema(rename = "type")]
+    pub kind: String,
+    /// text/xml and application/json.
+    pub formats: Vec<String>,
 }
 
 /// A service: a category residents may file.
@@ -164,8 +176,28 @@ pub struct Service {
 #[derive(ToSchema)]
 pub struct ServiceDefinition {
     pub service_code: String,
-    #[schema(value_type = Vec<Object>)]
-    pub attributes: Vec<Value>,
+    pub attributes: Vec<Attribute>,
+}
+
+/// An attribute a service asks at filing (`attribute[code]=value`).
+#[derive(ToSchema)]
+pub struct Attribute {
+    pub variable: bool,
+    pub code: String,
+    /// string, text, number, datetime, singlevaluelist or multivaluelist.
+    pub datatype: String,
+    pub required: bool,
+    pub datatype_description: String,
+    pub order: i64,
+    pub description: String,
+    pub values: Vec<AttributeValue>,
+}
+
+/// A value of a list attribute.
+#[derive(ToSchema)]
+pub struct AttributeValue {
+    pub key: String,
+    pub name: String,
 }
 
 /// A request as the public may follow it.
