@@ -115,12 +115,30 @@ async fn not_found(
     .into_response()
 }
 
+/// The OpenAPI document of the API and Open311, generated from the handlers the faces mount.
+pub fn openapi() -> serde_json::Value {
+    let mut parts = crate::http::api().split_for_parts().1;
+    parts.merge(crate::open311::api().split_for_parts().1);
+    finish_openapi(parts)
+}
+
+fn finish_openapi(parts: utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = crate::http::meta::document(parts);
+    crate::open311::document_errors(&mut doc);
+    doc
+}
+
 pub fn app(state: SharedState) -> Router {
     let limit = state.settings.body_limit_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_seconds);
+    let (api, mut parts) = crate::http::router(&state);
+    let (open311, open311_parts) = crate::open311::router(state.clone());
+    parts.merge(open311_parts);
+    let doc = crate::http::meta::Document(std::sync::Arc::new(finish_openapi(parts)));
     Router::new()
-        .merge(crate::http::router(&state))
-        .merge(crate::open311::router(state.clone()))
+        .merge(api)
+        .merge(open311)
+        .layer(axum::Extension(doc))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(

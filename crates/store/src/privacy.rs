@@ -78,17 +78,16 @@ impl Store {
     ) -> Result<Vec<String>> {
         let numbers = with_pool!(self, p => {
             let mut tx = p.begin().await?;
+            // Written first, read back with RETURNING: a transaction that reads before it writes
+            // cannot take SQLite's write lock once another connection has committed since its
+            // read, and answered busy (503) to an erasure beside any other write.
             let rows: Vec<(String, Uuid, String)> = match (case, phone) {
-                (Some(id), _) => sqlx::query_as("SELECT county_code, id, number FROM cases WHERE id = $1 AND (reporter_name IS NOT NULL OR reporter_phone IS NOT NULL)")
+                (Some(id), _) => sqlx::query_as("UPDATE cases SET reporter_name = NULL, reporter_phone = NULL WHERE id = $1 AND (reporter_name IS NOT NULL OR reporter_phone IS NOT NULL) RETURNING county_code, id, number")
                     .bind(id).fetch_all(&mut *tx).await?,
-                (None, Some(ph)) => sqlx::query_as("SELECT county_code, id, number FROM cases WHERE reporter_phone = $1")
+                (None, Some(ph)) => sqlx::query_as("UPDATE cases SET reporter_name = NULL, reporter_phone = NULL WHERE reporter_phone = $1 RETURNING county_code, id, number")
                     .bind(ph).fetch_all(&mut *tx).await?,
                 (None, None) => vec![],
             };
-            for (county, id, _) in &rows {
-                sqlx::query("UPDATE cases SET reporter_name = NULL, reporter_phone = NULL WHERE county_code = $1 AND id = $2")
-                    .bind(county).bind(id).execute(&mut *tx).await?;
-            }
             let numbers: Vec<String> = rows.into_iter().map(|r| r.2).collect();
             let entry = AuditEntry::new(by.actor_id, by.actor_name.clone(), "privacy.erase", "case",
                 if numbers.len() == 1 { Some(numbers[0].clone()) } else { None },

@@ -15,10 +15,11 @@ use safegrid_domain::workflow::workflow;
 use safegrid_store::{User, from_ms};
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A name in both interface languages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Names {
     pub zh: String,
     pub en: String,
@@ -35,7 +36,7 @@ impl Names {
 /// clear here: whoever must call back asks `POST /cases/{id}/reveal` with a reason, which is
 /// audited. An anonymous report (匿名) shows no contact at all, even masked, except to those who may
 /// reveal it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ReporterView {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -81,7 +82,8 @@ impl ReporterView {
 /// exports and Open311 render from. Free text is masked for every viewer (`app::pii`): the
 /// reporter's contact is masked for every role, so is what was typed of it. This masks the
 /// reporter's name; answers about one case mask the other names it holds too (`CaseView::read`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Case)]
 pub struct CaseView {
     pub id: Uuid,
     pub number: String,
@@ -93,6 +95,8 @@ pub struct CaseView {
     pub status: String,
     pub status_name: Option<Names>,
     pub terminal: bool,
+    /// normal, urgent or emergency.
+    #[schema(value_type = String)]
     pub urgency: Urgency,
     pub channel: String,
     pub description: String,
@@ -114,10 +118,13 @@ pub struct CaseView {
     pub verified_at: Option<String>,
     pub closed_at: Option<String>,
     pub due_at: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub stage: Option<Stage>,
     pub stage_limit: Option<String>,
     pub stage_started_at: Option<String>,
     pub stage_due_at: Option<String>,
+    /// green, yellow or red: how close the deadline is.
+    #[schema(value_type = String)]
     pub light: Light,
     pub supervision: Option<String>,
     pub expedited: bool,

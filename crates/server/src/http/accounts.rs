@@ -12,15 +12,17 @@ use crate::app::scope::{managed_accounts, manages};
 use crate::app::state::SharedState;
 use crate::app::time::local_time;
 use crate::app::time::parse_day;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{GridCode, RegionCode};
 use safegrid_store::{AuditEntry, AuditFilter, NewUser, StoreError, User, UserChange};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 fn user_json(u: &User) -> Value {
@@ -97,6 +99,8 @@ async fn audit(
     Ok(())
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", summary = "Accounts with their roles and scopes",
+    security(("session" = []), ("bearer" = [])), responses((status = 200, description = "The accounts", body = super::schema::UserList)))]
 async fn list_users(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -111,7 +115,8 @@ async fn list_users(
         .collect::<Vec<_>>() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewUser)]
 #[serde(deny_unknown_fields)]
 struct NewUserBody {
     username: String,
@@ -124,9 +129,13 @@ struct NewUserBody {
     regions: Vec<String>,
     #[serde(default)]
     grids: Vec<String>,
+    #[schema(format = Password, min_length = 10)]
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", summary = "Create an account (password policy applies; audited)",
+    security(("session" = []), ("bearer" = [])), request_body(content = NewUserBody, content_type = "application/json"),
+    responses((status = 201, description = "Created", body = super::schema::UserRecord)))]
 async fn create_user(
     State(st): State<SharedState>,
     CurrentUser(admin): CurrentUser,
@@ -196,14 +205,17 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user_json(&u))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UserChange)]
 #[serde(deny_unknown_fields)]
 struct ChangeBody {
     #[serde(default)]
     display_name: Option<String>,
     #[serde(default)]
     role: Option<String>,
+    /// null clears it; absent leaves it.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     department: Option<Option<String>>,
     #[serde(default)]
     regions: Option<Vec<String>>,
@@ -212,6 +224,7 @@ struct ChangeBody {
     #[serde(default)]
     disabled: Option<bool>,
     #[serde(default)]
+    #[schema(format = Password, min_length = 10)]
     password: Option<String>,
 }
 
@@ -225,6 +238,11 @@ mod double_option {
     }
 }
 
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin",
+    summary = "Change role, scope, department, password or disable (ends sessions when narrowed; audited)",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "account id (UUID)")),
+    request_body(content = ChangeBody, content_type = "application/json"),
+    responses((status = 200, description = "The account as changed", body = super::schema::UserRecord)))]
 async fn change_user(
     State(st): State<SharedState>,
     CurrentUser(admin): CurrentUser,
@@ -319,7 +337,8 @@ async fn change_user(
     Ok(Json(user_json(&u)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     actor: Option<String>,
@@ -329,11 +348,15 @@ struct AuditQuery {
     from: Option<String>,
     to: Option<String>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page: Option<i64>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page_size: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "admin", summary = "Search the audit trail, newest first",
+    security(("session" = []), ("bearer" = [])), params(AuditQuery), responses((status = 200, description = "A page of entries", body = super::schema::AuditPage)))]
 async fn search_audit(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -385,6 +408,8 @@ async fn search_audit(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/audit/verify", tag = "admin", summary = "Check the audit trail's hash chain",
+    security(("session" = []), ("bearer" = [])), responses((status = 200, description = "The check", body = super::schema::AuditCheck)))]
 async fn verify_audit(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -396,6 +421,8 @@ async fn verify_audit(
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/tokens", tag = "admin", summary = "Machine tokens (never their secrets)",
+    security(("session" = []), ("bearer" = [])), responses((status = 200, description = "The tokens", body = super::schema::TokenList)))]
 async fn list_tokens(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -414,6 +441,9 @@ async fn list_tokens(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/tokens/{id}/revoke", tag = "admin", summary = "Revoke a machine token (audited)",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "token id (UUID)")),
+    responses((status = 200, description = "Revoked", body = super::schema::Revoked)))]
 async fn revoke_token(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -445,15 +475,12 @@ async fn revoke_token(
     Ok(Json(json!({ "revoked": true })))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/admin/users", get(list_users).post(create_user))
-        .route(
-            "/api/v1/admin/users/{id}",
-            axum::routing::patch(change_user),
-        )
-        .route("/api/v1/admin/audit", get(search_audit))
-        .route("/api/v1/admin/audit/verify", get(verify_audit))
-        .route("/api/v1/admin/tokens", get(list_tokens))
-        .route("/api/v1/admin/tokens/{id}/revoke", post(revoke_token))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(change_user))
+        .routes(routes!(search_audit))
+        .routes(routes!(verify_audit))
+        .routes(routes!(list_tokens))
+        .routes(routes!(revoke_token))
 }

@@ -4,15 +4,17 @@ use super::auth::CurrentUser;
 use crate::app::error::{AppError, AppResult};
 use crate::app::import::ImportError;
 use crate::app::state::SharedState;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use safegrid_geo::Crs;
 use safegrid_store::User;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 fn admin_only(u: &User) -> AppResult<()> {
     crate::app::policy::require(u, crate::app::policy::Perm::ManageTerritory)?;
@@ -54,6 +56,10 @@ fn to_api(e: ImportError) -> AppError {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/import/divisions", tag = "admin", summary = "Import divisions (NBS CSV body)",
+    security(("session" = []), ("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "the NBS division codes as CSV"),
+    responses((status = 200, description = "What was read and written", body = Object)))]
 async fn divisions(
     State(st): State<SharedState>,
     CurrentUser(u): CurrentUser,
@@ -67,14 +73,23 @@ async fn divisions(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct GridParams {
+    /// The coordinates' reference system: wgs84 (default) or gcj02.
     crs: Option<String>,
+    /// The feature property holding the grid code (default `code`).
     code_property: Option<String>,
+    /// The feature property holding the grid name (default `name`).
     name_property: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/import/grids", tag = "admin", summary = "Import grids (GeoJSON FeatureCollection body)",
+    security(("session" = []), ("bearer" = [])),
+    params(GridParams),
+    request_body(content = Object, content_type = "application/geo+json", description = "a FeatureCollection of Polygon/MultiPolygon features"),
+    responses((status = 200, description = "What was read and written", body = Object)))]
 async fn grids(
     State(st): State<SharedState>,
     CurrentUser(u): CurrentUser,
@@ -103,6 +118,10 @@ async fn grids(
     Ok(Json(audited(&st, &u, "grids", json!(r)).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/import/calendar", tag = "admin", summary = "Import official calendar days (CSV body)",
+    security(("session" = []), ("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "official calendar days, one CSV row each"),
+    responses((status = 200, description = "What was read and written", body = Object)))]
 async fn calendar(
     State(st): State<SharedState>,
     CurrentUser(u): CurrentUser,
@@ -113,9 +132,9 @@ async fn calendar(
     Ok(Json(audited(&st, &u, "calendar", json!(r)).await?))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/admin/import/divisions", post(divisions))
-        .route("/api/v1/admin/import/grids", post(grids))
-        .route("/api/v1/admin/import/calendar", post(calendar))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(divisions))
+        .routes(routes!(grids))
+        .routes(routes!(calendar))
 }

@@ -2,6 +2,7 @@
 //! Session and token secrets are random; only their SHA-256 is stored.
 
 use super::json::ApiJson;
+use super::schema;
 use crate::app::auth::LoginRefused;
 use crate::app::auth::authenticate;
 use crate::app::auth::csrf_token;
@@ -11,15 +12,17 @@ use crate::app::state::SharedState;
 use crate::http_common::SESSION_COOKIE;
 use crate::http_common::cookie_value;
 use crate::http_common::session_cookie;
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use safegrid_store::{AuditEntry, StoreError, User};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The authenticated account of a request; rejects with 401 when there is none.
 pub struct CurrentUser(pub User);
@@ -88,9 +91,11 @@ impl FromRequestParts<SharedState> for MaybeUser {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = Login)]
 struct LoginBody {
     username: String,
+    #[schema(format = Password)]
     password: String,
 }
 
@@ -107,6 +112,10 @@ fn too_many(code: &'static str, message: &str, retry_after: u64) -> AppError {
         .with_retry_after(retry_after)
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", summary = "Log in; sets the session cookie",
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses((status = 200, description = "Logged in; `Set-Cookie` carries the session", body = schema::LoginAnswer,
+        headers(("Set-Cookie" = String, description = "the session cookie")))))]
 async fn login(
     State(st): State<SharedState>,
     headers: HeaderMap,
@@ -161,6 +170,9 @@ async fn login(
     Ok(resp)
 }
 
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", summary = "Log out",
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "Logged out; the cookie is cleared", body = schema::Done)))]
 async fn logout(
     State(st): State<SharedState>,
     MaybeUser(user): MaybeUser,
@@ -189,6 +201,9 @@ async fn logout(
     Ok(resp)
 }
 
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", summary = "The current account",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The account", body = schema::Account)))]
 async fn me(CurrentUser(u): CurrentUser, headers: HeaderMap) -> Json<serde_json::Value> {
     let mut v = user_json(&u);
     if let Some(s) = cookie_value(&headers, SESSION_COOKIE) {
@@ -197,9 +212,9 @@ async fn me(CurrentUser(u): CurrentUser, headers: HeaderMap) -> Json<serde_json:
     Json(v)
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/me", get(me))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }

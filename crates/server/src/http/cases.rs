@@ -2,6 +2,7 @@
 
 use super::auth::{CurrentUser, MaybeUser};
 use super::json::ApiJson;
+use super::schema;
 use crate::app::error::{AppError, AppResult};
 use crate::app::policy::public_rate_limit;
 use crate::app::policy::{self, Perm};
@@ -13,11 +14,10 @@ use crate::app::time::parse_day;
 use crate::app::view::case_json;
 use crate::app::view::event_json;
 use crate::app::view::read_json;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::Utc;
 use safegrid_domain::codes::RegionCode;
 use safegrid_domain::engine::{ActionRequest, Case, Command};
@@ -25,6 +25,9 @@ use safegrid_domain::workflow::workflow;
 use safegrid_store::{CaseFilter, SortOrder, StoreError, User};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 fn etag(case: &Case) -> HeaderValue {
@@ -38,6 +41,12 @@ fn with_etag(case: &Case, status: StatusCode, body: Value) -> Response {
     r
 }
 
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases",
+    summary = "Report a case (public, or as the logged-in account)",
+    security((), ("session" = []), ("bearer" = [])),
+    request_body(content = schema::CreateCase, content_type = "application/json"),
+    responses((status = 201, description = "Filed; the answer carries the tracking code", body = crate::app::view::CaseView,
+        headers(("ETag" = String, description = "the case's version"), ("Location" = String, description = "the case's URL")))))]
 async fn create(
     State(st): State<SharedState>,
     MaybeUser(user): MaybeUser,
@@ -70,6 +79,12 @@ pub(crate) async fn load_visible(st: &SharedState, id: &str, user: &User) -> App
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases",
+    summary = "A case with the actions the caller may fire (ETag = version)",
+    security(("session" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "case id (UUID)")),
+    responses((status = 200, description = "The case", body = crate::app::view::CaseView,
+        headers(("ETag" = String, description = "the case's version")))))]
 async fn get_case(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -98,6 +113,14 @@ fn if_match(headers: &HeaderMap) -> AppResult<Option<i64>> {
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases",
+    summary = "Fire a workflow action (If-Match: version)",
+    security(("session" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "case id (UUID)"),
+        ("If-Match" = Option<String>, Header, description = "the case's version (its ETag); a stale one is a 409")),
+    request_body(content = schema::Action, content_type = "application/json"),
+    responses((status = 200, description = "The case after the action", body = crate::app::view::CaseView,
+        headers(("ETag" = String, description = "the case's new version")))))]
 async fn act(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -120,6 +143,10 @@ async fn act(
     Ok(with_etag(&case, StatusCode::OK, v))
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/{id}/history", tag = "cases", summary = "Every transition of a case",
+    security(("session" = []), ("bearer" = [])),
+    params(("id" = String, Path, description = "case id (UUID)")),
+    responses((status = 200, description = "The history", body = schema::History)))]
 async fn history(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -135,6 +162,9 @@ async fn history(
 }
 
 /// The public view by tracking code: status and timeline, no personal data, no staff names.
+#[utoipa::path(get, path = "/api/v1/track/{code}", tag = "cases", summary = "Public status and timeline by tracking code",
+    params(("code" = String, Path, description = "the tracking code given at filing")),
+    responses((status = 200, description = "The public view", body = schema::Tracking)))]
 async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
     public_rate_limit(&st, "track")?;
     let case = match st.store.case_by_tracking_code(code.trim()).await {
@@ -180,26 +210,42 @@ async fn track(State(st): State<SharedState>, Path(code): Path<String>) -> AppRe
     Ok(Json(v))
 }
 
-#[derive(Deserialize, Default, Clone)]
+#[derive(Deserialize, Default, Clone, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Statuses, comma-separated.
     status: Option<String>,
+    /// service_event, dispute, petition or hazard.
     #[serde(rename = "type")]
     case_type: Option<String>,
+    /// Category code.
     category: Option<String>,
+    /// Region code: cases in its subtree.
     region: Option<String>,
+    /// Grid code.
     grid: Option<String>,
+    /// Department code.
     department: Option<String>,
+    /// green, yellow or red.
     light: Option<String>,
+    /// Filed on or after this day (YYYY-MM-DD).
     from: Option<String>,
+    /// Filed on or before this day (YYYY-MM-DD).
     to: Option<String>,
+    /// Text search (at most 200 characters).
     q: Option<String>,
+    /// Only cases not yet closed.
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     open: Option<bool>,
+    /// newest (default), oldest, due or updated.
     sort: Option<String>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page: Option<i64>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page_size: Option<i64>,
 }
 
@@ -275,6 +321,9 @@ fn build_filter(q: &ListQuery, user: &User) -> AppResult<CaseFilter> {
     Ok(f)
 }
 
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", summary = "List cases visible to the caller, filtered and paged",
+    security(("session" = []), ("bearer" = [])),
+    params(ListQuery), responses((status = 200, description = "A page of cases", body = schema::CasePage)))]
 async fn list(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -311,6 +360,11 @@ async fn list(
 }
 
 /// Cases in the viewer's scope as CSV (the list's filters; no personal data); audited.
+#[utoipa::path(get, path = "/api/v1/cases/export.csv", tag = "cases",
+    summary = "Cases in scope as CSV (list filters; no personal data; audited)",
+    security(("session" = []), ("bearer" = [])),
+    params(ListQuery), responses((status = 200, description = "The cases, one row each", content_type = "text/csv", body = String,
+        headers(("Content-Disposition" = String, description = "attachment; filename=\"cases.csv\"")))))]
 async fn export_csv(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -353,12 +407,12 @@ async fn export_csv(
     Ok(r)
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/cases", post(create).get(list))
-        .route("/api/v1/cases/export.csv", get(export_csv))
-        .route("/api/v1/cases/{id}", get(get_case))
-        .route("/api/v1/cases/{id}/actions", post(act))
-        .route("/api/v1/cases/{id}/history", get(history))
-        .route("/api/v1/track/{code}", get(track))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(export_csv))
+        .routes(routes!(get_case))
+        .routes(routes!(act))
+        .routes(routes!(history))
+        .routes(routes!(track))
 }

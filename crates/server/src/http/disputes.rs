@@ -9,11 +9,10 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::scope::region_for;
 use crate::app::state::SharedState;
 use crate::app::time::{local_time, opt_local_time};
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{NaiveDate, TimeDelta, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{Phone, RegionCode};
@@ -23,6 +22,9 @@ use safegrid_store::disputes::{AgreementRow, DisputeRow, PartyRow, SuccessBy};
 use safegrid_store::{StoreError, User, from_ms};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 /// A query string parsed into `T`, or the JSON error naming what was wrong.
@@ -62,6 +64,9 @@ pub async fn visible_case(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/disputes/codes", tag = "disputes",
+    summary = "Code tables of the dispute record (GB/T 31000 table 30) and petition channels, zh-CN and en",
+    security(("session" = []), ("bearer" = [])), responses((status = 200, description = "The code tables", body = super::schema::DisputeCodes)))]
 async fn codes(CurrentUser(_): CurrentUser) -> Json<Value> {
     Json(json!({
         "codes": dispute::codes(),
@@ -69,14 +74,19 @@ async fn codes(CurrentUser(_): CurrentUser) -> Json<Value> {
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCommittee {
     name: String,
+    /// village, township, judicial_office or sector.
     kind: String,
+    /// The region it serves.
     region: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/mediation/committees", tag = "disputes", summary = "Add a mediation committee (admin)",
+    security(("session" = []), ("bearer" = [])), request_body(content = NewCommittee, content_type = "application/json"),
+    responses((status = 201, description = "Added", body = super::schema::Committee)))]
 async fn create_committee(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -94,12 +104,18 @@ async fn create_committee(
     Ok((axum::http::StatusCode::CREATED, Json(json!(c))).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RegionQuery {
+    /// Region code: committees in its subtree.
     region: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/mediation/committees", tag = "disputes",
+    summary = "Mediation committees (人民调解委员会) in the caller's territory",
+    security(("session" = []), ("bearer" = [])), params(RegionQuery),
+    responses((status = 200, description = "The committees", body = super::schema::CommitteeList)))]
 async fn list_committees(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -148,9 +164,10 @@ fn serves(user: &User, places: &[String], region: &str) -> bool {
     user.covers_region(region) || places.iter().any(|p| p.starts_with(&short))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewMediator {
+    /// The committee's id.
     committee: Uuid,
     name: String,
     #[serde(default)]
@@ -160,6 +177,10 @@ struct NewMediator {
     username: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/mediators", tag = "disputes",
+    summary = "Add a mediator, optionally linked to a mediator's login (admin)",
+    security(("session" = []), ("bearer" = [])), request_body(content = NewMediator, content_type = "application/json"),
+    responses((status = 201, description = "Added", body = super::schema::Mediator)))]
 async fn create_mediator(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -189,13 +210,20 @@ async fn create_mediator(
     Ok((axum::http::StatusCode::CREATED, Json(json!(m))).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct MediatorQuery {
+    /// A committee's id (a UUID); empty means every committee.
+    #[param(value_type = Option<String>)]
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
     committee: Option<Uuid>,
 }
 
+#[utoipa::path(get, path = "/api/v1/mediators", tag = "disputes",
+    summary = "Mediators (调解员), phones masked except to admins",
+    security(("session" = []), ("bearer" = [])), params(MediatorQuery),
+    responses((status = 200, description = "The mediators", body = super::schema::MediatorList)))]
 async fn list_mediators(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -326,6 +354,10 @@ fn agreement_json(
     })
 }
 
+#[utoipa::path(get, path = "/api/v1/disputes/{id}", tag = "disputes",
+    summary = "A dispute's record, parties (masked unless admin or its mediator), sessions and agreement",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "case id (UUID)")),
+    responses((status = 200, description = "The dispute", body = super::schema::DisputeView)))]
 async fn dispute_view(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -432,6 +464,10 @@ fn cn_date(d: chrono::DateTime<Utc>) -> String {
 
 /// The printable mediation agreement (人民调解协议书), laid out after the Ministry of Justice's
 /// model text, from the stored agreement. Names are masked unless the viewer may see them.
+#[utoipa::path(get, path = "/api/v1/disputes/{id}/agreement.html", tag = "disputes",
+    summary = "The printable mediation agreement (人民调解协议书), HTML with print CSS",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "case id (UUID)")),
+    responses((status = 200, description = "The agreement as a printable page", content_type = "text/html", body = String)))]
 async fn agreement_html(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -545,11 +581,15 @@ th {{ white-space: nowrap; font-weight: normal; }}
     Ok(r)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SuccessQuery {
+    /// Region code (default: the caller's territory).
     region: Option<String>,
+    /// Concluded from this day (YYYY-MM-DD; default a year before `to`).
     from: Option<String>,
+    /// Concluded up to this day (YYYY-MM-DD; default today).
     to: Option<String>,
     /// region | class | category | method
     by: Option<String>,
@@ -557,6 +597,10 @@ struct SuccessQuery {
 
 /// 调处成功率 = resolved / concluded, grouped by region (the next level down), dispute class,
 /// category or resolution method, for disputes concluded in the period.
+#[utoipa::path(get, path = "/api/v1/stats/disputes", tag = "stats",
+    summary = "Mediation success rate (调处成功率 = resolved / concluded) by region, class, category or method",
+    security(("session" = []), ("bearer" = [])), params(SuccessQuery),
+    responses((status = 200, description = "The rates", body = super::schema::DisputeSuccess)))]
 async fn success(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -650,19 +694,13 @@ async fn success(
     })))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
         .merge(super::screenings::router())
-        .route("/api/v1/disputes/codes", get(codes))
-        .route(
-            "/api/v1/mediation/committees",
-            get(list_committees).post(create_committee),
-        )
-        .route(
-            "/api/v1/mediators",
-            get(list_mediators).post(create_mediator),
-        )
-        .route("/api/v1/disputes/{id}", get(dispute_view))
-        .route("/api/v1/disputes/{id}/agreement.html", get(agreement_html))
-        .route("/api/v1/stats/disputes", get(success))
+        .routes(routes!(codes))
+        .routes(routes!(list_committees, create_committee))
+        .routes(routes!(list_mediators, create_mediator))
+        .routes(routes!(dispute_view))
+        .routes(routes!(agreement_html))
+        .routes(routes!(success))
 }

@@ -6,6 +6,37 @@ use crate::app::error::{AppError, ErrorKind};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use utoipa::ToSchema;
+
+/// The error envelope every API error is answered with (`IntoResponse for AppError` below).
+#[derive(ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// One error: a stable `code`, a message for people, the field it is about.
+#[derive(ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`invalid`, `not_found`, `conflict`, `unauthorized`, …).
+    pub code: String,
+    pub message: String,
+    /// The field (body path, query parameter or header) the error is about.
+    pub field: Option<String>,
+    /// The X-Request-Id of this answer; the server's log lines for the request carry it.
+    pub request_id: Option<String>,
+    /// With a 409: the actions the case allows in its state.
+    pub allowed_actions: Option<Vec<String>>,
+    /// With a 409: the case's state.
+    pub state: Option<String>,
+    /// With a 409 on a version conflict: the case's current version.
+    pub version: Option<i64>,
+    /// With an import refused: every problem found in the file.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub problems: Option<Vec<serde_json::Value>>,
+    /// With a 429: seconds to wait (also in `Retry-After`).
+    pub retry_after_seconds: Option<i64>,
+}
 
 /// The status code of an error kind, for every HTTP face (the API, Open311, the pages).
 pub fn status_of(kind: ErrorKind) -> StatusCode {

@@ -11,6 +11,7 @@ pub mod json;
 pub mod meta;
 pub mod petitions;
 pub mod privacy;
+pub mod schema;
 
 pub mod screenings;
 pub mod stats;
@@ -27,6 +28,8 @@ use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 /// CSRF (跨站请求伪造) defence for cookie sessions: a state-changing API request that rides on the
 /// session cookie must also carry the session's token in `X-CSRF-Token` (bearer tokens are not
@@ -71,9 +74,11 @@ async fn csrf_guard(State(st): State<SharedState>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
-/// The API's routes under `/api/v1`, with its own CSRF guard.
-pub fn router(state: &SharedState) -> Router<SharedState> {
-    Router::new()
+/// Every route of the API with its description: each module's router is built with
+/// `utoipa_axum::routes!` from its handlers' `#[utoipa::path]`, so a handler is mounted and
+/// documented by the same line (crates/server/tests/openapi.rs fails on a route mounted otherwise).
+pub fn api() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
         .merge(auth::router())
         .merge(cases::router())
         .merge(territory::router())
@@ -84,5 +89,13 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
         .merge(meta::router())
         .merge(disputes::router())
         .merge(petitions::router())
-        .layer(middleware::from_fn_with_state(state.clone(), csrf_guard))
+}
+
+/// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.
+pub fn router(state: &SharedState) -> (Router<SharedState>, OpenApi) {
+    let (router, doc) = api().split_for_parts();
+    (
+        router.layer(middleware::from_fn_with_state(state.clone(), csrf_guard)),
+        doc,
+    )
 }

@@ -9,9 +9,8 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::scope::region_for;
 use crate::app::state::SharedState;
 use crate::app::time::{local_time, opt_local_time};
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::Utc;
 use safegrid_domain::Role;
 use safegrid_domain::codes::{PersonName, Phone};
@@ -20,6 +19,9 @@ use safegrid_domain::engine::{self, Case};
 use safegrid_store::{User, from_ms};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The statutory clocks of a petition as they stand: the running stage's limit and due time,
 /// and the windows open now (objection by the receiving body, review or re-review request).
@@ -48,6 +50,10 @@ fn sees_agent(user: &User) -> bool {
     matches!(user.role, Role::Dispatcher | Role::Admin)
 }
 
+#[utoipa::path(get, path = "/api/v1/petitions/{id}", tag = "petitions",
+    summary = "A petition's record (channel, agent, answers) and its statutory clocks and open windows",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "case id (UUID)")),
+    responses((status = 200, description = "The petition", body = super::schema::PetitionView)))]
 async fn petition_view(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -102,17 +108,24 @@ async fn petition_view(
     })))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct BacklogQuery {
+    /// Region code (default: the caller's territory).
     region: Option<String>,
     /// Only the matters the caller took charge of (包案).
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     mine: Option<bool>,
 }
 
 /// 积案: open petitions that ran late or were petitioned again, under the caller's territory,
 /// for the leaders responsible (and the intake that follows them up).
+#[utoipa::path(get, path = "/api/v1/petitions/backlog", tag = "petitions",
+    summary = "Petition backlog (积案): open petitions overdue or petitioned again, for leaders",
+    security(("session" = []), ("bearer" = [])), params(BacklogQuery),
+    responses((status = 200, description = "The backlog", body = super::schema::Backlog)))]
 async fn backlog(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -166,17 +179,25 @@ async fn backlog(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct FiguresQuery {
+    /// Region code (default: the caller's territory).
     region: Option<String>,
+    /// First day (YYYY-MM-DD).
     from: Option<String>,
+    /// Last day (YYYY-MM-DD).
     to: Option<String>,
 }
 
 /// Petition figures for petitions received in a period: received (repeats linked to an earlier
 /// petition counted apart, not as new matters), not accepted, concluded, answered and answered
 /// on time, reviews and re-reviews, still open and overdue; in total and by channel.
+#[utoipa::path(get, path = "/api/v1/stats/petitions", tag = "stats",
+    summary = "Petition figures: received (repeats apart), not accepted, concluded, answered on time, reviews, overdue; by channel",
+    security(("session" = []), ("bearer" = [])), params(FiguresQuery),
+    responses((status = 200, description = "The figures", body = super::schema::PetitionFigures)))]
 async fn figures(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -252,9 +273,9 @@ async fn figures(
     })))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/stats/petitions", get(figures))
-        .route("/api/v1/petitions/backlog", get(backlog))
-        .route("/api/v1/petitions/{id}", get(petition_view))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(figures))
+        .routes(routes!(backlog))
+        .routes(routes!(petition_view))
 }

@@ -11,22 +11,32 @@ use crate::app::policy::{Perm, require};
 use crate::app::privacy::{audit_reveal, reason, refuse_staff_as_resident};
 use crate::app::scope::may_reveal;
 use crate::app::state::SharedState;
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use safegrid_domain::codes::Phone;
 use safegrid_store::{Eraser, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = Reason)]
 #[serde(deny_unknown_fields)]
 struct RevealBody {
+    /// Why the contact is needed (4–500 characters; audited).
+    #[schema(min_length = 4, max_length = 500)]
     reason: String,
 }
 
 /// Shows the reporter's name and phone in the clear to one who must call back, with the stored
 /// description and history notes (shown masked everywhere else, `crate::app::pii`), and audits it.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/reveal", tag = "privacy",
+    summary = "Reveal the reporter's contact, with a reason (audited; command center and handling department)",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "case id (UUID)")),
+    request_body(content = RevealBody, content_type = "application/json"),
+    responses((status = 200, description = "The contact", body = super::schema::Revealed)))]
 async fn reveal(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -58,18 +68,27 @@ async fn reveal(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = Erasure)]
 #[serde(deny_unknown_fields)]
 struct EraseBody {
+    /// One case (exactly one of case_id or phone).
     #[serde(default)]
+    #[schema(format = Uuid)]
     case_id: Option<String>,
+    /// Every case with this phone (administrators).
     #[serde(default)]
     phone: Option<String>,
+    #[schema(min_length = 4)]
     reason: String,
 }
 
 /// Erases a resident's contact data at their request: of one case, or of every case they
 /// reported with a phone number (administrators only, as it spans the territory).
+#[utoipa::path(post, path = "/api/v1/privacy/erasures", tag = "privacy",
+    summary = "Erase a resident's contact data on request: one case, or every case with a phone (admin)",
+    security(("session" = []), ("bearer" = [])), request_body(content = EraseBody, content_type = "application/json"),
+    responses((status = 200, description = "Erased", body = super::schema::Erased)))]
 async fn erase(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -109,6 +128,10 @@ async fn erase(
 }
 
 /// A resident erases the contact they left on their own report; the tracking code is the proof.
+#[utoipa::path(post, path = "/api/v1/track/{code}/erase", tag = "privacy",
+    summary = "A resident erases the contact left on their own report (tracking code as proof)",
+    params(("code" = String, Path, description = "the tracking code given at filing")),
+    responses((status = 200, description = "Erased", body = super::schema::Erased)))]
 async fn erase_own(
     State(st): State<SharedState>,
     MaybeUser(user): MaybeUser,
@@ -130,9 +153,9 @@ async fn erase_own(
     Ok(Json(json!({ "erased": erased.len() })))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/cases/{id}/reveal", post(reveal))
-        .route("/api/v1/privacy/erasures", post(erase))
-        .route("/api/v1/track/{code}/erase", post(erase_own))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(reveal))
+        .routes(routes!(erase))
+        .routes(routes!(erase_own))
 }

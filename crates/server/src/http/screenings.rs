@@ -9,23 +9,30 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::scope::region_for;
 use crate::app::state::SharedState;
 use crate::app::time::local_time;
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::Utc;
 use safegrid_domain::Role;
 use safegrid_domain::codes::GridCode;
 use safegrid_store::{StoreError, from_ms};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewScreening {
+    /// The grid's code.
     grid: String,
+    /// First day of the period (YYYY-MM-DD).
+    #[schema(format = Date)]
     from: String,
+    /// Last day of the period (YYYY-MM-DD).
+    #[schema(format = Date)]
     to: String,
     /// Ids of the disputes found in the period; empty when none were found (无矛盾纠纷).
     #[serde(default)]
@@ -34,6 +41,10 @@ struct NewScreening {
     notes: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/disputes/screenings", tag = "disputes",
+    summary = "File a grid's screening report for a period (empty cases: none found)",
+    security(("session" = []), ("bearer" = [])), request_body(content = NewScreening, content_type = "application/json"),
+    responses((status = 201, description = "Filed", body = super::schema::Screening)))]
 async fn create_screening(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -139,14 +150,22 @@ fn screening_json(r: &safegrid_store::disputes::ScreeningRow, ids: &[Uuid]) -> V
     })
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ScreeningQuery {
+    /// Region code (default: the caller's territory).
     region: Option<String>,
+    /// Reports overlapping the period from this day (YYYY-MM-DD).
     from: Option<String>,
+    /// … to this day (YYYY-MM-DD).
     to: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/disputes/screenings", tag = "disputes",
+    summary = "Grid screening reports (矛盾纠纷排查) overlapping a period",
+    security(("session" = []), ("bearer" = [])), params(ScreeningQuery),
+    responses((status = 200, description = "The reports", body = super::schema::ScreeningList)))]
 async fn list_screenings(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -187,9 +206,6 @@ async fn list_screenings(
     Ok(Json(json!({ "total": items.len(), "items": items })))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new().route(
-        "/api/v1/disputes/screenings",
-        get(list_screenings).post(create_screening),
-    )
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(list_screenings, create_screening))
 }

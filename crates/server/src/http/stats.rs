@@ -4,9 +4,8 @@
 use super::auth::CurrentUser;
 use crate::app::error::{AppError, AppResult};
 use crate::app::state::SharedState;
+use axum::Json;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{Duration, NaiveDate, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{GridCode, RegionCode};
@@ -14,16 +13,27 @@ use safegrid_domain::kpi::Counters;
 use safegrid_store::{User, kpi_day};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct KpiQuery {
+    /// Region code (default: the caller's territory).
     region: Option<String>,
+    /// Grid code.
     grid: Option<String>,
+    /// Department code.
     department: Option<String>,
+    /// First day (YYYY-MM-DD).
     from: Option<String>,
+    /// Last day (YYYY-MM-DD).
     to: Option<String>,
+    /// Include each child region's figures.
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     children: Option<bool>,
 }
 
@@ -67,6 +77,10 @@ fn may_read_region(user: &User, region: &str) -> bool {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/stats/kpi", tag = "stats",
+    summary = "GB/T 30428.4 counts, rates and score of a region, grid or department",
+    security(("session" = []), ("bearer" = [])),
+    params(KpiQuery), responses((status = 200, description = "The figures", body = super::schema::Kpi)))]
 async fn kpi(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
@@ -156,6 +170,6 @@ async fn kpi(
     Ok(Json(v))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new().route("/api/v1/stats/kpi", get(kpi))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new().routes(routes!(kpi))
 }

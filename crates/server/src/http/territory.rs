@@ -1,15 +1,18 @@
 //! Territory and reference data: regions, grids (GeoJSON), point location, departments,
 //! categories. Public reads: residents need them to report.
 
+use super::schema;
 use crate::app::error::{AppError, AppResult};
 use crate::app::state::SharedState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use safegrid_domain::codes::{GeoPoint, GridCode, RegionCode};
 use safegrid_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 type Q<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
@@ -18,12 +21,17 @@ fn query<T>(q: Q<T>) -> AppResult<T> {
         .map_err(|e| AppError::bad_request(Some("query"), e.body_text()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RegionQuery {
+    /// The parent region's code (its children are listed).
     parent: Option<String>,
+    /// province, city, county, township or village (or 1–5).
     level: Option<String>,
+    /// Include each region's boundary.
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Flag>)]
     geometry: Option<bool>,
 }
 
@@ -56,6 +64,8 @@ fn region_json(r: &safegrid_store::Region, with_geometry: bool) -> Value {
     v
 }
 
+#[utoipa::path(get, path = "/api/v1/regions", tag = "territory", summary = "Regions by parent and level",
+    params(RegionQuery), responses((status = 200, description = "Regions", body = schema::RegionList)))]
 async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> AppResult<Json<Value>> {
     let q = query(q)?;
     let parent = match q.parent.as_deref().filter(|s| !s.is_empty()) {
@@ -80,6 +90,10 @@ async fn regions(State(st): State<SharedState>, q: Q<RegionQuery>) -> AppResult<
     ))
 }
 
+#[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "territory",
+    summary = "A region with its boundary, children and path",
+    params(("code" = String, Path, description = "region code (2–12 digits)")),
+    responses((status = 200, description = "The region", body = schema::Region)))]
 async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
     let code = RegionCode::parse(&code).map_err(|e| AppError::invalid("code", e.reason))?;
     let r = st.store.region(code.as_str()).await.map_err(|e| match e {
@@ -103,13 +117,17 @@ async fn region(State(st): State<SharedState>, Path(code): Path<String>) -> AppR
     Ok(Json(v))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct GridQuery {
+    /// A region code: grids in its subtree.
     region: Option<String>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page: Option<i64>,
     #[serde(default, deserialize_with = "crate::app::input::empty_as_none")]
+    #[param(inline, value_type = Option<crate::http_common::openapi::Count>)]
     page_size: Option<i64>,
 }
 
@@ -126,6 +144,8 @@ fn grid_feature(g: &safegrid_store::Grid) -> Value {
 }
 
 /// Grids as a GeoJSON FeatureCollection, filtered by region subtree and paged.
+#[utoipa::path(get, path = "/api/v1/grids", tag = "territory", summary = "Grids as GeoJSON, by region subtree, paged",
+    params(GridQuery), responses((status = 200, description = "A FeatureCollection", body = schema::GridCollection)))]
 async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> AppResult<Json<Value>> {
     let q = query(q)?;
     let prefix = match q.region.as_deref().filter(|s| !s.is_empty()) {
@@ -151,6 +171,10 @@ async fn grids(State(st): State<SharedState>, q: Q<GridQuery>) -> AppResult<Json
     })))
 }
 
+#[utoipa::path(get, path = "/api/v1/grids/{code}", tag = "territory",
+    summary = "A grid as a GeoJSON feature with its workers",
+    params(("code" = String, Path, description = "grid code (15 digits)")),
+    responses((status = 200, description = "The grid", body = schema::GridFeature)))]
 async fn grid(State(st): State<SharedState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
     let code = GridCode::parse(&code).map_err(|e| AppError::invalid("code", e.reason))?;
     let g = st.store.grid(code.as_str()).await.map_err(|e| match e {
@@ -170,10 +194,15 @@ async fn grid(State(st): State<SharedState>, Path(code): Path<String>) -> AppRes
     Ok(Json(v))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LocateQuery {
+    /// Latitude in degrees (WGS 84).
+    #[param(required = true, value_type = f64, minimum = -90, maximum = 90)]
     lat: Option<String>,
+    /// Longitude in degrees (WGS 84).
+    #[param(required = true, value_type = f64, minimum = -180, maximum = 180)]
     lon: Option<String>,
 }
 
@@ -187,6 +216,8 @@ fn num(v: Option<&str>, field: &str) -> AppResult<f64> {
 }
 
 /// Point → grid → region path.
+#[utoipa::path(get, path = "/api/v1/locate", tag = "territory", summary = "Point → grid → region path",
+    params(LocateQuery), responses((status = 200, description = "Where the point lies", body = schema::Location)))]
 async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> AppResult<Json<Value>> {
     let q = query(q)?;
     let p = GeoPoint::new(num(q.lon.as_deref(), "lon")?, num(q.lat.as_deref(), "lat")?)?;
@@ -226,11 +257,16 @@ async fn locate(State(st): State<SharedState>, q: Q<LocateQuery>) -> AppResult<J
     })))
 }
 
+#[utoipa::path(get, path = "/api/v1/departments", tag = "reference", summary = "Departments cases are dispatched to",
+    responses((status = 200, description = "Departments", body = schema::DepartmentList)))]
 async fn departments(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     let items = st.store.departments().await?;
     Ok(Json(json!({ "items": items, "total": items.len() })))
 }
 
+#[utoipa::path(get, path = "/api/v1/categories", tag = "reference",
+    summary = "The category catalog with deadlines per urgency and stage",
+    responses((status = 200, description = "Categories", body = schema::CategoryList)))]
 async fn categories(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     let limits = st.store.deadline_limits().await?;
     let cats = st.store.categories().await?;
@@ -259,13 +295,13 @@ async fn categories(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     Ok(Json(json!({ "items": items, "total": items.len() })))
 }
 
-pub fn router() -> Router<SharedState> {
-    Router::new()
-        .route("/api/v1/regions", get(regions))
-        .route("/api/v1/regions/{code}", get(region))
-        .route("/api/v1/grids", get(grids))
-        .route("/api/v1/grids/{code}", get(grid))
-        .route("/api/v1/locate", get(locate))
-        .route("/api/v1/departments", get(departments))
-        .route("/api/v1/categories", get(categories))
+pub fn router() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(regions))
+        .routes(routes!(region))
+        .routes(routes!(grids))
+        .routes(routes!(grid))
+        .routes(routes!(locate))
+        .routes(routes!(departments))
+        .routes(routes!(categories))
 }

@@ -2,6 +2,7 @@
 //! request comes from, reading and refusing bodies. It is no face and imports none; the rules it
 //! serves live in the application layer.
 
+pub mod openapi;
 pub mod request_id;
 
 use crate::app::state::SharedState;

@@ -5,6 +5,7 @@
 //! shows; writing needs a client application's `api_key`. See docs/open311.md.
 
 pub mod discovery;
+pub mod doc;
 pub mod filing;
 pub mod format;
 pub mod keys;
@@ -17,15 +18,19 @@ pub mod updates;
 use crate::app::error::AppError;
 use crate::app::state::SharedState;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
 use format::{Body, Format, Node};
 pub use params::{Params, parse_time, query_params, read_form};
 use safegrid_domain::codes::RegionCode;
 use std::net::SocketAddr;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use doc::document_errors;
 
 /// The base path of the API.
 pub const BASE: &str = "/open311/v2";
@@ -247,6 +252,7 @@ fn format_of_path(path: &str) -> Format {
 /// Per-address rate limit and the body size check, before any handler runs.
 async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Response {
     let f = format_of_path(req.uri().path());
+    let path = req.uri().path().to_string();
     let forwarded = st
         .settings
         .open311
@@ -299,6 +305,19 @@ async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Respo
         .render(f);
     }
     let mut r = next.run(req).await;
+    // The router's own 405 (a method the resource does not have) has no body: answer it in
+    // Open311's words, keeping the `Allow` header the router set.
+    if r.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let allow = r.headers().get(header::ALLOW).cloned();
+        r = Fail::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{path}: this method is not allowed here"),
+        )
+        .render(f);
+        if let Some(allow) = allow {
+            r.headers_mut().insert(header::ALLOW, allow);
+        }
+    }
     // Lists change with every case; let no cache keep them.
     r.headers_mut()
         .entry(header::CACHE_CONTROL)
@@ -313,68 +332,190 @@ async fn guard(State(st): State<SharedState>, req: Request, next: Next) -> Respo
     r
 }
 
-async fn get_root(
-    State(st): State<SharedState>,
-    headers: HeaderMap,
-    Path(file): Path<String>,
-    RawQuery(q): RawQuery,
+/// A read of a resource at the root (`discovery`, `services`, `requests`,
+/// `servicerequestupdates`) in format `f`.
+async fn read_root(
+    st: &SharedState,
+    headers: &HeaderMap,
+    stem: &str,
+    q: Option<String>,
+    f: Format,
 ) -> Response {
-    let Some((stem, f)) = Format::split(&file) else {
-        return unknown_format(&file);
-    };
     let result = match query_params(&q) {
         Err(e) => Err(e),
         Ok(p) => match stem {
-            "discovery" => discovery::discovery(&st, &headers, f).await,
-            "services" => services::list(&st, &p, f).await,
-            "requests" => requests::list(&st, &p, f).await,
-            "servicerequestupdates" => updates::list(&st, &p, f).await,
-            _ => Err(Fail::not_found(format!("no resource {stem}"))),
+            "discovery" => discovery::discovery(st, headers, f).await,
+            "services" => services::list(st, &p, f).await,
+            "requests" => requests::list(st, &p, f).await,
+            _ => updates::list(st, &p, f).await,
         },
     };
     respond(f, result)
 }
 
-async fn post_root(
-    State(st): State<SharedState>,
-    headers: HeaderMap,
-    Path(file): Path<String>,
-    RawQuery(q): RawQuery,
+/// A filing (`requests`) or a pushed update (`servicerequestupdates`) in format `f`: the form
+/// body's parameters and the query string's, authenticated by the client's `api_key`.
+async fn write_root(
+    st: &SharedState,
+    headers: &HeaderMap,
+    stem: &str,
+    q: Option<String>,
     req: Request,
+    f: Format,
 ) -> Response {
-    let Some((stem, f)) = Format::split(&file) else {
-        return unknown_format(&file);
-    };
-    if !matches!(stem, "requests" | "servicerequestupdates") {
-        // A 405 names the methods the resource has (RFC 9110 §15.5.6).
-        let mut r = Fail::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("{stem} cannot be posted to"),
-        )
-        .render(f);
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
-        return r;
-    }
     let result = async {
         // Parameters may come in the query string as well as the body (some clients put api_key there).
-        let mut p = read_form(&st, &headers, req.into_body()).await?;
+        let mut p = read_form(st, headers, req.into_body()).await?;
         p.0.extend(query_params(&q)?.0);
-        let client = keys::authenticate(&st, &p, &headers).await?;
+        let client = keys::authenticate(st, &p, headers).await?;
         match stem {
-            "requests" => filing::create(&st, &p, &client, f).await,
-            _ => updates::create(&st, &p, &client, f).await,
+            "requests" => filing::create(st, &p, &client, f).await,
+            _ => updates::create(st, &p, &client, f).await,
         }
     }
     .await;
     respond(f, result)
 }
 
-fn unknown_format(file: &str) -> Response {
-    Fail::not_found(format!(
-        "{file}: add .xml or .json to choose the response format"
-    ))
-    .render(Format::Xml)
+// The resources at the root, one route per format: each is mounted and documented by the same
+// `routes!` line. Answers are XML (`text/xml`) or JSON as the suffix says.
+
+#[utoipa::path(get, path = "/discovery.json", tag = "open311", summary = "Open311 discovery",
+    responses((status = 200, description = "The endpoints of this server", body = doc::Discovery, content_type = "application/json")))]
+async fn discovery_json(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "discovery", q, Format::Json).await
+}
+
+#[utoipa::path(get, path = "/discovery.xml", tag = "open311", summary = "Open311 discovery (XML)",
+    responses((status = 200, description = "The endpoints of this server, as <discovery>", body = String, content_type = "text/xml")))]
+async fn discovery_xml(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "discovery", q, Format::Xml).await
+}
+
+#[utoipa::path(get, path = "/services.json", tag = "open311", summary = "Open311 services: the category catalog",
+    params(doc::JurisdictionQuery),
+    responses((status = 200, description = "The services", body = Vec<doc::Service>, content_type = "application/json")))]
+async fn services_json(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "services", q, Format::Json).await
+}
+
+#[utoipa::path(get, path = "/services.xml", tag = "open311", summary = "Open311 services: the category catalog (XML)",
+    params(doc::JurisdictionQuery),
+    responses((status = 200, description = "The services, as <services><service>", body = String, content_type = "text/xml")))]
+async fn services_xml(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "services", q, Format::Xml).await
+}
+
+#[utoipa::path(get, path = "/requests.json", tag = "open311", summary = "Open311 request list",
+    params(doc::RequestsQuery),
+    responses((status = 200, description = "The requests", body = Vec<doc::ServiceRequest>, content_type = "application/json")))]
+async fn requests_json(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "requests", q, Format::Json).await
+}
+
+#[utoipa::path(get, path = "/requests.xml", tag = "open311", summary = "Open311 request list (XML)",
+    params(doc::RequestsQuery),
+    responses((status = 200, description = "The requests, as <service_requests><request>", body = String, content_type = "text/xml")))]
+async fn requests_xml(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "requests", q, Format::Xml).await
+}
+
+#[utoipa::path(post, path = "/requests.json", tag = "open311", summary = "Open311: file a request (form body, api_key)",
+    security(("open311_api_key" = [])),
+    request_body(content = doc::NewRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Filed", body = Vec<doc::Filed>, content_type = "application/json")))]
+async fn file_json(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> Response {
+    write_root(&st, &headers, "requests", q, req, Format::Json).await
+}
+
+#[utoipa::path(post, path = "/requests.xml", tag = "open311", summary = "Open311: file a request (form body, api_key; XML answer)",
+    security(("open311_api_key" = [])),
+    request_body(content = doc::NewRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Filed, as <service_requests><request>", body = String, content_type = "text/xml")))]
+async fn file_xml(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> Response {
+    write_root(&st, &headers, "requests", q, req, Format::Xml).await
+}
+
+#[utoipa::path(get, path = "/servicerequestupdates.json", tag = "open311", summary = "mySociety updates feed",
+    params(doc::UpdatesQuery),
+    responses((status = 200, description = "The updates", body = Vec<doc::Update>, content_type = "application/json")))]
+async fn updates_json(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "servicerequestupdates", q, Format::Json).await
+}
+
+#[utoipa::path(get, path = "/servicerequestupdates.xml", tag = "open311", summary = "mySociety updates feed (XML)",
+    params(doc::UpdatesQuery),
+    responses((status = 200, description = "The updates, as <service_request_updates><request_update>", body = String, content_type = "text/xml")))]
+async fn updates_xml(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    read_root(&st, &headers, "servicerequestupdates", q, Format::Xml).await
+}
+
+#[utoipa::path(post, path = "/servicerequestupdates.json", tag = "open311", summary = "mySociety: push a resident's update (form body, api_key)",
+    security(("open311_api_key" = [])),
+    request_body(content = doc::NewUpdate, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Accepted", body = Vec<doc::UpdateAccepted>, content_type = "application/json")))]
+async fn update_json(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> Response {
+    write_root(&st, &headers, "servicerequestupdates", q, req, Format::Json).await
+}
+
+#[utoipa::path(post, path = "/servicerequestupdates.xml", tag = "open311", summary = "mySociety: push a resident's update (form body, api_key; XML answer)",
+    security(("open311_api_key" = [])),
+    request_body(content = doc::NewUpdate, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Accepted, as <service_request_updates><request_update>", body = String, content_type = "text/xml")))]
+async fn update_xml(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> Response {
+    write_root(&st, &headers, "servicerequestupdates", q, req, Format::Xml).await
 }
 
 async fn fallback(req: Request) -> Response {
@@ -382,15 +523,32 @@ async fn fallback(req: Request) -> Response {
     Fail::not_found(format!("no such resource: {}", req.uri().path())).render(f)
 }
 
-pub fn router(state: SharedState) -> Router<SharedState> {
-    let inner = Router::new()
-        .route("/{file}", get(get_root).post(post_root))
-        .route("/services/{file}", get(services::definition))
-        .route("/requests/{file}", get(requests::one))
-        .route("/tokens/{file}", get(requests::token))
-        .fallback(fallback)
-        .layer(middleware::from_fn_with_state(state, guard));
-    Router::new().nest(BASE, inner)
+/// Open311's routes with their description: the resources at the root one route per format,
+/// the others by `{file}` (`{id}.json` / `{id}.xml`).
+pub fn api() -> OpenApiRouter<SharedState> {
+    let inner = OpenApiRouter::new()
+        .routes(routes!(discovery_json))
+        .routes(routes!(discovery_xml))
+        .routes(routes!(services_json))
+        .routes(routes!(services_xml))
+        .routes(routes!(requests_json, file_json))
+        .routes(routes!(requests_xml, file_xml))
+        .routes(routes!(updates_json, update_json))
+        .routes(routes!(updates_xml, update_xml))
+        .routes(routes!(services::definition))
+        .routes(routes!(requests::one))
+        .routes(routes!(requests::token))
+        .fallback(fallback);
+    OpenApiRouter::with_openapi(doc::Shared::openapi()).nest(BASE, inner)
+}
+
+/// Open311's routes behind its guard (rate limits, Open311's own body limit), and their paths.
+pub fn router(state: SharedState) -> (Router<SharedState>, utoipa::openapi::OpenApi) {
+    let (router, doc) = api().split_for_parts();
+    (
+        router.layer(middleware::from_fn_with_state(state, guard)),
+        doc,
+    )
 }
 
 #[cfg(test)]

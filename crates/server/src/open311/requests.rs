@@ -302,19 +302,10 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
         ..Default::default()
     };
     let ids = p.list("service_request_id");
-    if !ids.is_empty() {
-        if ids.len() > MAX_PAGE as usize {
-            return Err(Fail::bad(format!(
-                "service_request_id: at most {MAX_PAGE} ids at once"
-            )));
-        }
-        ids_of(&ids, &mut q);
-        q.limit = MAX_PAGE;
-        if q.ids.is_empty() && q.numbers.is_empty() {
-            return render_cases(st, &[], extensions, f).await;
-        }
-        let cases = st.store.open311_cases(&q).await?;
-        return render_cases(st, &cases, extensions, f).await;
+    if ids.len() > MAX_PAGE as usize {
+        return Err(Fail::bad(format!(
+            "service_request_id: at most {MAX_PAGE} ids at once"
+        )));
     }
     q.categories = p.list("service_code");
     let mut errors = vec![];
@@ -362,6 +353,21 @@ pub async fn list(st: &SharedState, p: &Params, f: Format) -> Done {
             retry_after: None,
         });
     }
+    // Ids override every filter (GeoReport v2), though a malformed filter is refused all the
+    // same, as the API documents each parameter (found by the schema fuzzer).
+    if !ids.is_empty() {
+        let mut by_id = Open311Query {
+            region_prefix: q.region_prefix.take(),
+            ..Default::default()
+        };
+        ids_of(&ids, &mut by_id);
+        by_id.limit = MAX_PAGE;
+        if by_id.ids.is_empty() && by_id.numbers.is_empty() {
+            return render_cases(st, &[], extensions, f).await;
+        }
+        let cases = st.store.open311_cases(&by_id).await?;
+        return render_cases(st, &cases, extensions, f).await;
+    }
     // Without dates: the last 90 days (and at most 1,000 requests, the page size cap). A client
     // syncing by `updated_after`/`updated_before` asks about changes, not creation: an old case
     // changed yesterday must reach it, so that window alone bounds the list.
@@ -397,6 +403,12 @@ pub async fn find_case(st: &SharedState, id: &str, prefix: &str) -> Result<Case,
     }
 }
 
+/// One request: `{service_request_id}.json` or `.xml`.
+#[utoipa::path(get, path = "/requests/{file}", tag = "open311", summary = "Open311 request: {service_request_id}.json or .xml",
+    params(("file" = String, Path, description = "the request id with .json or .xml"), super::doc::OneRequestQuery),
+    responses((status = 200, description = "A list of the one request (XML: <service_requests><request>)", content(
+        (Vec<super::doc::ServiceRequest> = "application/json"),
+        (String = "text/xml")))))]
 pub async fn one(
     State(st): State<SharedState>,
     Path(file): Path<String>,
@@ -415,6 +427,12 @@ pub async fn one(
     respond(f, result)
 }
 
+/// A token's request: `{token}.json` or `.xml`.
+#[utoipa::path(get, path = "/tokens/{file}", tag = "open311", summary = "Open311 token lookup: {token}.json or .xml",
+    params(("file" = String, Path, description = "the token with .json or .xml"), super::doc::JurisdictionQuery),
+    responses((status = 200, description = "The request the token stands for (XML: <service_requests><request>)", content(
+        (Vec<super::doc::TokenFound> = "application/json"),
+        (String = "text/xml")))))]
 pub async fn token(
     State(st): State<SharedState>,
     Path(file): Path<String>,

@@ -78,6 +78,12 @@ fn datatype_description(d: AttributeDatatype) -> &'static str {
     }
 }
 
+/// A service's definition: `{service_code}.json` or `.xml`.
+#[utoipa::path(get, path = "/services/{file}", tag = "open311", summary = "Open311 service definition: {service_code}.json or .xml",
+    params(("file" = String, Path, description = "the service code with .json or .xml"), super::doc::JurisdictionQuery),
+    responses((status = 200, description = "The service's attributes (XML: <service_definition>)", content(
+        (super::doc::ServiceDefinition = "application/json"),
+        (String = "text/xml")))))]
 pub async fn definition(
     State(st): State<SharedState>,
     Path(file): Path<String>,

@@ -8,6 +8,7 @@ mod disputes;
 mod inputs;
 mod open311;
 mod open311_georeport;
+mod openapi;
 mod pii;
 mod probes;
 mod scenarios;
