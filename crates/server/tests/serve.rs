@@ -76,7 +76,7 @@ fn a_stalled_request_does_not_hold_the_stop_past_the_grace_period() {
 #[test]
 fn the_log_lines_of_a_request_carry_its_id() {
     let (dir, mut child, addr) = serve_with(|cmd| {
-        cmd.env("SAFEGRID_LOG", "info,tower_http=debug")
+        cmd.env("SAFEGRID_LOG", "info,safegrid::request=debug")
             .stderr(Stdio::piped());
     });
     let answer = TcpStream::connect(&addr).and_then(|mut s| {

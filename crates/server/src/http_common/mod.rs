@@ -104,20 +104,22 @@ pub async fn request_context(State(st): State<SharedState>, req: Request, next: 
         request_id: Some(id_text),
     };
     let started = std::time::Instant::now();
+    // At DEBUG (`SAFEGRID_LOG=info,safegrid::request=debug`), every request's start and end;
+    // off by default, where they cost a level check.
+    span.in_scope(|| tracing::debug!(target: "safegrid::request", "started"));
     let mut response = REQUEST
         .scope(ctx, next.run(req))
         .instrument(span.clone())
         .await;
     let status = response.status();
-    if status.is_server_error() {
-        span.in_scope(|| {
-            tracing::error!(
-                status = status.as_u16(),
-                ms = started.elapsed().as_millis() as u64,
-                "request failed"
-            )
-        });
-    }
+    let ms = started.elapsed().as_millis() as u64;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::error!(target: "safegrid::request", status = status.as_u16(), ms, "request failed");
+        } else {
+            tracing::debug!(target: "safegrid::request", status = status.as_u16(), ms, "finished");
+        }
+    });
     response.headers_mut().insert(request_id::HEADER, id);
     response
 }

@@ -11,6 +11,7 @@ mod open311_georeport;
 mod openapi;
 mod pii;
 mod probes;
+mod python;
 mod scenarios;
 mod security;
 mod tracing;

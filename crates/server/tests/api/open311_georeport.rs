@@ -18,51 +18,12 @@ const SCRIPT: &str = concat!(
 );
 
 fn skip(reason: &str) {
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPED the georeport interoperability test: {reason}\n\
-         !!! (it needs python3 with venv, and PyPI reachable once to install {GEOREPORT})\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("a skipped test is a failure under CI=true: georeport interop ({reason})");
-    }
-}
-
-fn run(cmd: &mut Command) -> Result<String, String> {
-    match cmd.output() {
-        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
-        Ok(o) => Err(format!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )),
-        Err(e) => Err(format!("{cmd:?}: {e}")),
-    }
+    super::python::skip_loudly("the georeport interoperability test", GEOREPORT, reason);
 }
 
 /// The venv's python with georeport installed, or why there is none.
 fn venv() -> Result<PathBuf, String> {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).arg("--version")).map_err(|e| format!("python3 is absent ({e})"))?;
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("georeport-venv");
-    let py = dir.join("bin").join("python");
-    if !py.exists() {
-        run(Command::new(&python).args(["-m", "venv"]).arg(&dir))
-            .map_err(|e| format!("cannot create a virtual environment: {e}"))?;
-    }
-    if run(Command::new(&py).args(["-c", "import georeport"])).is_err() {
-        run(Command::new(&py).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            GEOREPORT,
-        ]))
-        .map_err(|e| format!("cannot install {GEOREPORT}: {e}"))?;
-    }
-    Ok(py)
+    Ok(super::python::venv_with("georeport", GEOREPORT)?.join("python"))
 }
 
 /// JSON values the way the script writes them: strings, or null.
@@ -135,9 +96,11 @@ async fn compare(app: &TestApp, py: &Path) {
         codes.clone(),
     );
     let out = tokio::task::spawn_blocking(move || {
-        run(Command::new(py)
-            .arg(SCRIPT)
-            .args([&b, "330500", &r2, &s2, &e2, &c2]))
+        super::python::run(
+            Command::new(py)
+                .arg(SCRIPT)
+                .args([&b, "330500", &r2, &s2, &e2, &c2]),
+        )
     })
     .await
     .unwrap()

@@ -258,54 +258,12 @@ async fn every_documented_operation_is_routed(app: &TestApp) {
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 
 fn skip(reason: &str) {
-    eprintln!(
-        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-         !!! SKIPPED the schema fuzzer: {reason}\n\
-         !!! (it needs python3 with venv, and PyPI reachable once to install {SCHEMATHESIS})\n\
-         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("a skipped test is a failure under CI=true: the schema fuzzer ({reason})");
-    }
-}
-
-fn run(cmd: &mut Command) -> Result<String, String> {
-    match cmd.output() {
-        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
-        Ok(o) => Err(format!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )),
-        Err(e) => Err(format!("{cmd:?}: {e}")),
-    }
+    super::python::skip_loudly("the schema fuzzer", SCHEMATHESIS, reason);
 }
 
 /// The venv's `schemathesis` command, or why there is none.
 fn schemathesis() -> Result<PathBuf, String> {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run(Command::new(&python).arg("--version")).map_err(|e| format!("python3 is absent ({e})"))?;
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
-    let py = dir.join("bin").join("python");
-    let st = dir.join("bin").join("schemathesis");
-    if !py.exists() {
-        run(Command::new(&python).args(["-m", "venv"]).arg(&dir))
-            .map_err(|e| format!("cannot create a virtual environment: {e}"))?;
-    }
-    let wanted = SCHEMATHESIS.trim_start_matches("schemathesis==");
-    let installed = run(Command::new(&st).arg("--version")).unwrap_or_default();
-    if !installed.contains(wanted) {
-        run(Command::new(&py).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            SCHEMATHESIS,
-        ]))
-        .map_err(|e| format!("cannot install {SCHEMATHESIS}: {e}"))?;
-    }
-    Ok(st)
+    Ok(super::python::venv_with("schemathesis", SCHEMATHESIS)?.join("schemathesis"))
 }
 
 /// Open311's own limits lifted too: the fuzzer sends thousands of requests from one address.
