@@ -68,7 +68,7 @@ fn case_creation(c: &mut Criterion) {
                 let new = NewCase {
                     id: Uuid::now_v7(),
                     county_code: "330502".into(),
-                    number: String::new(),
+                    number: None,
                     tracking_code: "ABCDEFGHJK".into(),
                     case_type: "service_event".into(),
                     category: "C0301".into(),

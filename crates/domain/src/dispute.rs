@@ -723,7 +723,7 @@ mod tests {
         let new = NewCase {
             id: uuid::Uuid::now_v7(),
             county_code: "330502".into(),
-            number: "x".into(),
+            number: None,
             tracking_code: "x".into(),
             case_type: "petition".into(),
             category: "X0102".into(),

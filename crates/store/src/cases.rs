@@ -105,7 +105,10 @@ impl TryFrom<CaseRow> for Case {
             light: str_enum(&r.light, "light")?,
             id: r.id,
             county_code: r.county_code,
-            number: r.number,
+            number: Some(
+                CaseNumber::parse(&r.number)
+                    .map_err(|e| StoreError::Corrupt(format!("case {}: number {e}", r.id)))?,
+            ),
             tracking_code: r.tracking_code,
             case_type: r.case_type,
             category: r.category,
@@ -167,7 +170,7 @@ macro_rules! bind_case {
         let c = $c;
         $q.bind(c.county_code.clone())
             .bind(c.id)
-            .bind(c.number.clone())
+            .bind(c.number_text())
             .bind(c.tracking_code.clone())
             .bind(c.case_type.clone())
             .bind(c.category.clone())
@@ -521,7 +524,7 @@ fn case_audit(c: &Case, e: &Event, action: &str) -> AuditEntry {
         e.actor_name.clone(),
         format!("case.{action}"),
         "case",
-        Some(c.number.clone()),
+        Some(c.number_text()),
         serde_json::json!({ "id": c.id, "from": e.from_status, "to": e.to_status, "version": c.version }),
     )
 }
@@ -593,7 +596,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::Conflict(format!(
                     "case {} was changed by someone else (expected version {expected_version}); reload and try again",
-                    c.number
+                    c.number_text()
                 )));
             }
             let e = &applied.event;
@@ -894,9 +897,10 @@ impl CaseWriter {
                         .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
                     let first = last - idx.len() as i64 + 1;
                     for (k, i) in idx.iter().enumerate() {
-                        cases[*i].number = CaseNumber::new(county, *day, (first + k as i64) as u32)
-                            .map_err(StoreError::Invalid)?
-                            .to_string();
+                        cases[*i].number = Some(
+                            CaseNumber::new(county, *day, (first + k as i64) as u32)
+                                .map_err(StoreError::Invalid)?,
+                        );
                     }
                 }
                 let entries: Vec<(AuditEntry, i64, Option<String>)> = cases

@@ -15,7 +15,7 @@ fn new_case(case_type: &str, category: &str) -> NewCase {
     NewCase {
         id: Uuid::now_v7(),
         county_code: "330502".into(),
-        number: "3305022026112100002".into(),
+        number: crate::codes::CaseNumber::parse("3305022026112100002").ok(),
         tracking_code: "ABCDEFGHJM".into(),
         case_type: case_type.into(),
         category: category.into(),

@@ -21,7 +21,7 @@ pub use action::{ACTION_NAMES, Action, AnswerKind, Command, Effect, Level, Outco
 
 use crate::calendar::{Light, Limit, WorkCalendar, light};
 use crate::catalog::{Stage, Urgency};
-use crate::codes::{GridCode, RegionCode};
+use crate::codes::{CaseNumber, GridCode, RegionCode};
 use crate::error::FieldError;
 use crate::kpi::Counters;
 use crate::role::Role;
@@ -36,7 +36,9 @@ pub struct Case {
     pub id: Uuid,
     /// The 6-digit county code: part of every key so the schema can be distributed by county.
     pub county_code: String,
-    pub number: String,
+    /// None only before the case is first stored: the intake writer draws the number from the
+    /// county's and day's sequence in the transaction that stores it.
+    pub number: Option<CaseNumber>,
     /// Public tracking code given to the reporter (查询码).
     pub tracking_code: String,
     pub case_type: String,
@@ -93,6 +95,13 @@ pub struct Case {
     pub pending_extension: Option<String>,
     pub ever_overdue: bool,
     pub version: i64,
+}
+
+impl Case {
+    /// The case number as people read it (案件编号); empty before the case is first stored.
+    pub fn number_text(&self) -> String {
+        self.number.map(|n| n.to_string()).unwrap_or_default()
+    }
 }
 
 /// Who acts: an authenticated account, or the system job.
@@ -571,7 +580,8 @@ pub fn apply(
 pub struct NewCase {
     pub id: Uuid,
     pub county_code: String,
-    pub number: String,
+    /// None: drawn when the case is stored (`Case::number`).
+    pub number: Option<CaseNumber>,
     pub tracking_code: String,
     pub case_type: String,
     pub category: String,
@@ -785,7 +795,7 @@ mod tests {
         let new = NewCase {
             id: Uuid::now_v7(),
             county_code: "330502".into(),
-            number: "3305022026112100001".into(),
+            number: CaseNumber::parse("3305022026112100001").ok(),
             tracking_code: "ABCDEFGHJK".into(),
             case_type: "service_event".into(),
             category: "C0102".into(),
@@ -882,7 +892,7 @@ mod tracking_holder_tests {
         let new = NewCase {
             id: Uuid::now_v7(),
             county_code: "330502".into(),
-            number: "330502000001".into(),
+            number: None,
             tracking_code: code.into(),
             case_type: "service_event".into(),
             category: "C0301".into(),

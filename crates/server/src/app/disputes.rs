@@ -437,7 +437,7 @@ pub async fn remind_confirmations(st: &SharedState, now: DateTime<Utc>) -> anyho
         let applied = match st.apply(&case, &req, &Actor::system(), now) {
             Ok(a) => a,
             Err(e) => {
-                tracing::warn!(case = %case.number, error = ?e.message, "confirmation reminder not applicable");
+                tracing::warn!(case = %case.number_text(), error = ?e.message, "confirmation reminder not applicable");
                 continue;
             }
         };

@@ -278,7 +278,7 @@ mod tests {
         let new = NewCase {
             id,
             county_code: "330502".into(),
-            number: String::new(),
+            number: None,
             tracking_code: format!("T{n:09}"),
             case_type: "service_event".into(),
             category: "C0102".into(),
@@ -440,7 +440,7 @@ mod tests {
         let mut numbers: Vec<String> = results
             .into_iter()
             .filter_map(Result::ok)
-            .map(|c| c.number)
+            .map(|c| c.number_text())
             .collect();
         numbers.sort();
         numbers.dedup();

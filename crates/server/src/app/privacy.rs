@@ -39,7 +39,7 @@ pub async fn audit_reveal(
             user.username.clone(),
             "privacy.reveal",
             "case",
-            Some(case.number.clone()),
+            Some(case.number_text()),
             json!({ "id": case.id, "reason": why, "fields": ["name", "phone"], "via": via }),
         ))
         .await?;

@@ -279,7 +279,7 @@ impl AppState {
         let new = NewCase {
             id: Uuid::now_v7(),
             county_code,
-            number: String::new(),
+            number: None,
             tracking_code: tracking_code(&mut rand::rng()),
             case_type: cat.case_type.clone(),
             category: cat.code.clone(),
@@ -339,7 +339,8 @@ impl AppState {
                 "version_mismatch",
                 format!(
                     "case {} is at version {}, not {v}; reload and try again",
-                    case.number, case.version
+                    case.number_text(),
+                    case.version
                 ),
             )
             .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));

@@ -190,7 +190,7 @@ impl CaseView {
         let light = engine::live_light(case, Utc::now());
         CaseView {
             id: case.id,
-            number: case.number.clone(),
+            number: case.number_text(),
             tracking_code: viewer
                 .filter(|u| sees_tracking_code(u, case))
                 .map(|_| case.tracking_code.clone()),

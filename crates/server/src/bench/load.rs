@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, Texts, Urgency};
-use safegrid_domain::codes::{GridCode, RegionCode};
+use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
 use safegrid_domain::engine::{self, Actor, Case, Context as EngineContext, Event, NewCase};
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
 use safegrid_store::Store;
@@ -600,7 +600,12 @@ async fn ceiling(
         let county = region[..6].to_string();
         let new = NewCase {
             id: Uuid::now_v7(),
-            number: format!("{county}-BENCH-{i:08}"),
+            // Valid numbers far above any day's real sequence, so they never meet the intake's.
+            number: Some(CaseNumber::new(
+                &county,
+                safegrid_domain::calendar::to_local(now).date_naive(),
+                900_000_000 + i as u32,
+            )?),
             county_code: county,
             tracking_code: format!("B{i:09}"),
             case_type: "service_event".into(),
@@ -628,6 +633,7 @@ async fn ceiling(
         let a = engine::create(new, Some(&actor), &ctx)?;
         rows.push((a.case, vec![a.event]));
     }
+    let ids: Vec<Uuid> = rows.iter().map(|(c, _)| c.id).collect();
     let rows = Arc::new(rows);
     let store2 = store.clone();
     let result = in_flight(rows.len(), opts.concurrency, move |i| {
@@ -641,13 +647,23 @@ async fn ceiling(
     })
     .await;
     // Take the rows out again, so they do not count in later figures.
-    safegrid_store::with_pool!(&store, p => {
-        sqlx::query("DELETE FROM case_events WHERE case_id IN (SELECT id FROM cases WHERE number LIKE '%-BENCH-%')")
-            .execute(p).await?;
-        sqlx::query("DELETE FROM tracking_codes WHERE case_id IN (SELECT id FROM cases WHERE number LIKE '%-BENCH-%')")
-            .execute(p).await?;
-        sqlx::query("DELETE FROM cases WHERE number LIKE '%-BENCH-%'").execute(p).await?;
-    });
+    for chunk in ids.chunks(1000) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let marks = marks.join(", ");
+        for sql in [
+            format!("DELETE FROM case_events WHERE case_id IN ({marks})"),
+            format!("DELETE FROM tracking_codes WHERE case_id IN ({marks})"),
+            format!("DELETE FROM cases WHERE id IN ({marks})"),
+        ] {
+            safegrid_store::with_pool!(&store, p => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(p).await?;
+            });
+        }
+    }
     store.close().await;
     result
 }

@@ -313,9 +313,9 @@ pub async fn generate(
             .entry((county.clone(), local_day.format("%Y%m%d").to_string()))
             .or_insert(0);
         *seq += 1;
-        let number = CaseNumber::new(&county, local_day, *seq as u32)
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .to_string();
+        let number = Some(
+            CaseNumber::new(&county, local_day, *seq as u32).map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         let mut pick_fn = |n: usize| rng.random_range(0..n.max(1));
         let description = texts.describe(&cat.code, &mut pick_fn);
         let new = NewCase {

@@ -366,7 +366,7 @@ async fn dispute_view(
     staff(&user)?;
     let case = visible_case(&st, &id, &user, "dispute").await?;
     let rec = st.store.dispute_record(&case.county_code, case.id).await?;
-    let full = sees_parties(&st, &user, &rec, &case.number).await?;
+    let full = sees_parties(&st, &user, &rec, &case.number_text()).await?;
     let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
     let sessions = st
         .store
@@ -483,7 +483,7 @@ async fn agreement_html(
     else {
         return Err(AppError::not_found("agreement"));
     };
-    let full = sees_parties(&st, &user, &rec, &case.number).await?;
+    let full = sees_parties(&st, &user, &rec, &case.number_text()).await?;
     let parties = st.store.dispute_parties(&case.county_code, case.id).await?;
     let committee = match rec.committee_id {
         Some(cid) => st.store.committee(cid).await?.name,
@@ -547,7 +547,7 @@ th {{ white-space: nowrap; font-weight: normal; }}
 <div class="sign"><div>{committee}（印章）</div><div>{date}</div></div>
 <p class="note noprint">由平安网格生成 · 案件 {number}{masked}</p>
 </body></html>"#,
-        number = esc(&case.number),
+        number = esc(&case.number_text()),
         rows = rows,
         summary = esc(&if full {
             case.description.clone()

@@ -278,12 +278,12 @@ pub async fn create(st: &SharedState, p: &Params, client: &Open311Client, f: For
     let notice = match case.due_at {
         Some(d) => format!(
             "已受理，案件编号 {n}，预计处置时限 {t} (received as case {n}; expected by {t})",
-            n = case.number,
+            n = case.number_text(),
             t = local_time(d)
         ),
         None => format!(
             "已受理，案件编号 {n} (received as case {n})",
-            n = case.number
+            n = case.number_text()
         ),
     };
     Ok(Body::List {

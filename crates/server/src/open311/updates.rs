@@ -270,7 +270,7 @@ async fn file_follow_up(
     client: &Open311Client,
     update_id: &str,
 ) -> Result<Case, Fail> {
-    let prefix = format!("（重新反映已结案件 {}）", old.number);
+    let prefix = format!("（重新反映已结案件 {}）", old.number_text());
     let room = 4000 - prefix.chars().count();
     let description = format!("{prefix}{}", text.chars().take(room).collect::<String>());
     let mut o311 = Map::new();

@@ -136,7 +136,7 @@ fn page_view(v: app_view::CaseView, case: &Case, viewer: Option<&User>, lang: La
     };
     CaseView {
         id: case.id.to_string(),
-        number: case.number.clone(),
+        number: case.number_text(),
         // The public page was reached with the code; staff see it only when they need it.
         tracking_code: match viewer {
             Some(_) => v.tracking_code.clone().unwrap_or_default(),
