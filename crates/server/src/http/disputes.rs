@@ -392,7 +392,12 @@ async fn dispute_view(
     let now = Utc::now();
     // Whoever sees the parties sees the dispute's text as typed; everyone else masked, with the
     // parties' names as well as the reporter's.
-    let mut case_v = crate::app::view::read_json(&st, &case, Some(&user)).await?;
+    // (The masked view reads the parties' names; whoever sees the text as typed needs no mask.)
+    let mut case_v = if full {
+        crate::app::view::case_json(&st, &case, Some(&user))
+    } else {
+        crate::app::view::read_json(&st, &case, Some(&user)).await?
+    };
     let summary = if full {
         case_v["description"] = json!(case.description);
         case_v["address"] = json!(case.address);
