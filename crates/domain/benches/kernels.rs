@@ -5,6 +5,7 @@ use chrono::{Duration, TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use safegrid_domain::calendar::{Limit, WorkCalendar};
 use safegrid_domain::catalog::{Stage, Urgency};
+use safegrid_domain::codes::{PersonName, Phone};
 use safegrid_domain::engine::{self, Context, Limits, NewCase};
 use std::hint::black_box;
 use uuid::Uuid;
@@ -84,8 +85,8 @@ fn case_creation(c: &mut Criterion) {
                     region_code: safegrid_domain::codes::RegionCode::parse("330502001001").unwrap(),
                     needs_grid: false,
                     needs_location: false,
-                    reporter_name: Some("王先生".into()),
-                    reporter_phone: Some("13912345678".into()),
+                    reporter_name: Some(PersonName::parse("王先生").unwrap()),
+                    reporter_phone: Some(Phone::parse("13912345678").unwrap()),
                     reporter_user: None,
                     reporter_anonymous: false,
                 };

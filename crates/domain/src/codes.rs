@@ -382,6 +382,8 @@ impl GeoPoint {
 pub enum PhoneKind {
     Mobile,
     Landline,
+    /// Read back from a row stored before numbers were checked on input (see [`Phone::from_stored`]).
+    Other,
 }
 
 /// A mainland China phone number, normalised: an 11-digit mobile ("13812341234") or a landline
@@ -444,6 +446,16 @@ impl Phone {
         }
     }
 
+    /// A number read back from storage: parsed as on input, or, for a row written before
+    /// numbers were checked, kept as written (trimmed) with kind [`PhoneKind::Other`], so an old
+    /// record still reads, masks and can be erased instead of failing to decode.
+    pub fn from_stored(s: &str) -> Phone {
+        Self::parse(s).unwrap_or_else(|_| Phone {
+            number: s.trim().to_string(),
+            kind: PhoneKind::Other,
+        })
+    }
+
     /// The normalised number.
     pub fn as_str(&self) -> &str {
         &self.number
@@ -456,13 +468,22 @@ impl Phone {
     /// The number with all but the first 3 (mobile) or the area code (landline) and the last 4
     /// digits hidden, for display to people who may not see it: "138****1234", "0572-***5678".
     pub fn masked(&self) -> String {
-        let n = &self.number;
+        // Counted in characters: a number of kind Other is unchecked text and may hold any.
+        let chars: Vec<char> = self.number.chars().collect();
         let head = match self.kind {
             PhoneKind::Mobile => 3,
-            PhoneKind::Landline => n.find('-').map_or(0, |i| i + 1),
+            PhoneKind::Landline => chars.iter().position(|&c| c == '-').map_or(0, |i| i + 1),
+            PhoneKind::Other => 0,
         };
-        let tail = n.len().saturating_sub(4).max(head);
-        format!("{}{}{}", &n[..head], "*".repeat(tail - head), &n[tail..])
+        let tail = chars.len().saturating_sub(4).max(head).min(chars.len());
+        let head = head.min(tail);
+        let shown = |r: &[char]| r.iter().collect::<String>();
+        format!(
+            "{}{}{}",
+            shown(&chars[..head]),
+            "*".repeat(tail - head),
+            shown(&chars[tail..])
+        )
     }
 }
 
@@ -510,6 +531,13 @@ impl PersonName {
         Ok(PersonName(name))
     }
 
+    /// A name read back from storage: parsed as on input, or, for a row written before names
+    /// were checked (any trimmed text of at most 50 characters was taken), kept as written, so
+    /// an old record still reads and masks instead of failing to decode.
+    pub fn from_stored(s: &str) -> PersonName {
+        Self::parse(s).unwrap_or_else(|_| PersonName(s.trim().to_string()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -524,7 +552,7 @@ impl PersonName {
                 .iter()
                 .any(|s| s.chars().eq(chars[..2].iter().copied()));
         let keep = match chars.len() {
-            1 => 0,
+            0 | 1 => 0,
             _ if compound => 2,
             _ => 1,
         };
@@ -794,6 +822,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn stored_contacts_decode_leniently_and_still_mask() {
+        // Checked on input: decoded as if parsed.
+        assert_eq!(
+            Phone::from_stored("138 1234 1234"),
+            Phone::parse("13812341234").unwrap()
+        );
+        assert_eq!(
+            PersonName::from_stored("张三"),
+            PersonName::parse("张三").unwrap()
+        );
+        // Written before the checks: kept, masked by character, never shown whole.
+        let p = Phone::from_stored("分机 8021");
+        assert_eq!(
+            (p.kind(), p.as_str(), p.masked().as_str()),
+            (PhoneKind::Other, "分机 8021", "***8021")
+        );
+        let n = PersonName::from_stored("王先生（物业）");
+        assert_eq!(
+            (n.as_str(), n.masked().as_str()),
+            ("王先生（物业）", "王******")
+        );
+        assert_eq!(PersonName::from_stored(" ").masked(), "");
+    }
+
     /// A valid code of a random level built part by part, never skipping a level.
     fn region_code() -> impl Strategy<Value = RegionCode> {
         let parts = (1u32..100, 1u32..100, 1u32..1000, 1u32..1000);
@@ -889,6 +942,9 @@ mod tests {
             let _ = CaseNumber::parse(&s);
             let _ = Phone::parse(&s).map(|p| p.masked());
             let _ = PersonName::parse(&s).map(|n| n.masked());
+            // What older rows hold is decoded leniently and must mask without panicking.
+            let _ = Phone::from_stored(&s).masked();
+            let _ = PersonName::from_stored(&s).masked();
         }
 
         #[test]

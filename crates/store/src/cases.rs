@@ -8,7 +8,7 @@ use crate::disputes::{SideWrite, Val, bind_vals};
 use crate::time::{from_ms, opt_from_ms, opt_to_ms, to_ms};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use chrono::{DateTime, FixedOffset, Utc};
-use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
+use safegrid_domain::codes::{CaseNumber, GridCode, PersonName, Phone, RegionCode};
 use safegrid_domain::engine::{Applied, Case, Event};
 use safegrid_domain::kpi::Counters;
 use serde::{Serialize, de::DeserializeOwned};
@@ -131,8 +131,8 @@ impl TryFrom<CaseRow> for Case {
             needs_grid: r.needs_grid,
             needs_location: r.needs_location,
             department: r.department,
-            reporter_name: r.reporter_name,
-            reporter_phone: r.reporter_phone,
+            reporter_name: r.reporter_name.as_deref().map(PersonName::from_stored),
+            reporter_phone: r.reporter_phone.as_deref().map(Phone::from_stored),
             reporter_user: r.reporter_user,
             reporter_anonymous: r.reporter_anonymous,
             created_by: r.created_by,
@@ -186,8 +186,8 @@ macro_rules! bind_case {
             .bind(c.needs_grid)
             .bind(c.needs_location)
             .bind(c.department.clone())
-            .bind(c.reporter_name.clone())
-            .bind(c.reporter_phone.clone())
+            .bind(c.reporter_name.as_ref().map(|n| n.as_str().to_string()))
+            .bind(c.reporter_phone.as_ref().map(|p| p.as_str().to_string()))
             .bind(c.reporter_user)
             .bind(c.created_by)
             .bind(to_ms(c.created_at))

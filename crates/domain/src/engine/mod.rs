@@ -21,7 +21,7 @@ pub use action::{ACTION_NAMES, Action, AnswerKind, Command, Effect, Level, Outco
 
 use crate::calendar::{Light, Limit, WorkCalendar, light};
 use crate::catalog::{Stage, Urgency};
-use crate::codes::{CaseNumber, GridCode, RegionCode};
+use crate::codes::{CaseNumber, GridCode, PersonName, Phone, RegionCode};
 use crate::error::FieldError;
 use crate::kpi::Counters;
 use crate::role::Role;
@@ -57,8 +57,8 @@ pub struct Case {
     /// Reported by address only: a dispatcher must place it on the map.
     pub needs_location: bool,
     pub department: Option<String>,
-    pub reporter_name: Option<String>,
-    pub reporter_phone: Option<String>,
+    pub reporter_name: Option<PersonName>,
+    pub reporter_phone: Option<Phone>,
     pub reporter_user: Option<Uuid>,
     /// The reporter asked to stay anonymous (匿名): contact kept only for the call-back.
     pub reporter_anonymous: bool,
@@ -595,8 +595,8 @@ pub struct NewCase {
     pub region_code: RegionCode,
     pub needs_grid: bool,
     pub needs_location: bool,
-    pub reporter_name: Option<String>,
-    pub reporter_phone: Option<String>,
+    pub reporter_name: Option<PersonName>,
+    pub reporter_phone: Option<Phone>,
     pub reporter_user: Option<Uuid>,
     pub reporter_anonymous: bool,
 }

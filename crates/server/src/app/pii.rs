@@ -13,7 +13,10 @@ use serde_json::Value;
 /// The names a case's free text is searched for. Reporter only: enough for the many cases of a
 /// list; one case's page adds the names kept beside it (`case_names`).
 pub fn reporter_names(case: &Case) -> Vec<String> {
-    case.reporter_name.iter().cloned().collect()
+    case.reporter_name
+        .iter()
+        .map(|n| n.as_str().to_string())
+        .collect()
 }
 
 /// Every name a case holds: its reporter, and a dispute's person parties or a petition's agent.

@@ -7,7 +7,7 @@ use crate::app::state::AppState;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use safegrid_domain::catalog::Urgency;
-use safegrid_domain::codes::{GeoPoint, GridCode, RegionCode};
+use safegrid_domain::codes::{GeoPoint, GridCode, PersonName, Phone, RegionCode};
 use safegrid_domain::engine::{self, Action, Actor, Applied, Case, Command, Context, NewCase};
 use safegrid_domain::{FieldError, Role};
 use safegrid_store::{StoreError, User};
@@ -223,14 +223,13 @@ impl AppState {
         let (reporter_name, reporter_phone) = match &input.reporter {
             None => (None, None),
             Some(r) => {
-                let name = clean(r.name.as_deref(), "reporter.name", 50)?;
+                let name = match r.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                    None => None,
+                    Some(n) => Some(PersonName::parse_field(n, "reporter.name")?),
+                };
                 let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
                     None => None,
-                    Some(p) => Some(
-                        safegrid_domain::codes::Phone::parse(p)
-                            .map_err(|e| FieldError::new("reporter.phone", e.reason))?
-                            .to_string(),
-                    ),
+                    Some(p) => Some(Phone::parse_field(p, "reporter.phone")?),
                 };
                 (name, phone)
             }

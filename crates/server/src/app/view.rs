@@ -61,16 +61,8 @@ impl ReporterView {
             });
         }
         Some(ReporterView {
-            name: case.reporter_name.as_deref().map(|n| {
-                PersonName::parse(n)
-                    .map(|p| p.masked())
-                    .unwrap_or_else(|_| "*".into())
-            }),
-            phone: case.reporter_phone.as_deref().map(|p| {
-                Phone::parse(p)
-                    .map(|p| p.masked())
-                    .unwrap_or_else(|_| "****".into())
-            }),
+            name: case.reporter_name.as_ref().map(PersonName::masked),
+            phone: case.reporter_phone.as_ref().map(Phone::masked),
             masked: true,
             anonymous: case.reporter_anonymous,
             may_reveal,

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, Texts, Urgency};
-use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
+use safegrid_domain::codes::{CaseNumber, GridCode, PersonName, Phone, RegionCode};
 use safegrid_domain::engine::{self, Actor, Case, Context as EngineContext, Event, NewCase};
 use safegrid_geo::geo::{BoundingRect, Contains, MultiPolygon, Point};
 use safegrid_store::Store;
@@ -620,8 +620,8 @@ async fn ceiling(
             grid_code: grid.as_deref().map(GridCode::parse).transpose()?,
             region_code: RegionCode::parse(&region)?,
             needs_location: false,
-            reporter_name: Some(r.reporter.0.clone()),
-            reporter_phone: Some(r.reporter.1.clone()),
+            reporter_name: PersonName::parse(&r.reporter.0).ok(),
+            reporter_phone: Phone::parse(&r.reporter.1).ok(),
             reporter_user: None,
             reporter_anonymous: false,
         };

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use safegrid_domain::Role;
 use safegrid_domain::catalog::{Catalog, CategoryKind, Urgency};
 use safegrid_domain::catalog::{NoteKind, Texts};
-use safegrid_domain::codes::{CaseNumber, GridCode, RegionCode};
+use safegrid_domain::codes::{CaseNumber, GridCode, PersonName, Phone, RegionCode};
 use safegrid_domain::engine::{
     self, Action, Actor, Applied, Case, Command, Context, Event, Level, NewCase,
 };
@@ -305,7 +305,8 @@ pub async fn generate(
                 [3, 5, 7, 8, 9][pick(&mut rng, 5)],
                 rng.random_range(0..1_000_000_000u64)
             );
-            (Some(name), Some(phone))
+            // Both are well formed by construction; parsing keeps the stored form canonical.
+            (PersonName::parse(&name).ok(), Phone::parse(&phone).ok())
         };
         let county = grid.county_code.clone();
         let local_day = (t0 + Duration::hours(8)).date_naive();

@@ -836,8 +836,14 @@ async fn reveal(
             .await
             .map_err(|_| WebError::Internal)?;
         let contact = (
-            case.reporter_name.clone().unwrap_or_default(),
-            case.reporter_phone.clone().unwrap_or_default(),
+            case.reporter_name
+                .as_ref()
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
+            case.reporter_phone
+                .as_ref()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
         );
         case_page_full(
             &st,

@@ -314,6 +314,15 @@ async fn bad_input_is_refused_naming_the_field(app: &TestApp) {
         (json!({"channel": "pigeon"}), "channel"),
         (json!({"lat": "north"}), "lat"),
         (json!({"reporter": {"phone": "12"}}), "reporter.phone"),
+        // A name is letters and name separators: a remark belongs in the description.
+        (
+            json!({"reporter": {"name": "王先生（物业）"}}),
+            "reporter.name",
+        ),
+        (
+            json!({"reporter": {"name": "张".repeat(51)}}),
+            "reporter.name",
+        ),
         (json!({"lat": 39.9, "lon": 116.4}), "lat"),
     ];
     for (patch, field) in cases {
