@@ -270,7 +270,7 @@ fn content_types(path: &str) -> &'static [&'static str] {
 
 /// Open311's refusals in the document: a list of `{code, description}` in the path's format,
 /// for a client's mistake (4XX: 400, 403 for a bad key, 404, 405, 413 for a body over Open311's
-/// own limit, 429) and when the database is busy (503); XML answers hold the same list under
+/// own limit, 415 for a body that is not a form, 429) and when the database is busy (503); XML answers hold the same list under
 /// `<errors><error>`.
 pub fn document_errors(doc: &mut Value) {
     let Some(paths) = doc["paths"].as_object_mut() else {
@@ -303,6 +303,7 @@ pub fn document_errors(doc: &mut Value) {
             });
             if has_body {
                 responses["413"] = json!({ "description": "The body is larger than Open311's limit", "content": content.clone() });
+                responses["415"] = json!({ "description": "The body is not application/x-www-form-urlencoded", "content": content.clone() });
             }
             responses["503"] = json!({
                 "description": "No territory loaded yet, or the database is busy; retry after `Retry-After` seconds",

@@ -93,9 +93,11 @@ pub async fn read_form(
         .trim()
         .to_ascii_lowercase();
     if !mime.is_empty() && mime != "application/x-www-form-urlencoded" {
-        return Err(Fail::bad(format!(
-            "Content-Type: the body must be application/x-www-form-urlencoded, not {mime}"
-        )));
+        // 415 like the JSON API's, in Open311's error shape: the body was not read at all.
+        return Err(Fail::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type: the body must be application/x-www-form-urlencoded, not {mime}"),
+        ));
     }
     let limit = st.settings.open311.body_limit_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {

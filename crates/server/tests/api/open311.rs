@@ -551,7 +551,7 @@ async fn refused_requests(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    let e = reply(r).await.errors(StatusCode::BAD_REQUEST);
+    let e = reply(r).await.errors(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(e[0].contains("x-www-form-urlencoded"), "{e:?}");
     // Nothing was half-written: the refused requests left no case behind.
     let disp = login(app, "demo-dispatcher").await;
