@@ -43,6 +43,8 @@ pub struct Settings {
     /// Read the B-trees new cases write at random places into the page cache after start-up
     /// (SQLite; see `prewarm` in lib.rs). Off on a machine whose memory is needed elsewhere.
     pub prewarm: bool,
+    /// Rows read per page of a streamed case export (an export holds one page, about 1 KB a row).
+    pub export_page_rows: i64,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -93,6 +95,7 @@ impl Default for Settings {
             lockout_minutes: 15,
             open311: Default::default(),
             prewarm: true,
+            export_page_rows: 1000,
         }
     }
 }

@@ -294,6 +294,13 @@ pub struct CaseFilter {
     pub order: SortOrder,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging (exports): only cases after this one (its `created_at`, `id`) in the
+    /// order — `NewestFirst` or `OldestFirst` only — so page k costs what page 1 costs, where an
+    /// offset re-reads every row before it.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    /// Do not count the matches (`total` is then 0): later pages of an export, whose first page
+    /// counted.
+    pub skip_total: bool,
     /// Stop counting the total here (lists on screen: "10,000+" is as good as the exact figure,
     /// and counting a province's million closed cases is not); `None` counts exactly (exports).
     pub count_limit: Option<i64>,
@@ -460,6 +467,17 @@ fn build_where(f: &CaseFilter, open_as: OpenAs<'_>, planner_estimates: bool) -> 
         w.push(format!(
             "(description LIKE {a} ESCAPE '\\' OR number LIKE {a} ESCAPE '\\' OR address LIKE {a} ESCAPE '\\')"
         ));
+    }
+    if let Some((at, id)) = f.after {
+        // A row-value comparison walks the (…, created_at, id) order of an index on both backends.
+        let cmp = if f.order == SortOrder::OldestFirst {
+            ">"
+        } else {
+            "<"
+        };
+        let a = push(&mut args, Arg::I(to_ms(at)));
+        let b = push(&mut args, Arg::U(id));
+        w.push(format!("(created_at, id) {cmp} ({a}, {b})"));
     }
     let mut scope = vec![];
     for r in &f.scope_regions {
@@ -659,6 +677,13 @@ impl Store {
     /// A filtered, paged list. `terminal` lists the terminal states (for `open_only`).
     pub async fn list_cases(&self, f: &CaseFilter, terminal: &[String]) -> Result<CasePage> {
         let pg = matches!(self, Store::Postgres(_));
+        if f.after.is_some() && !matches!(f.order, SortOrder::NewestFirst | SortOrder::OldestFirst)
+        {
+            return Err(StoreError::Invalid(safegrid_domain::FieldError::new(
+                "after",
+                "keyset paging follows the creation order only",
+            )));
+        }
         let (wh, args) = build_where(f, OpenAs::NotTerminal(terminal), pg);
         let order = match f.order {
             SortOrder::NewestFirst => "created_at DESC, id DESC",
@@ -697,7 +722,12 @@ impl Store {
         };
         let (rows, total): (Vec<CaseRow>, i64) = with_pool!(self, p => {
             let rows: Vec<CaseRow> = bind_args!(sqlx::query_as(AssertSqlSafe(sql.as_str())), &args).fetch_all(p).await?;
-            let (total,): (i64,) = bind_args!(sqlx::query_as(AssertSqlSafe(count_sql.as_str())), count_args).fetch_one(p).await?;
+            let total = if f.skip_total {
+                0
+            } else {
+                let (total,): (i64,) = bind_args!(sqlx::query_as(AssertSqlSafe(count_sql.as_str())), count_args).fetch_one(p).await?;
+                total
+            };
             (rows, total)
         });
         let cases = rows

@@ -5,7 +5,8 @@
 use crate::app::error::{AppError, AppResult};
 use crate::app::state::SharedState;
 use crate::app::view::CaseView;
-use safegrid_store::{CaseFilter, User};
+use safegrid_domain::engine::Case;
+use safegrid_store::{CaseFilter, SortOrder, User};
 use std::io::Write;
 
 pub const CASE_COLUMNS: [&str; 22] = [
@@ -90,29 +91,44 @@ pub fn case_row(v: &CaseView) -> [String; 22] {
 /// when it starts with one; without it every Chinese cell is mojibake.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The export of the cases `f` selects (API and CLI alike): each row as `viewer` may see it
-/// (`CaseView::read`; None: the operator at the console), written as CSV after a byte-order mark
-/// to `out`, in pages of 1,000. More than `max_rows` matching cases is refused before any row
-/// (naming the query); `progress(done, total)` follows each page. Returns the rows written and
-/// the writer. The caller audits.
-pub async fn write_cases<W: Write>(
-    st: &SharedState,
-    viewer: Option<&User>,
-    mut f: CaseFilter,
-    max_rows: Option<i64>,
-    mut out: W,
-    mut progress: impl FnMut(i64, i64),
-) -> AppResult<(i64, W)> {
-    let terminal = safegrid_domain::workflow::terminal_states();
-    out.write_all(BOM).map_err(AppError::internal)?;
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(CASE_COLUMNS).map_err(AppError::internal)?;
-    f.limit = 1000;
-    let mut n = 0i64;
-    loop {
+/// An export of the cases a filter selects (API and CLI alike), produced page by page so that
+/// neither side holds it whole: the API streams each chunk as it comes (no request timeout cuts
+/// it, as the timeout ends with the answer's head), the CLI writes it to a file with progress.
+/// Pages are keyset-paged in creation order (`CaseFilter::after`), so the last page costs what
+/// the first does. Each row is as `viewer` may see it (`CaseView::read`; None: the operator at
+/// the console). The caller audits.
+pub struct CaseExport {
+    st: SharedState,
+    viewer: Option<User>,
+    f: CaseFilter,
+    terminal: Vec<String>,
+    total: i64,
+    done: i64,
+    /// The first page, read with the count by `start`.
+    first: Option<Vec<Case>>,
+    finished: bool,
+}
+
+impl CaseExport {
+    /// Counts the matches (refusing more than `max_rows`, naming the query, before any row) and
+    /// reads the first page. A filter's sort order other than oldest-first becomes newest-first.
+    pub async fn start(
+        st: &SharedState,
+        viewer: Option<&User>,
+        mut f: CaseFilter,
+        max_rows: Option<i64>,
+    ) -> AppResult<CaseExport> {
+        let terminal = safegrid_domain::workflow::terminal_states();
+        if f.order != SortOrder::OldestFirst {
+            f.order = SortOrder::NewestFirst;
+        }
+        f.limit = st.settings.export_page_rows.clamp(1, 10_000);
+        f.offset = 0;
+        f.after = None;
+        f.skip_total = false;
+        f.count_limit = None;
         let page = st.store.list_cases(&f, &terminal).await?;
-        if n == 0
-            && let Some(max) = max_rows
+        if let Some(max) = max_rows
             && page.total > max
         {
             return Err(AppError::invalid(
@@ -123,23 +139,90 @@ pub async fn write_cases<W: Write>(
                 ),
             ));
         }
-        if page.cases.is_empty() {
-            break;
+        f.skip_total = true;
+        Ok(CaseExport {
+            st: st.clone(),
+            viewer: viewer.cloned(),
+            f,
+            terminal,
+            total: page.total,
+            done: 0,
+            first: Some(page.cases),
+            finished: false,
+        })
+    }
+
+    /// The matching count when the export started (rows added meanwhile may follow).
+    pub fn total(&self) -> i64 {
+        self.total
+    }
+
+    /// Rows produced so far.
+    pub fn done(&self) -> i64 {
+        self.done
+    }
+
+    /// The next piece of the CSV file (the first starts with a byte-order mark and the header),
+    /// or None at the end.
+    pub async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
+        if self.finished {
+            return Ok(None);
         }
-        for c in &page.cases {
-            let names = crate::app::pii::case_names(st, c).await?;
-            let v = match viewer {
-                Some(u) => CaseView::named(st, c, Some(u), &names),
-                None => CaseView::for_console(st, c, &names),
+        let (cases, head) = match self.first.take() {
+            Some(c) => (c, true),
+            None => (
+                self.st
+                    .store
+                    .list_cases(&self.f, &self.terminal)
+                    .await?
+                    .cases,
+                false,
+            ),
+        };
+        let mut out = Vec::with_capacity(cases.len() * 256 + 512);
+        if head {
+            out.extend_from_slice(BOM);
+        }
+        let mut w = csv::Writer::from_writer(out);
+        if head {
+            w.write_record(CASE_COLUMNS).map_err(AppError::internal)?;
+        }
+        for c in &cases {
+            let names = crate::app::pii::case_names(&self.st, c).await?;
+            let v = match &self.viewer {
+                Some(u) => CaseView::named(&self.st, c, Some(u), &names),
+                None => CaseView::for_console(&self.st, c, &names),
             };
             w.write_record(case_row(&v)).map_err(AppError::internal)?;
         }
-        n += page.cases.len() as i64;
-        f.offset += page.cases.len() as i64;
-        progress(n, page.total);
+        self.done += cases.len() as i64;
+        match cases.last() {
+            Some(last) if cases.len() as i64 == self.f.limit => {
+                self.f.after = Some((last.created_at, last.id));
+            }
+            _ => self.finished = true,
+        }
+        let out = w.into_inner().map_err(|e| AppError::internal(e.error()))?;
+        Ok(Some(out))
     }
-    let out = w.into_inner().map_err(|e| AppError::internal(e.error()))?;
-    Ok((n, out))
+}
+
+/// The whole export written to `out` (the CLI), `progress(done, total)` after each page. Returns
+/// the rows written and the writer.
+pub async fn write_cases<W: Write>(
+    st: &SharedState,
+    viewer: Option<&User>,
+    f: CaseFilter,
+    max_rows: Option<i64>,
+    mut out: W,
+    mut progress: impl FnMut(i64, i64),
+) -> AppResult<(i64, W)> {
+    let mut export = CaseExport::start(st, viewer, f, max_rows).await?;
+    while let Some(chunk) = export.next_chunk().await? {
+        out.write_all(&chunk).map_err(AppError::internal)?;
+        progress(export.done(), export.total());
+    }
+    Ok((export.done(), out))
 }
 
 #[cfg(test)]

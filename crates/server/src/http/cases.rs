@@ -378,10 +378,10 @@ async fn export_csv(
     if let Some(t) = f.text.as_deref() {
         crate::app::privacy::check_identifier_search(&st, &user, t, "export").await?;
     }
-    const MAX_ROWS: i64 = 200_000;
-    let (n, body) =
-        crate::app::export::write_cases(&st, Some(&user), f, Some(MAX_ROWS), vec![], |_, _| {})
-            .await?;
+    // Streamed page by page: no row cap, no request timeout (that ends with the head). A read
+    // failing mid-way aborts the transfer, so a client never takes a cut file for a whole one.
+    let export = crate::app::export::CaseExport::start(&st, Some(&user), f, None).await?;
+    let n = export.total();
     st.store
         .audit(&safegrid_store::AuditEntry::new(
             Some(user.id),
@@ -395,7 +395,18 @@ async fn export_csv(
             } }),
         ))
         .await?;
-    let mut r = (StatusCode::OK, body).into_response();
+    let chunks = futures_util::stream::unfold(Some(export), |state| async move {
+        let mut export = state?;
+        match export.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(export))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "case export failed after its head was sent");
+                Some((Err(e), None))
+            }
+        }
+    });
+    let mut r = (StatusCode::OK, axum::body::Body::from_stream(chunks)).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),

@@ -14,6 +14,13 @@ story!(imports_refuse_bad_files_and_write_nothing);
 story!(suspension_extension_and_duplicates);
 story!(scopes_hide_other_territory);
 story!(deadline_job_marks_overdue_cases);
+story!(exports_stream_every_case_once, small_export_pages);
+
+/// Export pages of 7 rows, so the demo's cases take many pages.
+fn small_export_pages(s: &mut safegrid::config::Settings) {
+    open_limits(s);
+    s.export_page_rows = 7;
+}
 
 async fn health_docs_and_reference_data(app: &TestApp) {
     let c = Client::new();
@@ -779,4 +786,49 @@ async fn deadline_job_marks_overdue_cases(app: &TestApp) {
         }
     }
     panic!("the deadline job did not mark the overdue case red");
+}
+
+/// A streamed export, read in pages of 7 (keyset over creation time and id), holds every case of
+/// the list exactly once and in the list's order.
+async fn exports_stream_every_case_once(app: &TestApp) {
+    let disp = login(app, "demo-dispatcher").await;
+    let mut listed: Vec<String> = vec![];
+    for page in 1.. {
+        let (s, v) = get(
+            &disp,
+            format!(
+                "{}/api/v1/cases?region=330502&page_size=100&page={page}",
+                app.base
+            ),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let items = v["items"].as_array().unwrap();
+        listed.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        if items.len() < 100 {
+            break;
+        }
+    }
+    assert!(
+        listed.len() > 50,
+        "enough cases for many pages: {}",
+        listed.len()
+    );
+    let r = disp
+        .get(format!(
+            "{}/api/v1/cases/export.csv?region=330502",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFnumber,id,"));
+    let mut rdr = csv::Reader::from_reader(&bytes[3..]);
+    let exported: Vec<String> = rdr
+        .records()
+        .map(|r| r.unwrap().get(1).unwrap().to_string())
+        .collect();
+    assert_eq!(exported, listed);
 }
