@@ -150,10 +150,18 @@ pub fn process(bytes: &[u8]) -> Result<Upload, PhotoError> {
     let format = check_header(bytes)?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits());
-    let img = reader.decode().map_err(|e| match e {
+    let refused = |e: image::ImageError| match e {
         image::ImageError::Limits(_) => PhotoError::TooManyPixels,
         _ => PhotoError::Unreadable,
-    })?;
+    };
+    let mut decoder = reader.into_decoder().map_err(refused)?;
+    // Phones store a portrait photo as landscape pixels plus an EXIF orientation tag; the tag
+    // leaves with the EXIF we drop, so the pixels are turned upright first.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(refused)?;
+    img.apply_orientation(orientation);
     // `thumbnail` averages areas straight into the small image; `resize` would first build a
     // floating-point copy as wide as the original (134 MB more for a 7000×7000 photo).
     let img = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
@@ -325,6 +333,43 @@ mod tests {
         assert_eq!(sniff(&u.image), Some(ImageFormat::Jpeg));
         let t = image::load_from_memory(&u.thumb).unwrap();
         assert!(t.width() <= THUMB_SIDE && t.height() <= THUMB_SIDE);
+    }
+
+    /// A 40×30 JPEG, red in its top-left 12×12 corner, whose EXIF says "rotate 90° clockwise to
+    /// show" (orientation 6), as a phone held upright writes it.
+    fn jpeg_rotated_by_exif() -> Vec<u8> {
+        let mut img = image::RgbImage::from_pixel(40, 30, image::Rgb([255, 255, 255]));
+        for x in 0..12 {
+            for y in 0..12 {
+                img.put_pixel(x, y, image::Rgb([255, 0, 0]));
+            }
+        }
+        let plain = jpeg(&DynamicImage::ImageRgb8(img)).unwrap();
+        // TIFF big-endian, one IFD entry: tag 0x0112 (Orientation), SHORT, count 1, value 6.
+        let mut exif =
+            b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".to_vec();
+        let len = (exif.len() + 2) as u16;
+        let mut out = plain[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(len.to_be_bytes());
+        out.append(&mut exif);
+        out.extend(&plain[2..]);
+        out
+    }
+
+    #[test]
+    fn photos_come_back_upright_without_exif() {
+        let u = process(&jpeg_rotated_by_exif()).unwrap();
+        assert_eq!((u.width, u.height), (30, 40), "portrait after the turn");
+        assert!(!u.image.windows(4).any(|w| w == b"Exif"));
+        let img = image::load_from_memory(&u.image).unwrap().to_rgb8();
+        // Turned clockwise, the top-left corner is now the top-right one.
+        let red = |x: u32, y: u32| {
+            let p = img.get_pixel(x, y);
+            p[0] > 200 && p[1] < 80 && p[2] < 80
+        };
+        assert!(red(25, 4), "{:?}", img.get_pixel(25, 4));
+        assert!(!red(4, 4), "{:?}", img.get_pixel(4, 4));
     }
 
     #[test]
