@@ -37,10 +37,16 @@ pub struct CategoryGroup {
     pub items: Vec<CategoryOption>,
 }
 
-/// Categories residents and staff report under, grouped by class, in the page's language.
+/// Categories residents and staff report under (and the public board lists), grouped by class,
+/// in the page's language: service events only. Disputes, petitions and hazards carry a record
+/// of their own (parties, a petition's channel, a campaign's inspection) that the report form
+/// does not collect — offered there, they ended in a refusal the form could not show.
 pub fn category_groups(st: &SharedState, lang: Lang) -> Vec<CategoryGroup> {
     let cats = st.categories();
-    let mut rows: Vec<_> = cats.values().filter(|c| c.active).collect();
+    let mut rows: Vec<_> = cats
+        .values()
+        .filter(|c| c.active && c.case_type == "service_event")
+        .collect();
     rows.sort_by(|a, b| a.code.cmp(&b.code));
     let mut groups: Vec<CategoryGroup> = vec![];
     for c in rows {
@@ -125,6 +131,19 @@ impl FormErrors {
             .strip_prefix(&format!("{field}: "))
             .unwrap_or(&e.message);
         self.add(&field, lang.field_error(&field, reason));
+    }
+
+    /// As [`FormErrors::api`], for a form showing only `shown` fields: an error on any other
+    /// field is said at the form's head (naming the field), never left where no one sees it.
+    pub fn api_within(&mut self, lang: Lang, e: &AppError, shown: &[&str]) {
+        let before = self.0.len();
+        self.api(lang, e);
+        for (field, msg) in &mut self.0[before..] {
+            if field != "form" && !shown.contains(&field.as_str()) {
+                *msg = format!("{field}: {msg}");
+                *field = "form".into();
+            }
+        }
     }
 }
 
@@ -288,6 +307,18 @@ async fn report_submit(
     respond(&ctx, r)
 }
 
+/// The fields the report form shows an error beside (report.html).
+const REPORT_FIELDS: [&str; 8] = [
+    "lat",
+    "lon",
+    "address",
+    "category",
+    "description",
+    "photo",
+    "reporter.name",
+    "reporter.phone",
+];
+
 async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
     // The token and the rate limit before any photo is read or decoded.
     let admit = || {
@@ -356,7 +387,7 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
         match st.create_case(input, ctx.user.as_ref(), Utc::now()).await {
             Ok(c) => Some(c),
             Err(e) if e.kind.is_client_error() => {
-                errors.api(ctx.lang, &e);
+                errors.api_within(ctx.lang, &e, &REPORT_FIELDS);
                 None
             }
             Err(e) => return Err(e.into()),

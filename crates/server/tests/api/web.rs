@@ -119,6 +119,28 @@ async fn a_report_from_the_form_to_the_work_pages(app: &TestApp) {
         html.contains("id=\"err-category\"") && html.contains("Category:"),
         "{html}"
     );
+    // The picker offers what the form can file: no dispute, petition or hazard classes (they
+    // need records this form does not collect); one posted anyway is refused where it shows.
+    assert!(home.contains("value=\"C0301\"") && !home.contains("value=\"D0101\""));
+    let f = Form::new()
+        .text("csrf", csrf.clone())
+        .text("category", "D0101")
+        .text("description", "邻居家漏水")
+        .text("lat", "30.78")
+        .text("lon", "120.02");
+    let r = resident
+        .post(format!("{b}/report"))
+        .multipart(f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    let head = html
+        .split("<p class=\"field-error\">")
+        .nth(1)
+        .unwrap_or_else(|| panic!("an error at the form's head: {html}"));
+    assert!(head.starts_with("dispute"), "{head}");
 
     // A good report with a phone photo: redirected to its tracking page.
     let r = resident
