@@ -6,6 +6,7 @@
 
 mod accounts;
 pub mod audit;
+mod backup;
 mod batch;
 mod cases;
 pub mod disputes;
@@ -138,18 +139,16 @@ impl Store {
     /// The page size SQLite databases are created with (see [`Store::connect`]).
     pub const SQLITE_PAGE_SIZE: u32 = 2048;
 
-    /// Rewrites a SQLite database file whole (`VACUUM`) with [`Store::SQLITE_PAGE_SIZE`] pages:
-    /// for a database made before the ninth round with SQLite's 4 KiB pages (SQLite changes the
-    /// page size only by rewriting the file, and not in WAL mode), or to give back free pages.
-    /// The file must be the caller's alone: with a server or any other connection on it this
-    /// refuses (`Conflict`) before changing anything. Needs as much free disk again as the file.
-    /// Returns the page size before and after. `Invalid` for a URL that is not `sqlite://`.
-    pub async fn rewrite_sqlite(url: &str) -> Result<(i64, i64)> {
+    /// One connection to a SQLite database file that no other program holds: it leaves WAL mode,
+    /// which SQLite allows only to the file's one connection. `Conflict` while a server or any
+    /// other connection is on it (nothing changed then); `Invalid` for a URL that is not a file.
+    /// The caller sets the journal mode back to WAL if the file stays in use.
+    pub async fn sqlite_alone(url: &str) -> Result<sqlx::SqliteConnection> {
         use sqlx::ConnectOptions;
         if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
             return Err(StoreError::Invalid(FieldError::new(
                 "database",
-                "only a SQLite database file can be rewritten",
+                "must be a SQLite database file",
             )));
         }
         let mut c = SqliteConnectOptions::from_str(url)?
@@ -162,8 +161,6 @@ impl Store {
             .busy_timeout(Duration::from_secs(1))
             .connect()
             .await?;
-        const PAGE_SIZE: &str = "PRAGMA page_size";
-        let before: i64 = sqlx::query_scalar(PAGE_SIZE).fetch_one(&mut c).await?;
         // Leaving WAL mode needs the only connection; while another one holds the file SQLite
         // either says it is locked or keeps "wal". Either way nothing has changed yet.
         let in_use = || {
@@ -194,6 +191,19 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
+        Ok(c)
+    }
+
+    /// Rewrites a SQLite database file whole (`VACUUM`) with [`Store::SQLITE_PAGE_SIZE`] pages:
+    /// for a database made before the ninth round with SQLite's 4 KiB pages (SQLite changes the
+    /// page size only by rewriting the file, and not in WAL mode), or to give back free pages.
+    /// The file must be the caller's alone: with a server or any other connection on it this
+    /// refuses (`Conflict`) before changing anything. Needs as much free disk again as the file.
+    /// Returns the page size before and after. `Invalid` for a URL that is not `sqlite://`.
+    pub async fn rewrite_sqlite(url: &str) -> Result<(i64, i64)> {
+        const PAGE_SIZE: &str = "PRAGMA page_size";
+        let mut c = Store::sqlite_alone(url).await?;
+        let before: i64 = sqlx::query_scalar(PAGE_SIZE).fetch_one(&mut c).await?;
         let rewritten = async {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "PRAGMA page_size={}",

@@ -7,6 +7,7 @@
 //! this layer and never each other.
 
 pub mod auth;
+pub mod backup;
 pub mod disputes;
 pub mod error;
 pub mod export;

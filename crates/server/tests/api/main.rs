@@ -9,6 +9,7 @@ mod inputs;
 mod open311;
 mod open311_georeport;
 mod openapi;
+mod operations;
 mod pii;
 mod probes;
 mod python;
