@@ -150,6 +150,50 @@ fn env_value(v: &str) -> toml::Value {
 }
 
 impl Settings {
+    /// The checks a value's type cannot make, each naming its key: found at start, not at the
+    /// first request that needs the setting.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !(self.database.starts_with("sqlite:")
+            || self.database.starts_with("postgres:")
+            || self.database.starts_with("postgresql:"))
+        {
+            bail!("database: must be sqlite://FILE or postgres://…");
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            bail!(
+                "listen: must be an address and port such as 127.0.0.1:8080 (got {:?})",
+                self.listen
+            );
+        }
+        safegrid_domain::calendar::WorkingHours::parse(&self.working_hours)
+            .map_err(|e| anyhow::anyhow!("working_hours: {e}"))?;
+        if let Some(r) = &self.root_region {
+            safegrid_domain::codes::RegionCode::parse(r)
+                .map_err(|e| anyhow::anyhow!("root_region: {}", e.reason))?;
+        }
+        if self.export_page_rows < 1 || self.export_page_rows > 10_000 {
+            bail!(
+                "export_page_rows: must be 1 to 10000 (got {})",
+                self.export_page_rows
+            );
+        }
+        if self.request_timeout_seconds == 0 || self.deadline_scan_seconds == 0 {
+            bail!("request_timeout_seconds and deadline_scan_seconds: must be 1 or more");
+        }
+        let w = &self.score_weights;
+        let sum = w.volume + w.close_rate + w.on_time_handling + w.no_rework;
+        if [w.volume, w.close_rate, w.on_time_handling, w.no_rework]
+            .iter()
+            .any(|x| !x.is_finite() || *x < 0.0)
+            || (sum - 1.0).abs() > 1e-6
+        {
+            bail!(
+                "score_weights: must be four non-negative weights summing to 1 (they sum to {sum})"
+            );
+        }
+        Ok(())
+    }
+
     pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
         let mut table = toml::Table::new();
         let explicit = file
@@ -194,6 +238,7 @@ impl Settings {
         if s.kpi_fold_rows < 1 {
             bail!("kpi_fold_rows: must be 1 or more (got {})", s.kpi_fold_rows);
         }
+        s.check()?;
         Ok(s)
     }
 }
@@ -242,6 +287,46 @@ impl Default for Open311Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/safegrid.example.toml holds every setting at its default: read as a file, it gives
+    /// exactly the defaults, and serialised defaults hold no key the file lacks.
+    #[test]
+    fn the_example_file_documents_every_setting_at_its_default() {
+        let text = include_str!("../../../docs/safegrid.example.toml");
+        let file: toml::Table = toml::from_str(text).unwrap();
+        let defaults = toml::Table::try_from(Settings::default()).unwrap();
+        assert_eq!(file, defaults);
+        let dir = std::env::temp_dir().join(format!("sg-example-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("safegrid.toml");
+        std::fs::write(&f, text).unwrap();
+        let s = Settings::load(Some(&f)).unwrap();
+        assert_eq!(toml::Table::try_from(s).unwrap(), defaults);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn values_a_type_cannot_check_are_refused_naming_the_key() {
+        for (patch, key) in [
+            (r#"listen = "8080""#, "listen:"),
+            (r#"database = "mysql://x""#, "database:"),
+            (r#"working_hours = "25:00-26:00""#, "working_hours:"),
+            (r#"root_region = "3305x""#, "root_region:"),
+            ("export_page_rows = 0", "export_page_rows:"),
+            (
+                "[score_weights]\nvolume = 0.5\nclose_rate = 0.3\non_time_handling = 0.3\nno_rework = 0.3",
+                "score_weights:",
+            ),
+        ] {
+            let dir = std::env::temp_dir().join(format!("sg-check-{}-{key}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let f = dir.join("c.toml");
+            std::fs::write(&f, patch).unwrap();
+            let e = Settings::load(Some(&f)).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{patch}: {e}");
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 
     #[test]
     fn file_then_env_override_defaults_and_unknown_keys_are_refused() {

@@ -36,6 +36,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum ConfigWhat {
+    /// Check every setting and print them as in force (password hidden); --connect also reaches
+    /// the database and says whether migrations are pending.
+    Check {
+        #[arg(long)]
+        connect: bool,
+    },
+    /// Print docs/safegrid.example.toml: every setting at its default, explained.
+    Example,
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve the API (and run the deadline job).
     Serve {
@@ -60,6 +72,12 @@ enum Command {
     /// with SQLite's 4 KiB pages (before the ninth round of docs/performance.md) and gives back
     /// free pages. Stop the server first; needs as much free disk again as the file.
     Vacuum,
+    /// Check the configuration (file, SAFEGRID__* variables, flags) and print what is in force,
+    /// or print the example file documenting every setting.
+    Config {
+        #[command(subcommand)]
+        what: ConfigWhat,
+    },
     /// Back up the database while it serves: SQLite a consistent copy (one snapshot), PostgreSQL
     /// pg_dump's custom format; checked (integrity, audit chain) before it takes its name.
     Backup {
@@ -618,6 +636,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Config { what } => match what {
+            ConfigWhat::Example => {
+                print!("{}", include_str!("../../../docs/safegrid.example.toml"));
+                Ok(())
+            }
+            ConfigWhat::Check { connect } => {
+                settings.check()?;
+                let mut shown = settings.clone();
+                shown.database = safegrid::redact(&shown.database);
+                println!("{}", toml::to_string(&shown)?);
+                let missing =
+                    safegrid::app::backup::sqlite_file(&settings.database).filter(|f| !f.exists());
+                if let (true, Some(f)) = (connect, &missing) {
+                    println!(
+                        "# {} does not exist yet: the server creates it at its first start",
+                        f.display()
+                    );
+                } else if connect {
+                    let store = safegrid_store::Store::connect(&settings.database)
+                        .await
+                        .with_context(|| {
+                            format!("database: {}", safegrid::redact(&settings.database))
+                        })?;
+                    store.ping().await?;
+                    let pending = store.pending_migrations().await?;
+                    store.close().await;
+                    println!(
+                        "# database {} reached ({}); {}",
+                        safegrid::redact(&settings.database),
+                        store.backend(),
+                        if pending == 0 {
+                            "migrations up to date".to_string()
+                        } else {
+                            format!(
+                                "{pending} migrations pending (safegrid migrate, or they run at start)"
+                            )
+                        }
+                    );
+                }
+                eprintln!("configuration OK");
+                Ok(())
+            }
+        },
         Command::Backup { out } => {
             let st = safegrid::open(settings).await?;
             let spinner = indicatif::ProgressBar::new_spinner()

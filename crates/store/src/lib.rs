@@ -491,6 +491,33 @@ impl Store {
         Ok(())
     }
 
+    /// Migrations of this build not yet applied to the database (0 when up to date; all of them
+    /// on an empty database).
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        let (known, table): (Vec<i64>, bool) = match self {
+            Store::Sqlite(p) => (
+                SQLITE_MIGRATOR.iter().map(|m| m.version).collect(),
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
+                )
+                .fetch_one(p)
+                .await?
+                    > 0,
+            ),
+            Store::Postgres(p) => (
+                POSTGRES_MIGRATOR.iter().map(|m| m.version).collect(),
+                sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(p)
+                    .await?,
+            ),
+        };
+        if !table {
+            return Ok(known.len());
+        }
+        let applied: Vec<i64> = with_pool!(self, p => sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(p).await)?;
+        Ok(known.iter().filter(|v| !applied.contains(v)).count())
+    }
+
     /// Migration versions of both trees (a test checks they match).
     pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
         (
