@@ -45,6 +45,9 @@ pub struct Settings {
     pub prewarm: bool,
     /// Rows read per page of a streamed case export (an export holds one page, about 1 KB a row).
     pub export_page_rows: i64,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address of its own, e.g.
+    /// "127.0.0.1:9184"; off when unset. Not on the public listener: figures of the deployment.
+    pub metrics_listen: Option<String>,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -96,6 +99,7 @@ impl Default for Settings {
             open311: Default::default(),
             prewarm: true,
             export_page_rows: 1000,
+            metrics_listen: None,
         }
     }
 }
@@ -170,6 +174,11 @@ impl Settings {
         if let Some(r) = &self.root_region {
             safegrid_domain::codes::RegionCode::parse(r)
                 .map_err(|e| anyhow::anyhow!("root_region: {}", e.reason))?;
+        }
+        if let Some(m) = &self.metrics_listen
+            && m.parse::<std::net::SocketAddr>().is_err()
+        {
+            bail!("metrics_listen: must be an address and port such as 127.0.0.1:9184 (got {m:?})");
         }
         if self.export_page_rows < 1 || self.export_page_rows > 10_000 {
             bail!(

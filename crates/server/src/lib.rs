@@ -59,6 +59,18 @@ pub async fn serve(
     background.spawn(app::jobs::run(state.clone(), runner));
     background.spawn(app::jobs::run_fold(state.clone()));
     background.spawn(app::jobs::prewarm(state.clone()));
+    if let Some(addr) = state.settings.metrics_listen.clone() {
+        let listener = TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("metrics_listen: cannot listen on {addr}"))?;
+        tracing::info!(address = %addr, "Prometheus metrics at /metrics");
+        let metrics = routes::metrics_app(state.clone());
+        background.spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let app = routes::app(state);
     // Peer addresses reach the handlers (per-address rate limits).
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -351,6 +351,18 @@ fn init_tracing() {
     use tracing_subscriber::field::MakeExt;
     let filter = EnvFilter::try_from_env("SAFEGRID_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // One JSON object per line for a log collector; the request's span (its id, method and
+    // path) rides in every line logged inside it.
+    if std::env::var("SAFEGRID_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .try_init();
+        return;
+    }
     // sqlx's slow-statement warning carries the whole statement: a bulk load's multi-row
     // inserts are ~100 KB each, and a 10,000,000-case bench wrote a gigabyte of them. The
     // statement's start says which one it was.

@@ -533,6 +533,11 @@ impl Store {
         }
     }
 
+    /// The shared pool's connections: open, and idle among them (metrics).
+    pub fn pool_connections(&self) -> (u32, usize) {
+        with_pool!(self, p => (p.size(), p.num_idle()))
+    }
+
     /// A cheap round trip, for /healthz.
     pub async fn ping(&self) -> Result<()> {
         with_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))?;

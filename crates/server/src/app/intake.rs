@@ -167,6 +167,8 @@ async fn writer(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
+        let size = batch.len();
         let result = insert(&store, &mut held, &writes(&batch)).await;
         match result {
             Ok(cases) => {
@@ -212,6 +214,7 @@ async fn writer(
                 }
             }
         }
+        crate::app::metrics::intake_batch(size, started.elapsed().as_secs_f64());
     }
     // The connection goes back to the pool before the pool closes (closing waits for it).
     drop(held);

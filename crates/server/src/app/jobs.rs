@@ -61,7 +61,9 @@ pub async fn run(st: SharedState, runner: String) {
             .await
         {
             Ok(Some(claim)) => {
-                let result = match watch_deadlines(&st).await {
+                let watched = watch_deadlines(&st).await;
+                crate::app::metrics::job_run("deadline", watched.is_ok());
+                let result = match watched {
                     Ok(n) => {
                         if n > 0 {
                             tracing::info!(changed = n, "deadline watch");
@@ -139,7 +141,9 @@ pub async fn run_fold(st: SharedState) {
             continue;
         }
         let t = std::time::Instant::now();
-        match fold_counters(&st.store, |_| {}).await {
+        let folded = fold_counters(&st.store, |_| {}).await;
+        crate::app::metrics::job_run("kpi_fold", folded.is_ok());
+        match folded {
             Ok(n) => tracing::info!(
                 rows = n,
                 seconds = t.elapsed().as_secs_f64(),

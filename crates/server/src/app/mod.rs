@@ -15,6 +15,7 @@ pub mod import;
 pub mod input;
 pub mod intake;
 pub mod jobs;
+pub mod metrics;
 pub mod pii;
 pub mod policy;
 pub mod privacy;

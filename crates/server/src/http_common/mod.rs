@@ -104,6 +104,16 @@ pub async fn request_context(State(st): State<SharedState>, req: Request, next: 
         request_id: Some(id_text),
     };
     let started = std::time::Instant::now();
+    // The route's template, not its path (a series per case id would grow without end); read
+    // only while metrics are on.
+    let route = crate::app::metrics::enabled().then(|| {
+        (
+            req.extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string()),
+            req.method().clone(),
+        )
+    });
     // At DEBUG (`SAFEGRID_LOG=info,safegrid::request=debug`), every request's start and end;
     // off by default, where they cost a level check.
     span.in_scope(|| tracing::debug!(target: "safegrid::request", "started"));
@@ -120,6 +130,14 @@ pub async fn request_context(State(st): State<SharedState>, req: Request, next: 
             tracing::debug!(target: "safegrid::request", status = status.as_u16(), ms, "finished");
         }
     });
+    if let Some((route, method)) = route {
+        crate::app::metrics::request(
+            &route,
+            method.as_str(),
+            status.as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     response.headers_mut().insert(request_id::HEADER, id);
     response
 }

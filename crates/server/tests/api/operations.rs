@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 story!(backup_while_serving_and_restore_drill);
+story!(metrics_count_requests_by_route_template);
 
 /// A fresh database to restore into: a file in `dir` on SQLite, a new empty database on
 /// PostgreSQL (dropped by the caller through `drop_pg`).
@@ -145,3 +146,53 @@ async fn backup_while_serving_and_restore_drill(app: &TestApp) {
 }
 
 const ORPHANS: &str = "SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM tracking_codes t WHERE t.county_code = c.county_code AND t.case_id = c.id) OR NOT EXISTS (SELECT 1 FROM case_events e WHERE e.county_code = c.county_code AND e.case_id = c.id)";
+
+/// Prometheus metrics on their own listener: requests by route template (never a case's id),
+/// status and latency; intake batches; the pool and the waiting KPI changes read at scrape time.
+async fn metrics_count_requests_by_route_template(app: &TestApp) {
+    // The listener `metrics_listen` opens, on a port of the test's choosing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let metrics = safegrid::routes::metrics_app(app.state.clone());
+    tokio::spawn(async move { axum::serve(listener, metrics).await.unwrap() });
+
+    let disp = login(app, "demo-dispatcher").await;
+    let (lon, lat) = safegrid::demo::GRIDWORKER_POINT;
+    let (s, case) = post(
+        &disp,
+        format!("{}/api/v1/cases", app.base),
+        json!({"category": "C0102", "description": "指标：井盖破损", "lat": lat, "lon": lon}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let id = case["id"].as_str().unwrap();
+    let (s, _) = get(&disp, format!("{}/api/v1/cases/{id}", app.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = get(&disp, format!("{}/api/v1/nothing-here", app.base)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let r = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    for want in [
+        r#"safegrid_http_requests_total{route="/api/v1/cases",method="POST",status="201"}"#,
+        r#"safegrid_http_requests_total{route="/api/v1/cases/{id}",method="GET",status="200"}"#,
+        r#"safegrid_http_requests_total{route="unmatched",method="GET",status="404"}"#,
+        r#"safegrid_http_request_duration_seconds_bucket{route="/api/v1/cases/{id}",method="GET",le="0.5"}"#,
+        "safegrid_intake_batch_cases_count",
+        r#"safegrid_db_pool_connections{state="open"}"#,
+        "safegrid_kpi_delta_rows",
+        "# HELP safegrid_http_requests_total",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+    assert!(!text.contains(id), "a case id became a label");
+}
