@@ -48,6 +48,10 @@ pub struct Settings {
     /// Serve Prometheus metrics (`GET /metrics`) on this address of its own, e.g.
     /// "127.0.0.1:9184"; off when unset. Not on the public listener: figures of the deployment.
     pub metrics_listen: Option<String>,
+    /// SQLite's durability promise: "normal" keeps every acknowledged write across a crash of
+    /// the process; "full" also across a power loss or an OS crash (each commit waits for the
+    /// disk). No effect on PostgreSQL, whose own `synchronous_commit` decides.
+    pub sqlite_synchronous: String,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -100,6 +104,7 @@ impl Default for Settings {
             prewarm: true,
             export_page_rows: 1000,
             metrics_listen: None,
+            sqlite_synchronous: "normal".into(),
         }
     }
 }
@@ -154,6 +159,21 @@ fn env_value(v: &str) -> toml::Value {
 }
 
 impl Settings {
+    /// The URL the stores connect with: `database`, with `sqlite_synchronous = "full"` carried
+    /// to SQLite as the store's `synchronous=full` parameter.
+    pub fn store_url(&self) -> String {
+        if self.sqlite_synchronous == "full" && self.database.starts_with("sqlite:") {
+            let sep = if self.database.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            format!("{}{sep}synchronous=full", self.database)
+        } else {
+            self.database.clone()
+        }
+    }
+
     /// The checks a value's type cannot make, each naming its key: found at start, not at the
     /// first request that needs the setting.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -179,6 +199,12 @@ impl Settings {
             && m.parse::<std::net::SocketAddr>().is_err()
         {
             bail!("metrics_listen: must be an address and port such as 127.0.0.1:9184 (got {m:?})");
+        }
+        if !["normal", "full"].contains(&self.sqlite_synchronous.as_str()) {
+            bail!(
+                "sqlite_synchronous: must be normal or full (got {:?})",
+                self.sqlite_synchronous
+            );
         }
         if self.export_page_rows < 1 || self.export_page_rows > 10_000 {
             bail!(

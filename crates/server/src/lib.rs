@@ -22,12 +22,14 @@ use tokio::net::TcpListener;
 
 /// Connects, migrates and loads the shared state.
 pub async fn open(settings: config::Settings) -> anyhow::Result<SharedState> {
-    let store = Store::connect(&settings.database).await.with_context(|| {
-        format!(
-            "connecting to the database ({})",
-            redact(&settings.database)
-        )
-    })?;
+    let store = Store::connect(&settings.store_url())
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to the database ({})",
+                redact(&settings.database)
+            )
+        })?;
     store.migrate().await.context("migrating the database")?;
     AppState::load(store, settings).await
 }

@@ -130,6 +130,35 @@ const RESTART_WAIT: Duration = Duration::from_millis(100);
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// safegrid's own parameter of a SQLite URL, `synchronous=normal|full` (the durability promise:
+/// process crash, or power loss too), taken out of the URL before SQLite's options read it.
+fn sqlite_durability(url: &str) -> Result<(String, bool)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), false));
+    };
+    let mut full = false;
+    let mut kept = vec![];
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("synchronous", v)) if v.eq_ignore_ascii_case("full") => full = true,
+            Some(("synchronous", v)) if v.eq_ignore_ascii_case("normal") => full = false,
+            Some(("synchronous", v)) => {
+                return Err(StoreError::Invalid(FieldError::new(
+                    "database",
+                    format!("synchronous must be normal or full, not {v:?}"),
+                )));
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, full))
+}
+
 impl Store {
     /// Connects by URL scheme: `sqlite://path` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
@@ -151,7 +180,8 @@ impl Store {
                 "must be a SQLite database file",
             )));
         }
-        let mut c = SqliteConnectOptions::from_str(url)?
+        let (url, _) = sqlite_durability(url)?;
+        let mut c = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(false)
             // Someone else's lock is an answer, not something to wait for long. But a store
             // closed a moment before may still hold the file briefly while its last connection
@@ -257,11 +287,18 @@ impl Store {
             Pool::Writer | Pool::Bulk => Some(1),
         };
         if url.starts_with("sqlite:") {
-            let opts = SqliteConnectOptions::from_str(url)?
+            let (url, full) = sqlite_durability(url)?;
+            let opts = SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                // NORMAL in WAL mode keeps every committed transaction across a process crash.
-                .synchronous(SqliteSynchronous::Normal)
+                // NORMAL in WAL mode keeps every committed transaction across a process crash;
+                // FULL (`?synchronous=full`) also across a power loss or an OS crash: each commit
+                // waits for the log to reach the disk.
+                .synchronous(if full {
+                    SqliteSynchronous::Full
+                } else {
+                    SqliteSynchronous::Normal
+                })
                 .foreign_keys(true)
                 // 32 MiB of page cache per connection (the default is 2 MiB): a province's case
                 // lists touch rows spread over gigabytes. At most 8 connections: 256 MiB.
@@ -646,6 +683,61 @@ pub async fn scratch_pg_database(
     conn.close().await?;
     let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
     Ok(Some(format!("{base}/{name}")))
+}
+
+#[cfg(test)]
+mod durability_tests {
+    use super::*;
+
+    #[test]
+    fn the_synchronous_parameter_is_ours_and_checked() {
+        assert_eq!(
+            sqlite_durability("sqlite://a.db?synchronous=FULL&mode=rwc").unwrap(),
+            ("sqlite://a.db?mode=rwc".to_string(), true)
+        );
+        assert_eq!(
+            sqlite_durability("sqlite://a.db?synchronous=normal").unwrap(),
+            ("sqlite://a.db".to_string(), false)
+        );
+        assert_eq!(
+            sqlite_durability("sqlite://a.db").unwrap(),
+            ("sqlite://a.db".to_string(), false)
+        );
+        assert!(sqlite_durability("sqlite://a.db?synchronous=off").is_err());
+    }
+
+    #[tokio::test]
+    async fn full_durability_reaches_every_connection() {
+        let dir = std::env::temp_dir().join(format!("sg-sync-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/s.db", dir.display());
+        for (suffix, want) in [("?synchronous=full", 2i64), ("", 1)] {
+            let store = Store::connect(&format!("{url}{suffix}")).await.unwrap();
+            let Store::Sqlite(p) = &store else {
+                unreachable!()
+            };
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(p)
+                .await
+                .unwrap();
+            assert_eq!(level, want, "{suffix}");
+            let writer = Store::dedicated_writer(&format!("{url}{suffix}"))
+                .await
+                .unwrap()
+                .unwrap();
+            let Store::Sqlite(w) = &writer else {
+                unreachable!()
+            };
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(w)
+                .await
+                .unwrap();
+            assert_eq!(level, want, "writer {suffix}");
+            writer.close().await;
+            store.close().await;
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[cfg(test)]

@@ -143,7 +143,7 @@ fn write<T>(l: &RwLock<Arc<T>>, v: T) {
 
 impl AppState {
     pub async fn load(store: Store, settings: Settings) -> anyhow::Result<SharedState> {
-        let writer = Store::dedicated_writer(&settings.database).await?;
+        let writer = Store::dedicated_writer(&settings.store_url()).await?;
         let st = AppState {
             intake: crate::app::intake::Intake::start(writer, store.clone()),
             store,

@@ -246,7 +246,7 @@ pub async fn generate(
     let mut storing: Option<tokio::task::JoinHandle<anyhow::Result<usize>>> = None;
     // Batches go through one connection of their own, whose page cache stays warm from one
     // batch to the next (`Store::bulk_loader`).
-    let bulk = safegrid_store::Store::bulk_loader(&st.settings.database).await?;
+    let bulk = safegrid_store::Store::bulk_loader(&st.settings.store_url()).await?;
     let loader = bulk.clone().unwrap_or_else(|| st.store.clone());
     let pick = |rng: &mut ChaCha8Rng, n: usize| rng.random_range(0..n.max(1));
 
