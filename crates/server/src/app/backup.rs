@@ -72,23 +72,26 @@ async fn check_sqlite_copy(path: &Path) -> anyhow::Result<(Vec<(String, i64)>, i
     let copy = Store::connect(&url)
         .await
         .with_context(|| format!("opening the copy {}", path.display()))?;
-    let checked = async {
-        if let Some(problem) = copy.integrity_problem().await? {
-            bail!("the copy fails SQLite's integrity check: {problem}");
-        }
-        copy.migrate().await.context("migrating the copy")?;
-        let verdict = copy.verify_audit(|_| {}).await?;
-        if let Some(at) = verdict.broken_at {
-            bail!(
-                "the copy's audit chain breaks at entry {at}: {}",
-                verdict.reason.unwrap_or_default()
-            );
-        }
-        Ok((copy.table_counts().await?, verdict.entries))
-    }
-    .await;
+    let checked = verify(&copy).await;
     copy.close().await;
     checked
+}
+
+/// Checks an opened copy: SQLite's integrity check (nothing to do on PostgreSQL), today's
+/// migrations applied, the audit chain intact; returns its row counts and audit entries.
+async fn verify(copy: &Store) -> anyhow::Result<(Vec<(String, i64)>, i64)> {
+    if let Some(problem) = copy.integrity_problem().await? {
+        bail!("the copy fails SQLite's integrity check: {problem}");
+    }
+    copy.migrate().await.context("migrating the copy")?;
+    let verdict = copy.verify_audit(|_| {}).await?;
+    if let Some(at) = verdict.broken_at {
+        bail!(
+            "the copy's audit chain breaks at entry {at}: {}",
+            verdict.reason.unwrap_or_default()
+        );
+    }
+    Ok((copy.table_counts().await?, verdict.entries))
 }
 
 async fn run(cmd: &mut tokio::process::Command, what: &str) -> anyhow::Result<String> {
@@ -261,21 +264,7 @@ pub async fn restore(from: &Path, url: &str, replace: bool) -> anyhow::Result<Re
     )
     .await?;
     let restored = Store::connect(url).await?;
-    let checked = async {
-        restored
-            .migrate()
-            .await
-            .context("migrating the restored database")?;
-        let verdict = restored.verify_audit(|_| {}).await?;
-        if let Some(at) = verdict.broken_at {
-            bail!(
-                "the restored audit chain breaks at entry {at}: {}",
-                verdict.reason.unwrap_or_default()
-            );
-        }
-        Ok((restored.table_counts().await?, verdict.entries))
-    }
-    .await;
+    let checked = verify(&restored).await;
     restored.close().await;
     let (counts, audit) = checked?;
     Ok(Report {
