@@ -48,7 +48,7 @@ fn header() -> Vec<String> {
 }
 
 /// One problem of an import: the spreadsheet's row number, the column (its field name) and why.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
 pub struct RowProblem {
     pub row: usize,
     pub column: String,
