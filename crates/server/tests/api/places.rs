@@ -514,7 +514,7 @@ async fn import_is_all_or_nothing_and_idempotent_by_reference(app: &TestApp) {
     assert_eq!(sql_count(app, "SELECT COUNT(*) FROM places WHERE external_ref = 'IMP-3' AND name = '老王面馆（新店）' AND version = 2", &[]).await, 1);
     let imports = sql_count(
         app,
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'place.import'",
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'place.import' AND actor_name = 'demo-gridworker'",
         &[],
     )
     .await;
@@ -664,6 +664,45 @@ async fn exports_open_in_excel_with_contacts_masked(app: &TestApp) {
         "contacts masked"
     );
 
+    // The export imports back as it is: every row is its place (by id), contacts masked as
+    // stored, so nothing changes and nothing doubles.
+    let url = format!("{base}/import");
+    let (s, r) = send_bytes(&gw, url.clone(), bytes.to_vec(), "text/csv").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["unchanged"].as_i64(), Some(in_grid), "{r}");
+    assert_eq!(
+        (r["created"].as_i64(), r["updated"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let edited = text.replacen("大港路9号出租楼", "大港路9号出租楼（已改）", 1);
+    let (_, r) = send_bytes(&gw, url.clone(), edited.into_bytes(), "text/csv").await;
+    assert_eq!(
+        (r["updated"].as_i64(), r["created"].as_i64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    assert_eq!(
+        sql_count(app, "SELECT COUNT(*) FROM places WHERE name = '大港路9号出租楼（已改）' AND contact_phone = '13912345678'", &[]).await,
+        1,
+        "the masked contact kept the stored one"
+    );
+    let forged = text.replacen("139****5678", "137****5678", 1);
+    let (s, e) = send_bytes(&gw, url.clone(), forged.into_bytes(), "text/csv").await;
+    assert_eq!(
+        (s, e["error"]["problems"][0]["column"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("contact_phone")),
+        "{e}"
+    );
+    assert_eq!(
+        sql_count(
+            app,
+            "SELECT COUNT(*) FROM places WHERE grid_code = $1",
+            &[&grid]
+        )
+        .await,
+        in_grid,
+        "nothing doubled"
+    );
     let r = gw
         .get(format!("{base}/export.xlsx?kind=group_rental"))
         .send()
@@ -689,7 +728,7 @@ async fn exports_open_in_excel_with_contacts_masked(app: &TestApp) {
     assert!(rows[1..].iter().all(|r| r[1] == "group_rental"));
     let mine = rows
         .iter()
-        .find(|r| r[2] == "大港路9号出租楼")
+        .find(|r| r[2] == "大港路9号出租楼（已改）")
         .expect("the place registered above");
     assert_eq!(
         (mine[7].as_str(), mine[8].as_str()),
