@@ -642,6 +642,32 @@ struct ImportPage {
     error: String,
 }
 
+impl ImportPage {
+    /// A column as the person reads it: its label, then the field name the file's header carries.
+    fn column(&self, p: &RowProblem) -> String {
+        let key = match p.column.as_str() {
+            "lat" => "report.lat".to_string(),
+            "lon" => "report.lon".to_string(),
+            "grid_code" => "place.grid".to_string(),
+            c => format!("place.{c}"),
+        };
+        match self.ctx.lang.opt(&key) {
+            "" => p.column.clone(),
+            label => format!("{label} ({})", p.column),
+        }
+    }
+    /// The reason in the person's language where the field has a message, with the precise reason.
+    fn reason(&self, p: &RowProblem) -> String {
+        match (
+            self.ctx.lang,
+            self.ctx.lang.opt(&format!("place.err.{}", p.column)),
+        ) {
+            (Lang::Zh, m) if !m.is_empty() => format!("{m}（{}）", p.reason),
+            _ => p.reason.clone(),
+        }
+    }
+}
+
 fn import_page(
     ctx: &Ctx,
     report: Option<ImportReport>,

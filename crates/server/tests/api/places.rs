@@ -955,7 +955,7 @@ async fn pages_register_edit_and_import_in_both_languages(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("<td>3</td><td>kind</td>"),
+        html.contains("<td>3</td><td data-column=\"kind\">场所类型 (kind)</td>"),
         "row 3, column kind"
     );
     assert_eq!(
