@@ -16,6 +16,7 @@ pub mod intake;
 pub mod jobs;
 pub mod pii;
 pub mod places;
+pub mod places_cli;
 pub mod places_io;
 pub mod policy;
 pub mod privacy;
