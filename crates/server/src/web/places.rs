@@ -250,6 +250,9 @@ struct PlaceForm {
     status: String,
     #[serde(default)]
     external_ref: String,
+    /// On an edit: remove the stored contact (empty contact fields keep it).
+    #[serde(default)]
+    clear_contact: Option<String>,
 }
 
 impl PlaceForm {
@@ -266,6 +269,16 @@ impl PlaceForm {
             status: p.status.clone(),
             external_ref: p.external_ref.clone().unwrap_or_default(),
             ..Default::default()
+        }
+    }
+
+    /// A contact field: empty keeps the stored value on an edit (`None`), unless the contact is
+    /// to be removed (`Some("")`).
+    fn contact(&self, v: &str) -> Option<String> {
+        match v.trim() {
+            "" if self.clear_contact.is_some() => Some(String::new()),
+            "" => None,
+            v => Some(v.to_string()),
         }
     }
 
@@ -288,8 +301,8 @@ impl PlaceForm {
             lat: num(&self.lat, "lat")?,
             lon: num(&self.lon, "lon")?,
             grid_code: opt(&self.grid_code),
-            contact_name: opt(&self.contact_name),
-            contact_phone: opt(&self.contact_phone),
+            contact_name: self.contact(&self.contact_name),
+            contact_phone: self.contact(&self.contact_phone),
             tags: split_tags(&self.tags),
             status: opt(&self.status),
             external_ref: opt(&self.external_ref),
