@@ -36,6 +36,10 @@ pub enum Perm {
     ManageAccounts,
     /// Search the audit trail.
     ReadAudit,
+    /// Read the register of places (场所) in scope: lists, detail, exports (contacts masked).
+    ReadPlaces,
+    /// Register, edit, import places in scope and reveal a place's contact (reason, audited).
+    ManagePlaces,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -104,6 +108,17 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ReadAudit,
         name: "search the audit trail",
         roles: &[Admin],
+    },
+    // Places: the grid looks after them; departments and leaders read them for their campaigns.
+    PermRow {
+        perm: Perm::ReadPlaces,
+        name: "read places in scope (contacts masked)",
+        roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::ManagePlaces,
+        name: "register, edit, import places in scope; reveal a place's contact (reason, audited)",
+        roles: &[GridWorker, GridLeader, Dispatcher, Admin],
     },
 ];
 
@@ -220,7 +235,9 @@ mod tests {
             | Perm::ReadStats
             | Perm::ManageTerritory
             | Perm::ManageAccounts
-            | Perm::ReadAudit => p,
+            | Perm::ReadAudit
+            | Perm::ReadPlaces
+            | Perm::ManagePlaces => p,
         };
         for p in [
             Perm::ReadCases,
@@ -232,6 +249,8 @@ mod tests {
             Perm::ManageTerritory,
             Perm::ManageAccounts,
             Perm::ReadAudit,
+            Perm::ReadPlaces,
+            Perm::ManagePlaces,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");

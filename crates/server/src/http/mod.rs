@@ -10,6 +10,7 @@ pub mod error;
 pub mod json;
 pub mod meta;
 pub mod petitions;
+pub mod places;
 pub mod privacy;
 pub mod schema;
 
@@ -89,6 +90,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(meta::router())
         .merge(disputes::router())
         .merge(petitions::router())
+        .merge(places::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.
