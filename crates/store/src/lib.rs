@@ -7,6 +7,7 @@
 mod accounts;
 pub mod audit;
 mod batch;
+pub mod campaigns;
 mod cases;
 pub mod disputes;
 mod jobs;

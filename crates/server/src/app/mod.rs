@@ -14,6 +14,7 @@ pub mod import;
 pub mod input;
 pub mod intake;
 pub mod jobs;
+pub mod photos;
 pub mod pii;
 pub mod policy;
 pub mod privacy;
