@@ -7,6 +7,8 @@
 //! this layer and never each other.
 
 pub mod auth;
+pub mod campaign_tables;
+pub mod campaigns;
 pub mod disputes;
 pub mod error;
 pub mod export;

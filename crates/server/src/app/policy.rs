@@ -36,6 +36,12 @@ pub enum Perm {
     ManageAccounts,
     /// Search the audit trail.
     ReadAudit,
+    /// Design, publish, close, extend and copy screening campaigns (专项行动) in scope.
+    ManageCampaigns,
+    /// Inspect places of campaigns in one's grids (排查) and see today's tasks.
+    Inspect,
+    /// Campaigns in scope, their progress tables and exports.
+    ReadCampaigns,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -104,6 +110,23 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ReadAudit,
         name: "search the audit trail",
         roles: &[Admin],
+    },
+    // A command center or a member department at any level runs campaigns (消防 for fire, 应急管理
+    // for work safety); grid workers and their leaders inspect.
+    PermRow {
+        perm: Perm::ManageCampaigns,
+        name: "design, publish, close, extend, copy campaigns in scope",
+        roles: &[Dispatcher, Handler, Admin],
+    },
+    PermRow {
+        perm: Perm::Inspect,
+        name: "inspect places of campaigns in own grids",
+        roles: &[GridWorker, GridLeader],
+    },
+    PermRow {
+        perm: Perm::ReadCampaigns,
+        name: "read campaigns, progress tables, exports in scope",
+        roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
     },
 ];
 
@@ -220,7 +243,10 @@ mod tests {
             | Perm::ReadStats
             | Perm::ManageTerritory
             | Perm::ManageAccounts
-            | Perm::ReadAudit => p,
+            | Perm::ReadAudit
+            | Perm::ManageCampaigns
+            | Perm::Inspect
+            | Perm::ReadCampaigns => p,
         };
         for p in [
             Perm::ReadCases,
@@ -232,6 +258,9 @@ mod tests {
             Perm::ManageTerritory,
             Perm::ManageAccounts,
             Perm::ReadAudit,
+            Perm::ManageCampaigns,
+            Perm::Inspect,
+            Perm::ReadCampaigns,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");
