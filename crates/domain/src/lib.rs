@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod kpi;
 pub mod pii;
+pub mod place;
 pub mod role;
 pub mod scope;
 pub mod workflow;

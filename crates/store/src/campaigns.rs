@@ -277,20 +277,6 @@ impl Store {
         })
     }
 
-    /// Active places in a territory of some kinds (all when empty): how many tasks publishing
-    /// would make.
-    pub async fn count_places(&self, territory_prefix: &str, kinds: &[String]) -> Result<i64> {
-        let (lo, hi) = range(territory_prefix);
-        let rows: Vec<(String, i64)> = with_pool!(self, p => sqlx::query_as(
-            "SELECT kind, COUNT(*) FROM places WHERE region_code BETWEEN $1 AND $2 AND status = 'active' GROUP BY kind")
-            .bind(lo).bind(hi).fetch_all(p).await)?;
-        Ok(rows
-            .iter()
-            .filter(|(k, _)| kinds.is_empty() || kinds.contains(k))
-            .map(|(_, n)| n)
-            .sum())
-    }
-
     /// A place of the register by id, looked for in the given counties.
     pub async fn place_ref(&self, counties: &[String], id: Uuid) -> Result<PlaceRef> {
         for county in counties {

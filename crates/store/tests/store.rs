@@ -1947,3 +1947,246 @@ async fn open311(store: &Store) {
             .is_some()
     );
 }
+
+async fn fresh_sqlite(tag: &str) -> (Store, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("sg-{tag}-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&format!("sqlite://{}/s.db", dir.display()))
+        .await
+        .unwrap();
+    (store, dir)
+}
+
+#[tokio::test]
+async fn places_on_sqlite() {
+    let (store, dir) = fresh_sqlite("places").await;
+    places_suite(&store).await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn places_on_postgres() {
+    match pg_store().await {
+        Some(store) => places_suite(&store).await,
+        None => loud_skip("places_on_postgres"),
+    }
+}
+
+/// The register of places: many written in one transaction or none (a taken id or reference
+/// undoes the whole batch), version-checked edits, filters and scopes, keyset pages.
+async fn places_suite(store: &Store) {
+    use safegrid_domain::place::{Place, PlaceInput, PlaceKind, PlaceStatus};
+    use safegrid_store::{AuditEntry, AuditFilter, PlaceFilter};
+    store.migrate().await.unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
+    let place = |kind: &str, name: &str, grid: &str, ext: Option<&str>| {
+        let f = PlaceInput {
+            kind: kind.into(),
+            name: name.into(),
+            address: format!("湖州市{name}"),
+            lat: Some(30.87),
+            lon: Some(120.1),
+            contact_name: Some("李四".into()),
+            contact_phone: Some("13900001111".into()),
+            tags: vec!["电动车".into()],
+            external_ref: ext.map(Into::into),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        Place::new(
+            uuid::Uuid::now_v7(),
+            f,
+            Some(grid.into()),
+            grid[..12].into(),
+            None,
+            now,
+        )
+    };
+    let audit = |n: usize| {
+        AuditEntry::new(
+            None,
+            "test",
+            "place.import",
+            "place",
+            None,
+            serde_json::json!({ "n": n }),
+        )
+    };
+    let a = place(
+        "group_rental",
+        "织里镇大港路88号",
+        "330502001001001",
+        Some("A-1"),
+    );
+    let b = place("shop", "爱山街道100%便利店", "330502001001002", None);
+    let c = place(
+        "group_rental",
+        "南浔镇南林路9号",
+        "330503002001001",
+        Some("A-1"),
+    );
+    store
+        .save_places(&[a.clone(), b.clone(), c.clone()], &[], &[audit(3)], now)
+        .await
+        .unwrap();
+    let all = PlaceFilter::default();
+    assert_eq!(store.count_places(&all).await.unwrap(), 3);
+    let got = store.place("330502", a.id).await.unwrap();
+    assert_eq!(got, a, "a place reads back as written");
+    assert_eq!(store.place_by_id(c.id).await.unwrap().county_code, "330503");
+    assert!(matches!(
+        store.place("330503", a.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A batch with a taken id, or a reference taken in the county, writes nothing at all.
+    let d = place("school", "湖州市第一中学", "330502001001001", None);
+    let e = store
+        .save_places(&[d.clone(), b.clone()], &[], &[audit(2)], now)
+        .await;
+    assert!(
+        matches!(&e, Err(StoreError::Conflict(m)) if m.starts_with("id")),
+        "{e:?}"
+    );
+    let dup_ref = place("unit", "某公司", "330502001001001", Some("A-1"));
+    let e = store
+        .save_places(&[d.clone(), dup_ref], &[], &[audit(2)], now)
+        .await;
+    assert!(
+        matches!(&e, Err(StoreError::Conflict(m)) if m.starts_with("external_ref")),
+        "{e:?}"
+    );
+    assert_eq!(
+        store.count_places(&all).await.unwrap(),
+        3,
+        "nothing of a refused batch"
+    );
+    let audited = |f: AuditFilter| async move { store.audit_search(&f).await.unwrap().1 };
+    let place_audit = AuditFilter {
+        target_type: Some("place".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        audited(place_audit.clone()).await,
+        1,
+        "a refused batch leaves no audit entry"
+    );
+
+    // Edits: compare-and-swap on the version.
+    let mut edited = a.clone();
+    edited.name = "织里镇大港路88号出租楼".into();
+    edited.status = PlaceStatus::Closed;
+    edited.updated_at = now + Duration::minutes(5);
+    store
+        .save_places(&[], &[edited.clone()], &[audit(1)], now)
+        .await
+        .unwrap();
+    let after = store.place("330502", a.id).await.unwrap();
+    assert_eq!(
+        (after.version, after.status, after.name.as_str()),
+        (2, PlaceStatus::Closed, "织里镇大港路88号出租楼")
+    );
+    assert_eq!(after.created_at, a.created_at);
+    let stale = store
+        .save_places(&[], &[edited.clone()], &[audit(1)], now)
+        .await;
+    assert!(
+        matches!(&stale, Err(StoreError::Conflict(m)) if m.starts_with("version")),
+        "{stale:?}"
+    );
+    let mut gone = d.clone();
+    gone.version = 1;
+    assert!(matches!(
+        store.save_places(&[], &[gone], &[], now).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(audited(place_audit).await, 2);
+
+    // Filters, scopes and pages.
+    let count = |f: PlaceFilter| async move { store.count_places(&f).await.unwrap() };
+    let f = |g: fn(&mut PlaceFilter)| {
+        let mut f = PlaceFilter::default();
+        g(&mut f);
+        f
+    };
+    assert_eq!(
+        count(f(|f| f.region_prefix = Some("330502".into()))).await,
+        2
+    );
+    assert_eq!(count(f(|f| f.region_prefix = Some("3305".into()))).await, 3);
+    assert_eq!(
+        count(f(|f| f.kinds = vec![PlaceKind::GroupRental])).await,
+        2
+    );
+    assert_eq!(
+        count(f(|f| f.statuses = vec![PlaceStatus::Active])).await,
+        2
+    );
+    assert_eq!(
+        count(f(|f| f.grids = vec!["330502001001002".into()])).await,
+        1
+    );
+    assert_eq!(
+        count(f(|f| f.text = Some("100%".into()))).await,
+        1,
+        "% matches literally"
+    );
+    assert_eq!(count(f(|f| f.text = Some("1%0".into()))).await, 0);
+    assert_eq!(
+        count(f(|f| f.text = Some("湖州市南浔".into()))).await,
+        1,
+        "the address too"
+    );
+    assert_eq!(
+        count(f(|f| f.scope_grids = vec!["330502001001001".into()])).await,
+        1
+    );
+    assert_eq!(
+        count(f(|f| {
+            f.scope_grids = vec!["330502001001001".into()];
+            f.scope_regions = vec!["330503".into()];
+        }))
+        .await,
+        2,
+        "any of the scope's parts"
+    );
+    assert_eq!(count(f(|f| f.scope_nothing = true)).await, 0);
+    let mut page = PlaceFilter {
+        limit: 2,
+        ..Default::default()
+    };
+    let first = store.list_places(&page).await.unwrap();
+    assert_eq!(first.len(), 2);
+    page.after = Some(first[1].id);
+    let second = store.list_places(&page).await.unwrap();
+    assert_eq!(second.iter().map(|p| p.id).collect::<Vec<_>>(), vec![c.id]);
+    assert!(first[0].id < first[1].id);
+    let by_ref = store
+        .places_by_external_ref("330502", &["A-1".into(), "B-9".into()])
+        .await
+        .unwrap();
+    assert_eq!(by_ref.iter().map(|p| p.id).collect::<Vec<_>>(), vec![a.id]);
+
+    // A large batch (more than one multi-row insert) lands whole.
+    let many: Vec<Place> = (0..1203)
+        .map(|i| {
+            place(
+                "rental_building",
+                &format!("出租楼{i}号"),
+                "330502001001003",
+                Some(&format!("R{i}")),
+            )
+        })
+        .collect();
+    store
+        .save_places(&many, &[], &[audit(many.len())], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        count(f(|f| f.grids = vec!["330502001001003".into()])).await,
+        1203
+    );
+}

@@ -41,22 +41,6 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     ("other", "其他", "Other"),
 ];
 
-/// Place kinds a campaign may cover (the register's `PlaceKind` codes).
-pub const PLACE_KINDS: &[&str] = &[
-    "group_rental",
-    "rental_building",
-    "shop",
-    "restaurant",
-    "workshop",
-    "hostel",
-    "venue",
-    "school",
-    "market",
-    "construction_site",
-    "unit",
-    "other",
-];
-
 /// Most photos one inspection carries.
 pub const MAX_INSPECTION_PHOTOS: usize = 6;
 
@@ -337,16 +321,12 @@ impl AppState {
         }
         let mut kinds = vec![];
         for (i, k) in input.place_kinds.iter().enumerate() {
-            let k = k.trim();
-            if !PLACE_KINDS.contains(&k) {
-                return Err(AppError::invalid(
-                    format!("place_kinds[{i}]"),
-                    format!(
-                        "unknown place kind {k:?}; one of {}",
-                        PLACE_KINDS.join(", ")
-                    ),
-                ));
-            }
+            let k = safegrid_domain::place::PlaceKind::parse_field(
+                k.trim(),
+                &format!("place_kinds[{i}]"),
+            )
+            .map_err(field_err)?
+            .as_str();
             if !kinds.iter().any(|x: &String| x == k) {
                 kinds.push(k.to_string());
             }

@@ -36,6 +36,10 @@ pub enum Perm {
     ManageAccounts,
     /// Search the audit trail.
     ReadAudit,
+    /// Read the register of places (场所) in scope: lists, detail, exports (contacts masked).
+    ReadPlaces,
+    /// Register, edit, import places in scope and reveal a place's contact (reason, audited).
+    ManagePlaces,
     /// Design, publish, close, extend and copy screening campaigns (专项行动) in scope.
     ManageCampaigns,
     /// Inspect places of campaigns in one's grids (排查) and see today's tasks.
@@ -110,6 +114,17 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ReadAudit,
         name: "search the audit trail",
         roles: &[Admin],
+    },
+    // Places: the grid looks after them; departments and leaders read them for their campaigns.
+    PermRow {
+        perm: Perm::ReadPlaces,
+        name: "read places in scope (contacts masked)",
+        roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::ManagePlaces,
+        name: "register, edit, import places in scope; reveal a place's contact (reason, audited)",
+        roles: &[GridWorker, GridLeader, Dispatcher, Admin],
     },
     // A command center or a member department at any level runs campaigns (消防 for fire, 应急管理
     // for work safety); grid workers and their leaders inspect.
@@ -244,6 +259,8 @@ mod tests {
             | Perm::ManageTerritory
             | Perm::ManageAccounts
             | Perm::ReadAudit
+            | Perm::ReadPlaces
+            | Perm::ManagePlaces
             | Perm::ManageCampaigns
             | Perm::Inspect
             | Perm::ReadCampaigns => p,
@@ -258,6 +275,8 @@ mod tests {
             Perm::ManageTerritory,
             Perm::ManageAccounts,
             Perm::ReadAudit,
+            Perm::ReadPlaces,
+            Perm::ManagePlaces,
             Perm::ManageCampaigns,
             Perm::Inspect,
             Perm::ReadCampaigns,
