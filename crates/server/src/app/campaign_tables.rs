@@ -393,8 +393,7 @@ fn write_xlsx(
             ws.write_string_with_format(1, i as u16, *h, &bold)?;
         }
         let lv = p.levels.iter().find(|l| l.level == level);
-        let mut r = 2u32;
-        for x in lv.map(|l| l.rows.as_slice()).unwrap_or_default() {
+        for (r, x) in (2u32..).zip(lv.map(|l| l.rows.as_slice()).unwrap_or_default()) {
             ws.write_string(r, 0, &x.code)?;
             ws.write_string(r, 1, &x.name)?;
             let t = &x.tally;
@@ -412,7 +411,6 @@ fn write_xlsx(
             for (i, n) in nums.iter().enumerate() {
                 ws.write_number(r, 2 + i as u16, *n)?;
             }
-            r += 1;
         }
         ws.set_column_width(1, 24)?;
     }

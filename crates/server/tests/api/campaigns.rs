@@ -661,11 +661,7 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
         .iter()
         .position(|h| h == "每层配备有效灭火器")
         .unwrap();
-    let noes = places
-        .rows()
-        .skip(1)
-        .filter(|r| r[col].to_string() == "否")
-        .count();
+    let noes = places.rows().skip(1).filter(|r| r[col] == "否").count();
     assert_eq!(noes, 1);
 
     // And as CSV with a BOM.
