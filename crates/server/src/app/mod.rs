@@ -7,6 +7,7 @@
 //! this layer and never each other.
 
 pub mod auth;
+pub mod campaign_cli;
 pub mod campaign_tables;
 pub mod campaigns;
 pub mod disputes;
