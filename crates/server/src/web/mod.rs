@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod campaigns;
 pub mod ctx;
 pub mod dashboard;
 pub mod geo;
@@ -37,6 +38,7 @@ pub fn router() -> Router<SharedState> {
         .merge(admin::router())
         .merge(photos::router())
         .merge(geo::router())
+        .merge(campaigns::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }
