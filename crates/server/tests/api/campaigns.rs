@@ -815,3 +815,210 @@ async fn campaign_life_and_bad_input(app: &TestApp) {
         assert!(actions.contains(&want), "{want} in {a}");
     }
 }
+
+story!(pages_design_publish_and_inspect);
+
+/// The command center designs and publishes through the pages; the grid worker inspects from
+/// "今日任务" with the form (photo included); the campaign page shows the table.
+async fn pages_design_publish_and_inspect(app: &TestApp) {
+    let gw_api = login(app, "demo-gridworker").await;
+    let (_, me) = get(&gw_api, format!("{}/api/v1/auth/me", app.base)).await;
+    let my_grid = me["grids"][0].as_str().unwrap().to_string();
+    let place = insert_place(
+        app,
+        "hostel",
+        "小旅馆1",
+        Some(&my_grid),
+        &my_grid[..12],
+        Some(POINT),
+    )
+    .await;
+
+    let d = web_session(app, "demo-dispatcher", PASSWORD).await;
+    let page = d
+        .get(format!("{}/work/campaigns/new", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"add-item\""));
+    let csrf = csrf_of(&html);
+    let today = chrono::Utc::now()
+        .with_timezone(&safegrid::app::time::shanghai())
+        .date_naive();
+    let end = (today + chrono::Duration::days(10)).to_string();
+    let mut form: Vec<(&str, String)> = vec![
+        ("csrf", csrf.clone()),
+        ("title", "节前小旅馆安全检查".into()),
+        ("kind", "holiday".into()),
+        ("region", "330502".into()),
+        ("place_kind", "hostel".into()),
+        ("starts_on", today.to_string()),
+        ("ends_on", end.clone()),
+    ];
+    for (key, text, answer, hazard, category) in [
+        ("smoke_alarm", "烟感报警器完好", "yes_no", "否", "H0101"),
+        ("door", "门头照片", "photo", "", ""),
+    ] {
+        form.extend([
+            ("item_key", key.to_string()),
+            ("item_answer", answer.into()),
+            ("item_text_zh", text.into()),
+            ("item_text_en", String::new()),
+            ("item_options", String::new()),
+            (
+                "item_required",
+                if answer == "yes_no" { "yes" } else { "no" }.into(),
+            ),
+            ("item_hazard", hazard.into()),
+            ("item_category", category.into()),
+            ("item_severity", "general".into()),
+            ("item_limit", "7 natural_days".into()),
+        ]);
+    }
+    // An unknown category is named on the form again, with what was typed kept.
+    let mut bad = form.clone();
+    let at = bad.iter().position(|f| f.0 == "item_category").unwrap();
+    bad[at].1 = "H0999".into();
+    let r = d
+        .post(format!("{}/work/campaigns", app.base))
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("checklist[0].hazard.category") && html.contains("节前小旅馆安全检查"),
+        "{html}"
+    );
+    let r = d
+        .post(format!("{}/work/campaigns", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let cid = to.rsplit('/').next().unwrap().to_string();
+    let r = d
+        .post(format!("{}{to}/publish", app.base))
+        .form(&[("csrf", csrf.as_str()), ("version", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = d
+        .get(format!("{}{to}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-status=\"published\"") && html.contains("id=\"progress-table\""),
+        "{html}"
+    );
+
+    let gw = web_session(app, "demo-gridworker", PASSWORD).await;
+    let html = gw
+        .get(format!("{}/work/tasks", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let link = format!("/work/inspect?campaign={cid}&amp;place={place}");
+    assert!(html.contains(&link), "{html}");
+    let form_page = gw
+        .get(format!(
+            "{}/work/inspect?campaign={cid}&place={place}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form_page.status(), StatusCode::OK);
+    let html = form_page.text().await.unwrap();
+    let csrf = csrf_of(&html);
+    let id = html
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let submit = || {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf.clone())
+            .text("id", id.clone())
+            .text("campaign", cid.clone())
+            .text("place", place.to_string())
+            .text("outcome", "inspected")
+            .text("a.smoke_alarm", "no")
+            .part(
+                "photo.door",
+                reqwest::multipart::Part::bytes(png()).file_name("IMG_0001.png"),
+            )
+    };
+    let r = gw
+        .post(format!("{}/work/inspect", app.base))
+        .multipart(submit())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/work/tasks?done=1");
+    // A double tap sends the same form again: stored once.
+    let r = gw
+        .post(format!("{}/work/inspect", app.base))
+        .multipart(submit())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let campaign = Uuid::parse_str(&cid).unwrap();
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM inspections WHERE campaign_id = $1",
+            &[],
+            &[campaign]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM campaign_hazards WHERE campaign_id = $1",
+            &[],
+            &[campaign]
+        )
+        .await,
+        1
+    );
+    let html = d
+        .get(format!("{}{to}?level=grid", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("data-code=\"{my_grid}\"")), "{html}");
+    // English pages.
+    let html = d
+        .get(format!("{}{to}?lang=en", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Coverage") && html.contains("Rectified on time"));
+}
