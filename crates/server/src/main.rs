@@ -170,6 +170,11 @@ enum Command {
         #[command(subcommand)]
         what: PrivacyWhat,
     },
+    /// The register of places (场所): import, export, the import template.
+    Places {
+        #[command(subcommand)]
+        what: safegrid::app::places_io::PlacesCommand,
+    },
     /// KPI counters (综合评价).
     Kpi {
         #[command(subcommand)]
@@ -840,6 +845,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+        Command::Places { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::places_io::run_command(&st, what, &cli_actor()).await
         }
         Command::Kpi { what } => {
             let st = safegrid::open(settings).await?;

@@ -5,6 +5,7 @@
 
 mod cases;
 mod disputes;
+mod places;
 
 use crate::app::auth::{hash_password, random_secret};
 use crate::app::import::parse_divisions;
@@ -422,6 +423,13 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
     let (seed, quiet) = (opts.seed, opts.quiet);
     let built = tokio::task::spawn_blocking(move || build_territory(seed, quiet)).await??;
     let mut summary = populate(st, opts, &built, ROOT).await?;
+    let t = Instant::now();
+    let n_places = places::generate(st, seed, &summary.gridworker_grid).await?;
+    tracing::info!(
+        places = n_places,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo places"
+    );
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;

@@ -11,6 +11,7 @@ pub mod error;
 pub mod json;
 pub mod meta;
 pub mod petitions;
+pub mod places;
 pub mod privacy;
 pub mod schema;
 
@@ -90,6 +91,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(meta::router())
         .merge(disputes::router())
         .merge(petitions::router())
+        .merge(places::router())
         .merge(campaigns::router())
 }
 

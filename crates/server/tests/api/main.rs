@@ -11,6 +11,7 @@ mod open311;
 mod open311_georeport;
 mod openapi;
 mod pii;
+mod places;
 mod probes;
 mod python;
 mod scenarios;
