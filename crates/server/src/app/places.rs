@@ -11,7 +11,7 @@ use crate::app::state::SharedState;
 use crate::app::time::local_time;
 use crate::app::view::Names;
 use chrono::{DateTime, Utc};
-use safegrid_domain::codes::{GridCode, RegionCode, RegionLevel};
+use safegrid_domain::codes::{GeoPoint, GridCode, RegionCode, RegionLevel};
 use safegrid_domain::place::{Place, PlaceFields, PlaceInput, PlaceKind, PlaceStatus};
 use safegrid_domain::role::ScopeKind;
 use safegrid_store::{AuditEntry, PlaceFilter, StoreError, User};
@@ -579,4 +579,77 @@ pub async fn reveal(
         ))
         .await?;
     Ok(place)
+}
+
+/// Metres between two points, by the equirectangular approximation: exact to well under 1 % at
+/// the few kilometres of a grid, which is all a "nearest first" list needs.
+pub fn distance_m(a: GeoPoint, b: GeoPoint) -> f64 {
+    const R: f64 = 6_371_000.0;
+    let mid = ((a.lat + b.lat) / 2.0).to_radians();
+    let x = (b.lon - a.lon).to_radians() * mid.cos();
+    let y = (b.lat - a.lat).to_radians();
+    R * (x * x + y * y).sqrt()
+}
+
+/// Orders places nearest first from `from` (a worker's position); places without a point last,
+/// in their registration order.
+pub fn nearest_first(places: &mut [Place], from: GeoPoint) {
+    places.sort_by(|a, b| {
+        let d = |p: &Place| p.point.map_or(f64::INFINITY, |x| distance_m(from, x));
+        d(a).total_cmp(&d(b)).then(a.id.cmp(&b.id))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(lon: Option<f64>, n: u128) -> Place {
+        let f = PlaceInput {
+            kind: "shop".into(),
+            name: "店".into(),
+            address: "路".into(),
+            lat: lon.map(|_| 30.8),
+            lon,
+            grid_code: Some("330502001001001".into()),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let region = "330502001001".to_string();
+        Place::new(Uuid::from_u128(n), f, None, region, None, Utc::now())
+    }
+
+    #[test]
+    fn nearest_places_come_first() {
+        let from = GeoPoint::new(120.0, 30.8).unwrap();
+        let mut v = vec![
+            place(None, 1),
+            place(Some(120.02), 2),
+            place(Some(120.001), 3),
+        ];
+        nearest_first(&mut v, from);
+        assert_eq!(
+            v.iter().map(|p| p.id.as_u128()).collect::<Vec<_>>(),
+            vec![3, 2, 1]
+        );
+        // 0.01° of longitude at 30.8° N is about 955 m.
+        let d = distance_m(from, GeoPoint::new(120.01, 30.8).unwrap());
+        assert!((d - 955.0).abs() < 5.0, "{d}");
+    }
+
+    #[test]
+    fn territories_cover_their_grids_and_regions() {
+        let t = Territory {
+            everything: false,
+            regions: vec!["330503".into()],
+            grids: vec!["330502001001001".into()],
+        };
+        assert!(t.covers(Some("330502001001001"), "330502001001"));
+        assert!(t.covers(None, "330503100200"));
+        assert!(!t.covers(Some("330502001001002"), "330502001001"));
+        let mut f = PlaceFilter::default();
+        Territory::default().filter(&mut f);
+        assert!(f.scope_nothing, "an empty territory lists nothing");
+    }
 }

@@ -11,7 +11,7 @@ use crate::app::table::{Cell, Sheet, read_table, write_csv, write_xlsx};
 use crate::app::time::local_time;
 use chrono::{DateTime, Utc};
 use safegrid_domain::place::{KINDS, Place, PlaceInput, PlaceStatus, split_tags};
-use safegrid_store::{AuditEntry, User};
+use safegrid_store::{AuditEntry, PlaceFilter, User};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ fn header() -> Vec<String> {
 }
 
 /// One problem of an import: the spreadsheet's row number, the column (its field name) and why.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
 pub struct RowProblem {
     pub row: usize,
     pub column: String,
@@ -118,6 +118,32 @@ fn row_input(cols: &HashMap<&str, usize>, cells: &[String]) -> Result<PlaceInput
     })
 }
 
+/// Contact cells of a row that hold a masked value.
+struct Masked {
+    name: Option<String>,
+    phone: Option<String>,
+}
+
+impl Masked {
+    /// Puts the stored contact back where the row shows it masked, when the mask is the stored
+    /// contact's; else names the column whose mask stands for nothing.
+    fn restore(&self, p: &mut Place, old: Option<&Place>) -> Option<&'static str> {
+        if let Some(m) = &self.name {
+            match old.filter(|o| o.masked_contact_name().as_ref() == Some(m)) {
+                Some(o) => p.contact_name = o.contact_name.clone(),
+                None => return Some("contact_name"),
+            }
+        }
+        if let Some(m) = &self.phone {
+            match old.filter(|o| o.masked_contact_phone().as_ref() == Some(m)) {
+                Some(o) => p.contact_phone = o.contact_phone.clone(),
+                None => return Some("contact_phone"),
+            }
+        }
+        None
+    }
+}
+
 /// Whether an import's row changes the stored place (fields a row carries).
 fn same(a: &Place, b: &Place) -> bool {
     a.kind == b.kind
@@ -130,6 +156,7 @@ fn same(a: &Place, b: &Place) -> bool {
         && a.contact_phone == b.contact_phone
         && a.tags == b.tags
         && a.status == b.status
+        && a.external_ref == b.external_ref
 }
 
 /// Imports a table of places (CSV or XLSX bytes). Every row is checked first — its fields, where
@@ -184,8 +211,12 @@ pub async fn import(
     let mut problems: Vec<RowProblem> = vec![];
     let mut grids_seen = HashMap::new();
     let mut refs_seen: HashMap<(String, String), usize> = HashMap::new();
-    // (row, place as the row describes it, with a fresh id and version 1)
-    let mut rows: Vec<(usize, Place)> = Vec::with_capacity(table.rows.len());
+    let mut ids_seen: HashMap<Uuid, usize> = HashMap::new();
+    // An export's id column: a row carrying an id updates that place (rows without a reference
+    // re-import without doubling).
+    let id_col = table.column(&["id", "标识"]);
+    // (row, place as the row describes it, version 1, masked contact cells, whether its id was given)
+    let mut rows: Vec<(usize, Place, Masked, bool)> = Vec::with_capacity(table.rows.len());
     for (row, cells) in &table.rows {
         let mut problem = |column: &str, reason: String| {
             problems.push(RowProblem {
@@ -202,12 +233,38 @@ pub async fn import(
             problem(column, "must not contain a NUL character".into());
             continue;
         }
-        let input = match row_input(&cols, cells) {
+        let given_id = match id_col.and_then(|i| cells.get(i)).filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => match Uuid::parse_str(c) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    problem(
+                        "id",
+                        "must be a place id (UUID) as exports give it, or empty".into(),
+                    );
+                    continue;
+                }
+            },
+        };
+        if let Some(u) = given_id {
+            if let Some(first) = ids_seen.get(&u) {
+                problem("id", format!("is given twice (also row {first})"));
+                continue;
+            }
+            ids_seen.insert(u, *row);
+        }
+        let mut input = match row_input(&cols, cells) {
             Ok(i) => i,
             Err(p) => {
                 problem(&p.column, p.reason);
                 continue;
             }
+        };
+        // A masked contact (an export's "王**", "139****5678") stands for the stored one: it is
+        // checked against the place its reference names once that is read, below.
+        let masked = Masked {
+            name: input.contact_name.take_if(|n| n.contains('*')),
+            phone: input.contact_phone.take_if(|p| p.contains('*')),
         };
         let f = match input.validate() {
             Ok(f) => f,
@@ -237,7 +294,8 @@ pub async fn import(
             problem(column, "the place lies outside your territory".into());
             continue;
         }
-        let place = Place::new(Uuid::now_v7(), f, grid, region, Some(user.id), now);
+        let id = given_id.unwrap_or_else(Uuid::now_v7);
+        let place = Place::new(id, f, grid, region, Some(user.id), now);
         if let Some(r) = &place.external_ref {
             let key = (place.county_code.clone(), r.clone());
             if let Some(first) = refs_seen.get(&key) {
@@ -249,7 +307,7 @@ pub async fn import(
             }
             refs_seen.insert(key, *row);
         }
-        rows.push((*row, place));
+        rows.push((*row, place, masked, given_id.is_some()));
     }
     if !problems.is_empty() {
         return Err(refused(problems));
@@ -269,16 +327,65 @@ pub async fn import(
             existing.insert(key, p);
         }
     }
+    let ids: Vec<Uuid> = ids_seen.into_keys().collect();
+    let mut by_id: HashMap<Uuid, Place> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let f = PlaceFilter {
+            ids: chunk.to_vec(),
+            ..Default::default()
+        };
+        by_id.extend(
+            st.store
+                .list_places(&f)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p)),
+        );
+    }
     let (mut inserts, mut updates, mut unchanged) = (vec![], vec![], 0);
-    for (row, p) in rows {
-        let key = p.external_ref.clone().map(|r| (p.county_code.clone(), r));
-        match key.and_then(|k| existing.get(&k)) {
-            None => inserts.push(p),
-            Some(old) if !t.covers_place(old) => problems.push(RowProblem {
+    for (row, mut p, masked, id_given) in rows {
+        let mut problem = |column: &str, reason: &str| {
+            problems.push(RowProblem {
                 row,
-                column: "external_ref".into(),
-                reason: "a place outside your territory holds this reference".into(),
-            }),
+                column: column.into(),
+                reason: reason.into(),
+            })
+        };
+        let old = if id_given {
+            match by_id.get(&p.id) {
+                None => {
+                    problem(
+                        "id",
+                        "no place has this id (leave it empty to register a new place)",
+                    );
+                    continue;
+                }
+                Some(o) if o.county_code != p.county_code => {
+                    problem(
+                        "lat",
+                        "a place cannot move to another county; register it there and mark this one gone",
+                    );
+                    continue;
+                }
+                Some(o) => Some(o),
+            }
+        } else {
+            let key = p.external_ref.clone().map(|r| (p.county_code.clone(), r));
+            key.and_then(|k| existing.get(&k))
+        };
+        if let Some(column) = masked.restore(&mut p, old) {
+            problem(
+                column,
+                "a masked value (as exports show contacts) can only stand for the contact stored with this place; type the contact in full",
+            );
+            continue;
+        }
+        match old {
+            None => inserts.push(p),
+            Some(old) if !t.covers_place(old) => {
+                let column = if id_given { "id" } else { "external_ref" };
+                problem(column, "this is a place outside your territory");
+            }
             Some(old) if same(old, &p) => unchanged += 1,
             Some(old) => {
                 let mut u = p;

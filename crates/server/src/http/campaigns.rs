@@ -508,6 +508,63 @@ async fn submit(
     Ok((status, Json(inspection_json(&r))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/places/{id}/inspections", tag = "campaigns",
+    summary = "A place's history: its inspections (newest first) and the hazards found there",
+    security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "place id (UUID)")),
+    responses((status = 200, description = "The history", body = PlaceHistory)))]
+async fn place_history(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let (place, _) = crate::app::places::visible(&st, &user, &id).await?;
+    let inspections = st
+        .store
+        .place_inspections(&place.county_code, place.id)
+        .await?;
+    let hazards = st.store.place_hazards(&place.county_code, place.id).await?;
+    let items: Vec<Value> = inspections
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "campaign": i.campaign_id,
+                "outcome": i.outcome,
+                "answers": serde_json::from_str::<Value>(&i.answers).unwrap_or(json!({})),
+                "note": i.note,
+                "submitted_at": local_time(from_ms(i.submitted_at)),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "inspections": items,
+        "hazards": hazards.iter().map(hazard_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// A place's inspection in its history.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PlaceInspection {
+    #[schema(value_type = String, format = Uuid)]
+    id: Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    campaign: Uuid,
+    outcome: String,
+    #[schema(value_type = Object)]
+    answers: Value,
+    note: Option<String>,
+    submitted_at: String,
+}
+
+/// A place's inspections and hazards.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PlaceHistory {
+    inspections: Vec<PlaceInspection>,
+    hazards: Vec<HazardView>,
+}
+
 /// A campaign.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -661,4 +718,5 @@ pub fn router() -> OpenApiRouter<SharedState> {
         .routes(routes!(export))
         .routes(routes!(today))
         .routes(routes!(submit))
+        .routes(routes!(place_history))
 }

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod geo;
 pub mod i18n;
 pub mod photos;
+pub mod places;
 pub mod public;
 pub mod staff;
 pub mod view;
@@ -37,6 +38,7 @@ pub fn router() -> Router<SharedState> {
         .merge(dashboard::router())
         .merge(admin::router())
         .merge(photos::router())
+        .merge(places::router())
         .merge(geo::router())
         .merge(campaigns::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).

@@ -664,6 +664,17 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
     let noes = places.rows().skip(1).filter(|r| r[col] == "否").count();
     assert_eq!(noes, 1);
 
+    // The place's history: its inspection and the hazard found there.
+    let (s, h) = get(
+        &gw,
+        format!("{}/api/v1/places/{}/inspections", app.base, mine[0]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(h["inspections"].as_array().unwrap().len(), 1, "{h}");
+    assert_eq!(h["hazards"][0]["case"], late_case.as_str(), "{h}");
+    assert_eq!(h["hazards"][0]["state"], "closed", "{h}");
+
     // And as CSV with a BOM.
     let r = leader
         .get(format!(

@@ -17,6 +17,7 @@ story!(grid_worker_registers_edits_and_stays_in_her_grid);
 story!(contact_is_masked_until_revealed_with_a_reason);
 story!(import_is_all_or_nothing_and_idempotent_by_reference);
 story!(exports_open_in_excel_with_contacts_masked);
+story!(pages_register_edit_and_import_in_both_languages);
 
 /// A count straight from the database (not through the code under test).
 async fn sql_count(app: &TestApp, sql: &str, args: &[&str]) -> i64 {
@@ -513,7 +514,7 @@ async fn import_is_all_or_nothing_and_idempotent_by_reference(app: &TestApp) {
     assert_eq!(sql_count(app, "SELECT COUNT(*) FROM places WHERE external_ref = 'IMP-3' AND name = '老王面馆（新店）' AND version = 2", &[]).await, 1);
     let imports = sql_count(
         app,
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'place.import'",
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'place.import' AND actor_name = 'demo-gridworker'",
         &[],
     )
     .await;
@@ -663,6 +664,45 @@ async fn exports_open_in_excel_with_contacts_masked(app: &TestApp) {
         "contacts masked"
     );
 
+    // The export imports back as it is: every row is its place (by id), contacts masked as
+    // stored, so nothing changes and nothing doubles.
+    let url = format!("{base}/import");
+    let (s, r) = send_bytes(&gw, url.clone(), bytes.to_vec(), "text/csv").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["unchanged"].as_i64(), Some(in_grid), "{r}");
+    assert_eq!(
+        (r["created"].as_i64(), r["updated"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let edited = text.replacen("大港路9号出租楼", "大港路9号出租楼（已改）", 1);
+    let (_, r) = send_bytes(&gw, url.clone(), edited.into_bytes(), "text/csv").await;
+    assert_eq!(
+        (r["updated"].as_i64(), r["created"].as_i64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    assert_eq!(
+        sql_count(app, "SELECT COUNT(*) FROM places WHERE name = '大港路9号出租楼（已改）' AND contact_phone = '13912345678'", &[]).await,
+        1,
+        "the masked contact kept the stored one"
+    );
+    let forged = text.replacen("139****5678", "137****5678", 1);
+    let (s, e) = send_bytes(&gw, url.clone(), forged.into_bytes(), "text/csv").await;
+    assert_eq!(
+        (s, e["error"]["problems"][0]["column"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("contact_phone")),
+        "{e}"
+    );
+    assert_eq!(
+        sql_count(
+            app,
+            "SELECT COUNT(*) FROM places WHERE grid_code = $1",
+            &[&grid]
+        )
+        .await,
+        in_grid,
+        "nothing doubled"
+    );
     let r = gw
         .get(format!("{base}/export.xlsx?kind=group_rental"))
         .send()
@@ -688,7 +728,7 @@ async fn exports_open_in_excel_with_contacts_masked(app: &TestApp) {
     assert!(rows[1..].iter().all(|r| r[1] == "group_rental"));
     let mine = rows
         .iter()
-        .find(|r| r[2] == "大港路9号出租楼")
+        .find(|r| r[2] == "大港路9号出租楼（已改）")
         .expect("the place registered above");
     assert_eq!(
         (mine[7].as_str(), mine[8].as_str()),
@@ -737,4 +777,208 @@ async fn exports_open_in_excel_with_contacts_masked(app: &TestApp) {
         calamine::Xlsx::new(std::io::Cursor::new(r.bytes().await.unwrap().to_vec())).unwrap();
     let example = wb.worksheet_range_at(0).unwrap().unwrap();
     assert_eq!(example.get((1, 1)).unwrap().to_string(), "group_rental");
+}
+
+async fn page(c: &Client, url: String) -> (StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The pages: the list (with the nav link) in Chinese and English, a new place from the form (a
+/// double submit registers it once), its page with the masked contact and the empty inspections
+/// section, an edit, and an import whose bad rows are listed by row and column.
+async fn pages_register_edit_and_import_in_both_languages(app: &TestApp) {
+    let b = web_session(app, "demo-gridworker", PASSWORD).await;
+    let grid = app
+        .state
+        .store
+        .user_by_name("demo-gridworker")
+        .await
+        .unwrap()
+        .grids[0]
+        .clone();
+    let (s, html) = page(&b, format!("{}/work/places", app.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("href=\"/work/places\"") && html.contains("场所台账"),
+        "nav link and title"
+    );
+    let in_grid = sql_count(
+        app,
+        "SELECT COUNT(*) FROM places WHERE grid_code = $1",
+        &[&grid],
+    )
+    .await;
+    assert!(
+        html.contains(&format!("id=\"places-total\">({in_grid})")),
+        "the count of her grid"
+    );
+    let (_, en) = page(
+        &b,
+        format!("{}/work/places?lang=en&kind=group_rental", app.base),
+    )
+    .await;
+    assert!(
+        en.contains("<h1>Places") && en.contains("Group rental"),
+        "English"
+    );
+
+    let (s, form) = page(&b, format!("{}/work/places/new", app.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        form.contains("data-map=\"pick\""),
+        "the point is picked on the map"
+    );
+    let id = form
+        .split("name=\"id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = csrf_of(&form);
+    let fields = |name: &str, phone: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("id", id.clone()),
+            ("kind", "shop".into()),
+            ("name", name.into()),
+            ("address", "织里镇大港路20号".into()),
+            ("lat", LAT.to_string()),
+            ("lon", LON.to_string()),
+            ("contact_name", "赵六".into()),
+            ("contact_phone", phone.into()),
+            ("tags", "电动车，燃气".into()),
+        ]
+    };
+    let r = b
+        .post(format!("{}/work/places/new", app.base))
+        .form(&fields("大港路20号便利店", "1380"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"err-contact_phone\"") && html.contains("联系电话应为11位手机号"),
+        "the field's error in Chinese"
+    );
+    assert_eq!(places_with_id(app, &id).await, 0);
+    for _ in 0..2 {
+        let r = b
+            .post(format!("{}/work/places/new", app.base))
+            .form(&fields("大港路20号便利店", "13800138000"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers()["location"],
+            format!("/work/places/{id}?saved=1").as_str()
+        );
+    }
+    assert_eq!(
+        places_with_id(app, &id).await,
+        1,
+        "a double submit registers once"
+    );
+    let (s, html) = page(&b, format!("{}/work/places/{id}", app.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("138****8000") && !html.contains("13800138000"),
+        "contact masked"
+    );
+    assert!(
+        html.contains("id=\"inspections\""),
+        "the inspections section"
+    );
+    let csrf = csrf_of(&html);
+    let r = b
+        .post(format!("{}/work/places/{id}/reveal", app.base))
+        .form(&[("csrf", csrf.as_str()), ("reason", "通知参加消防检查")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.text().await.unwrap().contains("13800138000"),
+        "revealed with a reason"
+    );
+    let mut edit = fields("大港路20号便利店（改）", "13800138000");
+    edit.push(("version", "1".into()));
+    let r = b
+        .post(format!("{}/work/places/{id}", app.base))
+        .form(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = b
+        .post(format!("{}/work/places/{id}", app.base))
+        .form(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a stale version"
+    );
+    assert_eq!(
+        sql_count(
+            app,
+            "SELECT COUNT(*) FROM places WHERE name = '大港路20号便利店（改）' AND version = 2",
+            &[]
+        )
+        .await,
+        1
+    );
+
+    // Import from the page: the bad rows listed, nothing written.
+    let (_, html) = page(&b, format!("{}/work/places/import", app.base)).await;
+    let csrf = csrf_of(&html);
+    let (lat, lon) = (LAT.to_string(), LON.to_string());
+    let file = csv(&[
+        ["WEB-1", "shop", "甲店", "织里镇1号", &lat, &lon, "", ""],
+        ["WEB-2", "zoo", "乙店", "织里镇2号", &lat, &lon, "", ""],
+    ]);
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(file).file_name("places.csv"),
+    );
+    let r = b
+        .post(format!("{}/work/places/import", app.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("<td>3</td><td data-column=\"kind\">场所类型 (kind)</td>"),
+        "row 3, column kind"
+    );
+    assert_eq!(
+        sql_count(
+            app,
+            "SELECT COUNT(*) FROM places WHERE external_ref LIKE 'WEB-%'",
+            &[]
+        )
+        .await,
+        0
+    );
+    let r = b
+        .get(format!(
+            "{}/work/places/download/places.xlsx?kind=shop",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+    // Residents have no register.
+    let citizen = web_session(app, "demo-citizen", PASSWORD).await;
+    let (s, _) = page(&citizen, format!("{}/work/places", app.base)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }
