@@ -83,9 +83,10 @@ fn answers(rng: &mut ChaCha8Rng, fire: bool) -> BTreeMap<String, Value> {
     a
 }
 
-/// A grid worker of every grid the campaign has tasks in (the demo's inspections are hers).
+/// The grid workers of 吴兴区 as one account (the demo has a login for one grid only): it signs
+/// the inspections of every grid the campaign has tasks in, so the cases they open are nobody's
+/// own but the grids'. No login: an unusable password and disabled.
 async fn inspector(st: &SharedState, campaign: Uuid) -> anyhow::Result<User> {
-    let mut u = st.store.user_by_name("demo-gridworker").await?;
     let mut grids: Vec<String> = st
         .store
         .campaign_tasks(campaign, TERRITORY)
@@ -95,9 +96,37 @@ async fn inspector(st: &SharedState, campaign: Uuid) -> anyhow::Result<User> {
         .collect();
     grids.sort();
     grids.dedup();
+    let mut u = match st.store.user_by_name(INSPECTOR).await {
+        Ok(u) => u,
+        Err(_) => {
+            let u = st
+                .store
+                .create_user(&safegrid_store::NewUser {
+                    username: INSPECTOR.into(),
+                    display_name: "吴兴区网格员（演示数据）".into(),
+                    password_hash: "!".into(),
+                    role: safegrid_domain::Role::GridWorker,
+                    department: None,
+                    regions: vec![],
+                    grids: vec![],
+                })
+                .await?;
+            st.store
+                .update_user(
+                    u.id,
+                    &safegrid_store::UserChange {
+                        disabled: Some(true),
+                        ..Default::default()
+                    },
+                )
+                .await?
+        }
+    };
     u.grids = grids;
     Ok(u)
 }
+
+const INSPECTOR: &str = "demo-inspectors-wuxing";
 
 /// Fires one action on a hazard case as the system (the department and the grid worker of the
 /// demo's synthetic history), at `at`.
@@ -233,7 +262,8 @@ pub async fn generate(st: &SharedState, seed: u64) -> anyhow::Result<(usize, usi
         .publish_campaign(&dispatcher, c.id, Some(c.version), began)
         .await?;
     let gw = inspector(st, c.id).await?;
-    let mine = st.store.user_by_name("demo-gridworker").await?.grids;
+    let me = st.store.user_by_name("demo-gridworker").await?;
+    let mine = me.grids.clone();
     let tasks = st.store.campaign_tasks(c.id, TERRITORY).await?;
     let mut hazards = vec![];
     let mut own_done = 0;
@@ -260,7 +290,8 @@ pub async fn generate(st: &SharedState, seed: u64) -> anyhow::Result<(usize, usi
             lat: None,
             lon: None,
         };
-        let r = st.submit_inspection(&gw, input, vec![], at).await?;
+        let by = if own { &me } else { &gw };
+        let r = st.submit_inspection(by, input, vec![], at).await?;
         n_ins += 1;
         // Her own hazard goes first, so it is among the rectified ones.
         for h in &r.hazards {

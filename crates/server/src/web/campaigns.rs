@@ -802,6 +802,97 @@ async fn inspect_submit(
     respond(&ctx, r)
 }
 
+pub struct InspectionItem {
+    pub at: String,
+    pub campaign: String,
+    pub outcome: String,
+    pub outcome_name: &'static str,
+}
+
+pub struct HazardItem {
+    pub case: String,
+    pub item: String,
+    pub state: String,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "place_inspections.html")]
+struct PlaceInspections {
+    ctx: Ctx,
+    inspections: Vec<InspectionItem>,
+    hazards: Vec<HazardItem>,
+}
+
+/// The "inspections and hazards" part of a place's page (loaded into it by htmx).
+async fn place_inspections(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let r = async {
+        let user = ctx.require_user()?;
+        let (place, _) = crate::app::places::visible(&st, user, &id).await?;
+        let rows = st
+            .store
+            .place_inspections(&place.county_code, place.id)
+            .await?;
+        let mut titles: BTreeMap<Uuid, String> = BTreeMap::new();
+        let mut inspections = vec![];
+        for i in rows {
+            if !titles.contains_key(&i.campaign_id) {
+                let t = st
+                    .store
+                    .campaign(i.campaign_id)
+                    .await
+                    .map(|c| c.title)
+                    .unwrap_or_default();
+                titles.insert(i.campaign_id, t);
+            }
+            inspections.push(InspectionItem {
+                at: crate::app::time::local_time(safegrid_store::from_ms(i.submitted_at)),
+                campaign: titles[&i.campaign_id].clone(),
+                outcome_name: ctx.t(match i.outcome.as_str() {
+                    "inspected" => "inspect.outcome.inspected",
+                    "closed" => "inspect.outcome.closed",
+                    "not_found" => "inspect.outcome.not_found",
+                    _ => "inspect.outcome.refused_entry",
+                }),
+                outcome: i.outcome,
+            });
+        }
+        let wf = safegrid_domain::workflow::workflow("hazard");
+        let hazards = st
+            .store
+            .place_hazards(&place.county_code, place.id)
+            .await?
+            .iter()
+            .map(|h| HazardItem {
+                case: h.case_id.to_string(),
+                item: h.item_key.clone(),
+                state: wf
+                    .and_then(|w| w.state(&h.case_status))
+                    .map(|s| {
+                        if ctx.is_en() {
+                            s.en.clone()
+                        } else {
+                            s.zh.clone()
+                        }
+                    })
+                    .unwrap_or_else(|| h.case_status.clone()),
+                due: recheck_item(h).due,
+            })
+            .collect();
+        Ok(ctx.render(&PlaceInspections {
+            ctx: ctx.clone(),
+            inspections,
+            hazards,
+        }))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/work/campaigns", get(list_page).post(create))
@@ -810,4 +901,5 @@ pub fn router() -> Router<SharedState> {
         .route("/work/campaigns/{id}/{what}", post(act))
         .route("/work/tasks", get(tasks_page))
         .route("/work/inspect", get(inspect_form).post(inspect_submit))
+        .route("/work/places/{id}/inspections", get(place_inspections))
 }
