@@ -2352,7 +2352,7 @@ async fn campaigns_suite(store: &Store) {
     );
     assert_eq!(
         store
-            .inspection_photo(&"330502".to_string(), row.id, "door.jpg", false)
+            .inspection_photo("330502", row.id, "door.jpg", false)
             .await
             .unwrap(),
         vec![1, 2, 3]

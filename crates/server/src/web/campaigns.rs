@@ -840,14 +840,14 @@ async fn place_inspections(
         let mut titles: BTreeMap<Uuid, String> = BTreeMap::new();
         let mut inspections = vec![];
         for i in rows {
-            if !titles.contains_key(&i.campaign_id) {
+            if let std::collections::btree_map::Entry::Vacant(e) = titles.entry(i.campaign_id) {
                 let t = st
                     .store
                     .campaign(i.campaign_id)
                     .await
                     .map(|c| c.title)
                     .unwrap_or_default();
-                titles.insert(i.campaign_id, t);
+                e.insert(t);
             }
             inspections.push(InspectionItem {
                 at: crate::app::time::local_time(safegrid_store::from_ms(i.submitted_at)),

@@ -1022,6 +1022,31 @@ async fn pages_design_publish_and_inspect(app: &TestApp) {
         .await
         .unwrap();
     assert!(html.contains(&format!("data-code=\"{my_grid}\"")), "{html}");
+    // The place's page shows the inspection and its hazard.
+    let html = gw
+        .get(format!("{}/work/places/{place}/inspections", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("data-outcome=\"inspected\"") && html.contains("id=\"hazard-list\""),
+        "{html}"
+    );
+    let html = gw
+        .get(format!("{}/work/places/{place}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("hx-get=\"/work/places/{place}/inspections\"")),
+        "{html}"
+    );
     // English pages.
     let html = d
         .get(format!("{}{to}?lang=en", app.base))
