@@ -977,7 +977,16 @@ impl AppState {
             .await?;
         let cmd = Command::new(Action::Dispatch { department });
         let applied = engine::apply(&case, &cmd, &system, &ctx)?;
-        self.commit(&case, &applied, &system, vec![], now).await?;
+        let case = self.commit(&case, &applied, &system, vec![], now).await?;
+        // A major hazard is supervised by name from the start (重大隐患挂牌督办).
+        if f.severity == Severity::Major {
+            let cmd = Command {
+                action: Action::Supervise { level: None },
+                note: Some(format!("重大隐患挂牌督办：{}", f.item_text)),
+            };
+            let applied = engine::apply(&case, &cmd, &system, &ctx)?;
+            self.commit(&case, &applied, &system, vec![], now).await?;
+        }
         Ok(())
     }
 }

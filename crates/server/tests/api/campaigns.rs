@@ -514,6 +514,8 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
         assert_eq!(k["department"], "330502-xf", "{k}");
         assert_eq!(k["grid_code"], my_grid.as_str(), "{k}");
         assert_eq!(k["urgency"], urgency, "{k}");
+        // The major one is supervised by name from the start; the general one not yet.
+        assert_eq!(k["supervision"].is_string(), urgency == "urgent", "{k}");
         let dispatched = chrono::DateTime::parse_from_rfc3339(k["dispatched_at"].as_str().unwrap())
             .unwrap()
             .to_utc();
