@@ -101,15 +101,23 @@ impl AppState {
                         .ok_or_else(|| AppError::not_found("campaign"))?
                 }
             }
+            // Grids are read as their villages; a leader's regions as they are.
             Reach::Grids(gs) => gs
                 .iter()
-                .find(|g| g.starts_with(territory.as_str()))
-                .and_then(|g| g.get(..12))
-                .map(|v| {
-                    RegionCode::parse(v)
+                .filter(|g| g.starts_with(territory.as_str()) || territory.starts_with(g.as_str()))
+                .map(|g| {
+                    let v = g.get(..12).unwrap_or(g);
+                    let v = RegionCode::parse(v)
                         .map(|r| r.short().to_string())
-                        .unwrap_or_else(|_| v.to_string())
+                        .unwrap_or_else(|_| v.to_string());
+                    // A region above the territory reads the whole territory.
+                    if territory.starts_with(v.as_str()) {
+                        territory.clone()
+                    } else {
+                        v
+                    }
                 })
+                .next()
                 .ok_or_else(|| AppError::not_found("campaign"))?,
         };
         match asked {

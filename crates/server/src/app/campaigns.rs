@@ -114,7 +114,9 @@ impl Reach {
             Reach::Regions(rs) => rs
                 .iter()
                 .any(|r| r.starts_with(territory) || territory.starts_with(r.as_str())),
-            Reach::Grids(gs) => gs.iter().any(|g| g.starts_with(territory)),
+            Reach::Grids(gs) => gs
+                .iter()
+                .any(|g| g.starts_with(territory) || territory.starts_with(g.as_str())),
         }
     }
 
@@ -233,7 +235,12 @@ impl AppState {
                 },
                 None => Reach::Regions(vec![]),
             },
-            ScopeKind::Grids => Reach::Grids(user.grids.clone()),
+            // A grid leader may hold regions (their villages) beside grids.
+            ScopeKind::Grids => {
+                let mut v = user.grids.clone();
+                v.extend(shorts(&user.regions));
+                Reach::Grids(v)
+            }
             ScopeKind::OwnReports | ScopeKind::Everything => Reach::Regions(vec![]),
         })
     }
