@@ -67,14 +67,18 @@ fn flag(e: AppError) -> anyhow::Error {
 }
 
 pub async fn run_command(st: &SharedState, cmd: CampaignCommand) -> anyhow::Result<()> {
+    use std::io::Write;
     let op = operator();
+    // Written with errors answered (a closed pipe, `| head`) instead of `println!`'s panic.
+    let mut out = std::io::stdout().lock();
     match cmd {
         CampaignCommand::List => {
             for c in st.list_campaigns(&op).await.map_err(flag)? {
-                println!(
+                writeln!(
+                    out,
                     "{}\t{}\t{}..{}\t{}\t{}",
                     c.id, c.status, c.starts_on, c.ends_on, c.region_code, c.title
-                );
+                )?;
             }
         }
         CampaignCommand::Show { id, region } => {
@@ -89,7 +93,7 @@ pub async fn run_command(st: &SharedState, cmd: CampaignCommand) -> anyhow::Resu
                 "total": p.total,
                 "levels": p.levels.iter().filter(|l| matches!(l.level, "county" | "township")).collect::<Vec<_>>(),
             });
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
         CampaignCommand::Export {
             id,
