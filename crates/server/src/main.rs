@@ -173,7 +173,7 @@ enum Command {
     /// The register of places (场所): import, export, the import template.
     Places {
         #[command(subcommand)]
-        what: safegrid::app::places_io::PlacesCommand,
+        what: safegrid::app::places_cli::PlacesCommand,
     },
     /// KPI counters (综合评价).
     Kpi {
@@ -848,7 +848,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Places { what } => {
             let st = safegrid::open(settings).await?;
-            safegrid::app::places_io::run_command(&st, what, &cli_actor()).await
+            safegrid::app::places_cli::run_command(&st, what, &cli_actor()).await
         }
         Command::Kpi { what } => {
             let st = safegrid::open(settings).await?;

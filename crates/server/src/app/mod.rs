@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod photos;
 pub mod pii;
 pub mod places;
+pub mod places_cli;
 pub mod places_io;
 pub mod policy;
 pub mod privacy;

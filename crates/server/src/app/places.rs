@@ -491,7 +491,7 @@ pub async fn create(
 }
 
 /// Replaces a place's fields (its point may move within the county), checked against the version
-/// the editor read.
+/// the editor read. A contact field left out (`None`) keeps the stored value; an empty one removes it.
 pub async fn edit(
     st: &SharedState,
     user: &User,
@@ -503,6 +503,15 @@ pub async fn edit(
 ) -> AppResult<Place> {
     let (place, t) = visible(st, user, id).await?;
     require(user, Perm::ManagePlaces)?;
+    // The editor sees the contact masked: leaving it out keeps the stored one; an empty value
+    // removes it.
+    let mut input = input.clone();
+    if input.contact_name.is_none() {
+        input.contact_name = place.contact_name.clone();
+    }
+    if input.contact_phone.is_none() {
+        input.contact_phone = place.contact_phone.clone();
+    }
     let f = input.validate()?;
     let (grid, region) = locate(st, &f, &mut Default::default()).await?;
     if !t.covers(grid.as_deref(), &region) {

@@ -117,7 +117,9 @@ struct PlaceEdit {
     lat: Option<f64>,
     lon: Option<f64>,
     grid_code: Option<String>,
+    /// Absent or null keeps the stored contact (readers see it masked); "" removes it.
     contact_name: Option<String>,
+    /// Absent or null keeps the stored phone; "" removes it.
     contact_phone: Option<String>,
     #[serde(default)]
     tags: Vec<String>,

@@ -799,9 +799,19 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("place.area", "所在区域", "Area"),
     ("place.contact", "联系人", "Contact"),
     (
+        "place.contact_clear",
+        "删除已登记的联系人",
+        "Remove the stored contact",
+    ),
+    (
         "place.contact_hint",
         "场所自身的联系人（房东、负责人），不登记住户个人信息；对外一律脱敏显示。",
         "The place's own contact (landlord, manager), never residents; shown masked.",
+    ),
+    (
+        "place.contact_keep",
+        "联系人留空则保留已登记的联系人（显示为脱敏）。",
+        "Leave the contact empty to keep the stored one (shown masked).",
     ),
     ("place.contact_name", "联系人姓名", "Contact name"),
     ("place.contact_phone", "联系电话", "Contact phone"),

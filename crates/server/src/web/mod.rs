@@ -17,6 +17,7 @@ pub mod geo;
 pub mod i18n;
 pub mod photos;
 pub mod places;
+pub mod places_import;
 pub mod public;
 pub mod staff;
 pub mod view;

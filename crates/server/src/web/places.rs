@@ -1,22 +1,18 @@
 //! Pages of the register of places (场所台账): the list with filters and a map, a place with its
-//! edit form (the point picked on the map), a new place, the import page that lists every bad row,
-//! and the exports. Usable on a grid worker's phone. Everything goes through `app::places` and
-//! `app::places_io`, as the API does.
+//! edit form (the point picked on the map), a new place; the import page and the downloads are in
+//! `web::places_import`. Usable on a grid worker's phone. Everything goes through `app::places`
+//! and `app::places_io`, as the API does.
 
-use super::ctx::{
-    Ctx, Page, WebError, WebForm, WebMultipart, WebQuery, respond, see_other, urlencode,
-};
+use super::ctx::{Ctx, Page, WebError, WebForm, WebQuery, respond, see_other, urlencode};
 use super::i18n::Lang;
 use crate::app::error::AppError;
 use crate::app::places::{self, ListQuery, PlaceView};
-use crate::app::places_io::{self, ImportReport, RowProblem};
 use crate::app::policy::{Perm, allows};
 use crate::app::state::SharedState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Utc;
 use safegrid_domain::place::{KINDS, PlaceInput, PlaceStatus, split_tags};
@@ -89,7 +85,7 @@ impl Errors {
 // ---------------------------------------------------------------- list
 
 #[derive(Deserialize, Default)]
-struct ListParams {
+pub(super) struct ListParams {
     kind: Option<String>,
     status: Option<String>,
     grid: Option<String>,
@@ -98,7 +94,7 @@ struct ListParams {
 }
 
 impl ListParams {
-    fn query(&self) -> ListQuery {
+    pub(super) fn query(&self) -> ListQuery {
         ListQuery {
             kind: self.kind.clone(),
             status: self.status.clone(),
@@ -254,6 +250,9 @@ struct PlaceForm {
     status: String,
     #[serde(default)]
     external_ref: String,
+    /// On an edit: remove the stored contact (empty contact fields keep it).
+    #[serde(default)]
+    clear_contact: Option<String>,
 }
 
 impl PlaceForm {
@@ -270,6 +269,16 @@ impl PlaceForm {
             status: p.status.clone(),
             external_ref: p.external_ref.clone().unwrap_or_default(),
             ..Default::default()
+        }
+    }
+
+    /// A contact field: empty keeps the stored value on an edit (`None`), unless the contact is
+    /// to be removed (`Some("")`).
+    fn contact(&self, v: &str) -> Option<String> {
+        match v.trim() {
+            "" if self.clear_contact.is_some() => Some(String::new()),
+            "" => None,
+            v => Some(v.to_string()),
         }
     }
 
@@ -292,8 +301,8 @@ impl PlaceForm {
             lat: num(&self.lat, "lat")?,
             lon: num(&self.lon, "lon")?,
             grid_code: opt(&self.grid_code),
-            contact_name: opt(&self.contact_name),
-            contact_phone: opt(&self.contact_phone),
+            contact_name: self.contact(&self.contact_name),
+            contact_phone: self.contact(&self.contact_phone),
             tags: split_tags(&self.tags),
             status: opt(&self.status),
             external_ref: opt(&self.external_ref),
@@ -630,196 +639,18 @@ async fn reveal(
     respond(&ctx, r)
 }
 
-// ---------------------------------------------------------------- import, exports
-
-#[derive(Template)]
-#[template(path = "places_import.html")]
-struct ImportPage {
-    ctx: Ctx,
-    report: Option<ImportReport>,
-    problems: Vec<RowProblem>,
-    problem_count: usize,
-    error: String,
-}
-
-impl ImportPage {
-    /// A column as the person reads it: its label, then the field name the file's header carries.
-    fn column(&self, p: &RowProblem) -> String {
-        let key = match p.column.as_str() {
-            "lat" => "report.lat".to_string(),
-            "lon" => "report.lon".to_string(),
-            "grid_code" => "place.grid".to_string(),
-            c => format!("place.{c}"),
-        };
-        match self.ctx.lang.opt(&key) {
-            "" => p.column.clone(),
-            label => format!("{label} ({})", p.column),
-        }
-    }
-    /// The reason in the person's language where the field has a message, with the precise reason.
-    fn reason(&self, p: &RowProblem) -> String {
-        match (
-            self.ctx.lang,
-            self.ctx.lang.opt(&format!("place.err.{}", p.column)),
-        ) {
-            (Lang::Zh, m) if !m.is_empty() => format!("{m}（{}）", p.reason),
-            _ => p.reason.clone(),
-        }
-    }
-}
-
-fn import_page(
-    ctx: &Ctx,
-    report: Option<ImportReport>,
-    problems: Vec<RowProblem>,
-    problem_count: usize,
-    error: String,
-) -> Response {
-    let status = if problem_count > 0 || !error.is_empty() {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
-    };
-    let page = ImportPage {
-        ctx: ctx.clone(),
-        report,
-        problems,
-        problem_count,
-        error,
-    };
-    ctx.render_status(status, &page)
-}
-
-async fn import_form(ctx: Ctx) -> Response {
-    let r = (|| {
-        let user = ctx.require_user()?;
-        if !allows(user.role, Perm::ManagePlaces) {
-            return Err(WebError::Forbidden);
-        }
-        Ok(import_page(&ctx, None, vec![], 0, String::new()))
-    })();
-    respond(&ctx, r)
-}
-
-async fn import(
-    State(st): State<SharedState>,
-    ctx: Ctx,
-    WebMultipart(mut mp): WebMultipart,
-) -> Response {
-    let r = async {
-        let user = ctx.require_user()?;
-        let mut csrf = String::new();
-        let mut file = vec![];
-        while let Ok(Some(f)) = mp.next_field().await {
-            match f.name().unwrap_or("") {
-                "csrf" => csrf = f.text().await.unwrap_or_default(),
-                "file" => {
-                    // The token is checked before the file is read (the form sends it first).
-                    ctx.check_csrf(&csrf)?;
-                    file = f.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                }
-                _ => {}
-            }
-        }
-        ctx.check_csrf(&csrf)?;
-        if !allows(user.role, Perm::ManagePlaces) {
-            return Err(WebError::Forbidden);
-        }
-        if file.is_empty() {
-            return Ok(import_page(
-                &ctx,
-                None,
-                vec![],
-                0,
-                ctx.t("places.import.no_file").into(),
-            ));
-        }
-        match places_io::import(&st, user, &file, "web", Utc::now()).await {
-            Ok(report) => Ok(import_page(&ctx, Some(report), vec![], 0, String::new())),
-            Err(e) if e.kind.is_client_error() => {
-                let extra = e.extra.clone().unwrap_or_default();
-                let problems: Vec<RowProblem> =
-                    serde_json::from_value(extra["problems"].clone()).unwrap_or_default();
-                let count = extra["problem_count"]
-                    .as_u64()
-                    .map_or(problems.len(), |n| n as usize);
-                let error = if problems.is_empty() {
-                    e.message.clone()
-                } else {
-                    String::new()
-                };
-                Ok(import_page(&ctx, None, problems, count, error))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-    .await;
-    respond(&ctx, r)
-}
-
-fn download(bytes: Vec<u8>, content_type: &'static str, disposition: &'static str) -> Response {
-    let mut r = bytes.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static(disposition),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-async fn export(
-    State(st): State<SharedState>,
-    ctx: Ctx,
-    Path(file): Path<String>,
-    WebQuery(p): WebQuery<ListParams>,
-) -> Response {
-    let r = async {
-        let user = ctx.require_user()?;
-        let q = ListQuery {
-            after: None,
-            limit: None,
-            ..p.query()
-        };
-        match file.as_str() {
-            "places.csv" => {
-                let b = places_io::export(&st, user, &q, false, "web").await?;
-                Ok(download(
-                    b,
-                    "text/csv; charset=utf-8",
-                    "attachment; filename=\"places.csv\"",
-                ))
-            }
-            "places.xlsx" => {
-                let b = places_io::export(&st, user, &q, true, "web").await?;
-                Ok(download(b, XLSX, "attachment; filename=\"places.xlsx\""))
-            }
-            "template.xlsx" => {
-                if !allows(user.role, Perm::ReadPlaces) {
-                    return Err(WebError::Forbidden);
-                }
-                Ok(download(
-                    places_io::template_xlsx()?,
-                    XLSX,
-                    "attachment; filename=\"places-template.xlsx\"",
-                ))
-            }
-            _ => Err(WebError::NotFound),
-        }
-    }
-    .await;
-    respond(&ctx, r)
-}
-
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/work/places", get(list))
         .route("/work/places/new", get(new_page).post(create))
-        .route("/work/places/import", get(import_form).post(import))
-        .route("/work/places/download/{file}", get(export))
+        .route(
+            "/work/places/import",
+            get(super::places_import::import_form).post(super::places_import::import),
+        )
+        .route(
+            "/work/places/download/{file}",
+            get(super::places_import::export),
+        )
         .route("/work/places/{id}", get(show).post(edit))
         .route("/work/places/{id}/status", post(set_status))
         .route("/work/places/{id}/reveal", post(reveal))

@@ -338,6 +338,28 @@ async fn contact_is_masked_until_revealed_with_a_reason(app: &TestApp) {
     assert_eq!(reveals().await, 1, "the reveal is audited");
     let reason = sql_count(app, "SELECT COUNT(*) FROM audit_log WHERE action = 'privacy.reveal' AND target_id = $1 AND detail LIKE $2", &[id, "%通知房东参加消防检查%"]).await;
     assert_eq!(reason, 1, "with its reason");
+    // An edit that leaves the contact out keeps it (the editor only sees it masked); "" removes it.
+    let mut edit = place_body(None, "爱山街道小旅馆");
+    for k in ["id", "contact_name", "contact_phone"] {
+        edit.as_object_mut().unwrap().remove(k);
+    }
+    edit["version"] = json!(1);
+    let (s, p2) = put(&gw, format!("{base}/{id}"), edit.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{p2}");
+    assert_eq!(p2["contact"]["phone"], "139****5678", "kept");
+    let stored = "SELECT COUNT(*) FROM places WHERE id = $1 AND contact_phone = '13912345678' AND contact_name = '王小明'";
+    let by_id = |sql: &'static str| async move {
+        let uuid = uuid::Uuid::parse_str(id).unwrap();
+        safegrid_store::with_pool!(&app.state.store, p => sqlx::query_scalar::<_, i64>(sql).bind(uuid).fetch_one(p).await.unwrap())
+    };
+    assert_eq!(by_id(stored).await, 1);
+    edit["version"] = json!(2);
+    edit["contact_name"] = json!("");
+    edit["contact_phone"] = json!("");
+    let (s, p3) = put(&gw, format!("{base}/{id}"), edit).await;
+    assert_eq!(s, StatusCode::OK, "{p3}");
+    assert!(p3["contact"].is_null(), "{p3}");
+    assert_eq!(by_id("SELECT COUNT(*) FROM places WHERE id = $1 AND contact_phone IS NULL AND contact_name IS NULL").await, 1);
 }
 
 /// A CSV file of the template's columns (with a BOM, as Excel saves "CSV UTF-8").
