@@ -591,7 +591,9 @@ impl AppState {
             .into_iter()
             .map(|t| {
                 let d = match (at, t.lat, t.lon) {
-                    (Some(p), Some(lat), Some(lon)) => Some(metres(p.lat, p.lon, lat, lon)),
+                    (Some(p), Some(lat), Some(lon)) => GeoPoint::new(lon, lat)
+                        .ok()
+                        .map(|q| crate::app::places::distance_m(p, q)),
                     _ => None,
                 };
                 (t, d)
@@ -1029,14 +1031,4 @@ pub fn territory_short(code: &str) -> String {
     RegionCode::parse(code)
         .map(|r| r.short().to_string())
         .unwrap_or_else(|_| code.to_string())
-}
-
-/// Distance in metres on a sphere (short distances within a city: the haversine is plenty).
-pub fn metres(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let r = 6_371_000.0_f64;
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * r * a.sqrt().asin()
 }
