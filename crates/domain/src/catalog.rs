@@ -108,6 +108,8 @@ named_enum! {
         ServiceEvent = "service_event", "事部件";
         Dispute = "dispute", "矛盾纠纷";
         Petition = "petition", "信访";
+        /// 隐患: a hazard found by a screening campaign's inspection (隐患排查整治).
+        Hazard = "hazard", "隐患";
     }
 }
 
@@ -124,6 +126,8 @@ named_enum! {
         Dispute = "dispute", "矛盾纠纷";
         /// 信访事项: a petition to the authorities (信访工作条例).
         Petition = "petition", "信访";
+        /// 隐患: a hazard a campaign's checklist item finds (fire, gas, partitions, work safety …).
+        Hazard = "hazard", "隐患";
     }
 }
 
@@ -132,6 +136,7 @@ impl CategoryKind {
         match self {
             Self::Dispute => CaseKind::Dispute,
             Self::Petition => CaseKind::Petition,
+            Self::Hazard => CaseKind::Hazard,
             Self::Component | Self::Event | Self::Opinion => CaseKind::ServiceEvent,
         }
     }
@@ -145,6 +150,7 @@ impl CategoryKind {
             Self::Dispute => 'D',
             // X for 信访 (xinfang): P is taken by opinions.
             Self::Petition => 'X',
+            Self::Hazard => 'H',
         }
     }
 }
@@ -988,7 +994,7 @@ mod tests {
         let catalog = Catalog::builtin();
         assert!(catalog.departments.len() >= 20);
         assert!(
-            (80..=130).contains(&catalog.categories.len()),
+            (80..=140).contains(&catalog.categories.len()),
             "{} categories",
             catalog.categories.len()
         );

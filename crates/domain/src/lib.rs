@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod calendar;
+pub mod campaign;
 pub mod catalog;
 pub mod codes;
 pub mod dispute;

@@ -190,6 +190,11 @@ enum Command {
         #[command(subcommand)]
         what: safegrid::app::disputes::MediationCommand,
     },
+    /// Screening campaigns (专项行动): list, show with progress, export the table.
+    Campaigns {
+        #[command(subcommand)]
+        what: safegrid::app::campaign_cli::CampaignCommand,
+    },
     /// The audit trail: check its hash chain, or search it.
     Audit {
         #[command(subcommand)]
@@ -791,6 +796,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mediation { what } => {
             let st = safegrid::open(settings).await?;
             safegrid::app::disputes::run_command(&st, what).await
+        }
+        Command::Campaigns { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::campaign_cli::run_command(&st, what).await
         }
         Command::Export { what } => {
             let st = safegrid::open(settings).await?;

@@ -8,6 +8,7 @@ mod accounts;
 pub mod audit;
 mod backup;
 mod batch;
+pub mod campaigns;
 mod cases;
 pub mod disputes;
 mod jobs;

@@ -2276,3 +2276,181 @@ async fn places_suite(store: &Store) {
         1203
     );
 }
+
+#[tokio::test]
+async fn campaigns_on_sqlite() {
+    let (store, dir) = fresh_sqlite("campaigns").await;
+    campaigns_suite(&store).await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn campaigns_on_postgres() {
+    match pg_store().await {
+        Some(store) => campaigns_suite(&store).await,
+        None => loud_skip("campaigns_on_postgres"),
+    }
+}
+
+/// Campaigns: publishing makes one task per active place of the kinds in the territory with the
+/// row's version check, in one transaction; an inspection is stored once per task (the same id
+/// again answers the first copy, another id is a conflict) with its photos.
+async fn campaigns_suite(store: &Store) {
+    use safegrid_store::campaigns::{CampaignRow, InspectionPhoto, InspectionRow, Stored};
+    store.migrate().await.unwrap();
+    let place = |kind: &'static str, region: &'static str, status: &'static str| {
+        (uuid::Uuid::now_v7(), kind, region, status)
+    };
+    let places = [
+        place("group_rental", "330502001001", "active"),
+        place("group_rental", "330502001002", "active"),
+        place("group_rental", "330502002001", "closed"),
+        place("shop", "330502001001", "active"),
+        place("group_rental", "330503001001", "active"),
+    ];
+    for (id, kind, region, status) in &places {
+        let sql = "INSERT INTO places (county_code, id, kind, name, address, grid_code, region_code, tags, status, created_at, updated_at, version)
+                   VALUES ($1, $2, $3, '某处', '某路1号', $4, $5, '[]', $6, 0, 0, 1)";
+        let grid = format!("{region}01");
+        match store {
+            Store::Sqlite(p) => sqlx::query(sql)
+                .bind(&region[..6])
+                .bind(id)
+                .bind(kind)
+                .bind(&grid)
+                .bind(region)
+                .bind(status)
+                .execute(p)
+                .await
+                .map(|_| ()),
+            Store::Postgres(p) => sqlx::query(sql)
+                .bind(&region[..6])
+                .bind(id)
+                .bind(kind)
+                .bind(&grid)
+                .bind(region)
+                .bind(status)
+                .execute(p)
+                .await
+                .map(|_| ()),
+        }
+        .unwrap();
+    }
+    let mut c = CampaignRow {
+        id: uuid::Uuid::now_v7(),
+        title: "群租房消防".into(),
+        kind: "group_rental".into(),
+        region_code: "330502000000".into(),
+        place_kinds: "[\"group_rental\"]".into(),
+        starts_on: "2026-12-01".into(),
+        ends_on: "2026-12-31".into(),
+        status: "draft".into(),
+        checklist: "{\"items\":[]}".into(),
+        department_code: None,
+        created_by: None,
+        created_at: 1,
+        updated_at: 1,
+        published_at: None,
+        closed_at: None,
+        copied_from: None,
+        version: 1,
+    };
+    store.insert_campaign(&c).await.unwrap();
+    c.status = "published".into();
+    // A stale version publishes nothing.
+    assert!(matches!(
+        store
+            .publish_campaign(&c, 7, "330502", &["group_rental".into()])
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store
+            .campaign_tasks(c.id, "330502")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let made = store
+        .publish_campaign(&c, 1, "330502", &["group_rental".into()])
+        .await
+        .unwrap();
+    // Two active group rentals in 吴兴区: not the closed one, the shop, or 南浔's.
+    assert_eq!(made, 2);
+    let stored = store.campaign(c.id).await.unwrap();
+    assert_eq!((stored.status.as_str(), stored.version), ("published", 2));
+    let counts = store.task_counts(c.id, "330502001").await.unwrap();
+    assert_eq!(counts.iter().map(|t| t.n).sum::<i64>(), 2);
+
+    let (pid, _, region, _) = places[0];
+    let row = InspectionRow {
+        county_code: "330502".into(),
+        id: uuid::Uuid::now_v7(),
+        campaign_id: c.id,
+        place_id: pid,
+        grid_code: Some(format!("{region}01")),
+        region_code: region.into(),
+        outcome: "inspected".into(),
+        answers: "{}".into(),
+        note: None,
+        lat: None,
+        lon: None,
+        submitted_by: uuid::Uuid::now_v7(),
+        submitted_at: 5,
+    };
+    let photo = InspectionPhoto {
+        name: "door.jpg".into(),
+        width: 1,
+        height: 1,
+        image: vec![1, 2, 3],
+        thumb: vec![1],
+    };
+    assert_eq!(
+        store
+            .insert_inspection(&row, "inspected", std::slice::from_ref(&photo))
+            .await
+            .unwrap(),
+        Stored::New
+    );
+    // The same id again: the first copy, nothing written twice.
+    assert!(matches!(
+        store
+            .insert_inspection(&row, "inspected", std::slice::from_ref(&photo))
+            .await
+            .unwrap(),
+        Stored::Existing(_)
+    ));
+    // Another id for the same task: refused, and its photo is not stored.
+    let mut other = row.clone();
+    other.id = uuid::Uuid::now_v7();
+    assert!(matches!(
+        store.insert_inspection(&other, "inspected", &[photo]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .inspection_photo_names("330502", other.id)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .inspection_photo("330502", row.id, "door.jpg", false)
+            .await
+            .unwrap(),
+        vec![1, 2, 3]
+    );
+    let tasks = store.campaign_tasks(c.id, "330502").await.unwrap();
+    let t = tasks.iter().find(|t| t.place_id == pid).unwrap();
+    assert_eq!(
+        (t.status.as_str(), t.inspection_id),
+        ("inspected", Some(row.id))
+    );
+    assert_eq!(
+        store.place_inspections("330502", pid).await.unwrap().len(),
+        1
+    );
+}

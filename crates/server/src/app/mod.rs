@@ -8,6 +8,9 @@
 
 pub mod auth;
 pub mod backup;
+pub mod campaign_cli;
+pub mod campaign_tables;
+pub mod campaigns;
 pub mod disputes;
 pub mod error;
 pub mod export;
@@ -16,6 +19,7 @@ pub mod input;
 pub mod intake;
 pub mod jobs;
 pub mod metrics;
+pub mod photos;
 pub mod pii;
 pub mod places;
 pub mod places_cli;

@@ -40,6 +40,12 @@ pub enum Perm {
     ReadPlaces,
     /// Register, edit, import places in scope and reveal a place's contact (reason, audited).
     ManagePlaces,
+    /// Design, publish, close, extend and copy screening campaigns (专项行动) in scope.
+    ManageCampaigns,
+    /// Inspect places of campaigns in one's grids (排查) and see today's tasks.
+    Inspect,
+    /// Campaigns in scope, their progress tables and exports.
+    ReadCampaigns,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -119,6 +125,23 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ManagePlaces,
         name: "register, edit, import places in scope; reveal a place's contact (reason, audited)",
         roles: &[GridWorker, GridLeader, Dispatcher, Admin],
+    },
+    // A command center or a member department at any level runs campaigns (消防 for fire, 应急管理
+    // for work safety); grid workers and their leaders inspect.
+    PermRow {
+        perm: Perm::ManageCampaigns,
+        name: "design, publish, close, extend, copy campaigns in scope",
+        roles: &[Dispatcher, Handler, Admin],
+    },
+    PermRow {
+        perm: Perm::Inspect,
+        name: "inspect places of campaigns in own grids",
+        roles: &[GridWorker, GridLeader],
+    },
+    PermRow {
+        perm: Perm::ReadCampaigns,
+        name: "read campaigns, progress tables, exports in scope",
+        roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
     },
 ];
 
@@ -237,7 +260,10 @@ mod tests {
             | Perm::ManageAccounts
             | Perm::ReadAudit
             | Perm::ReadPlaces
-            | Perm::ManagePlaces => p,
+            | Perm::ManagePlaces
+            | Perm::ManageCampaigns
+            | Perm::Inspect
+            | Perm::ReadCampaigns => p,
         };
         for p in [
             Perm::ReadCases,
@@ -251,6 +277,9 @@ mod tests {
             Perm::ReadAudit,
             Perm::ReadPlaces,
             Perm::ManagePlaces,
+            Perm::ManageCampaigns,
+            Perm::Inspect,
+            Perm::ReadCampaigns,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");

@@ -3,6 +3,7 @@
 //! partition each county exactly (deterministic from a seed), departments, the category catalog,
 //! one account per role and about a year of cases. Data sources: `data/README.md`.
 
+mod campaigns;
 mod cases;
 mod disputes;
 mod places;
@@ -430,6 +431,16 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
         seconds = t.elapsed().as_secs_f64(),
         "demo places"
     );
+    let t = Instant::now();
+    let (n_campaigns, n_inspections, n_hazards) = campaigns::generate(st, seed).await?;
+    tracing::info!(
+        campaigns = n_campaigns,
+        inspections = n_inspections,
+        hazards = n_hazards,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo campaigns"
+    );
+    summary.cases += n_hazards;
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod campaigns;
 pub mod cases;
 pub mod disputes;
 pub mod error;
@@ -91,6 +92,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(disputes::router())
         .merge(petitions::router())
         .merge(places::router())
+        .merge(campaigns::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.

@@ -23,6 +23,7 @@ macro_rules! asset {
 static FILES: &[(&str, &[u8])] = &[
     asset!("app.css"),
     asset!("app.js"),
+    asset!("campaigns.js"),
     asset!("favicon.svg"),
     asset!("icons/bin.svg"),
     asset!("icons/building.svg"),

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod campaigns;
 pub mod ctx;
 pub mod dashboard;
 pub mod geo;
@@ -40,6 +41,7 @@ pub fn router() -> Router<SharedState> {
         .merge(photos::router())
         .merge(places::router())
         .merge(geo::router())
+        .merge(campaigns::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }

@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 mod actions;
+mod campaigns;
 mod disputes;
 mod inputs;
 mod open311;

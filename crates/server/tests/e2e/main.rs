@@ -492,6 +492,54 @@ async fn story(app: &TestApp, b: &Browser) {
     s.snap("dashboard").await;
     s.logout().await;
 
+    // A campaign: the command center designs one in the browser (a checklist row added by the
+    // page's script) and publishes it; the grid worker inspects a place from a 360-px phone.
+    s.login("demo-dispatcher").await;
+    s.go("/work/campaigns/new").await;
+    s.fill("#title", "网格消防安全回头看").await;
+    s.fill("input[name=region]", "330502").await;
+    s.fill("input[name=item_key]", "extinguisher").await;
+    s.fill("input[name=item_text_zh]", "配备有效灭火器").await;
+    s.fill("input[name=item_hazard]", "否").await;
+    s.c()
+        .execute(
+            "document.querySelector('select[name=item_category]').value = 'H0101';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.click("#add-item").await;
+    s.until(
+        "a checklist row added",
+        "document.querySelectorAll('.checklist-item').length === 4",
+    )
+    .await;
+    s.click("#save-campaign").await;
+    s.click("#publish").await;
+    s.until(
+        "published",
+        "document.querySelector('#campaign-status').dataset.status === 'published'",
+    )
+    .await;
+    s.snap("campaign").await;
+    s.logout().await;
+    s.c().set_window_size(360, 800).await.unwrap();
+    s.login("demo-gridworker").await;
+    s.go("/work/tasks").await;
+    s.snap("tasks").await;
+    s.click("#task-list a.task-link").await;
+    s.wait_css("#inspect-form").await;
+    s.until(
+        "no sideways scrolling on a phone",
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    s.click("input[name=outcome][value=closed]").await;
+    s.click("#submit-inspection").await;
+    s.wait_css("#inspection-saved").await;
+    s.logout().await;
+    s.c().set_window_size(1920, 1080).await.unwrap();
+
     if s.shots.is_some() {
         s.login("demo-admin").await;
         s.go("/work/admin").await;
