@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod http_common;
+pub mod metrics_listener;
 pub mod open311;
 pub mod ratelimit;
 pub mod routes;
@@ -66,7 +67,7 @@ pub async fn serve(
             .await
             .with_context(|| format!("metrics_listen: cannot listen on {addr}"))?;
         tracing::info!(address = %addr, "Prometheus metrics at /metrics");
-        let metrics = routes::metrics_app(state.clone());
+        let metrics = metrics_listener::app(state.clone());
         background.spawn(async move {
             if let Err(e) = axum::serve(listener, metrics).await {
                 tracing::error!(error = %e, "the metrics listener stopped");

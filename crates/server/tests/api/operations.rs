@@ -153,7 +153,7 @@ async fn metrics_count_requests_by_route_template(app: &TestApp) {
     // The listener `metrics_listen` opens, on a port of the test's choosing.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let metrics = safegrid::routes::metrics_app(app.state.clone());
+    let metrics = safegrid::metrics_listener::app(app.state.clone());
     tokio::spawn(async move { axum::serve(listener, metrics).await.unwrap() });
 
     let disp = login(app, "demo-dispatcher").await;
