@@ -5,6 +5,7 @@
 //! (a [`SideWrite`] of the case's registering transaction). Places are read here with plain SQL
 //! on the shared `places` table.
 
+use crate::audit::{AuditEntry, append_audit};
 use crate::disputes::{SideWrite, Val, bind_vals};
 use crate::{Result, Store, StoreError, unique_to_conflict, with_pool};
 use serde::Serialize;
@@ -178,15 +179,24 @@ pub fn link_hazard(
 }
 
 impl Store {
-    pub async fn insert_campaign(&self, c: &CampaignRow) -> Result<()> {
-        with_pool!(self, p => sqlx::query(
+    /// Stores a new campaign, with its audit entry in the same transaction.
+    pub async fn insert_campaign(&self, c: &CampaignRow, audit: Option<&AuditEntry>) -> Result<()> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
             "INSERT INTO campaigns (id, title, kind, region_code, place_kinds, starts_on, ends_on, status, checklist, department_code, created_by, created_at, updated_at, published_at, closed_at, copied_from, version)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)")
             .bind(c.id).bind(&c.title).bind(&c.kind).bind(&c.region_code).bind(&c.place_kinds)
             .bind(&c.starts_on).bind(&c.ends_on).bind(&c.status).bind(&c.checklist)
             .bind(&c.department_code).bind(c.created_by).bind(c.created_at).bind(c.updated_at)
             .bind(c.published_at).bind(c.closed_at).bind(c.copied_from).bind(c.version)
-            .execute(p).await.map(|_| ()).map_err(|e| unique_to_conflict(e, "campaign")))
+            .execute(&mut *tx).await.map_err(|e| unique_to_conflict(e, "campaign"))?;
+            if let Some(a) = audit {
+                append_audit!(tx, a, c.updated_at)?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn campaign(&self, id: Uuid) -> Result<CampaignRow> {
@@ -218,23 +228,35 @@ impl Store {
 
     /// Replaces a campaign's row if it is still at `version` (compare-and-swap); the new row
     /// carries `version + 1`.
-    pub async fn update_campaign(&self, c: &CampaignRow, version: i64) -> Result<()> {
-        let n = with_pool!(self, p => sqlx::query(
+    /// With its audit entry in the same transaction.
+    pub async fn update_campaign(
+        &self,
+        c: &CampaignRow,
+        version: i64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<()> {
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
             "UPDATE campaigns SET title = $2, kind = $3, region_code = $4, place_kinds = $5, starts_on = $6, ends_on = $7,
                 status = $8, checklist = $9, department_code = $10, updated_at = $11, published_at = $12, closed_at = $13,
                 version = $14 WHERE id = $1 AND version = $15")
             .bind(c.id).bind(&c.title).bind(&c.kind).bind(&c.region_code).bind(&c.place_kinds)
             .bind(&c.starts_on).bind(&c.ends_on).bind(&c.status).bind(&c.checklist).bind(&c.department_code)
             .bind(c.updated_at).bind(c.published_at).bind(c.closed_at).bind(version + 1).bind(version)
-            .execute(p).await.map(|r| r.rows_affected()))?;
-        if n == 1 {
+            .execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "campaign {} changed since version {version}; reload it",
+                    c.id
+                )));
+            }
+            if let Some(a) = audit {
+                append_audit!(tx, a, c.updated_at)?;
+            }
+            tx.commit().await?;
             Ok(())
-        } else {
-            Err(StoreError::Conflict(format!(
-                "campaign {} changed since version {version}; reload it",
-                c.id
-            )))
-        }
+        })
     }
 
     /// Publishes: the row (compare-and-swap on `version`) and one task per active place of
@@ -245,6 +267,7 @@ impl Store {
         version: i64,
         territory_prefix: &str,
         kinds: &[String],
+        audit: Option<AuditEntry>,
     ) -> Result<u64> {
         let (lo, hi) = range(territory_prefix);
         let kind_filter = if kinds.is_empty() {
@@ -272,6 +295,10 @@ impl Store {
                 q = q.bind(k);
             }
             let made = q.execute(&mut *tx).await?.rows_affected();
+            if let Some(mut a) = audit.clone() {
+                a.detail["tasks"] = serde_json::json!(made);
+                append_audit!(tx, &a, c.updated_at)?;
+            }
             tx.commit().await?;
             Ok(made)
         })
@@ -424,6 +451,7 @@ impl Store {
         row: &InspectionRow,
         task_status: &str,
         photos: &[InspectionPhoto],
+        audit: Option<&AuditEntry>,
     ) -> Result<Stored> {
         let counties = [row.county_code.clone()];
         match self.inspection(&counties, row.id).await {
@@ -460,6 +488,9 @@ impl Store {
                     .bind(&row.county_code).bind(row.id).bind(&ph.name).bind(ph.width).bind(ph.height)
                     .bind(&ph.image).bind(&ph.thumb)
                     .execute(&mut *tx).await.map_err(|e| unique_to_conflict(e, "photos"))?;
+            }
+            if let Some(a) = audit {
+                append_audit!(tx, a, row.submitted_at)?;
             }
             tx.commit().await?;
             Ok(Stored::New)

@@ -2356,12 +2356,12 @@ async fn campaigns_suite(store: &Store) {
         copied_from: None,
         version: 1,
     };
-    store.insert_campaign(&c).await.unwrap();
+    store.insert_campaign(&c, None).await.unwrap();
     c.status = "published".into();
     // A stale version publishes nothing.
     assert!(matches!(
         store
-            .publish_campaign(&c, 7, "330502", &["group_rental".into()])
+            .publish_campaign(&c, 7, "330502", &["group_rental".into()], None)
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -2373,7 +2373,7 @@ async fn campaigns_suite(store: &Store) {
             .is_empty()
     );
     let made = store
-        .publish_campaign(&c, 1, "330502", &["group_rental".into()])
+        .publish_campaign(&c, 1, "330502", &["group_rental".into()], None)
         .await
         .unwrap();
     // Two active group rentals in 吴兴区: not the closed one, the shop, or 南浔's.
@@ -2408,7 +2408,7 @@ async fn campaigns_suite(store: &Store) {
     };
     assert_eq!(
         store
-            .insert_inspection(&row, "inspected", std::slice::from_ref(&photo))
+            .insert_inspection(&row, "inspected", std::slice::from_ref(&photo), None)
             .await
             .unwrap(),
         Stored::New
@@ -2416,7 +2416,7 @@ async fn campaigns_suite(store: &Store) {
     // The same id again: the first copy, nothing written twice.
     assert!(matches!(
         store
-            .insert_inspection(&row, "inspected", std::slice::from_ref(&photo))
+            .insert_inspection(&row, "inspected", std::slice::from_ref(&photo), None)
             .await
             .unwrap(),
         Stored::Existing(_)
@@ -2425,7 +2425,9 @@ async fn campaigns_suite(store: &Store) {
     let mut other = row.clone();
     other.id = uuid::Uuid::now_v7();
     assert!(matches!(
-        store.insert_inspection(&other, "inspected", &[photo]).await,
+        store
+            .insert_inspection(&other, "inspected", &[photo], None)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(

@@ -398,18 +398,16 @@ impl AppState {
         })
     }
 
-    async fn audit_campaign(&self, user: &User, action: &str, id: Uuid, detail: Value) {
-        let entry = AuditEntry::new(
+    /// The audit entry of a campaign change, stored in the change's own transaction.
+    fn campaign_audit(user: &User, action: &str, id: Uuid, detail: Value) -> AuditEntry {
+        AuditEntry::new(
             Some(user.id),
             user.username.clone(),
             action,
             "campaign",
             Some(id.to_string()),
             detail,
-        );
-        if let Err(e) = self.store.audit(&entry).await {
-            tracing::error!(error = %e, "audit of a campaign change");
-        }
+        )
     }
 
     /// Creates a draft.
@@ -423,9 +421,8 @@ impl AppState {
         let mut c = self.check_campaign(user, input).await?;
         c.created_at = now.timestamp_millis();
         c.updated_at = c.created_at;
-        self.store.insert_campaign(&c).await?;
-        self.audit_campaign(user, "campaign.create", c.id, json!({"title": c.title}))
-            .await;
+        let audit = Self::campaign_audit(user, "campaign.create", c.id, json!({"title": c.title}));
+        self.store.insert_campaign(&c, Some(&audit)).await?;
         Ok(c)
     }
 
@@ -460,13 +457,12 @@ impl AppState {
         c.copied_from = old.copied_from;
         c.department_code = old.department_code.clone();
         c.updated_at = now.timestamp_millis();
+        let audit = Self::campaign_audit(user, "campaign.edit", c.id, json!({"title": c.title}));
         self.store
-            .update_campaign(&c, old.version)
+            .update_campaign(&c, old.version, Some(&audit))
             .await
             .map_err(store_conflict)?;
         c.version = old.version + 1;
-        self.audit_campaign(user, "campaign.edit", c.id, json!({"title": c.title}))
-            .await;
         Ok(c)
     }
 
@@ -487,12 +483,21 @@ impl AppState {
         c.updated_at = now.timestamp_millis();
         let made = self
             .store
-            .publish_campaign(&c, old, &territory_short(&c.region_code), &kinds_of(&c))
+            .publish_campaign(
+                &c,
+                old,
+                &territory_short(&c.region_code),
+                &kinds_of(&c),
+                Some(Self::campaign_audit(
+                    user,
+                    "campaign.publish",
+                    c.id,
+                    json!({}),
+                )),
+            )
             .await
             .map_err(store_conflict)?;
         c.version = old + 1;
-        self.audit_campaign(user, "campaign.publish", c.id, json!({"tasks": made}))
-            .await;
         Ok((c, made))
     }
 
@@ -511,13 +516,12 @@ impl AppState {
         c.status = Status::Closed.as_str().into();
         c.closed_at = Some(now.timestamp_millis());
         c.updated_at = now.timestamp_millis();
+        let audit = Self::campaign_audit(user, "campaign.close", c.id, json!({}));
         self.store
-            .update_campaign(&c, old)
+            .update_campaign(&c, old, Some(&audit))
             .await
             .map_err(store_conflict)?;
         c.version = old + 1;
-        self.audit_campaign(user, "campaign.close", c.id, json!({}))
-            .await;
         Ok(c)
     }
 
@@ -538,18 +542,17 @@ impl AppState {
         let before = c.ends_on.clone();
         c.ends_on = p.ends_on.to_string();
         c.updated_at = now.timestamp_millis();
-        self.store
-            .update_campaign(&c, old)
-            .await
-            .map_err(store_conflict)?;
-        c.version = old + 1;
-        self.audit_campaign(
+        let audit = Self::campaign_audit(
             user,
             "campaign.extend",
             c.id,
             json!({"from": before, "to": c.ends_on}),
-        )
-        .await;
+        );
+        self.store
+            .update_campaign(&c, old, Some(&audit))
+            .await
+            .map_err(store_conflict)?;
+        c.version = old + 1;
         Ok(c)
     }
 
@@ -576,9 +579,8 @@ impl AppState {
             version: 1,
             ..src.clone()
         };
-        self.store.insert_campaign(&c).await?;
-        self.audit_campaign(user, "campaign.copy", c.id, json!({"from": src.id}))
-            .await;
+        let audit = Self::campaign_audit(user, "campaign.copy", c.id, json!({"from": src.id}));
+        self.store.insert_campaign(&c, Some(&audit)).await?;
         Ok(c)
     }
 
@@ -808,9 +810,17 @@ impl AppState {
             submitted_by: user.id,
             submitted_at: now.timestamp_millis(),
         };
+        let audit = AuditEntry::new(
+            Some(user.id),
+            user.username.clone(),
+            "inspection.submit",
+            "inspection",
+            Some(row.id.to_string()),
+            json!({"campaign": c.id, "place": place.id, "outcome": row.outcome, "hazards": found.len()}),
+        );
         let stored = self
             .store
-            .insert_inspection(&row, outcome.task_status(), &stored_photos)
+            .insert_inspection(&row, outcome.task_status(), &stored_photos, Some(&audit))
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => {
@@ -823,17 +833,6 @@ impl AppState {
             Stored::New => (row, false),
             Stored::Existing(first) => (*first, true),
         };
-        let entry = AuditEntry::new(
-            Some(user.id),
-            user.username.clone(),
-            "inspection.submit",
-            "inspection",
-            Some(row.id.to_string()),
-            json!({"campaign": c.id, "place": place.id, "outcome": row.outcome, "hazards": found.len()}),
-        );
-        if !replayed && let Err(e) = self.store.audit(&entry).await {
-            tracing::error!(error = %e, "audit of an inspection");
-        }
         self.finish_inspection(user, &c, &place, row, replayed, now)
             .await
     }

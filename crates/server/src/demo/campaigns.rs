@@ -172,7 +172,13 @@ pub async fn generate(st: &SharedState, seed: u64) -> anyhow::Result<(usize, usi
     c.status = "published".into();
     c.published_at = Some(began.timestamp_millis());
     st.store
-        .publish_campaign(&c, c.version, TERRITORY, &["group_rental".to_string()])
+        .publish_campaign(
+            &c,
+            c.version,
+            TERRITORY,
+            &["group_rental".to_string()],
+            None,
+        )
         .await?;
     let gw = inspector(st, c.id).await?;
     let tasks = st.store.campaign_tasks(c.id, TERRITORY).await?;
@@ -244,7 +250,7 @@ pub async fn generate(st: &SharedState, seed: u64) -> anyhow::Result<(usize, usi
     let v = closed.version;
     closed.status = "closed".into();
     closed.closed_at = Some((began + Duration::days(31)).timestamp_millis());
-    st.store.update_campaign(&closed, v).await?;
+    st.store.update_campaign(&closed, v, None).await?;
 
     // The one under way: started ten days ago, three weeks to go.
     let input = CampaignInput {

@@ -19,11 +19,14 @@ fn keywords_of(c: &CategoryRow) -> Vec<String> {
     serde_json::from_str(&c.keywords).unwrap_or_default()
 }
 
-/// Whether Open311 offers a category: service events and hazards. Disputes and petitions need
-/// their statutory records (parties, agents) with personal data that Open311 cannot carry under
-/// our masking rules; they are filed through the API or the offices.
+/// Whether Open311 offers a category: service events, as the report form does. Disputes and
+/// petitions need their statutory records (parties, agents) with personal data that Open311
+/// cannot carry under our masking rules; they are filed through the API or the offices. Hazards
+/// (隐患) are found by inspections in a campaign, at a place of the register; a resident's report
+/// of a danger is a service event (E-class "fire hazard", "workplace safety hazard") that the
+/// command center may follow up.
 pub fn offered(c: &CategoryRow) -> bool {
-    c.active && matches!(c.case_type.as_str(), "service_event" | "hazard")
+    c.active && c.case_type == "service_event"
 }
 
 /// Offered categories sorted by code.
