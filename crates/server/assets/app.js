@@ -155,8 +155,12 @@
     var pts = json(el, 'data-points') || [];
     var group = L.featureGroup().addTo(map);
     pts.forEach(function (p) {
-      L.circleMarker([p[0], p[1]], { radius: 6, weight: 1, color: '#fff', fillOpacity: 0.9, fillColor: p[2] ? '#d9480f' : '#1a7f37' })
+      var m = L.circleMarker([p[0], p[1]], { radius: 6, weight: 1, color: '#fff', fillOpacity: 0.9, fillColor: p[2] ? '#d9480f' : '#1a7f37' })
         .bindTooltip(String(p[3] || '')).addTo(group);
+      // A fifth element is where a tap leads (today's tasks: the place's inspection form).
+      if (typeof p[4] === 'string' && p[4].charAt(0) === '/') {
+        m.on('click', function () { window.location.href = p[4]; });
+      }
     });
     if (pts.length) { map.fitBounds(group.getBounds().pad(0.1)); o.load(); } else { fitTerritory(map, o.load); }
   }

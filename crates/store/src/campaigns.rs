@@ -524,6 +524,27 @@ impl Store {
     }
 
     /// Names of an inspection's photos.
+    /// An inspection's photos whole, by name (to go with the hazard cases it opens).
+    pub async fn inspection_photos(
+        &self,
+        county: &str,
+        inspection: Uuid,
+    ) -> Result<Vec<InspectionPhoto>> {
+        let rows: Vec<(String, i32, i32, Vec<u8>, Vec<u8>)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT name, width, height, image, thumb FROM inspection_photos WHERE county_code = $1 AND inspection_id = $2 ORDER BY name")
+            .bind(county).bind(inspection).fetch_all(p).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, width, height, image, thumb)| InspectionPhoto {
+                name,
+                width,
+                height,
+                image,
+                thumb,
+            })
+            .collect())
+    }
+
     pub async fn inspection_photo_names(
         &self,
         county: &str,

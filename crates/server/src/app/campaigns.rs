@@ -24,7 +24,7 @@ use safegrid_domain::role::ScopeKind;
 use safegrid_store::campaigns::{
     CampaignRow, HazardRow, InspectionPhoto, InspectionRow, PlaceRef, Stored, TaskRow, link_hazard,
 };
-use safegrid_store::{AuditEntry, StoreError, User};
+use safegrid_store::{AuditEntry, NewPhoto, StoreError, User};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -948,9 +948,33 @@ impl AppState {
             case_type: Some("hazard".into()),
             report_data: Some(data),
             region_hint: Some(place.region_code.clone()),
+            // A place registered by address only keeps the grid it was given, so its hazard
+            // reaches that grid's worker for re-inspection without a dispatcher placing it.
+            grid_hint: place.grid_code.clone(),
             ..CreateCase::default()
         };
         let case = self.create_case(input, Some(user), now).await?;
+        // The inspection's photos go with the hazard, so the department rectifying it and the
+        // re-inspection see what was found (case pages show a case's photos).
+        let photos: Vec<NewPhoto> = self
+            .store
+            .inspection_photos(&row.county_code, row.id)
+            .await?
+            .into_iter()
+            .map(|p| NewPhoto {
+                id: Uuid::now_v7(),
+                county_code: case.county_code.clone(),
+                case_id: case.id,
+                action: "report".into(),
+                content_type: "image/jpeg".into(),
+                width: p.width,
+                height: p.height,
+                image: p.image,
+                thumb: p.thumb,
+                uploaded_by: Some(row.submitted_by),
+            })
+            .collect();
+        self.store.insert_photos(&photos, now).await?;
         let system = Actor::system();
         let link = link_hazard(
             &case.county_code,

@@ -42,6 +42,10 @@ pub struct CreateCase {
     /// jurisdiction); set in code only.
     #[serde(skip)]
     pub region_hint: Option<String>,
+    /// The grid a channel knows a case without a point lies in (a registered place's grid,
+    /// given by hand when it was registered); set in code only.
+    #[serde(skip)]
+    pub grid_hint: Option<String>,
     /// The dispute record (GB/T 31000 table 30), required with `"type": "dispute"`.
     #[serde(default)]
     pub dispute: Option<safegrid_domain::dispute::NewDispute>,
@@ -266,7 +270,7 @@ impl AppState {
                         )
                     })?,
                 };
-                (None, region, true, None, None)
+                (input.grid_hint.clone(), region, true, None, None)
             }
         };
         let region = RegionCode::parse(&region_code).map_err(AppError::internal)?;

@@ -575,6 +575,8 @@ pub struct RecheckItem {
 #[template(path = "tasks.html")]
 struct TasksPage {
     ctx: Ctx,
+    /// The due places on the map, each a link to its inspection form: [lat, lon, false, name, href].
+    points: String,
     tasks: Vec<TaskItem>,
     rechecks: Vec<RecheckItem>,
     by_distance: bool,
@@ -632,7 +634,24 @@ async fn tasks_page(
             _ => None,
         };
         let t = st.today_tasks(user, at).await?;
+        let points: Vec<serde_json::Value> = t
+            .tasks
+            .iter()
+            .filter_map(|(t, _)| {
+                Some(serde_json::json!([
+                    t.lat?,
+                    t.lon?,
+                    false,
+                    t.place_name,
+                    format!(
+                        "/work/inspect?campaign={}&place={}",
+                        t.campaign_id, t.place_id
+                    )
+                ]))
+            })
+            .collect();
         Ok(ctx.render(&TasksPage {
+            points: serde_json::to_string(&points).unwrap_or_default(),
             tasks: t
                 .tasks
                 .iter()

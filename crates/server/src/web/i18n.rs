@@ -1068,6 +1068,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("tasks.due", "待检查场所", "Places to inspect"),
     ("tasks.hazards_opened", "生成隐患件", "Hazard cases opened"),
     ("tasks.nearest", "按距离排序", "Nearest first"),
+    (
+        "tasks.map",
+        "待检场所地图（点击前往检查）",
+        "Places to inspect (tap one to inspect it)",
+    ),
     ("tasks.recheck", "待复查隐患", "Hazards to re-inspect"),
     ("tasks.saved", "检查已保存。", "Inspection saved."),
     ("tasks.title", "今日任务", "Today's tasks"),

@@ -233,7 +233,9 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
                 &format!("凤凰路{}", i + 1),
                 Some(&my_grid),
                 &my_grid[..12],
-                Some(p),
+                // The second is registered by address only (no point): its hazard must still
+                // reach her grid for the re-inspection.
+                (i != 1).then_some(p),
             )
             .await,
         );
@@ -335,11 +337,14 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
     )
     .await;
     assert_eq!(tasks.len() as i64, in_my_grid);
-    let d: Vec<f64> = tasks
-        .iter()
-        .map(|x| x["distance_m"].as_f64().unwrap())
-        .collect();
-    assert!(d.windows(2).all(|w| w[0] <= w[1]), "nearest first: {d:?}");
+    let d: Vec<Option<f64>> = tasks.iter().map(|x| x["distance_m"].as_f64()).collect();
+    // Nearest first; a place without a point last.
+    let known: Vec<f64> = d.iter().flatten().copied().collect();
+    assert!(
+        known.windows(2).all(|w| w[0] <= w[1]),
+        "nearest first: {d:?}"
+    );
+    assert_eq!(d.last(), Some(&None), "{d:?}");
 
     // Bad inspections, each refused naming the field, nothing written.
     let inspections = || count(app, "SELECT COUNT(*) FROM inspections", &[], &[]);
@@ -437,6 +442,18 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
         .await,
         1
     );
+    // The photo goes with the hazard it shows, once (the replay copied nothing more).
+    let late_id: Uuid = late_case.parse().unwrap();
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM case_photos WHERE case_id = $1 AND action = 'report'",
+            &[],
+            &[late_id]
+        )
+        .await,
+        1
+    );
 
     let (s, v) = inspect(
         &gw,
@@ -448,6 +465,12 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let on_time_case = v["hazards"][0]["case"].as_str().unwrap().to_string();
     assert_eq!(v["hazards"][0]["severity"], "major");
+    let (_, hc) = get(&gw, format!("{}/api/v1/cases/{on_time_case}", app.base)).await;
+    assert_eq!(
+        (hc["grid_code"].as_str(), hc["needs_grid"].as_bool()),
+        (Some(my_grid.as_str()), Some(false)),
+        "an address-only place's hazard keeps its grid: {hc}"
+    );
     let (s, v) = inspect(&gw, app, &json!({"id": Uuid::now_v7(), "campaign": cid, "place": mine[2], "outcome": "refused_entry"})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     for p in &mine[3..] {
@@ -946,6 +969,11 @@ async fn pages_design_publish_and_inspect(app: &TestApp) {
         .unwrap();
     let link = format!("/work/inspect?campaign={cid}&amp;place={place}");
     assert!(html.contains(&link), "{html}");
+    // …and on the map, where a tap on the place opens the same form.
+    assert!(
+        html.contains("id=\"tasks-map\"") && html.contains(&format!("&#38;place={place}&#34;]")),
+        "{html}"
+    );
     let form_page = gw
         .get(format!(
             "{}/work/inspect?campaign={cid}&place={place}",
