@@ -82,7 +82,7 @@ pub struct InspectionRow {
 const INSPECTION_COLS: &str = "county_code, id, campaign_id, place_id, grid_code, region_code, outcome, answers, note, lat, lon, submitted_by, submitted_at";
 
 /// A re-encoded inspection photo.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InspectionPhoto {
     pub name: String,
     pub width: i32,
@@ -530,19 +530,10 @@ impl Store {
         county: &str,
         inspection: Uuid,
     ) -> Result<Vec<InspectionPhoto>> {
-        let rows: Vec<(String, i32, i32, Vec<u8>, Vec<u8>)> = with_pool!(self, p => sqlx::query_as(
+        let rows: Vec<InspectionPhoto> = with_pool!(self, p => sqlx::query_as(
             "SELECT name, width, height, image, thumb FROM inspection_photos WHERE county_code = $1 AND inspection_id = $2 ORDER BY name")
             .bind(county).bind(inspection).fetch_all(p).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(name, width, height, image, thumb)| InspectionPhoto {
-                name,
-                width,
-                height,
-                image,
-                thumb,
-            })
-            .collect())
+        Ok(rows)
     }
 
     pub async fn inspection_photo_names(
