@@ -425,6 +425,10 @@ struct ShowPage {
     progress: Progress,
     level: String,
     levels: Vec<(String, &'static str)>,
+    /// The departments the campaign's hazards went to (code, name), for the table's filter.
+    departments: Vec<(String, String)>,
+    /// The filter in force ("" for every department).
+    department: String,
     map: String,
 }
 
@@ -432,6 +436,8 @@ struct ShowPage {
 struct ShowQuery {
     region: Option<String>,
     level: Option<String>,
+    /// Only the hazards dispatched to this department; a handler sees its own by default.
+    department: Option<String>,
 }
 
 async fn show(
@@ -444,10 +450,41 @@ async fn show(
         let user = ctx.require_user()?;
         let id = campaign_id(&id)?;
         let c = st.visible_campaign(user, id).await?;
+        let department = match q.department.as_deref().map(str::trim) {
+            Some(d) => d.to_string(),
+            None if user.role == safegrid_domain::Role::Handler => {
+                user.department.clone().unwrap_or_default()
+            }
+            None => String::new(),
+        };
         let progress = st
-            .campaign_progress(user, id, q.region.as_deref(), None, Utc::now())
+            .campaign_progress(
+                user,
+                id,
+                q.region.as_deref(),
+                Some(department.as_str()).filter(|d| !d.is_empty()),
+                Utc::now(),
+            )
             .await
             .map_err(|e| refused(&ctx, e))?;
+        let sent: std::collections::BTreeSet<String> = st
+            .store
+            .campaign_hazards(c.id, &progress.region)
+            .await?
+            .into_iter()
+            .filter_map(|h| h.department)
+            .collect();
+        let departments: Vec<(String, String)> = st
+            .store
+            .departments()
+            .await?
+            .into_iter()
+            .filter(|d| sent.contains(&d.code))
+            .map(|d| {
+                let name = if ctx.is_en() { d.name_en } else { d.name_zh };
+                (d.code, name)
+            })
+            .collect();
         let level = q
             .level
             .filter(|l| LEVELS.iter().any(|x| x.0 == l))
@@ -506,6 +543,8 @@ async fn show(
                 .iter()
                 .map(|l| (l.0.to_string(), if ctx.is_en() { l.2 } else { l.1 }))
                 .collect(),
+            departments,
+            department,
             map,
             ctx: ctx.clone(),
         }))

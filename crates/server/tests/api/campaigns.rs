@@ -454,6 +454,24 @@ async fn wuxing_group_rental_fire_safety_campaign(app: &TestApp) {
         .await,
         1
     );
+    // The campaign's page filters its table by the department the hazard went to.
+    let (_, lc) = get(&gw, format!("{}/api/v1/cases/{late_case}", app.base)).await;
+    let dept = lc["department"].as_str().expect("dispatched").to_string();
+    let page = web_session(app, "demo-dispatcher", PASSWORD)
+        .await
+        .get(format!(
+            "{}/work/campaigns/{cid}?department={dept}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("<option value=\"{dept}\" selected>")),
+        "{html}"
+    );
 
     let (s, v) = inspect(
         &gw,
