@@ -537,6 +537,22 @@ async fn story(app: &TestApp, b: &Browser) {
     s.click("input[name=outcome][value=closed]").await;
     s.click("#submit-inspection").await;
     s.wait_css("#inspection-saved").await;
+    // Her places on the same phone: the register and a place's page, with its history.
+    s.go("/work/places").await;
+    s.wait_css("#places-map").await;
+    s.until(
+        "the register without sideways scrolling on a phone",
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    s.snap("places").await;
+    s.click("a.case-link").await;
+    s.wait_css("#place-name").await;
+    s.until(
+        "a place's page without sideways scrolling on a phone",
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
     s.logout().await;
     s.c().set_window_size(1920, 1080).await.unwrap();
 
