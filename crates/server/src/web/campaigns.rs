@@ -139,6 +139,10 @@ pub struct Row {
 #[template(path = "campaign_new.html")]
 struct NewPage {
     ctx: Ctx,
+    /// Where the form posts: `/work/campaigns` (a new draft) or a draft's `/edit`.
+    action: String,
+    /// The draft's version when editing (compare-and-swap), else 0.
+    version: i64,
     error: String,
     title: String,
     kind: String,
@@ -183,6 +187,8 @@ fn new_page(ctx: &Ctx, st: &SharedState) -> NewPage {
         .unwrap_or_default();
     NewPage {
         ctx: ctx.clone(),
+        action: "/work/campaigns".into(),
+        version: 0,
         error: String::new(),
         title: String::new(),
         kind: "special".into(),
@@ -324,38 +330,11 @@ async fn create(
     let r = async {
         ctx.check_csrf(field(&form, "csrf"))?;
         let user = ctx.require_user()?;
-        let rows: Vec<Row> = rows_of(&form)
-            .into_iter()
-            .filter(|r| !r.key.trim().is_empty() || !r.text_zh.trim().is_empty())
-            .collect();
-        let place_kinds: Vec<String> = form
-            .iter()
-            .filter(|(k, _)| k == "place_kind")
-            .map(|(_, v)| v.clone())
-            .collect();
-        let input = CampaignInput {
-            title: field(&form, "title").into(),
-            kind: field(&form, "kind").into(),
-            region: field(&form, "region").into(),
-            place_kinds: place_kinds.clone(),
-            starts_on: field(&form, "starts_on").into(),
-            ends_on: field(&form, "ends_on").into(),
-            checklist: rows.iter().map(item_json).collect(),
-        };
-        match st.create_campaign(user, input, Utc::now()).await {
+        let (input, rows) = design_of(&form);
+        match st.create_campaign(user, input.clone(), Utc::now()).await {
             Ok(c) => Ok(see_other(&format!("/work/campaigns/{}", c.id))),
             Err(e) if e.kind == crate::app::error::ErrorKind::Invalid => {
-                let mut page = new_page(&ctx, &st);
-                page.error = e.message.clone();
-                page.title = field(&form, "title").into();
-                page.kind = field(&form, "kind").into();
-                page.region = field(&form, "region").into();
-                page.place_kinds = place_kinds;
-                page.starts_on = field(&form, "starts_on").into();
-                page.ends_on = field(&form, "ends_on").into();
-                if !rows.is_empty() {
-                    page.rows = rows;
-                }
+                let page = refilled(&ctx, &st, &input, rows, e.message.clone());
                 Ok(ctx.render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page))
             }
             Err(e) => Err(refused(&ctx, e)),
@@ -363,6 +342,142 @@ async fn create(
     }
     .await;
     respond(&ctx, r)
+}
+
+/// A stored checklist item as the designer's row (the inverse of `item_json`).
+fn row_of(i: &Item) -> Row {
+    let mut r = Row {
+        key: i.key.clone(),
+        text_zh: i.text_zh.clone(),
+        text_en: i.text_en.clone().unwrap_or_default(),
+        answer: i.answer.as_str().to_string(),
+        options: i.options.join("|"),
+        required: if i.required { "yes" } else { "no" }.into(),
+        severity: "general".into(),
+        limit: "7 natural_days".into(),
+        ..Row::default()
+    };
+    if let Some(h) = &i.hazard {
+        r.category = h.category.clone();
+        r.severity = h.severity.as_str().into();
+        r.limit = h.limit.clone();
+        let w = &h.when;
+        r.hazard = match (w.equals, w.below, w.above) {
+            (Some(false), _, _) => "否".into(),
+            (Some(true), _, _) => "是".into(),
+            (_, Some(x), _) => format!("<{x}"),
+            (_, _, Some(x)) => format!(">{x}"),
+            _ => w.any_of.join("|"),
+        };
+    }
+    r
+}
+
+/// The designer filled with a draft, to change it before it is published.
+async fn edit_form(State(st): State<SharedState>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let r = async {
+        let user = ctx.require_user()?;
+        if !allows(user.role, Perm::ManageCampaigns) {
+            return Err(WebError::Forbidden);
+        }
+        let c = st.visible_campaign(user, campaign_id(&id)?).await?;
+        if status_of(&c) != Status::Draft {
+            return Ok(see_other(&format!("/work/campaigns/{}", c.id)));
+        }
+        let mut page = new_page(&ctx, &st);
+        page.action = format!("/work/campaigns/{}/edit", c.id);
+        page.version = c.version;
+        page.title = c.title.clone();
+        page.kind = c.kind.clone();
+        page.region = c.region_code.trim_end_matches("000").to_string();
+        page.place_kinds = crate::app::campaigns::kinds_of(&c);
+        page.starts_on = c.starts_on.clone();
+        page.ends_on = c.ends_on.clone();
+        page.rows = checklist_of(&c)?.items.iter().map(row_of).collect();
+        Ok(ctx.render(&page))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+/// Stores an edited draft (version-checked), back to its page; errors shown on the form.
+async fn edit_submit(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Response {
+    let r = async {
+        ctx.check_csrf(field(&form, "csrf"))?;
+        let user = ctx.require_user()?;
+        let id = campaign_id(&id)?;
+        let (input, rows) = design_of(&form);
+        let version = field(&form, "version").trim().parse::<i64>().ok();
+        match st
+            .edit_campaign(user, id, input.clone(), version, Utc::now())
+            .await
+        {
+            Ok(c) => Ok(see_other(&format!("/work/campaigns/{}", c.id))),
+            Err(e)
+                if matches!(
+                    e.kind,
+                    crate::app::error::ErrorKind::Invalid | crate::app::error::ErrorKind::Conflict
+                ) =>
+            {
+                let mut page = refilled(&ctx, &st, &input, rows, e.message.clone());
+                page.action = format!("/work/campaigns/{id}/edit");
+                page.version = version.unwrap_or_default();
+                Ok(ctx.render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page))
+            }
+            Err(e) => Err(refused(&ctx, e)),
+        }
+    }
+    .await;
+    respond(&ctx, r)
+}
+
+/// The design a designer's form holds, and its rows as typed.
+fn design_of(form: &[(String, String)]) -> (CampaignInput, Vec<Row>) {
+    let rows: Vec<Row> = rows_of(form)
+        .into_iter()
+        .filter(|r| !r.key.trim().is_empty() || !r.text_zh.trim().is_empty())
+        .collect();
+    let input = CampaignInput {
+        title: field(form, "title").into(),
+        kind: field(form, "kind").into(),
+        region: field(form, "region").into(),
+        place_kinds: form
+            .iter()
+            .filter(|(k, _)| k == "place_kind")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        starts_on: field(form, "starts_on").into(),
+        ends_on: field(form, "ends_on").into(),
+        checklist: rows.iter().map(item_json).collect(),
+    };
+    (input, rows)
+}
+
+/// The designer again with what was typed and why it was refused.
+fn refilled(
+    ctx: &Ctx,
+    st: &SharedState,
+    input: &CampaignInput,
+    rows: Vec<Row>,
+    error: String,
+) -> NewPage {
+    let mut page = new_page(ctx, st);
+    page.error = error;
+    page.title = input.title.clone();
+    page.kind = input.kind.clone();
+    page.region = input.region.clone();
+    page.place_kinds = input.place_kinds.clone();
+    page.starts_on = input.starts_on.clone();
+    page.ends_on = input.ends_on.clone();
+    if !rows.is_empty() {
+        page.rows = rows;
+    }
+    page
 }
 
 pub struct ItemView {
@@ -865,6 +980,8 @@ pub struct InspectionItem {
     pub campaign: String,
     pub outcome: String,
     pub outcome_name: &'static str,
+    /// Its photos' addresses, without the `?thumb=1` of their thumbnails.
+    pub photos: Vec<String>,
 }
 
 pub struct HazardItem {
@@ -883,6 +1000,39 @@ struct PlaceInspections {
 }
 
 /// The "inspections and hazards" part of a place's page (loaded into it by htmx).
+#[derive(Deserialize, Default)]
+struct PhotoQuery {
+    thumb: Option<String>,
+}
+
+/// A photo of an inspection, to whoever may see its place (the inspection must be of that place).
+async fn inspection_photo(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path((id, inspection, name)): Path<(String, String, String)>,
+    WebQuery(q): WebQuery<PhotoQuery>,
+) -> Response {
+    let r = async {
+        let user = ctx.require_user()?;
+        let (place, _) = crate::app::places::visible(&st, user, &id).await?;
+        let inspection = Uuid::parse_str(&inspection).map_err(|_| WebError::NotFound)?;
+        let row = st
+            .store
+            .inspection(std::slice::from_ref(&place.county_code), inspection)
+            .await?;
+        if row.place_id != place.id {
+            return Err(WebError::NotFound);
+        }
+        let bytes = st
+            .store
+            .inspection_photo(&place.county_code, inspection, &name, q.thumb.is_some())
+            .await?;
+        Ok(super::photos::jpeg_response(bytes))
+    }
+    .await;
+    respond(&ctx, r)
+}
+
 async fn place_inspections(
     State(st): State<SharedState>,
     ctx: Ctx,
@@ -907,7 +1057,15 @@ async fn place_inspections(
                     .unwrap_or_default();
                 e.insert(t);
             }
+            let photos = st
+                .store
+                .inspection_photo_names(&place.county_code, i.id)
+                .await?
+                .into_iter()
+                .map(|n| format!("/work/places/{}/inspections/{}/photos/{n}", place.id, i.id))
+                .collect();
             inspections.push(InspectionItem {
+                photos,
                 at: crate::app::time::local_time(safegrid_store::from_ms(i.submitted_at)),
                 campaign: titles[&i.campaign_id].clone(),
                 outcome_name: ctx.t(match i.outcome.as_str() {
@@ -956,8 +1114,16 @@ pub fn router() -> Router<SharedState> {
         .route("/work/campaigns", get(list_page).post(create))
         .route("/work/campaigns/new", get(new_form))
         .route("/work/campaigns/{id}", get(show))
+        .route(
+            "/work/campaigns/{id}/edit",
+            get(edit_form).post(edit_submit),
+        )
         .route("/work/campaigns/{id}/{what}", post(act))
         .route("/work/tasks", get(tasks_page))
         .route("/work/inspect", get(inspect_form).post(inspect_submit))
         .route("/work/places/{id}/inspections", get(place_inspections))
+        .route(
+            "/work/places/{id}/inspections/{inspection}/photos/{name}",
+            get(inspection_photo),
+        )
 }

@@ -90,7 +90,7 @@ pub async fn list(st: &SharedState, case: &Case) -> Result<Vec<PhotoView>, WebEr
         .collect())
 }
 
-fn jpeg_response(bytes: Vec<u8>) -> Response {
+pub(super) fn jpeg_response(bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),

@@ -956,9 +956,43 @@ async fn pages_design_publish_and_inspect(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let cid = to.rsplit('/').next().unwrap().to_string();
+    // The draft opens in the designer again, as stored, and an edit is kept (version-checked).
+    let html = d
+        .get(format!("{}{to}/edit", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("节前小旅馆安全检查")
+            && html.contains("value=\"smoke_alarm\"")
+            && html.contains("value=\"否\"")
+            && html.contains(&format!("action=\"{to}/edit\"")),
+        "{html}"
+    );
+    let mut edited = form.clone();
+    edited[1].1 = "节前小旅馆消防安全检查".into();
+    edited.push(("version", "1".into()));
+    let r = d
+        .post(format!("{}{to}/edit", app.base))
+        .form(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The same edit again carries a stale version: refused on the form, nothing changed.
+    let r = d
+        .post(format!("{}{to}/edit", app.base))
+        .form(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = d
         .post(format!("{}{to}/publish", app.base))
-        .form(&[("csrf", csrf.as_str()), ("version", "1")])
+        .form(&[("csrf", csrf.as_str()), ("version", "2")])
         .send()
         .await
         .unwrap();
@@ -971,6 +1005,7 @@ async fn pages_design_publish_and_inspect(app: &TestApp) {
         .text()
         .await
         .unwrap();
+    assert!(html.contains("节前小旅馆消防安全检查"), "the edited title");
     assert!(
         html.contains("data-status=\"published\"") && html.contains("id=\"progress-table\""),
         "{html}"
@@ -1061,6 +1096,32 @@ async fn pages_design_publish_and_inspect(app: &TestApp) {
         .await,
         1
     );
+    // The place's history shows the inspection with its photo; the photo is served only under
+    // its own place.
+    let history = gw
+        .get(format!("{}/work/places/{place}/inspections", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let photo = history
+        .split("<img src=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("a photo in the history: {history}"))
+        .replace("&#38;", "&");
+    let r = gw.get(format!("{}{photo}", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let elsewhere = photo.replace(&place.to_string(), &Uuid::now_v7().to_string());
+    let r = gw
+        .get(format!("{}{elsewhere}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let html = d
         .get(format!("{}{to}?level=grid", app.base))
         .send()
