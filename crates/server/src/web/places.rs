@@ -48,25 +48,16 @@ fn status_choices(lang: Lang, selected: &str) -> Vec<Choice> {
         .collect()
 }
 
-/// Field errors of the place form, in the person's language: the Chinese message of the field,
-/// then the precise reason.
-#[derive(Default)]
-pub struct Errors(Vec<(String, String)>);
+/// Field errors of the register's forms: the report form's (`public::FormErrors`), worded with
+/// the register's own field labels (`place.err.*`).
+pub type Errors = super::public::FormErrors;
 
-impl Errors {
-    pub fn get(&self, field: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(f, _)| f == field)
-            .map_or("", |(_, m)| m.as_str())
-    }
-    pub fn has(&self, field: &str) -> bool {
-        self.0.iter().any(|(f, _)| f == field)
-    }
-    pub fn any(&self) -> bool {
-        !self.0.is_empty()
-    }
-    fn add(&mut self, lang: Lang, e: &AppError) {
+trait PlaceErrors {
+    fn add_error(&mut self, lang: Lang, e: &AppError);
+}
+
+impl PlaceErrors for Errors {
+    fn add_error(&mut self, lang: Lang, e: &AppError) {
         let field = e.field.clone().unwrap_or_else(|| "form".into());
         let reason = e
             .message
@@ -78,7 +69,7 @@ impl Errors {
             (false, Lang::Zh) => format!("{label}（{reason}）"),
             (false, Lang::En) => format!("{label}: {reason}"),
         };
-        self.0.push((field, msg));
+        self.add(&field, msg);
     }
 }
 
@@ -164,7 +155,7 @@ async fn list(
             Ok(page) => (page, String::new()),
             Err(e) if e.kind == crate::app::error::ErrorKind::Invalid => {
                 let mut errs = Errors::default();
-                errs.add(ctx.lang, &e);
+                errs.add_error(ctx.lang, &e);
                 let empty = places::PlacePage {
                     places: vec![],
                     total: 0,
@@ -350,6 +341,24 @@ struct Show {
     saved: bool,
 }
 
+/// The place's page again with a refusal shown by its field (status change, reveal).
+async fn place_refused(
+    st: &SharedState,
+    ctx: &Ctx,
+    id: &str,
+    e: &AppError,
+) -> Result<Response, WebError> {
+    let mut errors = Errors::default();
+    errors.add_error(ctx.lang, e);
+    let show = Show {
+        form: None,
+        errors,
+        revealed: None,
+        saved: false,
+    };
+    render_place(st, ctx, id, show).await
+}
+
 async fn render_place(st: &SharedState, ctx: &Ctx, id: &str, show: Show) -> Page {
     let user = ctx.require_user()?;
     let (place, t) = places::visible(st, user, id).await?;
@@ -483,7 +492,7 @@ async fn create(
         match created {
             Ok((p, _)) => Ok(see_other(&format!("/work/places/{}?saved=1", p.id))),
             Err(e) if e.kind.is_client_error() && e.field.is_some() => {
-                errors.add(ctx.lang, &e);
+                errors.add_error(ctx.lang, &e);
                 Ok(new_form(&st, &ctx, form, errors).await)
             }
             Err(e) => Err(e.into()),
@@ -515,7 +524,7 @@ async fn edit(
             Ok(p) => Ok(see_other(&format!("/work/places/{}?saved=1", p.id))),
             Err(e) if e.kind.is_client_error() && e.field.is_some() => {
                 let mut errors = Errors::default();
-                errors.add(ctx.lang, &e);
+                errors.add_error(ctx.lang, &e);
                 let show = Show {
                     form: Some(form),
                     errors,
@@ -558,20 +567,7 @@ async fn set_status(
         match places::set_status(&st, user, &id, version, &form.status, "web", Utc::now()).await {
             Ok(p) => Ok(see_other(&format!("/work/places/{}?saved=1", p.id))),
             Err(e) if e.kind.is_client_error() && e.field.is_some() => {
-                let mut errors = Errors::default();
-                errors.add(ctx.lang, &e);
-                render_place(
-                    &st,
-                    &ctx,
-                    &id,
-                    Show {
-                        form: None,
-                        errors,
-                        revealed: None,
-                        saved: false,
-                    },
-                )
-                .await
+                place_refused(&st, &ctx, &id, &e).await
             }
             Err(e) => Err(e.into()),
         }
@@ -617,20 +613,7 @@ async fn reveal(
                 .await
             }
             Err(e) if e.kind.is_client_error() && e.field.is_some() => {
-                let mut errors = Errors::default();
-                errors.add(ctx.lang, &e);
-                render_place(
-                    &st,
-                    &ctx,
-                    &id,
-                    Show {
-                        form: None,
-                        errors,
-                        revealed: None,
-                        saved: false,
-                    },
-                )
-                .await
+                place_refused(&st, &ctx, &id, &e).await
             }
             Err(e) => Err(e.into()),
         }
