@@ -52,6 +52,9 @@ pub struct Settings {
     /// the process; "full" also across a power loss or an OS crash (each commit waits for the
     /// disk). No effect on PostgreSQL, whose own `synchronous_commit` decides.
     pub sqlite_synchronous: String,
+    /// Audit entries stay in the live trail at least this many days (等保 2.0 asks for six
+    /// months); `safegrid audit archive` moves only older ones out. 180 or more.
+    pub audit_retention_days: u32,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -105,6 +108,7 @@ impl Default for Settings {
             export_page_rows: 1000,
             metrics_listen: None,
             sqlite_synchronous: "normal".into(),
+            audit_retention_days: 180,
         }
     }
 }
@@ -204,6 +208,12 @@ impl Settings {
             bail!(
                 "sqlite_synchronous: must be normal or full (got {:?})",
                 self.sqlite_synchronous
+            );
+        }
+        if self.audit_retention_days < 180 {
+            bail!(
+                "audit_retention_days: must be 180 or more (等保 2.0 keeps six months; got {})",
+                self.audit_retention_days
             );
         }
         if self.export_page_rows < 1 || self.export_page_rows > 10_000 {
@@ -348,6 +358,7 @@ mod tests {
             (r#"working_hours = "25:00-26:00""#, "working_hours:"),
             (r#"root_region = "3305x""#, "root_region:"),
             ("export_page_rows = 0", "export_page_rows:"),
+            ("audit_retention_days = 90", "audit_retention_days:"),
             (
                 "[score_weights]\nvolume = 0.5\nclose_rate = 0.3\non_time_handling = 0.3\nno_rework = 0.3",
                 "score_weights:",

@@ -227,7 +227,21 @@ enum KpiWhat {
 #[derive(Subcommand)]
 enum AuditWhat {
     /// Walk the chain; exits non-zero and names the first bad entry when a row was edited or removed.
-    Verify,
+    /// With `--archive`, check archive files too: each one's chain, their order, and that the
+    /// newest one ends where the live trail's anchor says.
+    Verify {
+        #[arg(long)]
+        archive: Vec<PathBuf>,
+    },
+    /// Move entries older than `--before` (a date, Asia/Shanghai; outside the retention period
+    /// `audit_retention_days`) to a gzip JSON-lines file; the live trail keeps verifying.
+    Archive {
+        #[arg(long)]
+        before: String,
+        /// The archive file, or a directory for `audit-<first>-<last>.jsonl.gz`.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print entries, newest first (tab-separated).
     Search {
         #[arg(long)]
@@ -921,7 +935,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { what } => {
             let st = safegrid::open(settings).await?;
             match what {
-                AuditWhat::Verify => {
+                AuditWhat::Archive { before, out } => {
+                    let before = safegrid::app::time::parse_day(&before, "--before", false)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let pb = indicatif::ProgressBar::new_spinner();
+                    let done = safegrid::app::audit_archive::archive(
+                        &st.store,
+                        before,
+                        chrono::Utc::now(),
+                        st.settings.audit_retention_days,
+                        &out,
+                        &cli_actor(),
+                        |n| pb.set_message(format!("{n} entries written")),
+                    )
+                    .await?;
+                    pb.finish_and_clear();
+                    match done {
+                        None => println!("nothing to archive: no entry is older than that"),
+                        Some(a) => println!(
+                            "archived entries {}..{} ({} entries, {:.1} KB) to {}\n  sha256 {}",
+                            a.first_seq,
+                            a.last_seq,
+                            a.entries,
+                            a.bytes as f64 / 1e3,
+                            a.path.display(),
+                            a.sha256
+                        ),
+                    }
+                    Ok(())
+                }
+                AuditWhat::Verify { archive } => {
+                    if !archive.is_empty() {
+                        let anchor = st.store.audit_anchor().await?;
+                        for line in
+                            safegrid::app::audit_archive::verify_files(&archive, anchor.as_ref())?
+                        {
+                            println!("{line}");
+                        }
+                    }
                     let pb = indicatif::ProgressBar::new_spinner();
                     let v = st
                         .store
@@ -930,7 +981,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     pb.finish_and_clear();
                     match v.broken_at {
                         None => {
-                            println!("audit trail intact: {} entries", v.entries);
+                            if v.archived > 0 {
+                                println!(
+                                    "audit trail intact: {} entries (after {} archived)",
+                                    v.entries, v.archived
+                                );
+                            } else {
+                                println!("audit trail intact: {} entries", v.entries);
+                            }
                             Ok(())
                         }
                         Some(at) => bail!(

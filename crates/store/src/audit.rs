@@ -9,7 +9,7 @@
 use crate::time::{from_ms, to_ms};
 use crate::{Result, Store, with_pool};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
@@ -271,7 +271,10 @@ pub struct AuditFilter {
 /// What `verify_audit` found.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AuditVerdict {
+    /// Entries checked in the live trail (after the archive anchor, if any).
     pub entries: i64,
+    /// Entries moved out to archive files before the live trail starts (`audit archive`).
+    pub archived: i64,
     /// The first entry at which the chain breaks, with the reason; `None` when intact.
     pub broken_at: Option<i64>,
     pub reason: Option<String>,
@@ -402,13 +405,21 @@ impl Store {
     /// or missing entries at the end (the head says there were more).
     pub async fn verify_audit(&self, mut progress: impl FnMut(i64)) -> Result<AuditVerdict> {
         let (head_seq, head_hash): (i64, String) = with_pool!(self, p => sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(p).await)?;
-        let mut prev_hash = GENESIS.to_string();
-        let mut expect = 1i64;
+        // After an archive the live trail starts at the anchor: its hash stands for every entry
+        // moved out, and an `audit.archive` entry further on must vouch for it.
+        let anchor = self.audit_anchor().await?;
+        let archived = anchor.as_ref().map_or(0, |a| a.upto_seq);
+        let mut prev_hash = anchor
+            .as_ref()
+            .map_or_else(|| GENESIS.to_string(), |a| a.upto_hash.clone());
+        let mut expect = archived + 1;
+        let mut vouched = anchor.is_none();
         let mut seen = 0i64;
         let sql =
             format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000");
         let broken = |at: i64, why: String, seen: i64| AuditVerdict {
             entries: seen,
+            archived,
             broken_at: Some(at),
             reason: Some(why),
         };
@@ -452,25 +463,188 @@ impl Store {
                         seen,
                     ));
                 }
+                if let Some(a) = anchor.as_ref().filter(|_| !vouched) {
+                    vouched = rec.action == "audit.archive"
+                        && rec.target_id.as_deref() == Some(a.upto_seq.to_string().as_str())
+                        && rec.detail["upto_hash"] == a.upto_hash.as_str()
+                        && rec.detail["file_sha256"] == a.file_sha256.as_str();
+                }
                 prev_hash = rec.hash;
                 expect += 1;
                 seen += 1;
             }
             progress(seen);
         }
-        if seen != head_seq || prev_hash != head_hash {
+        if !vouched {
             return Ok(broken(
-                seen + 1,
+                archived,
+                "the archive anchor is not recorded by an audit.archive entry of the trail (the anchor was edited)".into(),
+                seen,
+            ));
+        }
+        if archived + seen != head_seq || prev_hash != head_hash {
+            return Ok(broken(
+                archived + seen + 1,
                 format!(
-                    "the trail ends at entry {seen} but {head_seq} were written (entries at the end were removed)"
+                    "the trail ends at entry {} but {head_seq} were written (entries at the end were removed)",
+                    archived + seen
                 ),
                 seen,
             ));
         }
         Ok(AuditVerdict {
             entries: seen,
+            archived,
             broken_at: None,
             reason: None,
         })
+    }
+}
+
+/// An entry exactly as stored, as an archive file keeps it: with the stored time and detail text,
+/// so that its hash can be computed again from the file alone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RawAuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub ip: Option<String>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl RawAuditEntry {
+    /// The entry's hash computed from its fields and `prev_hash`.
+    pub fn computed_hash(&self) -> String {
+        entry_hash(
+            &self.prev_hash,
+            self.seq,
+            self.at_ms,
+            self.actor_id,
+            &self.actor_name,
+            self.ip.as_deref(),
+            &self.action,
+            &self.target_type,
+            self.target_id.as_deref(),
+            &self.detail,
+        )
+    }
+}
+
+impl From<AuditRow> for RawAuditEntry {
+    fn from(r: AuditRow) -> RawAuditEntry {
+        RawAuditEntry {
+            seq: r.0,
+            at_ms: r.1,
+            actor_id: r.2,
+            actor_name: r.3,
+            ip: r.4,
+            action: r.5,
+            target_type: r.6,
+            target_id: r.7,
+            detail: r.8,
+            prev_hash: r.9,
+            hash: r.10,
+        }
+    }
+}
+
+/// Where the live trail starts after an archive (审计归档锚点): the last entry moved out.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ArchiveAnchor {
+    pub upto_seq: i64,
+    pub upto_hash: String,
+    pub first_seq: i64,
+    pub entries: i64,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub archived_at: DateTime<Utc>,
+    pub archived_by: String,
+}
+
+type AnchorRow = (i64, String, i64, i64, String, String, i64, String);
+
+impl Store {
+    /// The newest archive anchor, if the trail was ever archived.
+    pub async fn audit_anchor(&self) -> Result<Option<ArchiveAnchor>> {
+        let row: Option<AnchorRow> = with_pool!(self, p => sqlx::query_as(
+            "SELECT upto_seq, upto_hash, first_seq, entries, file_name, file_sha256, archived_at, archived_by \
+             FROM audit_archives ORDER BY upto_seq DESC LIMIT 1").fetch_optional(p).await)?;
+        Ok(row.map(|r| ArchiveAnchor {
+            upto_seq: r.0,
+            upto_hash: r.1,
+            first_seq: r.2,
+            entries: r.3,
+            file_name: r.4,
+            file_sha256: r.5,
+            archived_at: from_ms(r.6),
+            archived_by: r.7,
+        }))
+    }
+
+    /// The last entry that an archive of everything written before `before` would move out:
+    /// every entry up to it is older (the chain's order, not only its clock, decides), and the
+    /// live trail keeps at least its newest entry. `None` when nothing qualifies.
+    pub async fn audit_archivable(&self, before: DateTime<Utc>) -> Result<Option<(i64, i64)>> {
+        let (first, first_young, last): (Option<i64>, Option<i64>, Option<i64>) = with_pool!(self, p => sqlx::query_as(
+            "SELECT (SELECT MIN(seq) FROM audit_log), (SELECT MIN(seq) FROM audit_log WHERE at >= $1), (SELECT MAX(seq) FROM audit_log)")
+            .bind(to_ms(before)).fetch_one(p).await)?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(None);
+        };
+        let upto = first_young.map_or(last - 1, |y| y - 1).min(last - 1);
+        Ok((upto >= first).then_some((first, upto)))
+    }
+
+    /// Live entries `from..=to` in chain order, at most `limit`, exactly as stored.
+    pub async fn audit_raw(&self, from: i64, to: i64, limit: i64) -> Result<Vec<RawAuditEntry>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+        );
+        let rows: Vec<AuditRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
+            .bind(from).bind(to).bind(limit).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(RawAuditEntry::from).collect())
+    }
+
+    /// Moves the entries up to `anchor.upto_seq` out of the live trail, once their archive file is
+    /// written: in one transaction the anchor is stored, the entries deleted and `entry` (the
+    /// `audit.archive` record that vouches for the anchor) appended. Refused when the trail no
+    /// longer starts where the archive starts or the last archived entry changed since it was read.
+    pub async fn audit_archive_commit(
+        &self,
+        anchor: &ArchiveAnchor,
+        entry: &AuditEntry,
+    ) -> Result<u64> {
+        let at = to_ms(Utc::now());
+        let deleted = with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            // Serialise with appends (and with another archive) on the chain's head row.
+            sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1").execute(&mut *tx).await?;
+            let (first, upto_hash): (Option<i64>, Option<String>) = sqlx::query_as(
+                "SELECT (SELECT MIN(seq) FROM audit_log), (SELECT hash FROM audit_log WHERE seq = $1)")
+                .bind(anchor.upto_seq).fetch_one(&mut *tx).await?;
+            if first != Some(anchor.first_seq) || upto_hash.as_deref() != Some(anchor.upto_hash.as_str()) {
+                return Err(crate::StoreError::Conflict(
+                    "the audit trail changed since the archive was read; run the archive again".into(),
+                ));
+            }
+            sqlx::query(
+                "INSERT INTO audit_archives (upto_seq, upto_hash, first_seq, entries, file_name, file_sha256, archived_at, archived_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                .bind(anchor.upto_seq).bind(&anchor.upto_hash).bind(anchor.first_seq).bind(anchor.entries)
+                .bind(&anchor.file_name).bind(&anchor.file_sha256).bind(to_ms(anchor.archived_at)).bind(&anchor.archived_by)
+                .execute(&mut *tx).await?;
+            let deleted = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+                .bind(anchor.upto_seq).execute(&mut *tx).await?.rows_affected();
+            append_audit!(tx, entry, at)?;
+            tx.commit().await?;
+            deleted
+        });
+        Ok(deleted)
     }
 }

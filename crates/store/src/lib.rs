@@ -22,7 +22,7 @@ mod time;
 mod warm;
 
 pub use accounts::{NewUser, TokenInfo, TokenUser, User, UserChange};
-pub use audit::{AuditEntry, AuditFilter, AuditRecord, AuditVerdict};
+pub use audit::{ArchiveAnchor, AuditEntry, AuditFilter, AuditRecord, AuditVerdict, RawAuditEntry};
 pub use cases::{CaseFilter, CasePage, CaseWriter, EventRow, NewCaseWrite, SortOrder};
 pub use jobs::JobClaim;
 pub use kpi::{case_day, day_number as kpi_day};

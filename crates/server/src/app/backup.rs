@@ -40,7 +40,7 @@ impl Report {
     }
 }
 
-fn partial(path: &Path) -> PathBuf {
+pub(crate) fn partial(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(".partial");
     PathBuf::from(p)
@@ -56,7 +56,7 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
 }
 
 /// Makes a renamed or written file durable: its data, then the directory entry.
-fn sync_file_and_dir(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn sync_file_and_dir(path: &Path) -> anyhow::Result<()> {
     std::fs::File::open(path)?.sync_all()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::File::open(dir)?.sync_all()?;

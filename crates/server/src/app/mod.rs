@@ -6,6 +6,7 @@
 //! `web/`, Open311 in `open311/`, the CLI in `main.rs`) maps it to its own answer. Faces import
 //! this layer and never each other.
 
+pub mod audit_archive;
 pub mod auth;
 pub mod backup;
 pub mod campaign_cli;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 story!(backup_while_serving_and_restore_drill);
 story!(metrics_count_requests_by_route_template);
+story!(audit_archive_moves_old_entries_and_the_chain_still_verifies);
 
 /// A fresh database to restore into: a file in `dir` on SQLite, a new empty database on
 /// PostgreSQL (dropped by the caller through `drop_pg`).
@@ -195,4 +196,179 @@ async fn metrics_count_requests_by_route_template(app: &TestApp) {
         assert!(text.contains(want), "{want} missing from:\n{text}");
     }
     assert!(!text.contains(id), "a case id became a label");
+}
+
+/// Runs one statement on the app's database.
+async fn exec_sql(app: &TestApp, sql: &str) {
+    match &app.state.store {
+        Store::Sqlite(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Store::Postgres(p) => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// 等保 2.0's audit retention: entries older than the retention period move to a file, the live
+/// trail verifies from the anchor on, the files verify alone and as one history, and an edited
+/// anchor or archive is caught. The clock is moved instead of waiting six months.
+async fn audit_archive_moves_old_entries_and_the_chain_still_verifies(app: &TestApp) {
+    use chrono::{Duration, Utc};
+    use safegrid::app::audit_archive;
+    let dir = tempdir::TempDir::new();
+    let store = &app.state.store;
+    // Some traffic worth auditing.
+    for _ in 0..3 {
+        login(app, "demo-dispatcher").await;
+    }
+    let live = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(live.broken_at, None, "{live:?}");
+    let written = live.entries;
+    assert!(written >= 3, "{live:?}");
+
+    // Inside the retention period: refused, naming the flag, nothing moved.
+    let now = Utc::now();
+    let err = audit_archive::archive(
+        store,
+        now - Duration::days(30),
+        now,
+        180,
+        &dir.0,
+        "cli:test",
+        |_| {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("--before") && err.contains("180 days"),
+        "{err}"
+    );
+    assert_eq!(store.verify_audit(|_| {}).await.unwrap().entries, written);
+
+    // Six months and more later, everything written so far is old enough; the newest entry
+    // stays live so the chain has a tip to continue from.
+    let later = now + Duration::days(200);
+    let first = audit_archive::archive(
+        store,
+        now + Duration::seconds(5),
+        later,
+        180,
+        &dir.0,
+        "cli:test",
+        |_| {},
+    )
+    .await
+    .unwrap()
+    .expect("entries to archive");
+    assert_eq!(first.first_seq, 1);
+    assert_eq!(first.entries, written - 1);
+    assert_eq!(first.deleted as i64, written - 1);
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, None, "{v:?}");
+    assert_eq!(v.archived, written - 1);
+    // The live trail holds the newest old entry and the archive's own record.
+    assert_eq!(v.entries, 2, "{v:?}");
+    let (recs, _) = store
+        .audit_search(&safegrid_store::AuditFilter {
+            action: Some("audit.archive".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].detail["file_sha256"], first.sha256.as_str());
+
+    // The trail goes on; a second archive continues the first.
+    login(app, "demo-leader").await;
+    let second = audit_archive::archive(
+        store,
+        now + Duration::days(1),
+        later + Duration::days(2),
+        180,
+        &dir.0,
+        "cli:test",
+        |_| {},
+    )
+    .await
+    .unwrap()
+    .expect("entries to archive");
+    assert_eq!(second.first_seq, first.last_seq + 1);
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!(v.broken_at, None, "{v:?}");
+    assert_eq!(v.archived, second.last_seq);
+    let anchor = store.audit_anchor().await.unwrap();
+    let lines =
+        audit_archive::verify_files(&[second.path.clone(), first.path.clone()], anchor.as_ref())
+            .unwrap();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    // Only the newer file: it does not start at entry 1, so it is checked alone and against the anchor.
+    audit_archive::verify_files(std::slice::from_ref(&second.path), anchor.as_ref()).unwrap();
+    // The older file alone is not where the live trail starts.
+    assert!(
+        audit_archive::verify_files(std::slice::from_ref(&first.path), anchor.as_ref()).is_err()
+    );
+
+    // An anchor edited by hand no longer matches the entry that vouches for it.
+    exec_sql(
+        app,
+        &format!(
+            "UPDATE audit_archives SET file_sha256 = 'x' WHERE upto_seq = {}",
+            second.last_seq
+        ),
+    )
+    .await;
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert!(v.broken_at.is_some(), "{v:?}");
+    assert!(v.reason.unwrap().contains("anchor"));
+    exec_sql(
+        app,
+        &format!(
+            "UPDATE audit_archives SET file_sha256 = '{}' WHERE upto_seq = {}",
+            second.sha256, second.last_seq
+        ),
+    )
+    .await;
+    assert_eq!(store.verify_audit(|_| {}).await.unwrap().broken_at, None);
+
+    // An archive file edited after the fact fails its own check.
+    let bytes = std::fs::read(&first.path).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(bytes.as_slice()),
+        &mut text,
+    )
+    .unwrap();
+    let edited = text.replacen("demo-dispatcher", "demo-nobody", 1);
+    assert_ne!(edited, text);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, edited.as_bytes()).unwrap();
+    let tampered = dir.0.join("tampered.jsonl.gz");
+    std::fs::write(&tampered, gz.finish().unwrap()).unwrap();
+    let err = audit_archive::verify_file(&tampered)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("edited"), "{err}");
+    // And an archive is never written over.
+    let err = audit_archive::archive(
+        store,
+        now + Duration::days(2),
+        later + Duration::days(5),
+        180,
+        &first.path,
+        "cli:test",
+        |_| {},
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--out"), "{err}");
 }
