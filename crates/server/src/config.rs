@@ -55,6 +55,9 @@ pub struct Settings {
     /// Audit entries stay in the live trail at least this many days (等保 2.0 asks for six
     /// months); `safegrid audit archive` moves only older ones out. 180 or more.
     pub audit_retention_days: u32,
+    /// Administrators must log in with a second factor (TOTP, 等保 2.0); an administrator without
+    /// one is refused until enrolled (`safegrid user totp-enrol NAME`). Other accounts may enrol.
+    pub admin_totp_required: bool,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -109,6 +112,7 @@ impl Default for Settings {
             metrics_listen: None,
             sqlite_synchronous: "normal".into(),
             audit_retention_days: 180,
+            admin_totp_required: false,
         }
     }
 }

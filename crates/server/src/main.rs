@@ -368,6 +368,15 @@ enum UserWhat {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Enrol an account's second factor (动态口令, TOTP): prints the secret and its otpauth URI
+    /// for the authenticator app, then reads the app's first code from standard input.
+    TotpEnrol { name: String },
+    /// Remove an account's second factor (a lost phone); it enrols again.
+    TotpReset {
+        name: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 fn init_tracing() {
@@ -1121,6 +1130,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         erased.join(", ")
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::User {
+            what: UserWhat::TotpEnrol { name },
+        } => {
+            let st = safegrid::open(settings).await?;
+            let u = st
+                .store
+                .user_by_name(&name)
+                .await
+                .map_err(|_| anyhow::anyhow!("no account named {name}"))?;
+            let e = safegrid::app::totp::start(&st, &u, &cli_actor())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("secret (type into the app): {}", e.secret);
+            println!("otpauth URI (as a QR code): {}", e.otpauth_uri);
+            eprint!("the app's current 6-digit code: ");
+            let mut code = String::new();
+            std::io::stdin().read_line(&mut code)?;
+            safegrid::app::totp::confirm(&st, &u, code.trim(), chrono::Utc::now(), &cli_actor())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("second factor on for {name}: every login now asks for its code");
+            Ok(())
+        }
+        Command::User {
+            what: UserWhat::TotpReset { name, reason },
+        } => {
+            let st = safegrid::open(settings).await?;
+            let u = st
+                .store
+                .user_by_name(&name)
+                .await
+                .map_err(|_| anyhow::anyhow!("no account named {name}"))?;
+            let had = safegrid::app::totp::reset(&st, &u, &cli_actor(), &reason)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if had {
+                println!("second factor removed for {name}; it enrols again");
+            } else {
+                println!("{name} had no second factor");
             }
             Ok(())
         }

@@ -185,8 +185,13 @@ pub enum LoginRefused {
     RateLimited(u64),
     /// Locked after repeated failures; seconds to wait.
     Locked(u64),
-    /// Wrong username or password.
+    /// Wrong username or password, or a wrong or used second-factor code.
     Bad,
+    /// The password was right; the account has a second factor and no code came.
+    CodeRequired,
+    /// The password was right; the deployment requires a second factor of this role and the
+    /// account has none yet (`admin_totp_required`).
+    EnrolmentRequired,
     /// Storage failed.
     Error(AppError),
 }
@@ -211,6 +216,7 @@ pub async fn authenticate(
     st: &SharedState,
     username: &str,
     password: String,
+    code: Option<&str>,
     door: &'static str,
 ) -> Result<NewSession, LoginRefused> {
     let ip = safegrid_store::audit::current_ip().unwrap_or_default();
@@ -261,14 +267,43 @@ pub async fn authenticate(
         st.store.audit(&failed(account.as_ref(), why)).await?;
         return Err(LoginRefused::Bad);
     };
-    if !ok {
+    // The second factor, once the password passed: a wrong code counts as a failed login
+    // (towards the lockout) like a wrong password; a missing one only asks for it.
+    let factor = if ok {
+        Some(
+            crate::app::totp::check_login(st, user, code, now)
+                .await
+                .map_err(LoginRefused::Error)?,
+        )
+    } else {
+        None
+    };
+    match factor {
+        Some(crate::app::totp::LoginFactor::Missing) => {
+            st.store
+                .audit(&failed(Some(user), "second factor missing"))
+                .await?;
+            return Err(LoginRefused::CodeRequired);
+        }
+        Some(crate::app::totp::LoginFactor::NotEnrolled) => {
+            st.store
+                .audit(&failed(Some(user), "second factor not enrolled"))
+                .await?;
+            return Err(LoginRefused::EnrolmentRequired);
+        }
+        _ => {}
+    }
+    let wrong = if ok {
+        "wrong second-factor code"
+    } else {
+        "wrong password"
+    };
+    if !ok || matches!(factor, Some(crate::app::totp::LoginFactor::Wrong)) {
         let locked = st
             .store
             .login_failed(user.id, st.settings.lockout_failures, lock)
             .await?;
-        st.store
-            .audit(&failed(Some(user), "wrong password"))
-            .await?;
+        st.store.audit(&failed(Some(user), wrong)).await?;
         if let Some(until) = locked {
             st.store
                 .audit(&AuditEntry::new(

@@ -33,4 +33,5 @@ pub mod state;
 pub mod table;
 pub mod time;
 pub mod tokens;
+pub mod totp;
 pub mod view;

@@ -97,6 +97,9 @@ struct LoginBody {
     username: String,
     #[schema(format = Password)]
     password: String,
+    /// The 6-digit second-factor code (动态口令) of an account that enrolled one.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 fn user_json(u: &User) -> serde_json::Value {
@@ -131,7 +134,7 @@ async fn login(
             "must be at most 64 characters",
         ));
     }
-    let session = match authenticate(&st, &username, b.password, "api").await {
+    let session = match authenticate(&st, &username, b.password, b.totp.as_deref(), "api").await {
         Ok(s) => s,
         Err(LoginRefused::RateLimited(secs)) => {
             return Err(too_many(
@@ -152,6 +155,21 @@ async fn login(
                 crate::app::error::ErrorKind::Unauthorized,
                 "bad_credentials",
                 "wrong username or password",
+            ));
+        }
+        Err(LoginRefused::CodeRequired) => {
+            return Err(AppError::new(
+                crate::app::error::ErrorKind::Unauthorized,
+                "totp_required",
+                "this account logs in with a second factor: send the 6-digit code as `totp`",
+            ));
+        }
+        Err(LoginRefused::EnrolmentRequired) => {
+            return Err(AppError::new(
+                crate::app::error::ErrorKind::Unauthorized,
+                "totp_enrolment_required",
+                "administrators log in with a second factor and this account has none yet; \
+                 the security administrator enrols it (`safegrid user totp-enrol NAME`)",
             ));
         }
         Err(LoginRefused::Error(e)) => return Err(e),
@@ -212,8 +230,53 @@ async fn me(CurrentUser(u): CurrentUser, headers: HeaderMap) -> Json<serde_json:
     Json(v)
 }
 
+#[utoipa::path(get, path = "/api/v1/auth/totp", tag = "auth", summary = "The current account's second factor",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "Whether a second factor is on, required, or waiting for its code", body = schema::TotpStatus)))]
+async fn totp_status(
+    State(st): State<SharedState>,
+    CurrentUser(u): CurrentUser,
+) -> AppResult<Json<crate::app::totp::Status>> {
+    Ok(Json(crate::app::totp::status(&st, &u).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "auth",
+    summary = "Draw a second-factor secret to add to an authenticator app (confirm it with a code)",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The secret, shown once", body = schema::TotpEnrolment)))]
+async fn totp_start(
+    State(st): State<SharedState>,
+    CurrentUser(u): CurrentUser,
+) -> AppResult<Json<crate::app::totp::Enrolment>> {
+    Ok(Json(crate::app::totp::start(&st, &u, &u.username).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TotpCode)]
+struct TotpCodeBody {
+    /// The 6-digit code the app shows for the new secret.
+    code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "auth",
+    summary = "Confirm the drawn secret with its current code; every login then asks for a code",
+    security(("session" = []), ("bearer" = [])),
+    request_body(content = TotpCodeBody, content_type = "application/json"),
+    responses((status = 200, description = "The second factor is on", body = schema::TotpStatus),
+        (status = 422, description = "`code` is not the secret's current code")))]
+async fn totp_confirm(
+    State(st): State<SharedState>,
+    CurrentUser(u): CurrentUser,
+    ApiJson(b): ApiJson<TotpCodeBody>,
+) -> AppResult<Json<crate::app::totp::Status>> {
+    crate::app::totp::confirm(&st, &u, &b.code, chrono::Utc::now(), &u.username).await?;
+    Ok(Json(crate::app::totp::status(&st, &u).await?))
+}
+
 pub fn router() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
+        .routes(routes!(totp_status, totp_start))
+        .routes(routes!(totp_confirm))
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))

@@ -115,6 +115,25 @@ pub struct Done {
     pub ok: bool,
 }
 
+/// An account's second factor (动态口令).
+#[derive(ToSchema)]
+pub struct TotpStatus {
+    pub enabled: bool,
+    /// The deployment requires one of this account's role (`admin_totp_required`).
+    pub required: bool,
+    /// A secret was drawn and waits for its confirming code.
+    pub pending: bool,
+}
+
+/// A secret to add to an authenticator app, shown once.
+#[derive(ToSchema)]
+pub struct TotpEnrolment {
+    /// Base32, for typing in.
+    pub secret: String,
+    /// `otpauth://totp/…`, for a QR code.
+    pub otpauth_uri: String,
+}
+
 // Request bodies read into types of the application layer and the domain, which know nothing of
 // OpenAPI: their schemas are stated here, field for field (`app::service::CreateCase`,
 // `safegrid_domain::engine::ActionRequest`, `safegrid_domain::dispute::*`).

@@ -102,6 +102,61 @@ const STRINGS_MISSING: &str = "…";
 
 /// (key, zh-CN, en), sorted by key (a test checks).
 pub static STRINGS: &[(&str, &str, &str)] = &[
+    ("account.name", "姓名", "Name"),
+    ("account.role", "角色", "Role"),
+    ("account.title", "我的账号", "My account"),
+    (
+        "account.totp",
+        "两步验证（动态口令）",
+        "Two-step login (authenticator code)",
+    ),
+    (
+        "account.totp_code",
+        "验证器上显示的 6 位数字",
+        "The 6 digits the app shows",
+    ),
+    ("account.totp_confirm", "确认绑定", "Confirm"),
+    (
+        "account.totp_done",
+        "两步验证已开启：今后登录需填写动态口令",
+        "Two-step login is on: every login now asks for the app's code",
+    ),
+    (
+        "account.totp_off",
+        "未开启。开启后，登录时除密码外还需填写手机验证器上的动态口令",
+        "Off. Once on, logging in asks for your authenticator app's code as well as the password",
+    ),
+    (
+        "account.totp_on",
+        "已开启：登录时需填写动态口令",
+        "On: every login asks for the app's code",
+    ),
+    (
+        "account.totp_replace",
+        "更换密钥（换手机时）",
+        "Replace the secret (new phone)",
+    ),
+    (
+        "account.totp_required",
+        "本单位要求管理员开启两步验证，请立即绑定",
+        "Administrators must use two-step login here: enrol now",
+    ),
+    (
+        "account.totp_scan",
+        "用验证器应用（如 Google Authenticator、Microsoft Authenticator、阿里云 App）扫描二维码，或手动输入下面的密钥，然后填写它显示的 6 位数字",
+        "Scan the QR code with an authenticator app (Google Authenticator, Microsoft Authenticator, …) or type the key below, then enter the 6 digits it shows",
+    ),
+    ("account.totp_secret", "密钥：", "Key:"),
+    (
+        "account.totp_start",
+        "开启两步验证",
+        "Turn on two-step login",
+    ),
+    (
+        "account.totp_wrong",
+        "动态口令不正确，请核对手机时间后填写最新的 6 位数字",
+        "That code is not right: check the phone's clock and enter the newest 6 digits",
+    ),
     ("action.accept", "签收", "Accept"),
     ("action.acknowledge", "告知受理", "Acknowledge"),
     ("action.answer_re_review", "复核答复", "Answer re-review"),
@@ -741,8 +796,8 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("list.prev", "上一页", "Previous"),
     (
         "login.bad",
-        "用户名或密码错误",
-        "Wrong username or password",
+        "用户名、密码或动态口令错误",
+        "Wrong username, password or code",
     ),
     ("login.password", "密码", "Password"),
     ("login.submit", "登录", "Log in"),
@@ -751,6 +806,22 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "login.too_many",
         "尝试次数过多，请稍后再试",
         "Too many attempts; try again later",
+    ),
+    ("login.totp", "动态口令", "Two-factor code"),
+    (
+        "login.totp_enrol",
+        "管理员须使用动态口令登录，本账号尚未绑定，请联系安全管理员绑定",
+        "Administrators log in with a second factor and this account has none yet: ask the security administrator to enrol it",
+    ),
+    (
+        "login.totp_hint",
+        "已开启两步验证的账号填写验证器上的 6 位数字，其他账号留空",
+        "The 6 digits your authenticator app shows, if your account uses two-step login; otherwise leave empty",
+    ),
+    (
+        "login.totp_required",
+        "本账号已开启两步验证，请填写验证器上的 6 位动态口令",
+        "This account uses two-step login: enter the 6-digit code from your authenticator app",
     ),
     ("login.username", "用户名", "Username"),
     ("nav.admin", "管理", "Admin"),

@@ -8,6 +8,7 @@
 //! derivation from the short-lived `safegrid_csrf` cookie); no inline script or style (CSP
 //! `default-src 'self'`); everything escaped by askama.
 
+pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod campaigns;
@@ -36,6 +37,7 @@ pub fn router() -> Router<SharedState> {
         .merge(assets::router())
         .merge(public::router())
         .merge(staff::router())
+        .merge(account::router())
         .merge(dashboard::router())
         .merge(admin::router())
         .merge(photos::router())

@@ -61,6 +61,9 @@ struct LoginForm {
     csrf: String,
     username: String,
     password: String,
+    /// The second-factor code, for accounts that enrolled one.
+    #[serde(default)]
+    totp: Option<String>,
     next: Option<String>,
 }
 
@@ -86,14 +89,17 @@ async fn login_submit(
             return fail(&ctx, "login.bad");
         }
         // The API's rules exactly: one lockout, one audit, one rate limit for every way in.
-        let session = match authenticate(&st, &name, f.password.clone(), "web").await {
-            Ok(s) => s,
-            Err(LoginRefused::RateLimited(_) | LoginRefused::Locked(_)) => {
-                return fail(&ctx, "login.too_many");
-            }
-            Err(LoginRefused::Bad) => return fail(&ctx, "login.bad"),
-            Err(LoginRefused::Error(e)) => return Err(e.into()),
-        };
+        let session =
+            match authenticate(&st, &name, f.password.clone(), f.totp.as_deref(), "web").await {
+                Ok(s) => s,
+                Err(LoginRefused::RateLimited(_) | LoginRefused::Locked(_)) => {
+                    return fail(&ctx, "login.too_many");
+                }
+                Err(LoginRefused::CodeRequired) => return fail(&ctx, "login.totp_required"),
+                Err(LoginRefused::EnrolmentRequired) => return fail(&ctx, "login.totp_enrol"),
+                Err(LoginRefused::Bad) => return fail(&ctx, "login.bad"),
+                Err(LoginRefused::Error(e)) => return Err(e.into()),
+            };
         let cookie = session_cookie(&st, &headers, &session.secret);
         let next = match f.next.as_deref() {
             Some(n) if n != "/" && n != "/login" => safe_next(Some(n)),
