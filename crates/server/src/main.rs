@@ -1345,6 +1345,40 @@ async fn export_cases(
         ..Default::default()
     };
     let pb = indicatif::ProgressBar::new(0);
+    // An .xlsx file gets the workbook (typed columns, split into sheets of 1,048,575 rows).
+    if let Some(path) = out.as_ref().filter(|p| {
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
+    }) {
+        use safegrid::app::export::{CaseExport, XLSX_SHEET_ROWS, write_cases_xlsx};
+        let export = CaseExport::start(st, None, f.clone(), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let w = write_cases_xlsx(export, path, XLSX_SHEET_ROWS, |done, total| {
+            pb.set_length(total.max(done) as u64);
+            pb.set_position(done as u64);
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        pb.finish_and_clear();
+        cli_audit(
+            st,
+            "export.cases",
+            "cases",
+            None,
+            serde_json::json!({ "rows": w.rows, "format": "xlsx", "region": f.region_prefix }),
+        )
+        .await?;
+        if w.sheets > 1 {
+            eprintln!(
+                "exported {} cases in {} sheets (cases-1 …) of at most {XLSX_SHEET_ROWS} rows",
+                w.rows, w.sheets
+            );
+        } else {
+            eprintln!("exported {} cases", w.rows);
+        }
+        return Ok(());
+    }
     let (total, mut out) = safegrid::app::export::write_cases(
         st,
         None,

@@ -162,38 +162,28 @@ impl CaseExport {
         self.done
     }
 
-    /// The next piece of the CSV file (the first starts with a byte-order mark and the header),
-    /// or None at the end.
-    pub async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
+    /// The next page of rows as the viewer may see them, or None at the end.
+    pub async fn next_page(&mut self) -> AppResult<Option<Vec<CaseView>>> {
         if self.finished {
             return Ok(None);
         }
-        let (cases, head) = match self.first.take() {
-            Some(c) => (c, true),
-            None => (
+        let cases = match self.first.take() {
+            Some(c) => c,
+            None => {
                 self.st
                     .store
                     .list_cases(&self.f, &self.terminal)
                     .await?
-                    .cases,
-                false,
-            ),
+                    .cases
+            }
         };
-        let mut out = Vec::with_capacity(cases.len() * 256 + 512);
-        if head {
-            out.extend_from_slice(BOM);
-        }
-        let mut w = csv::Writer::from_writer(out);
-        if head {
-            w.write_record(CASE_COLUMNS).map_err(AppError::internal)?;
-        }
+        let mut views = Vec::with_capacity(cases.len());
         for c in &cases {
             let names = crate::app::pii::case_names(&self.st, c).await?;
-            let v = match &self.viewer {
+            views.push(match &self.viewer {
                 Some(u) => CaseView::named(&self.st, c, Some(u), &names),
                 None => CaseView::for_console(&self.st, c, &names),
-            };
-            w.write_record(case_row(&v)).map_err(AppError::internal)?;
+            });
         }
         self.done += cases.len() as i64;
         match cases.last() {
@@ -202,9 +192,137 @@ impl CaseExport {
             }
             _ => self.finished = true,
         }
+        Ok(Some(views))
+    }
+
+    /// The next piece of the CSV file (the first starts with a byte-order mark and the header),
+    /// or None at the end.
+    pub async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
+        let head = self.done == 0 && self.first.is_some();
+        let Some(views) = self.next_page().await? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(views.len() * 256 + 512);
+        if head {
+            out.extend_from_slice(BOM);
+        }
+        let mut w = csv::Writer::from_writer(out);
+        if head {
+            w.write_record(CASE_COLUMNS).map_err(AppError::internal)?;
+        }
+        for v in &views {
+            w.write_record(case_row(v)).map_err(AppError::internal)?;
+        }
         let out = w.into_inner().map_err(|e| AppError::internal(e.error()))?;
         Ok(Some(out))
     }
+}
+
+/// Data rows per XLSX sheet: a sheet holds 1,048,576 rows, the first of them the header. A
+/// larger export goes on in sheets `cases-2`, `cases-3` …, each with the header again.
+pub const XLSX_SHEET_ROWS: u32 = 1_048_575;
+
+/// Columns written as numbers, booleans and date-times in the XLSX (the rest are text).
+const NUMBER_COLUMNS: [&str; 4] = ["lat", "lon", "rework_count", "rating"];
+const DATE_COLUMNS: [&str; 6] = [
+    "created_at",
+    "registered_at",
+    "dispatched_at",
+    "handled_at",
+    "closed_at",
+    "due_at",
+];
+
+/// A stored time as Excel's date-time (Asia/Shanghai wall time, as the CSV shows it).
+fn excel_time(text: &str) -> Option<rust_xlsxwriter::ExcelDateTime> {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    rust_xlsxwriter::ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day() as u8)
+        .ok()?
+        .and_hms(t.hour() as u16, t.minute() as u8, t.second())
+        .ok()
+}
+
+/// What an XLSX export wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XlsxWritten {
+    pub rows: i64,
+    pub sheets: u32,
+}
+
+/// The whole export as an XLSX file at `path`, with typed columns (numbers, booleans, date-times),
+/// `sheet_rows` data rows per sheet at most (`XLSX_SHEET_ROWS`; smaller in tests). Rows go to
+/// the sheets' temporary files as they are read (constant memory: a page at a time), and the
+/// workbook is assembled at the end on a blocking thread. `progress(done, total)` after each page.
+pub async fn write_cases_xlsx(
+    mut export: CaseExport,
+    path: &std::path::Path,
+    sheet_rows: u32,
+    mut progress: impl FnMut(i64, i64),
+) -> AppResult<XlsxWritten> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("writing XLSX: {e}"));
+    let sheet_rows = sheet_rows.clamp(1, XLSX_SHEET_ROWS);
+    let mut wb = Workbook::new();
+    let head = Format::new().set_bold();
+    let when = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let (mut sheets, mut row) = (0u32, sheet_rows);
+    let new_sheet = |wb: &mut Workbook, sheets: &mut u32| -> AppResult<()> {
+        *sheets += 1;
+        let ws = wb.add_worksheet_with_constant_memory().map_err(err)?;
+        ws.set_name(format!("cases-{sheets}")).map_err(err)?;
+        for (c, name) in CASE_COLUMNS.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *name, &head)
+                .map_err(err)?;
+        }
+        Ok(())
+    };
+    while let Some(views) = export.next_page().await? {
+        for v in &views {
+            if row >= sheet_rows {
+                new_sheet(&mut wb, &mut sheets)?;
+                row = 0;
+            }
+            row += 1;
+            let ws = wb.worksheet_from_index(sheets as usize - 1).map_err(err)?;
+            let mut cells = case_row(v);
+            // An XLSX cell is never a formula unless written as one: the text as entered.
+            cells[21] = v.description.clone();
+            for (c, (name, text)) in CASE_COLUMNS.iter().zip(cells.iter()).enumerate() {
+                let c = c as u16;
+                if text.is_empty() {
+                    continue;
+                }
+                if NUMBER_COLUMNS.contains(name)
+                    && let Ok(x) = text.parse::<f64>()
+                {
+                    ws.write_number(row, c, x).map_err(err)?;
+                } else if DATE_COLUMNS.contains(name)
+                    && let Some(t) = excel_time(text)
+                {
+                    ws.write_datetime_with_format(row, c, &t, &when)
+                        .map_err(err)?;
+                } else if *name == "overdue" {
+                    ws.write_boolean(row, c, text == "true").map_err(err)?;
+                } else {
+                    ws.write_string(row, c, text).map_err(err)?;
+                }
+            }
+        }
+        progress(export.done(), export.total());
+    }
+    if sheets == 0 {
+        new_sheet(&mut wb, &mut sheets)?;
+    }
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || wb.save(&path))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(err)?;
+    Ok(XlsxWritten {
+        rows: export.done(),
+        sheets,
+    })
 }
 
 /// The whole export written to `out` (the CLI), `progress(done, total)` after each page. Returns
