@@ -460,17 +460,17 @@ async fn export_xlsx(
         .await?;
     let file = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
     enum Step {
-        Build(crate::app::export::CaseExport, tempfile::NamedTempFile),
+        Build(Box<crate::app::export::CaseExport>, tempfile::NamedTempFile),
         Send(tokio::fs::File, tempfile::NamedTempFile),
     }
     let chunks = futures_util::stream::unfold(
-        Some(Step::Build(export, file)),
+        Some(Step::Build(Box::new(export), file)),
         |state| async move {
             use tokio::io::AsyncReadExt;
             let (mut f, tmp) = match state? {
                 Step::Build(export, tmp) => {
                     let built = async {
-                        write_cases_xlsx(export, tmp.path(), XLSX_SHEET_ROWS, |_, _| {}).await?;
+                        write_cases_xlsx(*export, tmp.path(), XLSX_SHEET_ROWS, |_, _| {}).await?;
                         tokio::fs::File::open(tmp.path())
                             .await
                             .map_err(AppError::internal)
