@@ -52,6 +52,19 @@ pub struct Settings {
     /// the process; "full" also across a power loss or an OS crash (each commit waits for the
     /// disk). No effect on PostgreSQL, whose own `synchronous_commit` decides.
     pub sqlite_synchronous: String,
+    /// A map tile service as an XYZ template (`https://tiles.example/{z}/{x}/{y}.png`), empty by
+    /// default (the pages draw grids without a base map). Used only for the offline pages: the
+    /// service worker caches these tiles over the grid worker's own grids (docs/offline.md).
+    pub tile_url: String,
+    /// HTTPS served by safegrid itself (tls.rs): the certificate chain and its private key, PEM
+    /// files. Unset with `tls_self_signed = false`: plain HTTP (behind a TLS proxy, or local).
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// Serve HTTPS with a certificate safegrid makes once for `tls_hosts` (an intranet without
+    /// a real certificate), kept in the data directory and reused (docs/offline.md).
+    pub tls_self_signed: bool,
+    /// The host names and IP addresses a self-signed certificate is valid for.
+    pub tls_hosts: Vec<String>,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -105,6 +118,11 @@ impl Default for Settings {
             export_page_rows: 1000,
             metrics_listen: None,
             sqlite_synchronous: "normal".into(),
+            tile_url: String::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_hosts: vec!["localhost".into(), "127.0.0.1".into()],
         }
     }
 }
@@ -214,6 +232,17 @@ impl Settings {
         }
         if self.request_timeout_seconds == 0 || self.deadline_scan_seconds == 0 {
             bail!("request_timeout_seconds and deadline_scan_seconds: must be 1 or more");
+        }
+        crate::tls::check_settings(self)?;
+        let t = &self.tile_url;
+        if !t.is_empty()
+            && (!(t.starts_with("https://") || t.starts_with("http://"))
+                || !["{z}", "{x}", "{y}"].iter().all(|p| t.contains(p)))
+        {
+            bail!(
+                "tile_url: must be an http(s) XYZ template with {{z}}, {{x}} and {{y}} (got {:?})",
+                self.tile_url
+            );
         }
         let w = &self.score_weights;
         let sum = w.volume + w.close_rate + w.on_time_handling + w.no_rework;
