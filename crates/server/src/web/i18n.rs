@@ -771,11 +771,6 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("nav.skip", "跳到正文", "Skip to content"),
     ("nav.tasks", "今日任务", "Today's tasks"),
     ("nav.track", "进度查询", "Track"),
-    (
-        "overdue.title",
-        "超期与将到期案件",
-        "Overdue and nearly due",
-    ),
     ("offline.dismiss", "移除", "Remove"),
     ("offline.done", "已全部发送", "All sent"),
     ("offline.empty", "无", "None"),
@@ -845,6 +840,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "The server cannot be reached; retrying later",
     ),
     ("offline.waiting", "等待发送", "Waiting"),
+    (
+        "overdue.title",
+        "超期与将到期案件",
+        "Overdue and nearly due",
+    ),
     ("photo.alt", "现场照片", "Photo"),
     (
         "photo.too_large",
