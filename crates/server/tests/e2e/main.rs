@@ -719,6 +719,26 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     // The connection goes: the server stops.
     server.stop().await;
 
+    // First a report whose photo is over the limit (10 MB): it waits like any other.
+    let big = files.0.join("too-big.jpg");
+    let mut bytes = std::fs::read(&photo).unwrap();
+    bytes.resize(safegrid::app::photos::MAX_PHOTO_BYTES + 1024, 0);
+    std::fs::write(&big, bytes).unwrap();
+    s.go("/").await;
+    s.wait_css("#report-form[data-offline]").await;
+    s.fill("#lat", &lat.to_string()).await;
+    s.fill("#lon", &lon.to_string()).await;
+    s.click("input[name=category][value=C0301]").await;
+    s.fill("#description", "E2E 离线上报：照片太大").await;
+    s.b.c
+        .find(Locator::Css("#photos"))
+        .await
+        .unwrap()
+        .send_keys(&big.display().to_string())
+        .await
+        .unwrap();
+    let too_big = s.submit_offline("#report-form", "#submit-report").await;
+
     // She reports an overflowing bin with a photo; it waits on the phone.
     s.go("/").await;
     s.wait_css("#report-form[data-offline]").await;
@@ -736,8 +756,8 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     let id = s.submit_offline("#report-form", "#submit-report").await;
     // (A visit recorded offline — `/work/visits/new`, issue 29's visits — goes here the same way.)
     s.until(
-        "the header counts one waiting",
-        "document.querySelector('#outbox-count').textContent === '1' && !document.querySelector('#outbox-badge').hidden",
+        "the header counts two waiting",
+        "document.querySelector('#outbox-count').textContent === '2' && !document.querySelector('#outbox-badge').hidden",
     )
     .await;
     assert!(s.text("#outbox-waiting").await.contains("E2E 离线上报"));
@@ -760,6 +780,24 @@ async fn offline_story(app: &TestApp, b: &Browser) {
         "document.querySelector('#outbox-count').textContent === '0'",
     )
     .await;
+    // The oversized one was refused, its reason shown naming the photo; the other still went.
+    s.until(
+        "the refusal shown",
+        &format!(
+            "document.querySelector('#outbox-refused li[data-id=\"{too_big}\"] .outbox-refusal li[data-field=photo]')"
+        ),
+    )
+    .await;
+    assert!(
+        s.text(&format!("#outbox-refused li[data-id=\"{too_big}\"]"))
+            .await
+            .contains("照片"),
+        "the reason, in the page's language"
+    );
+    assert_eq!(
+        count_text(&server.state, stored, "E2E 离线上报：照片太大").await,
+        0
+    );
 
     // The same submission sent again (as a phone that never saw the answer would): still one.
     s.c()
@@ -797,15 +835,24 @@ async fn offline_story(app: &TestApp, b: &Browser) {
         .await,
         1
     );
+    // The list is redrawn whenever the worker reports: read the link in one step.
+    let link = format!("#outbox-sent li[data-id=\"{id}\"] a.outbox-result");
+    s.until(
+        "the link to the case",
+        &format!("document.querySelector('{link}')"),
+    )
+    .await;
     let case_url = s
-        .wait_css(&format!(
-            "#outbox-sent li[data-id=\"{id}\"] a.outbox-result"
-        ))
-        .await
-        .attr("href")
+        .c()
+        .execute(
+            &format!("return document.querySelector('{link}').getAttribute('href');"),
+            vec![],
+        )
         .await
         .unwrap()
-        .unwrap_or_default();
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
         case_url.starts_with(&format!("/work/cases/{id}")),
         "{case_url}"
