@@ -233,7 +233,7 @@ impl Settings {
         if self.request_timeout_seconds == 0 || self.deadline_scan_seconds == 0 {
             bail!("request_timeout_seconds and deadline_scan_seconds: must be 1 or more");
         }
-        crate::tls::check_settings(self)?;
+        check_tls(self)?;
         let t = &self.tile_url;
         if !t.is_empty()
             && (!(t.starts_with("https://") || t.starts_with("http://"))
@@ -346,6 +346,40 @@ impl Default for Open311Settings {
             read_limit: Rate::new(300, 100),
         }
     }
+}
+
+/// The checks of the TLS settings (tls.rs) a type cannot make.
+fn check_tls(s: &Settings) -> anyhow::Result<()> {
+    match (&s.tls_cert, &s.tls_key) {
+        (Some(_), None) => {
+            bail!("tls_key: required with tls_cert (the certificate's private key, PEM)")
+        }
+        (None, Some(_)) => bail!("tls_cert: required with tls_key (the certificate chain, PEM)"),
+        _ => {}
+    }
+    if s.tls_self_signed && s.tls_hosts.is_empty() {
+        bail!("tls_hosts: name at least one host name or IP address the phones use");
+    }
+    for h in &s.tls_hosts {
+        let ip = h.parse::<std::net::IpAddr>().is_ok();
+        let name = !h.is_empty()
+            && h.len() <= 253
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.*".contains(c));
+        if !ip && !name {
+            bail!("tls_hosts: {h:?} is not a host name or an IP address");
+        }
+    }
+    if !s.tls_self_signed
+        && let (Some(c), Some(k)) = (&s.tls_cert, &s.tls_key)
+    {
+        for (key, f) in [("tls_cert", c), ("tls_key", k)] {
+            if !std::path::Path::new(f).is_file() {
+                bail!("{key}: no file {f}");
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

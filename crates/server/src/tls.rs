@@ -27,40 +27,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const SERVER_CERT_DAYS: i64 = 800;
 const CA_DAYS: i64 = 3650;
 
-/// The checks of the TLS settings a type cannot make (part of `Settings::check`).
-pub fn check_settings(s: &Settings) -> anyhow::Result<()> {
-    match (&s.tls_cert, &s.tls_key) {
-        (Some(_), None) => {
-            bail!("tls_key: required with tls_cert (the certificate's private key, PEM)")
-        }
-        (None, Some(_)) => bail!("tls_cert: required with tls_key (the certificate chain, PEM)"),
-        _ => {}
-    }
-    if s.tls_self_signed && s.tls_hosts.is_empty() {
-        bail!("tls_hosts: name at least one host name or IP address the phones use");
-    }
-    for h in &s.tls_hosts {
-        let ip = h.parse::<std::net::IpAddr>().is_ok();
-        let name = !h.is_empty()
-            && h.len() <= 253
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-.*".contains(c));
-        if !ip && !name {
-            bail!("tls_hosts: {h:?} is not a host name or an IP address");
-        }
-    }
-    if !s.tls_self_signed
-        && let (Some(c), Some(k)) = (&s.tls_cert, &s.tls_key)
-    {
-        for (key, f) in [("tls_cert", c), ("tls_key", k)] {
-            if !Path::new(f).is_file() {
-                bail!("{key}: no file {f}");
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Whether the server answers HTTPS.
 pub fn enabled(s: &Settings) -> bool {
     s.tls_self_signed || s.tls_cert.is_some()
@@ -375,32 +341,17 @@ mod tests {
             tls_cert: Some("/nonexistent/cert.pem".into()),
             ..Settings::default()
         };
-        assert!(
-            check_settings(&s)
-                .unwrap_err()
-                .to_string()
-                .starts_with("tls_key")
-        );
+        assert!(s.check().unwrap_err().to_string().starts_with("tls_key"));
         let s = Settings {
             tls_cert: Some("/nonexistent/cert.pem".into()),
             tls_key: Some("/nonexistent/key.pem".into()),
             ..Settings::default()
         };
-        assert!(
-            check_settings(&s)
-                .unwrap_err()
-                .to_string()
-                .starts_with("tls_cert")
-        );
+        assert!(s.check().unwrap_err().to_string().starts_with("tls_cert"));
         let s = Settings {
             tls_hosts: vec!["bad host".into()],
             ..Settings::default()
         };
-        assert!(
-            check_settings(&s)
-                .unwrap_err()
-                .to_string()
-                .starts_with("tls_hosts")
-        );
+        assert!(s.check().unwrap_err().to_string().starts_with("tls_hosts"));
     }
 }
