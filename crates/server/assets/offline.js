@@ -76,7 +76,7 @@
     ev.preventDefault();
     var go = function () { HTMLFormElement.prototype.submit.call(f); };
     tx('titles', 'readwrite', function (s) {
-      return s.put({ id: c.value, title: what, page: location.pathname + location.search, at: Date.now() });
+      return s.put({ id: c.value, title: what, page: location.pathname + location.search, user: body.getAttribute('data-user'), at: Date.now() });
     }).then(go, go);
   }, false);
 
@@ -140,7 +140,8 @@
         if (i.tries) { meta += ' · ' + t('tries') + ' ' + i.tries; }
         li.appendChild(el('p', 'status', meta));
         if (status === 'waiting' && i.note) {
-          li.appendChild(el('p', 'hint outbox-note', t(i.note === 'login' ? 'login' : 'unreachable')));
+          var note = { login: 'login', other: 'other' }[i.note] || 'unreachable';
+          li.appendChild(el('p', 'hint outbox-note', t(note) + (note === 'other' && i.user ? ' (' + i.user + ')' : '')));
         }
         if (status === 'refused' && i.refusal) {
           var why = el('ul', 'outbox-refusal field-error');

@@ -132,6 +132,7 @@ function submit(req) {
             fields: fields,
             title: t ? t.title : new URL(copy.url).pathname,
             page: t ? t.page : '',
+            user: t ? t.user : null,
             created: Date.now(),
             status: 'waiting',
             tries: 0
@@ -171,14 +172,16 @@ function flush() {
   return flushing;
 }
 
-/* The session's current form token: a queued form keeps the one of the page it was filled on,
- * which a new login (after the session ran out) replaced. `null` when logged out. */
+/* The session's current form token and account: a queued form keeps the token of the page it
+ * was filled on, which a new login (after the session ran out) replaced; and it is sent only under
+ * the account that filled it in (another may use the phone meanwhile). `null` when logged out. */
 function freshToken() {
   return fetch('/work/outbox', { credentials: 'same-origin', headers: { 'X-Safegrid-Offline': '1' } }).then(function (r) {
     if (!r.ok || r.redirected) { return null; }
     return r.text().then(function (html) {
       var m = html.match(/"X-CSRF-Token": "([^"]+)"/);
-      return m ? m[1] : null;
+      var u = html.match(/data-user="([^"]*)"/);
+      return m ? { token: m[1], user: u ? u[1] : null } : null;
     });
   });
 }
@@ -188,18 +191,19 @@ function sendAll() {
     return all(d, 'outbox').then(function (items) {
       var waiting = items.filter(function (i) { return i.status === 'waiting'; });
       if (!waiting.length) { return; }
-      return freshToken().then(function (token) {
-        if (!token) {
-          waiting.forEach(function (i) { i.note = 'login'; });
-          return Promise.all(waiting.map(function (i) { return put(d, 'outbox', i); }));
-        }
+      return freshToken().then(function (session) {
+        var others = waiting.filter(function (i) { return !session || (i.user && i.user !== session.user); });
+        others.forEach(function (i) { i.note = session ? 'other' : 'login'; });
+        var mine = waiting.filter(function (i) { return others.indexOf(i) < 0; });
         // One at a time, oldest first; the server gone again stops the round.
-        return waiting.sort(function (a, b) { return a.created - b.created; }).reduce(function (p, item) {
-          return p.then(function (go) {
-            if (go === false) { return false; }
-            return sendOne(d, item, token);
-          });
-        }, Promise.resolve(true));
+        return Promise.all(others.map(function (i) { return put(d, 'outbox', i); })).then(function () {
+          return mine.sort(function (a, b) { return a.created - b.created; }).reduce(function (p, item) {
+            return p.then(function (go) {
+              if (go === false) { return false; }
+              return sendOne(d, item, session.token);
+            });
+          }, Promise.resolve(true));
+        });
       }, function () {
         waiting.forEach(function (i) { i.note = 'unreachable'; });
         return Promise.all(waiting.map(function (i) { i.tries += 1; return put(d, 'outbox', i); }));

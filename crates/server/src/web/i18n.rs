@@ -798,6 +798,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
         "This browser cannot keep forms offline (HTTPS is needed)",
     ),
     ("offline.open", "查看", "Open"),
+    (
+        "offline.other_account",
+        "由另一个账号填写：请用该账号登录后发送",
+        "Filled in under another account: log in as it to send",
+    ),
     ("offline.outbox", "待发送", "Outbox"),
     ("offline.photos", "照片", "photos"),
     (
