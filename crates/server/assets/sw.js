@@ -216,7 +216,12 @@ function sendOne(d, item, token) {
   var fd = new FormData();
   item.fields.forEach(function (f) {
     var v = f[0] === 'csrf' ? token : f[1];
-    if (v instanceof Blob) { fd.append(f[0], v, v.name || 'photo'); } else { fd.append(f[0], v); }
+    if (v instanceof Blob) {
+      // A file input left empty is sent as no file at all (an empty unnamed part is not a photo).
+      if (v.size > 0) { fd.append(f[0], v, v.name || 'photo.jpg'); }
+    } else {
+      fd.append(f[0], v);
+    }
   });
   item.tries += 1;
   return fetch(item.url, {

@@ -10,7 +10,7 @@
 mod helpers;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use helpers::{Backend, PASSWORD, TestApp, spawn_app};
+use helpers::{Backend, PASSWORD, TestApp, act_ok, login, post, spawn_app};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -716,8 +716,56 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     )
     .await;
 
+    // A case of her grid waits for her verification; she opens it while she still has a signal.
+    let api = |path: &str| format!("{}{path}", app.base);
+    let (gw, disp, handler) = (
+        login(app, "demo-gridworker").await,
+        login(app, "demo-dispatcher").await,
+        login(app, "demo-handler").await,
+    );
+    let (status, case) = post(
+        &gw,
+        api("/api/v1/cases"),
+        json!({"category": "C0102", "description": "E2E 井盖破损待核查", "lat": lat, "lon": lon}),
+    )
+    .await;
+    assert!(status.is_success(), "{case}");
+    let case_id = case["id"].as_str().unwrap().to_string();
+    act_ok(app, &disp, &case_id, json!({"action": "register"})).await;
+    act_ok(
+        app,
+        &disp,
+        &case_id,
+        json!({"action": "dispatch", "department": "330502-cgj"}),
+    )
+    .await;
+    act_ok(app, &handler, &case_id, json!({"action": "accept"})).await;
+    act_ok(
+        app,
+        &handler,
+        &case_id,
+        json!({"action": "handle", "note": "已更换。"}),
+    )
+    .await;
+    s.go(&format!("/work/cases/{case_id}")).await;
+    s.wait_css("#form-verify[data-offline]").await;
+
     // The connection goes: the server stops.
     server.stop().await;
+
+    // Offline, she passes the verification; it waits. Meanwhile the command center (on its own
+    // connection) verifies and closes the case.
+    s.go(&format!("/work/cases/{case_id}")).await;
+    s.click("#verify-pass").await;
+    let verify = s.submit_offline("#form-verify", "#do-verify").await;
+    act_ok(
+        app,
+        &disp,
+        &case_id,
+        json!({"action": "verify", "passed": true}),
+    )
+    .await;
+    act_ok(app, &disp, &case_id, json!({"action": "close"})).await;
 
     // First a report whose photo is over the limit (10 MB): it waits like any other.
     let big = files.0.join("too-big.jpg");
@@ -756,8 +804,8 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     let id = s.submit_offline("#report-form", "#submit-report").await;
     // (A visit recorded offline — `/work/visits/new`, issue 29's visits — goes here the same way.)
     s.until(
-        "the header counts two waiting",
-        "document.querySelector('#outbox-count').textContent === '2' && !document.querySelector('#outbox-badge').hidden",
+        "the header counts three waiting",
+        "document.querySelector('#outbox-count').textContent === '3' && !document.querySelector('#outbox-badge').hidden",
     )
     .await;
     assert!(s.text("#outbox-waiting").await.contains("E2E 离线上报"));
@@ -797,6 +845,29 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     assert_eq!(
         count_text(&server.state, stored, "E2E 离线上报：照片太大").await,
         0
+    );
+    // The verification arrived after the case was closed: refused, the state named, nothing applied.
+    s.until(
+        "the late verification refused",
+        &format!(
+            "document.querySelector('#outbox-refused li[data-id=\"{verify}\"] .outbox-refusal[data-http=\"409\"][data-state=closed]')"
+        ),
+    )
+    .await;
+    assert!(
+        s.text(&format!("#outbox-refused li[data-id=\"{verify}\"]"))
+            .await
+            .contains("已结案")
+    );
+    assert_eq!(
+        count_text(
+            &server.state,
+            "SELECT COUNT(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.description = $1 AND e.action = 'verify'",
+            "E2E 井盖破损待核查"
+        )
+        .await,
+        1,
+        "only the command center's verification"
     );
 
     // The same submission sent again (as a phone that never saw the answer would): still one.
