@@ -809,6 +809,11 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     )
     .await;
     assert!(s.text("#outbox-waiting").await.contains("E2E 离线上报"));
+    s.until(
+        "the outbox, badge shown, without sideways scrolling on a phone",
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
     let stored = "SELECT COUNT(*) FROM cases WHERE description = $1";
     assert_eq!(
         count_text(&server.state, stored, "E2E 离线上报：垃圾箱满溢").await,
