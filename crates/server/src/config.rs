@@ -58,6 +58,19 @@ pub struct Settings {
     /// Administrators must log in with a second factor (TOTP, 等保 2.0); an administrator without
     /// one is refused until enrolled (`safegrid user totp-enrol NAME`). Other accounts may enrol.
     pub admin_totp_required: bool,
+    /// A map tile service as an XYZ template (`https://tiles.example/{z}/{x}/{y}.png`), empty by
+    /// default (the pages draw grids without a base map). Used only for the offline pages: the
+    /// service worker caches these tiles over the grid worker's own grids (docs/offline.md).
+    pub tile_url: String,
+    /// HTTPS served by safegrid itself (tls.rs): the certificate chain and its private key, PEM
+    /// files. Unset with `tls_self_signed = false`: plain HTTP (behind a TLS proxy, or local).
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// Serve HTTPS with a certificate safegrid makes once for `tls_hosts` (an intranet without
+    /// a real certificate), kept in the data directory and reused (docs/offline.md).
+    pub tls_self_signed: bool,
+    /// The host names and IP addresses a self-signed certificate is valid for.
+    pub tls_hosts: Vec<String>,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -113,6 +126,11 @@ impl Default for Settings {
             sqlite_synchronous: "normal".into(),
             audit_retention_days: 180,
             admin_totp_required: false,
+            tile_url: String::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_hosts: vec!["localhost".into(), "127.0.0.1".into()],
         }
     }
 }
@@ -229,6 +247,17 @@ impl Settings {
         if self.request_timeout_seconds == 0 || self.deadline_scan_seconds == 0 {
             bail!("request_timeout_seconds and deadline_scan_seconds: must be 1 or more");
         }
+        check_tls(self)?;
+        let t = &self.tile_url;
+        if !t.is_empty()
+            && (!(t.starts_with("https://") || t.starts_with("http://"))
+                || !["{z}", "{x}", "{y}"].iter().all(|p| t.contains(p)))
+        {
+            bail!(
+                "tile_url: must be an http(s) XYZ template with {{z}}, {{x}} and {{y}} (got {:?})",
+                self.tile_url
+            );
+        }
         let w = &self.score_weights;
         let sum = w.volume + w.close_rate + w.on_time_handling + w.no_rework;
         if [w.volume, w.close_rate, w.on_time_handling, w.no_rework]
@@ -331,6 +360,40 @@ impl Default for Open311Settings {
             read_limit: Rate::new(300, 100),
         }
     }
+}
+
+/// The checks of the TLS settings (tls.rs) a type cannot make.
+fn check_tls(s: &Settings) -> anyhow::Result<()> {
+    match (&s.tls_cert, &s.tls_key) {
+        (Some(_), None) => {
+            bail!("tls_key: required with tls_cert (the certificate's private key, PEM)")
+        }
+        (None, Some(_)) => bail!("tls_cert: required with tls_key (the certificate chain, PEM)"),
+        _ => {}
+    }
+    if s.tls_self_signed && s.tls_hosts.is_empty() {
+        bail!("tls_hosts: name at least one host name or IP address the phones use");
+    }
+    for h in &s.tls_hosts {
+        let ip = h.parse::<std::net::IpAddr>().is_ok();
+        let name = !h.is_empty()
+            && h.len() <= 253
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.*".contains(c));
+        if !ip && !name {
+            bail!("tls_hosts: {h:?} is not a host name or an IP address");
+        }
+    }
+    if !s.tls_self_signed
+        && let (Some(c), Some(k)) = (&s.tls_cert, &s.tls_key)
+    {
+        for (key, f) in [("tls_cert", c), ("tls_key", k)] {
+            if !std::path::Path::new(f).is_file() {
+                bail!("{key}: no file {f}");
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

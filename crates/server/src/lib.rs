@@ -14,6 +14,7 @@ pub mod metrics_listener;
 pub mod open311;
 pub mod ratelimit;
 pub mod routes;
+pub mod tls;
 pub mod web;
 
 use anyhow::Context;
@@ -74,13 +75,26 @@ pub async fn serve(
             }
         });
     }
+    let tls = tls::load(&state.settings)?;
     let app = routes::app(state);
-    // Peer addresses reach the handlers (per-address rate limits).
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP");
+    let served = if let Some(tls) = tls {
+        tracing::info!(
+            sha256 = %tls.fingerprint,
+            ca = ?tls.ca_file,
+            ca_sha256 = ?tls.ca_fingerprint,
+            "serving HTTPS; the server certificate's fingerprint"
+        );
+        tls::serve(app, listener, tls.config, shutdown)
+            .await
+            .context("serving HTTPS")
+    } else {
+        // Peer addresses reach the handlers (per-address rate limits).
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    };
     background.shutdown().await;
     served
 }

@@ -527,8 +527,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             let addr = listener.local_addr()?;
+            let scheme = safegrid::tls::scheme(&st.settings);
             println!(
-                "safegrid is serving on http://{addr}/  (API docs: http://{addr}/api/docs, database: {})",
+                "safegrid is serving on {scheme}://{addr}/  (API docs: {scheme}://{addr}/api/docs, database: {})",
                 safegrid::redact(&st.settings.database)
             );
             std::io::stdout().flush().ok();
@@ -691,6 +692,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut shown = settings.clone();
                 shown.database = safegrid::redact(&shown.database);
                 println!("{}", toml::to_string(&shown)?);
+                // The certificate is read (a self-signed one made) now, not at the first phone.
+                if let Some(t) = safegrid::tls::load(&settings)? {
+                    println!("# HTTPS: server certificate SHA-256 {}", t.fingerprint);
+                    if let (Some(ca), Some(fp)) = (&t.ca_file, &t.ca_fingerprint) {
+                        println!("# phones install {} (SHA-256 {fp})", ca.display());
+                    }
+                }
                 let missing =
                     safegrid::app::backup::sqlite_file(&settings.database).filter(|f| !f.exists());
                 if let (true, Some(f)) = (connect, &missing) {

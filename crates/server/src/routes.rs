@@ -162,7 +162,7 @@ pub fn app(state: SharedState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("content-security-policy"),
-            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
+            content_security_policy(&state.settings.tile_url),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("referrer-policy"),
@@ -188,4 +188,24 @@ pub fn app(state: SharedState) -> Router {
             request_context,
         ))
         .with_state(state)
+}
+
+/// `default-src 'self'`, and where a tile service is configured (`tile_url`) its origin for
+/// images (the map) and fetches (the service worker keeping tiles for offline use).
+fn content_security_policy(tile_url: &str) -> HeaderValue {
+    const STRICT: &str = "default-src 'self'; frame-ancestors 'none'";
+    let origin: String = tile_url
+        .splitn(4, '/')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join("/");
+    if tile_url.is_empty() || origin.len() < 10 {
+        return HeaderValue::from_static(STRICT);
+    }
+    // `{s}` (a subdomain letter) becomes a wildcard; other placeholders sit in the path.
+    let origin = origin.replace("{s}", "*");
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; img-src 'self' data: {origin}; connect-src 'self' {origin}; frame-ancestors 'none'"
+    ))
+    .unwrap_or(HeaderValue::from_static(STRICT))
 }

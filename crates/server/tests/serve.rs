@@ -122,6 +122,59 @@ fn the_log_lines_of_a_request_carry_its_id() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// HTTPS by safegrid itself with a certificate it makes (`tls_self_signed`): `config check` makes
+/// and names it, `serve` says https, answers a client trusting only the made authority, and stops
+/// on SIGTERM like the plain listener.
+#[test]
+fn https_with_a_made_certificate_from_config_check_to_sigterm() {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let (dir, mut child, addr) = serve_with(|cmd| {
+        cmd.env("SAFEGRID__TLS_SELF_SIGNED", "true")
+            .stderr(Stdio::inherit());
+    });
+    let check = Command::new(env!("CARGO_BIN_EXE_safegrid"))
+        .arg("--config")
+        .arg(dir.join("serve.toml"))
+        .args(["config", "check"])
+        .env("SAFEGRID__TLS_SELF_SIGNED", "true")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{printed}");
+    assert!(
+        printed.contains("# HTTPS: server certificate SHA-256 "),
+        "{printed}"
+    );
+    assert!(printed.contains("tls/ca.pem"), "{printed}");
+
+    let pem = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(safegrid::tls::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, TcpStream::connect(&addr).unwrap());
+    write!(
+        tls,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = tls.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let (status, _) = terminate(&mut child);
+    assert!(status.success(), "exit status {status:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Starts `safegrid serve` on a new SQLite file in a folder of its own; returns the folder, the
 /// process and the address it serves on.
 fn serve() -> (PathBuf, Child, String) {
@@ -153,7 +206,7 @@ fn serve_with(adjust: impl FnOnce(&mut Command)) -> (PathBuf, Child, String) {
         .lines()
         .map_while(Result::ok)
         .find_map(|line| {
-            let rest = line.split("serving on http://").nth(1)?;
+            let rest = line.split("serving on ").nth(1)?.split("://").nth(1)?;
             rest.split('/').next().map(str::to_string)
         })
         .expect("the server printed where it serves");

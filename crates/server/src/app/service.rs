@@ -52,6 +52,11 @@ pub struct CreateCase {
     /// The petition record (channel, agent), required with `"type": "petition"`.
     #[serde(default)]
     pub petition: Option<safegrid_domain::dispute::NewPetition>,
+    /// The phone's id of an offline submission (UUIDv7, made when the form was shown): it becomes
+    /// the case's id, so a retry of the same submission answers the case it made instead of a
+    /// second one (`AppState::create_case_once`). Set in code by a face, for staff accounts only.
+    #[serde(skip)]
+    pub client_id: Option<Uuid>,
 }
 
 /// The reporter's contact, kept only as long as a call-back needs it.
@@ -168,6 +173,77 @@ impl AppState {
         user: Option<&User>,
         now: DateTime<Utc>,
     ) -> AppResult<Case> {
+        Ok(self.create_case_once(input, user, now).await?.0)
+    }
+
+    /// The case a retried offline submission already made: the case whose id is the phone's
+    /// `client_id`, if this account made it. An id taken by anything else is refused naming
+    /// `client_id` (a phone never reuses one; this is a forged or broken submission).
+    async fn replayed_case(&self, id: Uuid, user: &User) -> AppResult<Option<Case>> {
+        let case = match self.store.case(id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let first = self.store.events(&case).await?;
+        if first.first().and_then(|e| e.actor_id) == Some(user.id) {
+            Ok(Some(case))
+        } else {
+            Err(AppError::invalid(
+                "client_id",
+                "this id belongs to another submission; the form makes a new one when shown",
+            ))
+        }
+    }
+
+    /// [`Self::create_case`] that also says whether the case was made before, by an earlier
+    /// copy of the same offline submission (same `client_id`): then nothing is written again.
+    pub async fn create_case_once(
+        &self,
+        mut input: CreateCase,
+        user: Option<&User>,
+        now: DateTime<Utc>,
+    ) -> AppResult<(Case, bool)> {
+        // Only an account's submissions are replayed: a resident's form has no outbox, and an
+        // id known to someone else must not lead them to a case.
+        let client = match (input.client_id.take(), user) {
+            (Some(id), Some(u)) if u.role != Role::Citizen => {
+                if id.get_version_num() != 7 {
+                    return Err(AppError::invalid(
+                        "client_id",
+                        "must be a UUID version 7 (made by the page when the form is shown)",
+                    ));
+                }
+                if let Some(c) = self.replayed_case(id, u).await? {
+                    return Ok((c, true));
+                }
+                Some((id, u))
+            }
+            _ => None,
+        };
+        match self
+            .create_case_inner(input, user, client.map(|c| c.0), now)
+            .await
+        {
+            Ok(c) => Ok((c, false)),
+            // Two copies at once: the one that lost the race answers the winner's case.
+            Err(e) => match client {
+                Some((id, u)) => match self.replayed_case(id, u).await {
+                    Ok(Some(c)) => Ok((c, true)),
+                    _ => Err(e),
+                },
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn create_case_inner(
+        &self,
+        input: CreateCase,
+        user: Option<&User>,
+        id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Case> {
         let cats = self.categories();
         let cat_code = input.category.trim();
         if cat_code.is_empty() {
@@ -280,7 +356,7 @@ impl AppState {
         };
         let needs_grid = grid_code.is_none();
         let new = NewCase {
-            id: Uuid::now_v7(),
+            id: id.unwrap_or_else(Uuid::now_v7),
             county_code,
             number: None,
             tracking_code: tracking_code(&mut rand::rng()),
@@ -334,6 +410,21 @@ impl AppState {
         expected_version: Option<i64>,
         now: DateTime<Utc>,
     ) -> AppResult<Case> {
+        self.act_noting(case, cmd, actor, expected_version, None, now)
+            .await
+    }
+
+    /// [`Self::act`], with facts of the channel added to the history entry's data (the phone's
+    /// `client_id` of an offline submission, by which a retry finds that it was applied).
+    pub async fn act_noting(
+        &self,
+        case: &Case,
+        cmd: &Command,
+        actor: &Actor,
+        expected_version: Option<i64>,
+        data: Option<serde_json::Map<String, serde_json::Value>>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Case> {
         if let Some(v) = expected_version
             && v != case.version
         {
@@ -349,7 +440,10 @@ impl AppState {
             .with_extra(serde_json::json!({ "version": case.version, "state": case.status })));
         }
         self.check_references(case, &cmd.action, actor).await?;
-        let applied = self.apply(case, cmd, actor, now)?;
+        let mut applied = self.apply(case, cmd, actor, now)?;
+        if let (Some(extra), Some(d)) = (data, applied.event.data.as_object_mut()) {
+            d.extend(extra);
+        }
         self.commit(case, &applied, actor, vec![], now).await
     }
 

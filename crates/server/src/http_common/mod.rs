@@ -29,10 +29,12 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The session cookie for a new session (`Secure` behind a TLS-terminating proxy).
 pub fn session_cookie(st: &SharedState, headers: &HeaderMap, secret: &str) -> String {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    // Served over HTTPS by safegrid itself (tls.rs), or behind a proxy that says so.
+    let secure = crate::tls::enabled(&st.settings)
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"));
     format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         st.settings.session_absolute_hours * 3600,

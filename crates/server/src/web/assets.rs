@@ -25,6 +25,7 @@ static FILES: &[(&str, &[u8])] = &[
     asset!("app.js"),
     asset!("campaigns.js"),
     asset!("favicon.svg"),
+    asset!("offline.js"),
     asset!("icons/bin.svg"),
     asset!("icons/building.svg"),
     asset!("icons/fire.svg"),
@@ -48,6 +49,16 @@ static FILES: &[(&str, &[u8])] = &[
     asset!("vendor/htmx-2.0.11/htmx.min.js"),
     asset!("vendor/echarts-5.6.0/echarts.min.js"),
 ];
+
+/// Every embedded file's path under /assets/ (the service worker keeps them all).
+pub fn paths() -> impl Iterator<Item = &'static str> {
+    FILES.iter().map(|(p, _)| *p)
+}
+
+/// Every embedded file with its bytes (the service worker's version is their digest).
+pub fn files() -> &'static [(&'static str, &'static [u8])] {
+    FILES
+}
 
 fn content_type(path: &str) -> &'static str {
     match path.rsplit('.').next() {

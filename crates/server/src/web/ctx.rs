@@ -29,6 +29,9 @@ pub struct Ctx {
     pub here: String,
     /// A fresh `safegrid_csrf` cookie to set with the response.
     new_csrf_cookie: Option<String>,
+    /// The map tile template (`tile_url`), empty for none: the maps' base layer, which the
+    /// service worker keeps for offline use (web/offline.rs).
+    pub tiles: String,
 }
 
 impl Ctx {
@@ -219,6 +222,7 @@ impl FromRequestParts<SharedState> for Ctx {
                         csrf: String::new(),
                         here,
                         new_csrf_cookie: None,
+                        tiles: String::new(),
                     };
                     return Err(WebError::Internal.into_page(&ctx));
                 }
@@ -243,6 +247,7 @@ impl FromRequestParts<SharedState> for Ctx {
             csrf,
             here,
             new_csrf_cookie,
+            tiles: st.settings.tile_url.clone(),
         })
     }
 }

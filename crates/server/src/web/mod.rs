@@ -16,6 +16,7 @@ pub mod ctx;
 pub mod dashboard;
 pub mod geo;
 pub mod i18n;
+pub mod offline;
 pub mod photos;
 pub mod places;
 pub mod places_import;
@@ -44,6 +45,7 @@ pub fn router() -> Router<SharedState> {
         .merge(places::router())
         .merge(geo::router())
         .merge(campaigns::router())
+        .merge(offline::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }

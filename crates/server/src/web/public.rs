@@ -301,9 +301,10 @@ fn parse_coord(s: &str) -> Option<f64> {
 async fn report_submit(
     State(st): State<SharedState>,
     ctx: Ctx,
+    super::offline::Replay(replay): super::offline::Replay,
     WebMultipart(mp): WebMultipart,
 ) -> Response {
-    let r = report_inner(&st, &ctx, mp).await;
+    let r = report_inner(&st, &ctx, mp, replay).await;
     respond(&ctx, r)
 }
 
@@ -319,7 +320,7 @@ const REPORT_FIELDS: [&str; 8] = [
     "reporter.phone",
 ];
 
-async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
+async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart, replay: bool) -> Page {
     // The token and the rate limit before any photo is read or decoded.
     let admit = || {
         if ctx.user.is_none() {
@@ -379,12 +380,26 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
             })
         },
         channel: if staff { None } else { Some("web".into()) },
+        // The phone's id (offline outbox): the same submission twice makes one case.
+        client_id: match data.get("client_id").trim() {
+            "" => None,
+            s => match uuid::Uuid::parse_str(s) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    errors.add("form", ctx.lang.field_error("client_id", "must be a UUID"));
+                    None
+                }
+            },
+        },
         ..Default::default()
     };
     let created = if errors.any() {
         None
     } else {
-        match st.create_case(input, ctx.user.as_ref(), Utc::now()).await {
+        match st
+            .create_case_once(input, ctx.user.as_ref(), Utc::now())
+            .await
+        {
             Ok(c) => Some(c),
             Err(e) if e.kind.is_client_error() => {
                 errors.api_within(ctx.lang, &e, &REPORT_FIELDS);
@@ -393,7 +408,14 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
             Err(e) => return Err(e.into()),
         }
     };
-    let Some(case) = created else {
+    let Some((case, replayed)) = created else {
+        if replay {
+            return Ok(super::offline::refusal(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &errors.0,
+                None,
+            ));
+        }
         let page = ReportPage {
             ctx: ctx.clone(),
             groups: category_groups(st, ctx.lang),
@@ -404,7 +426,10 @@ async fn report_inner(st: &SharedState, ctx: &Ctx, mp: Multipart) -> Page {
         };
         return Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    photos::store(st, &case, "report", ctx.user.as_ref(), data.photos).await?;
+    // A retry stores its photos only if the first copy stopped before storing any.
+    if !replayed || photos::list(st, &case).await?.is_empty() {
+        photos::store(st, &case, "report", ctx.user.as_ref(), data.photos).await?;
+    }
     if staff {
         return Ok(see_other(&format!("/work/cases/{}?created=1", case.id)));
     }

@@ -871,10 +871,31 @@ fn opt(s: String) -> Option<String> {
     if t.is_empty() { None } else { Some(t) }
 }
 
+/// A refused action: the case page with the errors, or for a replay of the phone's outbox the
+/// refusal it reads (`offline::refusal`).
+async fn refuse(
+    st: &SharedState,
+    ctx: &Ctx,
+    id: &str,
+    errors: FormErrors,
+    action: String,
+    replay: bool,
+) -> Page {
+    if replay {
+        return Ok(super::offline::refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &errors.0,
+            None,
+        ));
+    }
+    case_page_inner(st, ctx, id, errors, action, false).await
+}
+
 async fn act(
     State(st): State<SharedState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    super::offline::Replay(replay): super::offline::Replay,
     WebMultipart(mp): WebMultipart,
 ) -> Response {
     let r = async {
@@ -886,9 +907,44 @@ async fn act(
         let mut errors = FormErrors::default();
         if let Some(e) = &data.photo_error {
             errors.add("photo", e.clone());
-            return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+            return refuse(&st, &ctx, &id, errors, action, replay).await;
         }
-        let version = data.get("version").trim().parse::<i64>().ok();
+        // The phone's id of this submission: a retry that finds it in the history was applied.
+        let client_id = match data.get("client_id").trim() {
+            "" => None,
+            s => match Uuid::parse_str(s) {
+                Ok(u) => Some(u),
+                Err(_) => {
+                    errors.add("form", ctx.lang.field_error("client_id", "must be a UUID"));
+                    return refuse(&st, &ctx, &id, errors, action, replay).await;
+                }
+            },
+        };
+        let done = |case: &Case| {
+            see_other(&format!(
+                "/work/cases/{}?done={}",
+                case.id,
+                urlencode(&action)
+            ))
+        };
+        if let Some(cid) = client_id
+            && super::offline::applied_before(&st, &case, cid, &user).await?
+        {
+            return Ok(done(&case));
+        }
+        let mut version = data.get("version").trim().parse::<i64>().ok();
+        if replay && client_id.is_some() {
+            // Queued on a phone: made at the state its form showed. A change of state since
+            // (closed by someone else) refuses it, naming the state; changes that left the state
+            // as it was (a supervision entry, a deadline light) do not make it stale.
+            let shown = data.get("state");
+            if !shown.is_empty() && shown != case.status {
+                return Ok(super::offline::state_changed(&ctx, &case, &action));
+            }
+            if shown == case.status {
+                version = None;
+            }
+        }
         let req = ActionRequest {
             action: action.clone(),
             note: opt(data.get("note")),
@@ -910,24 +966,23 @@ async fn act(
                 "passed",
                 ctx.lang.field_error("passed", "choose pass or fail"),
             );
-            return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+            return refuse(&st, &ctx, &id, errors, action, replay).await;
         }
         let req = match Command::try_from(&req) {
             Ok(cmd) => cmd,
             Err(e) => {
                 errors.api(ctx.lang, &e.into());
-                return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+                return refuse(&st, &ctx, &id, errors, action, replay).await;
             }
         };
         let mut case = case;
-        let mut version = version;
         let wanted = data.get("urgency");
         if action == "dispatch" && !wanted.trim().is_empty() {
             let target: safegrid_domain::catalog::Urgency = match wanted.trim().parse() {
                 Ok(u) => u,
                 Err(e) => {
                     errors.api(ctx.lang, &crate::app::error::AppError::from(e));
-                    return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+                    return refuse(&st, &ctx, &id, errors, action, replay).await;
                 }
             };
             // A higher urgency is reached by expediting (加急), recorded in the history like any step.
@@ -947,14 +1002,19 @@ async fn act(
                     Ok(_) => break,
                     Err(e) if e.kind.is_client_error() => {
                         errors.api(ctx.lang, &e);
-                        return case_page_inner(&st, &ctx, &id, errors, action, false).await;
+                        return refuse(&st, &ctx, &id, errors, action, replay).await;
                     }
                     Err(e) => return Err(e.into()),
                 }
             }
         }
+        let noted = client_id.map(|c| {
+            let mut m = serde_json::Map::new();
+            m.insert("client_id".into(), serde_json::Value::String(c.to_string()));
+            m
+        });
         match st
-            .act(&case, &req, &user.actor(), version, Utc::now())
+            .act_noting(&case, &req, &user.actor(), version, noted, Utc::now())
             .await
         {
             Ok(updated) => {
@@ -964,17 +1024,23 @@ async fn act(
                 if back.starts_with("/work/") && !back.starts_with("//") {
                     return Ok(see_other(&safe_next(Some(&back))));
                 }
-                Ok(see_other(&format!(
-                    "/work/cases/{}?done={}",
-                    updated.id,
-                    urlencode(&action)
-                )))
+                Ok(done(&updated))
             }
             Err(e)
                 if e.kind.is_client_error() && e.kind != crate::app::error::ErrorKind::NotFound =>
             {
+                // Two copies of one submission at once: the one that lost answers as applied.
+                if let Some(cid) = client_id {
+                    let now = load_case(&st, &user, &id).await?;
+                    if super::offline::applied_before(&st, &now, cid, &user).await? {
+                        return Ok(done(&now));
+                    }
+                    if replay && e.kind == crate::app::error::ErrorKind::Conflict {
+                        return Ok(super::offline::state_changed(&ctx, &now, &action));
+                    }
+                }
                 errors.api(ctx.lang, &e);
-                case_page_inner(&st, &ctx, &id, errors, action, false).await
+                refuse(&st, &ctx, &id, errors, action, replay).await
             }
             Err(e) => Err(e.into()),
         }

@@ -7,6 +7,7 @@ mod actions;
 mod campaigns;
 mod disputes;
 mod inputs;
+mod offline;
 mod open311;
 mod open311_georeport;
 mod openapi;

@@ -10,7 +10,7 @@
 mod helpers;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use helpers::{Backend, PASSWORD, TestApp, spawn_app};
+use helpers::{Backend, PASSWORD, TestApp, act_ok, login, post, spawn_app};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -576,5 +576,384 @@ async fn the_whole_story_in_a_browser() {
         .expect("sqlite is always available");
     let browser = start_browser(&chromium, &driver).await;
     story(&app, &browser).await;
+    let _ = browser.c.clone().close().await;
+}
+
+// ---------------------------------------------------------------- offline (docs/offline.md)
+
+/// The server of the offline story on a port of its own, stopped and started again on the same
+/// port and database: the browser's own network emulation misses the service worker's requests,
+/// so the server really goes away.
+struct Server {
+    state: safegrid::app::state::SharedState,
+    port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    async fn start(state: safegrid::app::state::SharedState, port: u16) -> Server {
+        let mut last = None;
+        for _ in 0..50 {
+            match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(listener) => {
+                    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                    let st = state.clone();
+                    let task = tokio::spawn(async move {
+                        let _ = safegrid::serve(st, listener, async move {
+                            let _ = rx.await;
+                        })
+                        .await;
+                    });
+                    return Server {
+                        state,
+                        port,
+                        stop: Some(tx),
+                        task: Some(task),
+                    };
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot listen on {port} again: {last:?}");
+    }
+
+    /// Stops accepting, lets the requests in flight end (idle connections are closed).
+    async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(mut t) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(10), &mut t)
+                .await
+                .is_err()
+        {
+            t.abort();
+        }
+    }
+}
+
+/// Counts rows with one text argument (straight from the tables, not through the code under test).
+async fn count_text(
+    state: &safegrid::app::state::SharedState,
+    sql: &'static str,
+    arg: &str,
+) -> i64 {
+    match &state.store {
+        safegrid_store::Store::Sqlite(p) => sqlx::query_scalar(sql).bind(arg).fetch_one(p).await,
+        safegrid_store::Store::Postgres(p) => sqlx::query_scalar(sql).bind(arg).fetch_one(p).await,
+    }
+    .unwrap()
+}
+
+impl Story<'_> {
+    /// Submits an offline form (`form[data-offline]`) with the server gone: the service worker
+    /// keeps it and the page lands on the outbox, where it waits. Returns its client id. A new
+    /// offline form of the grid worker (a visit) is one more call of this after filling it in.
+    async fn submit_offline(&self, form: &str, submit: &str) -> String {
+        let id = self
+            .c()
+            .execute(
+                &format!("return document.querySelector('{form} input[name=client_id]').value;"),
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(id.len(), 36, "the form has its client id: {id:?}");
+        self.click(submit).await;
+        self.until(
+            "the outbox after queueing",
+            "location.pathname === '/work/outbox'",
+        )
+        .await;
+        self.until(
+            "the submission waiting in the outbox",
+            &format!(
+                "document.querySelector('#outbox-waiting li[data-id=\"{id}\"][data-status=waiting]')"
+            ),
+        )
+        .await;
+        id
+    }
+}
+
+async fn offline_story(app: &TestApp, b: &Browser) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Server::start(app.state.clone(), port).await;
+    let s = Story {
+        b,
+        base: format!("http://127.0.0.1:{port}"),
+        shots: None,
+    };
+    let files = helpers::tempdir::TempDir::new();
+    let photo = photo_file(&files.0, "offline-bin.png");
+    let (lon, lat) = safegrid::demo::GRIDWORKER_POINT;
+
+    // On a phone, the grid worker opens her pages once: the service worker installs and keeps them.
+    s.c().set_window_size(360, 800).await.unwrap();
+    s.login("demo-gridworker").await;
+    s.go("/work/tasks").await;
+    s.until(
+        "the service worker in control",
+        "document.body.dataset.sw === 'ready' && navigator.serviceWorker.controller",
+    )
+    .await;
+    s.go("/").await;
+    s.wait_css("#report-form[data-offline]").await;
+    s.go("/work/outbox").await;
+    s.wait_css("#outbox-waiting").await;
+    s.until(
+        "the pages kept",
+        "caches.open('safegrid-pages').then(c => c.keys()).then(k => { window.__kept = k.length; }), window.__kept >= 3",
+    )
+    .await;
+
+    // A case of her grid waits for her verification; she opens it while she still has a signal.
+    let api = |path: &str| format!("{}{path}", app.base);
+    let (gw, disp, handler) = (
+        login(app, "demo-gridworker").await,
+        login(app, "demo-dispatcher").await,
+        login(app, "demo-handler").await,
+    );
+    let (status, case) = post(
+        &gw,
+        api("/api/v1/cases"),
+        json!({"category": "C0102", "description": "E2E 井盖破损待核查", "lat": lat, "lon": lon}),
+    )
+    .await;
+    assert!(status.is_success(), "{case}");
+    let case_id = case["id"].as_str().unwrap().to_string();
+    act_ok(app, &disp, &case_id, json!({"action": "register"})).await;
+    act_ok(
+        app,
+        &disp,
+        &case_id,
+        json!({"action": "dispatch", "department": "330502-cgj"}),
+    )
+    .await;
+    act_ok(app, &handler, &case_id, json!({"action": "accept"})).await;
+    act_ok(
+        app,
+        &handler,
+        &case_id,
+        json!({"action": "handle", "note": "已更换。"}),
+    )
+    .await;
+    s.go(&format!("/work/cases/{case_id}")).await;
+    s.wait_css("#form-verify[data-offline]").await;
+
+    // The connection goes: the server stops.
+    server.stop().await;
+
+    // Offline, she passes the verification; it waits. Meanwhile the command center (on its own
+    // connection) verifies and closes the case.
+    s.go(&format!("/work/cases/{case_id}")).await;
+    s.click("#verify-pass").await;
+    let verify = s.submit_offline("#form-verify", "#do-verify").await;
+    act_ok(
+        app,
+        &disp,
+        &case_id,
+        json!({"action": "verify", "passed": true}),
+    )
+    .await;
+    act_ok(app, &disp, &case_id, json!({"action": "close"})).await;
+
+    // First a report whose photo is over the limit (10 MB): it waits like any other.
+    let big = files.0.join("too-big.jpg");
+    let mut bytes = std::fs::read(&photo).unwrap();
+    bytes.resize(safegrid::app::photos::MAX_PHOTO_BYTES + 1024, 0);
+    std::fs::write(&big, bytes).unwrap();
+    s.go("/").await;
+    s.wait_css("#report-form[data-offline]").await;
+    s.fill("#lat", &lat.to_string()).await;
+    s.fill("#lon", &lon.to_string()).await;
+    s.click("input[name=category][value=C0301]").await;
+    s.fill("#description", "E2E 离线上报：照片太大").await;
+    s.b.c
+        .find(Locator::Css("#photos"))
+        .await
+        .unwrap()
+        .send_keys(&big.display().to_string())
+        .await
+        .unwrap();
+    let too_big = s.submit_offline("#report-form", "#submit-report").await;
+
+    // She reports an overflowing bin with a photo; it waits on the phone.
+    s.go("/").await;
+    s.wait_css("#report-form[data-offline]").await;
+    s.fill("#lat", &lat.to_string()).await;
+    s.fill("#lon", &lon.to_string()).await;
+    s.click("input[name=category][value=C0301]").await;
+    s.fill("#description", "E2E 离线上报：垃圾箱满溢").await;
+    s.b.c
+        .find(Locator::Css("#photos"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    let id = s.submit_offline("#report-form", "#submit-report").await;
+    // (A visit recorded offline — `/work/visits/new`, issue 29's visits — goes here the same way.)
+    s.until(
+        "the header counts three waiting",
+        "document.querySelector('#outbox-count').textContent === '3' && !document.querySelector('#outbox-badge').hidden",
+    )
+    .await;
+    assert!(s.text("#outbox-waiting").await.contains("E2E 离线上报"));
+    s.until(
+        "the outbox, badge shown, without sideways scrolling on a phone",
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    let stored = "SELECT COUNT(*) FROM cases WHERE description = $1";
+    assert_eq!(
+        count_text(&server.state, stored, "E2E 离线上报：垃圾箱满溢").await,
+        0
+    );
+
+    // The server is back on the same port and database; "send now" flushes the queue.
+    server = Server::start(server.state.clone(), server.port).await;
+    s.click("#send-now").await;
+    s.until(
+        "the report sent",
+        &format!("document.querySelector('#outbox-sent li[data-id=\"{id}\"]')"),
+    )
+    .await;
+    s.until(
+        "nothing waiting",
+        "document.querySelector('#outbox-count').textContent === '0'",
+    )
+    .await;
+    // The oversized one was refused, its reason shown naming the photo; the other still went.
+    s.until(
+        "the refusal shown",
+        &format!(
+            "document.querySelector('#outbox-refused li[data-id=\"{too_big}\"] .outbox-refusal li[data-field=photo]')"
+        ),
+    )
+    .await;
+    assert!(
+        s.text(&format!("#outbox-refused li[data-id=\"{too_big}\"]"))
+            .await
+            .contains("照片"),
+        "the reason, in the page's language"
+    );
+    assert_eq!(
+        count_text(&server.state, stored, "E2E 离线上报：照片太大").await,
+        0
+    );
+    // The verification arrived after the case was closed: refused, the state named, nothing applied.
+    s.until(
+        "the late verification refused",
+        &format!(
+            "document.querySelector('#outbox-refused li[data-id=\"{verify}\"] .outbox-refusal[data-http=\"409\"][data-state=closed]')"
+        ),
+    )
+    .await;
+    assert!(
+        s.text(&format!("#outbox-refused li[data-id=\"{verify}\"]"))
+            .await
+            .contains("已结案")
+    );
+    assert_eq!(
+        count_text(
+            &server.state,
+            "SELECT COUNT(*) FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.description = $1 AND e.action = 'verify'",
+            "E2E 井盖破损待核查"
+        )
+        .await,
+        1,
+        "only the command center's verification"
+    );
+
+    // The same submission sent again (as a phone that never saw the answer would): still one.
+    s.c()
+        .execute_async(
+            &format!(
+                "const done = arguments[arguments.length - 1];
+                 (async () => {{
+                   const d = await new Promise(ok => {{ const r = indexedDB.open('safegrid-offline', 1); r.onsuccess = () => ok(r.result); }});
+                   const item = await new Promise(ok => {{ const g = d.transaction('outbox').objectStore('outbox').get('{id}'); g.onsuccess = () => ok(g.result); }});
+                   item.status = 'waiting';
+                   await new Promise(ok => {{ const t = d.transaction('outbox', 'readwrite'); t.objectStore('outbox').put(item); t.oncomplete = ok; }});
+                 }})().then(() => done(true));"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.click("#send-now").await;
+    s.until(
+        "sent again",
+        &format!("document.querySelector('#outbox-sent li[data-id=\"{id}\"]') && document.querySelector('#outbox-count').textContent === '0'"),
+    )
+    .await;
+    assert_eq!(
+        count_text(&server.state, stored, "E2E 离线上报：垃圾箱满溢").await,
+        1,
+        "stored exactly once"
+    );
+    assert_eq!(
+        count_text(
+            &server.state,
+            "SELECT COUNT(*) FROM cases WHERE description = $1 AND id = (SELECT id FROM cases WHERE description = $1)",
+            "E2E 离线上报：垃圾箱满溢"
+        )
+        .await,
+        1
+    );
+    // The list is redrawn whenever the worker reports: read the link in one step.
+    let link = format!("#outbox-sent li[data-id=\"{id}\"] a.outbox-result");
+    s.until(
+        "the link to the case",
+        &format!("document.querySelector('{link}')"),
+    )
+    .await;
+    let case_url = s
+        .c()
+        .execute(
+            &format!("return document.querySelector('{link}').getAttribute('href');"),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        case_url.starts_with(&format!("/work/cases/{id}")),
+        "{case_url}"
+    );
+    s.go(&case_url).await;
+    s.wait_css("#photos img").await;
+    s.until(
+        "no sideways scrolling on a phone",
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grid_worker_offline_in_a_browser() {
+    let (Some(chromium), Some(driver)) = (first_existing(CHROMIUM), first_existing(DRIVER)) else {
+        skipped("chromium or chromedriver is not installed");
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite)
+        .await
+        .expect("app")
+        .expect("sqlite is always available");
+    let browser = start_browser(&chromium, &driver).await;
+    offline_story(&app, &browser).await;
     let _ = browser.c.clone().close().await;
 }
