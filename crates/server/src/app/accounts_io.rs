@@ -273,22 +273,34 @@ pub async fn import(
             .and_then(|d| depts.get(d))
             .map(String::as_str);
         // The grant rules of `app::scope::check_grant`, asked directly for the refusal's field.
-        if let Err(r) = safegrid_domain::scope::may_grant(
-            by.grant(None),
-            by.is_root(),
-            safegrid_domain::scope::Grant {
-                role,
-                regions: &regions,
-                grids: &grids,
-                department_region: dept_region,
-            },
-        ) {
+        // A grid worker or leader enrolled before any grid is given covers nothing (an empty
+        // scope is "everywhere" for the root administrator alone), so it needs no grant.
+        let unplaced = matches!(role, Role::GridWorker | Role::GridLeader)
+            && regions.is_empty()
+            && grids.is_empty()
+            && department.is_none();
+        let granted = if unplaced {
+            Ok(())
+        } else {
+            safegrid_domain::scope::may_grant(
+                by.grant(None),
+                by.is_root(),
+                safegrid_domain::scope::Grant {
+                    role,
+                    regions: &regions,
+                    grids: &grids,
+                    department_region: dept_region,
+                },
+            )
+        };
+        if let Err(r) = granted {
             problem(r.field, r.reason);
             continue;
         }
         let existing = by_name.get(username.as_str()).copied();
         if let Some(u) = existing
             && !manages(by, u, &depts)
+            && !crate::app::staffing::unplaced(u)
         {
             problem(
                 "username",

@@ -156,6 +156,15 @@ pub struct ChangeReport {
     pub moved: Option<MovedView>,
 }
 
+/// A grid worker or leader not yet given any grid, region or department: it covers nothing, so
+/// any administrator may staff it (its first grid then decides whose it is).
+pub fn unplaced(u: &User) -> bool {
+    matches!(u.role, Role::GridWorker | Role::GridLeader)
+        && u.grids.is_empty()
+        && u.regions.is_empty()
+        && u.department.is_none()
+}
+
 fn is_grid_staff(u: &User) -> bool {
     matches!(u.role, Role::GridWorker | Role::GridLeader) && !u.disabled
 }
@@ -239,7 +248,7 @@ fn staff_account<'a>(
     let u = users
         .iter()
         .find(|u| u.id == id)
-        .filter(|u| manages(manager, u, depts) || (u.grids.is_empty() && u.regions.is_empty()))
+        .filter(|u| manages(manager, u, depts) || unplaced(u))
         .ok_or_else(|| AppError::not_found("account"))?;
     if !roles.contains(&u.role) {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
