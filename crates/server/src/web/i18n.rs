@@ -1069,6 +1069,11 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("staffing.at", "时间", "When"),
     ("staffing.cancel", "取消代班", "Cancel cover"),
     ("staffing.change", "变更", "Change"),
+    (
+        "staffing.choose",
+        "请选择乡镇（街道）查看其网格配置。",
+        "Choose a township to see its grids.",
+    ),
     ("staffing.cover", "安排代班", "Arrange a cover"),
     ("staffing.cover.active", "代班中", "Active"),
     ("staffing.cover.cancelled", "已取消", "Cancelled"),

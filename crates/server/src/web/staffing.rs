@@ -36,6 +36,8 @@ struct StaffingPage {
     /// Child regions of the region shown (townships of a county, villages of a township).
     children: Vec<RegionLink>,
     region_name: String,
+    /// A county or more: only the subdivisions and the counts, no table.
+    overview: bool,
     may_manage: bool,
     may_import: bool,
     /// What the last form did, already in the person's language.
@@ -75,7 +77,18 @@ async fn render(
     }
     let view = staffing::view(st, user, region).await?;
     let (children, region_name) = if view.region.is_empty() {
-        (vec![], String::new())
+        // The root administrator: the counties to choose from.
+        let kids = st
+            .store
+            .regions(None, Some(3), false)
+            .await?
+            .into_iter()
+            .map(|r| RegionLink {
+                code: r.code,
+                name: r.name,
+            })
+            .collect();
+        (kids, String::new())
     } else {
         let full = format!("{:0<12}", view.region);
         let name = st
@@ -96,8 +109,11 @@ async fn render(
             .collect();
         (kids, name)
     };
+    // Above a township the grids are too many for one table: the page asks for a subdivision.
+    let overview = view.region.len() < 9;
     let page = StaffingPage {
         ctx: ctx.clone(),
+        overview,
         may_manage: allows(user.role, Perm::ManageStaffing),
         may_import: allows(user.role, Perm::ImportAccounts),
         view,

@@ -702,3 +702,150 @@ async fn staffing_scope_and_bad_input(app: &TestApp) {
         0
     );
 }
+
+story!(staffing_pages);
+
+/// The pages: the demo township's staffing (every grid staffed but two, in red; one cover
+/// running, one handover in the history), a cover arranged and refused through the form, and
+/// the accounts import page showing the initial passwords once.
+async fn staffing_pages(app: &TestApp) {
+    let base = &app.base;
+    let b = web_session(app, "demo-admin", PASSWORD).await;
+    let gw = texts(
+        app,
+        "SELECT grids FROM users WHERE username = 'demo-gridworker'",
+        &[],
+    )
+    .await;
+    let town = gw[0][..9].to_string();
+    let grids = count(
+        app,
+        "SELECT COUNT(*) FROM grids WHERE code LIKE $1",
+        &[&format!("{town}%")],
+    )
+    .await;
+    let r = b
+        .get(format!("{base}/work/staffing?region={town}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"staffing-table\""), "{html}");
+    assert_eq!(html.matches("<tr data-grid=").count() as i64, grids);
+    assert_eq!(
+        html.matches("class=\"vacant\"").count(),
+        2,
+        "the demo leaves two grids vacant"
+    );
+    assert!(
+        html.contains("data-status=\"active\""),
+        "the demo's cover runs now"
+    );
+    assert!(
+        html.contains("原网格员调往街道综治中心"),
+        "the demo's handover is in the history"
+    );
+    // The county: only its townships to choose.
+    let r = b
+        .get(format!("{base}/work/staffing?region={}", &town[..6]))
+        .send()
+        .await
+        .unwrap();
+    let county = r.text().await.unwrap();
+    assert!(county.contains("id=\"staffing-choose\"") && !county.contains("id=\"staffing-table\""));
+    // English.
+    let r = b
+        .get(format!("{base}/work/staffing?region={town}&lang=en"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Grid staffing"));
+
+    // A cover through the form: two of the township's workers; then one ending before it starts.
+    let ids = texts(app, "SELECT username FROM users WHERE username LIKE 'demo-gw-%' AND grids <> '' ORDER BY username", &[]).await;
+    let id_of = |name: &str| {
+        let at = html
+            .find(&format!("({name})"))
+            .unwrap_or_else(|| panic!("{name} in the form"));
+        let opt = html[..at].rfind("<option value=\"").unwrap();
+        html[opt + 15..].split('"').next().unwrap().to_string()
+    };
+    let (absent, cover) = (id_of(&ids[5]), id_of(&ids[6]));
+    let csrf = csrf_of(&html);
+    let form = |s: &str, e: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("region", town.clone()),
+            ("absent_user_id", absent.clone()),
+            ("cover_user_id", cover.clone()),
+            ("starts_at", s.to_string()),
+            ("ends_at", e.to_string()),
+            ("note", "年休假".to_string()),
+        ]
+    };
+    let before = count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await;
+    let r = b
+        .post(format!("{base}/work/staffing/covers"))
+        .form(&form("2026-12-20T08:00", "2026-12-19T08:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("id=\"staffing-error\""));
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await,
+        before
+    );
+    let r = b
+        .post(format!("{base}/work/staffing/covers"))
+        .form(&form("2026-12-20T08:00", "2026-12-24T18:00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await,
+        before + 1
+    );
+
+    // The accounts import page: a clean table shows the passwords once.
+    let r = b
+        .get(format!("{base}/work/staffing/accounts-import"))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&page))
+        .text("result", "page")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(
+                b"username,display_name,role\nweb-import-1,\xe5\xbc\xa0\xe4\xb8\x89,grid_worker\n"
+                    .to_vec(),
+            )
+            .file_name("a.csv"),
+        );
+    let r = b
+        .post(format!("{base}/work/staffing/accounts-import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let done = r.text().await.unwrap();
+    assert!(
+        done.contains("id=\"passwords-once\"") && done.contains("<code>Sg"),
+        "{done}"
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM users WHERE username = 'web-import-1'",
+            &[]
+        )
+        .await,
+        1
+    );
+}
