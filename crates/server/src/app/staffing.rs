@@ -761,8 +761,13 @@ pub async fn create_cover(
     Ok((v, created))
 }
 
-/// Cancels a cover of the manager's scope (404 otherwise, or when already cancelled).
-pub async fn cancel_cover(st: &SharedState, user: &User, id: &str, via: &str) -> AppResult<()> {
+/// Cancels a cover of the manager's scope (404 otherwise, or when already cancelled); returns it.
+pub async fn cancel_cover(
+    st: &SharedState,
+    user: &User,
+    id: &str,
+    via: &str,
+) -> AppResult<CoverView> {
     require(user, Perm::ManageStaffing)?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("cover"))?;
     let c = match st.store.cover(id).await {
@@ -789,5 +794,8 @@ pub async fn cancel_cover(st: &SharedState, user: &User, id: &str, via: &str) ->
         Err(e) => return Err(e.into()),
     }
     st.tokens.clear();
-    Ok(())
+    let c = st.store.cover(id).await?;
+    let cover = st.store.user(c.cover_user_id).await?;
+    let by_id: HashMap<Uuid, &User> = [(absent.id, &absent), (cover.id, &cover)].into();
+    cover_view(&c, &by_id, Utc::now()).ok_or_else(|| AppError::not_found("cover"))
 }

@@ -185,14 +185,13 @@ async fn create_cover(
 #[utoipa::path(delete, path = "/api/v1/staffing/covers/{id}", tag = "staffing",
     summary = "Cancel a cover (its row stays in the record; audited)",
     security(("session" = []), ("bearer" = [])), params(("id" = String, Path, description = "cover id (UUID)")),
-    responses((status = 204, description = "Cancelled")))]
+    responses((status = 200, description = "The cover, cancelled", body = CoverView)))]
 async fn cancel_cover(
     State(st): State<SharedState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> AppResult<StatusCode> {
-    staffing::cancel_cover(&st, &user, &id, "api").await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> AppResult<Json<CoverView>> {
+    Ok(Json(staffing::cancel_cover(&st, &user, &id, "api").await?))
 }
 
 fn download(bytes: Vec<u8>, content_type: &'static str, name: &'static str) -> Response {

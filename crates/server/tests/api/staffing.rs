@@ -525,7 +525,8 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
     assert_eq!(case_status(app, &li, case).await, StatusCode::NOT_FOUND);
     assert_eq!(
         texts(app, "SELECT grids FROM users WHERE username = 'aj-li'", &[]).await,
