@@ -678,7 +678,7 @@ pub async fn run_command(
             );
             match out {
                 Some(p) => {
-                    let xlsx = !p.extension().is_some_and(|e| e == "csv");
+                    let xlsx = p.extension().is_none_or(|e| e != "csv");
                     std::fs::write(&p, result_file(&r, xlsx).map_err(cli_error)?)
                         .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?;
                     println!("result with the initial passwords: {}", p.display());
