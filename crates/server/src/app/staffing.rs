@@ -296,11 +296,30 @@ fn entry(by: &User, action: &str, grid: &str, detail: serde_json::Value) -> Audi
     )
 }
 
+/// A grid leader without regions reads the staffing of its grids' village (or township when they
+/// span villages): the workers it leads.
+fn leader_prefix(user: &User) -> Option<String> {
+    if user.role != Role::GridLeader || !user.regions.is_empty() {
+        return None;
+    }
+    let first = user.grids.first()?;
+    for len in [12, 9] {
+        let p = first.get(..len)?;
+        if user.grids.iter().all(|g| g.starts_with(p)) {
+            return Some(p.to_string());
+        }
+    }
+    first.get(..12).map(str::to_string)
+}
+
 /// The staffing of the region asked (or the reader's own first region): every grid with its
 /// worker and leader, covers and the latest changes.
 pub async fn view(st: &SharedState, user: &User, region: Option<&str>) -> AppResult<StaffingView> {
     require(user, Perm::ReadStaffing)?;
-    let prefix = region_for(user, region)?;
+    let prefix = match leader_prefix(user) {
+        Some(p) => p,
+        None => region_for(user, region)?,
+    };
     let now = Utc::now();
     let grids = st.store.grid_names(&prefix, MAX_GRIDS as i64 + 1).await?;
     let truncated = grids.len() > MAX_GRIDS;

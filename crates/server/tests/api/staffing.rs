@@ -187,6 +187,15 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
     let admin = township_admin(app, &root, "anji-town-admin", &town).await;
     let (_, other_town) = township(app, 1).await;
     let outside = other_town[0].0.clone();
+    // The demo's own staffing rows and cover lie elsewhere.
+    let staffing_rows = count(app, "SELECT COUNT(*) FROM grid_staffing", &[]).await;
+    let assigns = count(
+        app,
+        "SELECT COUNT(*) FROM grid_staffing WHERE kind = 'assign'",
+        &[],
+    )
+    .await;
+    let covers = count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await;
 
     // A table with three bad rows: nothing is written, every problem is named.
     let bad = format!(
@@ -227,7 +236,7 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
     );
     assert_eq!(
         count(app, "SELECT COUNT(*) FROM grid_staffing", &[]).await,
-        0
+        staffing_rows
     );
 
     // The clean table: four accounts, initial passwords shown once.
@@ -272,7 +281,7 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
             &[]
         )
         .await,
-        4
+        assigns + 4
     );
     let pw = password("aj-wang");
     assert_eq!(
@@ -306,6 +315,26 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
         .await
         .unwrap();
     let li = login_with(app, "aj-li", &password("aj-li")).await.unwrap();
+    // The grid leader reads the staffing of the grids it leads (their village or township).
+    let chen = login_with(app, "aj-chen", &password("aj-chen"))
+        .await
+        .unwrap();
+    let (s, led) = get(&chen, format!("{base}/api/v1/staffing")).await;
+    assert_eq!(s, StatusCode::OK, "{led}");
+    assert!(
+        led["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["grid_code"] == g2.as_str())
+    );
+    let (s, _) = post(
+        &chen,
+        format!("{base}/api/v1/staffing/assign"),
+        json!({"grid_code": g3, "post": "worker"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 
     // The staffing of the township: two grids staffed, the rest vacant.
     let (s, view) = get(&admin, format!("{base}/api/v1/staffing")).await;
@@ -488,7 +517,10 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
         (StatusCode::UNPROCESSABLE_ENTITY, json!("ends_at")),
         "{e}"
     );
-    assert_eq!(count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await, 2);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await,
+        covers + 2
+    );
     // The cover running now: 李强 sees 周敏's grid, its case and tasks, with a client id (a retry
     // answers the same cover).
     let id = Uuid::now_v7().to_string();
@@ -507,7 +539,10 @@ async fn township_staffing_import_handover_and_cover(app: &TestApp) {
     );
     let (s, _) = post(&admin, format!("{base}/api/v1/staffing/covers"), body).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await, 3);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await,
+        covers + 3
+    );
     assert_eq!(case_status(app, &li, case).await, StatusCode::OK);
     assert!(task_grids(app, &li).await.contains(&g1));
     let (_, view) = get(&admin, format!("{base}/api/v1/staffing")).await;
@@ -553,6 +588,7 @@ async fn staffing_scope_and_bad_input(app: &TestApp) {
     let sun = user_id(&view, "aj-sun");
     let wu = user_id(&view, "aj-wu");
     let before = count(app, "SELECT COUNT(*) FROM grid_staffing", &[]).await;
+    let covers = count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await;
     let audit_before = count(
         app,
         "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'staffing.%'",
@@ -683,7 +719,10 @@ async fn staffing_scope_and_bad_input(app: &TestApp) {
         count(app, "SELECT COUNT(*) FROM grid_staffing", &[]).await,
         before
     );
-    assert_eq!(count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await, 0);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM grid_covers", &[]).await,
+        covers
+    );
     assert_eq!(
         count(
             app,
