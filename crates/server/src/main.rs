@@ -205,6 +205,11 @@ enum Command {
         #[command(subcommand)]
         what: PrivacyWhat,
     },
+    /// Accounts in bulk: import a table (initial passwords shown once), the template.
+    Accounts {
+        #[command(subcommand)]
+        what: safegrid::app::accounts_io::AccountsCommand,
+    },
     /// The register of places (场所): import, export, the import template.
     Places {
         #[command(subcommand)]
@@ -1048,6 +1053,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+        Command::Accounts { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::accounts_io::run_command(&st, what, &cli_actor()).await
         }
         Command::Places { what } => {
             let st = safegrid::open(settings).await?;

@@ -147,6 +147,9 @@ pub struct TokenUser {
     pub scopes: String,
     /// When the token stops working (`None`: until revoked).
     pub expires_at: Option<DateTime<Utc>>,
+    /// When an absence cover (代班) that widens the account's grids ends: a remembered token
+    /// must be checked again from then on.
+    pub scope_until: Option<DateTime<Utc>>,
 }
 
 /// `SELECT <every user column of u>, <extra> <rest>`: one query for a credential and its account
@@ -263,15 +266,33 @@ impl Store {
         let row: Option<SessionUserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(token_hash).bind(now).bind(now - idle_ms).fetch_optional(p).await)?;
         let row = row.ok_or(StoreError::NotFound)?;
-        let u: User = row.user.try_into()?;
+        let mut u: User = row.user.try_into()?;
         if u.disabled {
             return Err(StoreError::NotFound);
         }
+        self.add_covered_grids(&mut u).await?;
         if now - row.last_seen_at > (idle_ms / 10).min(60_000) {
             with_pool!(self, p => sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND last_seen_at < $2")
                 .bind(token_hash).bind(now).execute(p).await.map(|_| ()))?;
         }
         Ok(u)
+    }
+
+    /// Adds the grids the account covers for absent workers right now (代班, `grid_covers`) to
+    /// the grids of a signed-in account, so every scope check and the engine's grid rule see
+    /// them; the covers are read at each request, so a cover ends by itself. Only accounts that
+    /// work on grids can cover. Returns when the first of those covers ends.
+    async fn add_covered_grids(&self, u: &mut User) -> Result<Option<DateTime<Utc>>> {
+        if u.role.scope_kind() != safegrid_domain::role::ScopeKind::Grids {
+            return Ok(None);
+        }
+        let (grids, until) = self.covered_grids(u.id, Utc::now()).await?;
+        for g in grids {
+            if !u.grids.contains(&g) {
+                u.grids.push(g);
+            }
+        }
+        Ok(until)
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -336,14 +357,16 @@ impl Store {
         let row: Option<TokenUserRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql.as_str()))
             .bind(token_hash).bind(now).fetch_optional(p).await)?;
         let row = row.ok_or(StoreError::NotFound)?;
-        let user: User = row.user.try_into()?;
+        let mut user: User = row.user.try_into()?;
         if user.disabled {
             return Err(StoreError::NotFound);
         }
+        let scope_until = self.add_covered_grids(&mut user).await?;
         Ok(TokenUser {
             user,
             scopes: row.scopes,
             expires_at: row.expires_at.map(from_ms),
+            scope_until,
         })
     }
 

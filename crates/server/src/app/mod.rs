@@ -6,6 +6,7 @@
 //! `web/`, Open311 in `open311/`, the CLI in `main.rs`) maps it to its own answer. Faces import
 //! this layer and never each other.
 
+pub mod accounts_io;
 pub mod audit_archive;
 pub mod auth;
 pub mod backup;
@@ -29,6 +30,7 @@ pub mod policy;
 pub mod privacy;
 pub mod scope;
 pub mod service;
+pub mod staffing;
 pub mod state;
 pub mod table;
 pub mod time;

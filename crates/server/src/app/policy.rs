@@ -46,6 +46,12 @@ pub enum Perm {
     Inspect,
     /// Campaigns in scope, their progress tables and exports.
     ReadCampaigns,
+    /// Assign grids to grid workers and leaders, hand grids over, arrange absence covers (一人一格).
+    ManageStaffing,
+    /// The staffing of grids in scope: workers, leaders, covers, history.
+    ReadStaffing,
+    /// Create and change accounts in bulk from a table (within one's own scope).
+    ImportAccounts,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -142,6 +148,23 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ReadCampaigns,
         name: "read campaigns, progress tables, exports in scope",
         roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
+    },
+    // Grid staffing: the command center (综治中心) runs its grid workers; a grid changes hands
+    // within the manager's own regions (the grant rules of `app::scope`).
+    PermRow {
+        perm: Perm::ManageStaffing,
+        name: "assign grids, hand grids over, arrange absence covers in scope",
+        roles: &[Dispatcher, Admin],
+    },
+    PermRow {
+        perm: Perm::ReadStaffing,
+        name: "read grid staffing in scope",
+        roles: &[GridLeader, Dispatcher, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::ImportAccounts,
+        name: "import accounts from a table (roles and scopes within one's own)",
+        roles: &[Admin],
     },
 ];
 
@@ -263,7 +286,10 @@ mod tests {
             | Perm::ManagePlaces
             | Perm::ManageCampaigns
             | Perm::Inspect
-            | Perm::ReadCampaigns => p,
+            | Perm::ReadCampaigns
+            | Perm::ManageStaffing
+            | Perm::ReadStaffing
+            | Perm::ImportAccounts => p,
         };
         for p in [
             Perm::ReadCases,
@@ -280,6 +306,9 @@ mod tests {
             Perm::ManageCampaigns,
             Perm::Inspect,
             Perm::ReadCampaigns,
+            Perm::ManageStaffing,
+            Perm::ReadStaffing,
+            Perm::ImportAccounts,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");

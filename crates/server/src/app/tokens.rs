@@ -29,7 +29,7 @@ pub trait Credential: Clone {
 
 impl Credential for TokenUser {
     fn lapsed(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
-        self.expires_at.is_some_and(|e| e <= now)
+        self.expires_at.is_some_and(|e| e <= now) || self.scope_until.is_some_and(|e| e <= now)
     }
 }
 
@@ -170,6 +170,7 @@ mod tests {
             },
             scopes: "read,write".into(),
             expires_at,
+            scope_until: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod campaigns;
 mod cases;
 mod disputes;
 mod places;
+mod staffing;
 
 use crate::app::auth::{hash_password, random_secret};
 use crate::app::import::parse_divisions;
@@ -441,6 +442,16 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
         "demo campaigns"
     );
     summary.cases += n_hazards;
+    let t = Instant::now();
+    let (n_workers, n_leaders, n_vacant) =
+        staffing::generate(st, seed, &summary.gridworker_grid).await?;
+    tracing::info!(
+        workers = n_workers,
+        leaders = n_leaders,
+        vacant = n_vacant,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo staffing"
+    );
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;
@@ -542,6 +553,15 @@ pub async fn reset_passwords(st: &SharedState, password: &str) -> anyhow::Result
     let hash = hash_password(password.to_string()).await?;
     for (name, _, _) in ACCOUNTS {
         if let Ok(u) = st.store.user_by_name(name).await {
+            st.store.set_password_hash(u.id, &hash).await?;
+        }
+    }
+    // The demo township's grid workers and leaders share the demo password.
+    for u in st.store.users().await? {
+        if staffing::STAFF_PREFIXES
+            .iter()
+            .any(|p| u.username.starts_with(p))
+        {
             st.store.set_password_hash(u.id, &hash).await?;
         }
     }

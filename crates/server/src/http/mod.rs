@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod schema;
 
 pub mod screenings;
+pub mod staffing;
 pub mod stats;
 pub mod territory;
 
@@ -93,6 +94,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(petitions::router())
         .merge(places::router())
         .merge(campaigns::router())
+        .merge(staffing::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.

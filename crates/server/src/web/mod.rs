@@ -22,6 +22,7 @@ pub mod places;
 pub mod places_import;
 pub mod public;
 pub mod staff;
+pub mod staffing;
 pub mod view;
 
 use crate::app::state::SharedState;
@@ -46,6 +47,7 @@ pub fn router() -> Router<SharedState> {
         .merge(geo::router())
         .merge(campaigns::router())
         .merge(offline::router())
+        .merge(staffing::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }

@@ -18,6 +18,7 @@ mod probes;
 mod python;
 mod scenarios;
 mod security;
+mod staffing;
 mod totp;
 mod tracing;
 mod web;
