@@ -54,8 +54,9 @@ pub struct CreateCase {
     pub petition: Option<safegrid_domain::dispute::NewPetition>,
     /// The phone's id of an offline submission (UUIDv7, made when the form was shown): it becomes
     /// the case's id, so a retry of the same submission answers the case it made instead of a
-    /// second one (`AppState::create_case_once`). Set in code by a face, for staff accounts only.
-    #[serde(skip)]
+    /// second one (`AppState::create_case_once`). Staff accounts only (the API's JSON and the
+    /// offline forms); ignored for residents without an account.
+    #[serde(default)]
     pub client_id: Option<Uuid>,
 }
 

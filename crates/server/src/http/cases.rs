@@ -46,7 +46,8 @@ fn with_etag(case: &Case, status: StatusCode, body: Value) -> Response {
     security((), ("session" = []), ("bearer" = [])),
     request_body(content = schema::CreateCase, content_type = "application/json"),
     responses((status = 201, description = "Filed; the answer carries the tracking code", body = crate::app::view::CaseView,
-        headers(("ETag" = String, description = "the case's version"), ("Location" = String, description = "the case's URL")))))]
+        headers(("ETag" = String, description = "the case's version"), ("Location" = String, description = "the case's URL"))),
+        (status = 200, description = "A retry of a submission already stored (same `client_id`): the case it made", body = crate::app::view::CaseView)))]
 async fn create(
     State(st): State<SharedState>,
     MaybeUser(user): MaybeUser,
@@ -55,11 +56,17 @@ async fn create(
     if user.is_none() {
         public_rate_limit(&st, "intake")?;
     }
-    let case = st.create_case(body, user.as_ref(), Utc::now()).await?;
+    let (case, replayed) = st.create_case_once(body, user.as_ref(), Utc::now()).await?;
     let mut v = read_json(&st, &case, user.as_ref()).await?;
     // Whoever files the report receives its tracking code, to follow it (or hand it on).
     v["tracking_code"] = json!(case.tracking_code);
-    let mut r = with_etag(&case, StatusCode::CREATED, v);
+    // A retry of a submission already stored (same `client_id`) answers that case, unchanged.
+    let status = if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut r = with_etag(&case, status, v);
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/cases/{}", case.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }

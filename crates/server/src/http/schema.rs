@@ -170,6 +170,10 @@ pub struct CreateCase {
     pub dispute: Option<Dispute>,
     /// Required with `"type": "petition"`.
     pub petition: Option<Petition>,
+    /// A UUIDv7 the client makes once per submission (staff accounts): it becomes the case's id,
+    /// and a retry with the same id answers the case made the first time (200) instead of a
+    /// second one. Ignored for residents without an account.
+    pub client_id: Option<uuid::Uuid>,
 }
 
 /// The reporter's contact (`app::service::Reporter`).

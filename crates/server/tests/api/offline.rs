@@ -14,6 +14,7 @@ use uuid::Uuid;
 story!(an_offline_report_sent_twice_is_stored_once);
 story!(a_queued_verification_sent_twice_or_too_late);
 story!(the_installable_app_is_served);
+story!(an_api_submission_retried_with_its_client_id_is_stored_once);
 
 const REPLAY: &str = "x-safegrid-offline";
 
@@ -483,4 +484,49 @@ async fn https_with_a_self_signed_certificate() {
         .send()
         .await;
     assert!(r.is_err() || !r.unwrap().status().is_success());
+}
+
+/// The API takes the same client-made id as the offline forms: a staff client retrying a
+/// submission (a lost answer, a timeout) gets the case it made the first time.
+async fn an_api_submission_retried_with_its_client_id_is_stored_once(app: &TestApp) {
+    let gw = login(app, "demo-gridworker").await;
+    let (lon, lat) = safegrid::demo::GRIDWORKER_POINT;
+    let id = Uuid::now_v7();
+    let body = json!({"category": "C0102", "description": "接口重试：井盖破损", "lat": lat, "lon": lon,
+        "client_id": id});
+    let (s, first) = post(&gw, format!("{}/api/v1/cases", app.base), body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert_eq!(first["id"], id.to_string());
+    let (s, again) = post(&gw, format!("{}/api/v1/cases", app.base), body.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["number"], first["number"]);
+    let page = app
+        .state
+        .store
+        .list_cases(
+            &safegrid_store::CaseFilter {
+                text: Some("接口重试".into()),
+                limit: 10,
+                ..Default::default()
+            },
+            &safegrid_domain::workflow::terminal_states(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    // Another account's retry with that id is refused naming it; a non-v7 id too.
+    let other = login(app, "demo-dispatcher").await;
+    let (s, v) = post(&other, format!("{}/api/v1/cases", app.base), body).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "client_id", "{v}");
+    let (s, v) = post(
+        &gw,
+        format!("{}/api/v1/cases", app.base),
+        json!({"category": "C0102",
+        "description": "x", "lat": lat, "lon": lon, "client_id": Uuid::new_v4()}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "client_id", "{v}");
 }
