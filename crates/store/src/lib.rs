@@ -19,6 +19,7 @@ pub mod places;
 mod privacy;
 mod territory;
 mod time;
+pub mod visits;
 mod warm;
 
 pub use accounts::{NewUser, TokenInfo, TokenUser, User, UserChange};
@@ -32,6 +33,7 @@ pub use places::PlaceFilter;
 pub use privacy::Eraser;
 pub use territory::{CategoryRow, Department, Grid, Region};
 pub use time::{from_ms, to_ms};
+pub use visits::{AddressFilter, VisitFilter};
 pub use warm::Warmed;
 
 use safegrid_domain::FieldError;

@@ -6,11 +6,13 @@
 //! `web/`, Open311 in `open311/`, the CLI in `main.rs`) maps it to its own answer. Faces import
 //! this layer and never each other.
 
+pub mod addresses_io;
 pub mod auth;
 pub mod backup;
 pub mod campaign_cli;
 pub mod campaign_tables;
 pub mod campaigns;
+pub mod coverage;
 pub mod disputes;
 pub mod error;
 pub mod export;
@@ -33,3 +35,4 @@ pub mod table;
 pub mod time;
 pub mod tokens;
 pub mod view;
+pub mod visits;
