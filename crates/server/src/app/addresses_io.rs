@@ -155,8 +155,13 @@ pub async fn import(
     grids.dedup();
     let mut existing: HashMap<(String, String, String, String), Address> = HashMap::new();
     for chunk in grids.chunks(200) {
+        // Every stored door of those grids, whoever's territory holds it: a door is one row.
         let f = AddressFilter {
             grids: chunk.to_vec(),
+            scope: safegrid_store::visits::ScopeSql {
+                everything: true,
+                ..Default::default()
+            },
             ..Default::default()
         };
         for a in st.store.list_addresses(&f).await? {

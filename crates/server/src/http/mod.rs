@@ -18,6 +18,7 @@ pub mod schema;
 pub mod screenings;
 pub mod stats;
 pub mod territory;
+pub mod visits;
 
 use crate::app::auth::csrf_token;
 use crate::app::error::AppError;
@@ -93,6 +94,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(petitions::router())
         .merge(places::router())
         .merge(campaigns::router())
+        .merge(visits::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.

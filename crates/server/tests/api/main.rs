@@ -18,4 +18,5 @@ mod python;
 mod scenarios;
 mod security;
 mod tracing;
+mod visits;
 mod web;
