@@ -507,6 +507,32 @@ impl Store {
         Ok(())
     }
 
+    /// Stores many visits at once with their audit entries, in one transaction (the demo's
+    /// season; an import of visits recorded on paper would use it too).
+    pub async fn insert_visits(&self, visits: &[Visit], audit: &[AuditEntry], now: DateTime<Utc>) -> Result<()> {
+        let entries = stamped(audit, now);
+        with_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for chunk in visits.chunks(INSERT_BATCH) {
+                let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO visits ({VISIT_COLS}) "));
+                qb.push_values(chunk, |mut b, v| {
+                    b.push_bind(v.county_code.clone()).push_bind(v.id).push_bind(v.grid_code.clone())
+                        .push_bind(v.region_code.clone()).push_bind(v.address_id).push_bind(v.place_id)
+                        .push_bind(v.visited_on.to_string()).push_bind(v.kind.as_str())
+                        .push_bind(v.raised.clone()).push_bind(v.contact_name.clone())
+                        .push_bind(v.contact_phone.clone()).push_bind(v.case_id)
+                        .push_bind(v.recorded_by).push_bind(to_ms(v.recorded_at));
+                });
+                qb.build().persistent(false).execute(&mut *tx).await?;
+            }
+            if !entries.is_empty() {
+                append_many!(tx, &entries)?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     /// One visit by its id alone.
     pub async fn visit_by_id(&self, id: Uuid) -> Result<Visit> {
         let sql = format!("SELECT {VISIT_COLS} FROM visits WHERE id = $1");

@@ -36,3 +36,4 @@ pub mod time;
 pub mod tokens;
 pub mod view;
 pub mod visits;
+pub mod visits_cli;
