@@ -72,7 +72,9 @@ impl VisitKind {
             .ok_or_else(|| {
                 FieldError::new(
                     "kind",
-                    format!("unknown visit kind {t:?}; accepted: routine, care, follow_up, opinions"),
+                    format!(
+                        "unknown visit kind {t:?}; accepted: routine, care, follow_up, opinions"
+                    ),
                 )
             })
     }

@@ -213,7 +213,11 @@ fn address_where(f: &AddressFilter, args: &mut Vec<Arg>) -> String {
         w.push(in_list("a.grid_code", v, args));
     }
     if !f.statuses.is_empty() {
-        let v = f.statuses.iter().map(|s| Arg::S(s.as_str().into())).collect();
+        let v = f
+            .statuses
+            .iter()
+            .map(|s| Arg::S(s.as_str().into()))
+            .collect();
         w.push(in_list("a.status", v, args));
     }
     if !f.ids.is_empty() {
@@ -484,7 +488,12 @@ impl Store {
     }
 
     /// Stores a visit with its audit entry. A taken id is a `Conflict` naming `id`.
-    pub async fn insert_visit(&self, v: &Visit, audit: &AuditEntry, now: DateTime<Utc>) -> Result<()> {
+    pub async fn insert_visit(
+        &self,
+        v: &Visit,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let entries = stamped(std::slice::from_ref(audit), now);
         let sql = format!(
             "INSERT INTO visits ({VISIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -509,7 +518,12 @@ impl Store {
 
     /// Stores many visits at once with their audit entries, in one transaction (the demo's
     /// season; an import of visits recorded on paper would use it too).
-    pub async fn insert_visits(&self, visits: &[Visit], audit: &[AuditEntry], now: DateTime<Utc>) -> Result<()> {
+    pub async fn insert_visits(
+        &self,
+        visits: &[Visit],
+        audit: &[AuditEntry],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let entries = stamped(audit, now);
         with_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -665,13 +679,20 @@ impl Store {
 
     /// A worker's figures per local day between two dates (both included): cases reported and
     /// verified (their history), inspections submitted, visits recorded (care visits apart).
-    pub async fn work_days(&self, user: Uuid, from: NaiveDate, to: NaiveDate) -> Result<Vec<DayWork>> {
+    pub async fn work_days(
+        &self,
+        user: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayWork>> {
         use std::collections::BTreeMap;
         let lo = local_midnight_ms(from);
         let hi = local_midnight_ms(to.succ_opt().unwrap_or(to));
         let mut days: BTreeMap<String, DayWork> = BTreeMap::new();
         let day_of = |ms: i64| {
-            (from_ms(ms) + chrono::Duration::hours(8)).date_naive().to_string()
+            (from_ms(ms) + chrono::Duration::hours(8))
+                .date_naive()
+                .to_string()
         };
         let events: Vec<(String, i64)> = with_pool!(self, p => sqlx::query_as(
             "SELECT action, at FROM case_events WHERE at >= $1 AND at < $2 AND actor_id = $3

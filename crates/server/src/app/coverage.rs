@@ -101,14 +101,22 @@ pub fn parse_period(
     let Some(p) = period.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(current_period(st, now));
     };
-    let bad = || AppError::invalid("period", "must be like 2026Q4, 2026-12, 2026 or a date YYYY-MM-DD");
+    let bad = || {
+        AppError::invalid(
+            "period",
+            "must be like 2026Q4, 2026-12, 2026 or a date YYYY-MM-DD",
+        )
+    };
     let (kind, day) = if let Some((y, q)) = p.split_once(['Q', 'q']) {
         let y: i32 = y.parse().map_err(|_| bad())?;
         let q: u32 = q.parse().map_err(|_| bad())?;
         if !(1..=4).contains(&q) {
             return Err(bad());
         }
-        (Period::Quarter, NaiveDate::from_ymd_opt(y, (q - 1) * 3 + 1, 1))
+        (
+            Period::Quarter,
+            NaiveDate::from_ymd_opt(y, (q - 1) * 3 + 1, 1),
+        )
     } else if p.len() == 4 {
         let y: i32 = p.parse().map_err(|_| bad())?;
         (Period::Year, NaiveDate::from_ymd_opt(y, 1, 1))
@@ -120,7 +128,9 @@ pub fn parse_period(
     } else {
         (kind, NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
     };
-    let day = day.filter(|d| (2000..=2100).contains(&d.year())).ok_or_else(bad)?;
+    let day = day
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(bad)?;
     Ok(period_of(kind, day))
 }
 

@@ -410,7 +410,10 @@ pub fn care_allows(rule: &CareSql, v: &Visit) -> bool {
         || rule.all
         || rule.recorder == Some(v.recorded_by)
         || rule.grids.iter().any(|g| g == &v.grid_code)
-        || rule.regions.iter().any(|r| v.region_code.starts_with(r.as_str()))
+        || rule
+            .regions
+            .iter()
+            .any(|r| v.region_code.starts_with(r.as_str()))
 }
 
 /// Whether `user` works with this visit's people (sees the raised text unmasked and may reveal
@@ -419,7 +422,10 @@ fn close_to(user: &User, rule: &CareSql, v: &Visit) -> bool {
     v.recorded_by == user.id
         || (user.role == Role::GridLeader && user.grids.iter().any(|g| g == &v.grid_code))
         || (v.kind == VisitKind::Care
-            && rule.regions.iter().any(|r| v.region_code.starts_with(r.as_str())))
+            && rule
+                .regions
+                .iter()
+                .any(|r| v.region_code.starts_with(r.as_str())))
 }
 
 /// A visit as its reader sees it.
@@ -478,13 +484,11 @@ impl VisitView {
             kind_name: kind_names(v.kind),
             raised_masked: raised != v.raised,
             raised,
-            contact: (v.contact_name.is_some() || v.contact_phone.is_some()).then(|| {
-                ContactView {
-                    name: v.masked_contact_name(),
-                    phone: v.masked_contact_phone(),
-                    masked: true,
-                    may_reveal: close,
-                }
+            contact: (v.contact_name.is_some() || v.contact_phone.is_some()).then(|| ContactView {
+                name: v.masked_contact_name(),
+                phone: v.masked_contact_phone(),
+                masked: true,
+                may_reveal: close,
             }),
             case_id: v.case_id,
             recorded_by: v.recorded_by,
@@ -495,11 +499,7 @@ impl VisitView {
 
 /// A visit the caller may read: 404 when missing, outside the territory or a care visit the
 /// caller may not see.
-pub async fn visible_visit(
-    st: &SharedState,
-    user: &User,
-    id: &str,
-) -> AppResult<(Visit, CareSql)> {
+pub async fn visible_visit(st: &SharedState, user: &User, id: &str) -> AppResult<(Visit, CareSql)> {
     require(user, Perm::ReadVisits)?;
     let id = parse_id(id, "id")?;
     let v = match st.store.visit_by_id(id).await {

@@ -22,14 +22,32 @@ const OTHER_GRIDS: usize = 30;
 const RAISED: [(VisitKind, &str); 10] = [
     (VisitKind::Routine, "家中一切正常，已告知网格员联系方式。"),
     (VisitKind::Routine, "反映小区路灯晚上不亮，已登记。"),
-    (VisitKind::Routine, "提醒电动车不要进楼道充电，住户表示配合。"),
+    (
+        VisitKind::Routine,
+        "提醒电动车不要进楼道充电，住户表示配合。",
+    ),
     (VisitKind::Opinions, "希望小区增设电动车集中充电桩。"),
     (VisitKind::Opinions, "建议社区周末开放老年活动室。"),
-    (VisitKind::Opinions, "对垃圾分类定时定点投放时间有意见，希望延长到晚上九点。"),
-    (VisitKind::FollowUp, "回访楼上漏水纠纷，双方已协商维修，住户满意。"),
-    (VisitKind::FollowUp, "回访噪声投诉处理情况，夜间施工已停止。"),
-    (VisitKind::Care, "独居老人，行动不便，需要助餐服务，已联系社区。"),
-    (VisitKind::Care, "低保家庭，孩子上学有困难，已告知教育救助政策。"),
+    (
+        VisitKind::Opinions,
+        "对垃圾分类定时定点投放时间有意见，希望延长到晚上九点。",
+    ),
+    (
+        VisitKind::FollowUp,
+        "回访楼上漏水纠纷，双方已协商维修，住户满意。",
+    ),
+    (
+        VisitKind::FollowUp,
+        "回访噪声投诉处理情况，夜间施工已停止。",
+    ),
+    (
+        VisitKind::Care,
+        "独居老人，行动不便，需要助餐服务，已联系社区。",
+    ),
+    (
+        VisitKind::Care,
+        "低保家庭，孩子上学有困难，已告知教育救助政策。",
+    ),
 ];
 
 const CONTACTS: [(&str, &str); 4] = [
@@ -140,7 +158,15 @@ pub async fn generate(
         }
         let contact = (kind == VisitKind::Care || rng.random_bool(0.15))
             .then(|| CONTACTS[rng.random_range(0..CONTACTS.len())]);
-        visits.push(visit(a, today - back, kind, raised, contact, gw.id, now - back));
+        visits.push(visit(
+            a,
+            today - back,
+            kind,
+            raised,
+            contact,
+            gw.id,
+            now - back,
+        ));
     }
     for a in &others {
         let share = 0.3 + (a.grid_code.as_bytes()[14] % 7) as f64 / 10.0;
@@ -176,11 +202,7 @@ pub async fn generate(
             "E0606",
             "3楼楼道内有电动车充电，飞线从窗户拉出，存在火灾隐患。",
         ),
-        (
-            &mine[30],
-            "E0610",
-            "单元门口消防通道被杂物和废旧家具堵塞。",
-        ),
+        (&mine[30], "E0610", "单元门口消防通道被杂物和废旧家具堵塞。"),
     ];
     let mut cases = 0;
     for (a, category, raised) in turned {

@@ -145,8 +145,7 @@ async fn create_address(
         place_id: b.place_id,
         status: b.status,
     };
-    let (a, created) =
-        visits::create_address(&st, &user, id, &input, "api", Utc::now()).await?;
+    let (a, created) = visits::create_address(&st, &user, id, &input, "api", Utc::now()).await?;
     let t = territory(&st, &user).await?;
     let status = if created {
         StatusCode::CREATED
@@ -620,8 +619,7 @@ async fn month_xlsx(
     q: QueryResult<MonthParams>,
 ) -> AppResult<Response> {
     let q = query(q)?;
-    let bytes =
-        coverage::month_xlsx(&st, &user, q.month.as_deref(), "api", Utc::now()).await?;
+    let bytes = coverage::month_xlsx(&st, &user, q.month.as_deref(), "api", Utc::now()).await?;
     Ok(download(
         bytes,
         XLSX,

@@ -21,6 +21,7 @@ pub mod places_import;
 pub mod public;
 pub mod staff;
 pub mod view;
+pub mod visits;
 
 use crate::app::state::SharedState;
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn router() -> Router<SharedState> {
         .merge(places::router())
         .merge(geo::router())
         .merge(campaigns::router())
+        .merge(visits::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }
