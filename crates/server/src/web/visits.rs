@@ -282,6 +282,8 @@ async fn record(
 #[derive(Deserialize, Default, Clone)]
 struct AddressParams {
     grid: Option<String>,
+    /// A place's id: the doors linked to it (the place page links here).
+    place: Option<String>,
     status: Option<String>,
     q: Option<String>,
     unvisited: Option<String>,
@@ -292,6 +294,7 @@ impl AddressParams {
     fn query(&self) -> AddressQuery {
         AddressQuery {
             grid: self.grid.clone(),
+            place: self.place.clone(),
             status: self.status.clone(),
             q: self.q.clone(),
             unvisited: self.unvisited.as_deref().is_some_and(|v| !v.is_empty()),
@@ -304,6 +307,7 @@ impl AddressParams {
         let mut parts = vec![];
         for (k, v) in [
             ("grid", &self.grid),
+            ("place", &self.place),
             ("status", &self.status),
             ("q", &self.q),
             ("unvisited", &self.unvisited),
