@@ -16,6 +16,7 @@ pub mod role;
 pub mod scope;
 pub mod staffing;
 pub mod totp;
+pub mod visit;
 pub mod workflow;
 
 pub use error::FieldError;

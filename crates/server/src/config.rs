@@ -71,6 +71,12 @@ pub struct Settings {
     pub tls_self_signed: bool,
     /// The host names and IP addresses a self-signed certificate is valid for.
     pub tls_hosts: Vec<String>,
+    /// Care visits (关爱走访) are deleted this many days after they were recorded (the jobs
+    /// runner, hourly; `safegrid visits purge` by hand).
+    pub visit_care_retention_days: i64,
+    /// The span coverage is counted over: "month", "quarter" ("every address once a quarter")
+    /// or "year".
+    pub coverage_period: String,
 }
 
 /// Rates for the abuse-prone doors (see `ratelimit.rs`); `per_minute = 0` turns one off.
@@ -131,6 +137,8 @@ impl Default for Settings {
             tls_key: None,
             tls_self_signed: false,
             tls_hosts: vec!["localhost".into(), "127.0.0.1".into()],
+            visit_care_retention_days: 365,
+            coverage_period: "quarter".into(),
         }
     }
 }
@@ -242,6 +250,18 @@ impl Settings {
             bail!(
                 "export_page_rows: must be 1 to 10000 (got {})",
                 self.export_page_rows
+            );
+        }
+        if !(1..=3650).contains(&self.visit_care_retention_days) {
+            bail!(
+                "visit_care_retention_days: must be 1 to 3650 (got {})",
+                self.visit_care_retention_days
+            );
+        }
+        if !["month", "quarter", "year"].contains(&self.coverage_period.as_str()) {
+            bail!(
+                "coverage_period: must be month, quarter or year (got {:?})",
+                self.coverage_period
             );
         }
         if self.request_timeout_seconds == 0 || self.deadline_scan_seconds == 0 {

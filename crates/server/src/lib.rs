@@ -60,6 +60,7 @@ pub async fn serve(
     // Dropping the set aborts the jobs: when serving ends, and also when the caller gives up
     // on this future (the stop's grace period ran out) before closing the database under them.
     let mut background = tokio::task::JoinSet::new();
+    background.spawn(app::visits::run_purge(state.clone(), runner.clone()));
     background.spawn(app::jobs::run(state.clone(), runner));
     background.spawn(app::jobs::run_fold(state.clone()));
     background.spawn(app::jobs::prewarm(state.clone()));

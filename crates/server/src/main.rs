@@ -215,6 +215,16 @@ enum Command {
         #[command(subcommand)]
         what: safegrid::app::places_cli::PlacesCommand,
     },
+    /// The addresses register (门牌): import, export, the import template.
+    Addresses {
+        #[command(subcommand)]
+        what: safegrid::app::visits_cli::AddressesCommand,
+    },
+    /// Visits (走访): the care-visit retention purge by hand.
+    Visits {
+        #[command(subcommand)]
+        what: safegrid::app::visits_cli::VisitsCommand,
+    },
     /// KPI counters (综合评价).
     Kpi {
         #[command(subcommand)]
@@ -1061,6 +1071,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Places { what } => {
             let st = safegrid::open(settings).await?;
             safegrid::app::places_cli::run_command(&st, what, &cli_actor()).await
+        }
+        Command::Addresses { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::visits_cli::run_addresses(&st, what, &cli_actor()).await
+        }
+        Command::Visits { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::visits_cli::run_visits(&st, what).await
         }
         Command::Kpi { what } => {
             let st = safegrid::open(settings).await?;

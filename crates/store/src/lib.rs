@@ -21,6 +21,7 @@ pub mod staffing;
 mod territory;
 mod time;
 mod totp;
+pub mod visits;
 mod warm;
 
 pub use accounts::{NewUser, TokenInfo, TokenUser, User, UserChange};
@@ -36,6 +37,7 @@ pub use staffing::{Cover, GridsChange, MoveCount, Moved, StaffingRecord};
 pub use territory::{CategoryRow, Department, Grid, Region};
 pub use time::{from_ms, to_ms};
 pub use totp::TotpState;
+pub use visits::{AddressFilter, VisitFilter};
 pub use warm::Warmed;
 
 use safegrid_domain::FieldError;

@@ -7,12 +7,14 @@
 //! this layer and never each other.
 
 pub mod accounts_io;
+pub mod addresses_io;
 pub mod audit_archive;
 pub mod auth;
 pub mod backup;
 pub mod campaign_cli;
 pub mod campaign_tables;
 pub mod campaigns;
+pub mod coverage;
 pub mod disputes;
 pub mod error;
 pub mod export;
@@ -37,3 +39,5 @@ pub mod time;
 pub mod tokens;
 pub mod totp;
 pub mod view;
+pub mod visits;
+pub mod visits_cli;

@@ -45,7 +45,7 @@ pub enum PlacesCommand {
 }
 
 /// The account a command acts as: the one named, or the operator (root scope, audited by name).
-async fn cli_user(
+pub async fn cli_user(
     st: &SharedState,
     as_user: Option<String>,
     operator: &str,
@@ -73,7 +73,7 @@ async fn cli_user(
 }
 
 /// An application error as the command line prints it, with an import's problems listed.
-fn cli_error(e: AppError) -> anyhow::Error {
+pub fn cli_error(e: AppError) -> anyhow::Error {
     // `message` already names the field of an invalid value.
     let mut msg = match &e.field {
         Some(f) if !e.message.starts_with(&format!("{f}: ")) => format!("{f}: {}", e.message),

@@ -52,6 +52,19 @@ pub enum Perm {
     ReadStaffing,
     /// Create and change accounts in bulk from a table (within one's own scope).
     ImportAccounts,
+    /// Read the addresses register (门牌) in scope: lists, exports, coverage.
+    ReadAddresses,
+    /// Add, edit, deactivate and import addresses in scope.
+    ManageAddresses,
+    /// Record visits (走访) to addresses and places of one's grids; one's own work log.
+    RecordVisits,
+    /// Read visits in scope (care visits only as `ReadCareVisits` and the care rule allow),
+    /// coverage, and the work logs of the workers of one's grids.
+    ReadVisits,
+    /// See care visits (关爱走访): their recorder, the leaders of their grid, civil affairs (民政).
+    ReadCareVisits,
+    /// Erase the contacts stored with an address's visits (a resident's request; audited).
+    EraseVisitContacts,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -165,6 +178,39 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ImportAccounts,
         name: "import accounts from a table (roles and scopes within one's own)",
         roles: &[Admin],
+    },
+    // Addresses and visits: the grid's own work; leaders and the command center read coverage.
+    PermRow {
+        perm: Perm::ReadAddresses,
+        name: "read addresses in scope, coverage",
+        roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::ManageAddresses,
+        name: "add, edit, deactivate, import addresses in scope",
+        roles: &[GridWorker, GridLeader, Dispatcher, Admin],
+    },
+    PermRow {
+        perm: Perm::RecordVisits,
+        name: "record visits in own grids; own work log",
+        roles: &[GridWorker, GridLeader],
+    },
+    PermRow {
+        perm: Perm::ReadVisits,
+        name: "read visits in scope (care visits apart), work logs of own grids' workers",
+        roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
+    },
+    // Care visits: the worker who made them, the grid's leaders, civil affairs (a handler of a
+    // department of kind `mzj`, 民政) in its region; `app::visits::care_rule` narrows it.
+    PermRow {
+        perm: Perm::ReadCareVisits,
+        name: "read care visits (own, own grids as leader, civil affairs)",
+        roles: &[GridWorker, GridLeader, Handler],
+    },
+    PermRow {
+        perm: Perm::EraseVisitContacts,
+        name: "erase the contacts of an address's visits (audited)",
+        roles: &[GridLeader, Dispatcher, Admin],
     },
 ];
 
@@ -290,6 +336,12 @@ mod tests {
             | Perm::ManageStaffing
             | Perm::ReadStaffing
             | Perm::ImportAccounts => p,
+            Perm::ReadAddresses
+            | Perm::ManageAddresses
+            | Perm::RecordVisits
+            | Perm::ReadVisits
+            | Perm::ReadCareVisits
+            | Perm::EraseVisitContacts => p,
         };
         for p in [
             Perm::ReadCases,
@@ -309,6 +361,12 @@ mod tests {
             Perm::ManageStaffing,
             Perm::ReadStaffing,
             Perm::ImportAccounts,
+            Perm::ReadAddresses,
+            Perm::ManageAddresses,
+            Perm::RecordVisits,
+            Perm::ReadVisits,
+            Perm::ReadCareVisits,
+            Perm::EraseVisitContacts,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");

@@ -8,6 +8,7 @@ mod cases;
 mod disputes;
 mod places;
 mod staffing;
+mod visits;
 
 use crate::app::auth::{hash_password, random_secret};
 use crate::app::import::parse_divisions;
@@ -452,6 +453,16 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
         seconds = t.elapsed().as_secs_f64(),
         "demo staffing"
     );
+    let (n_addresses, n_visits, n_visit_cases) =
+        visits::generate(st, seed, &summary.gridworker_grid).await?;
+    tracing::info!(
+        addresses = n_addresses,
+        visits = n_visits,
+        cases = n_visit_cases,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo addresses and visits"
+    );
+    summary.cases += n_visit_cases;
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;

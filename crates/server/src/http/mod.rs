@@ -19,6 +19,7 @@ pub mod screenings;
 pub mod staffing;
 pub mod stats;
 pub mod territory;
+pub mod visits;
 
 use crate::app::auth::csrf_token;
 use crate::app::error::AppError;
@@ -95,6 +96,7 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(places::router())
         .merge(campaigns::router())
         .merge(staffing::router())
+        .merge(visits::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.

@@ -24,6 +24,7 @@ pub mod public;
 pub mod staff;
 pub mod staffing;
 pub mod view;
+pub mod visits;
 
 use crate::app::state::SharedState;
 use axum::Router;
@@ -48,6 +49,7 @@ pub fn router() -> Router<SharedState> {
         .merge(campaigns::router())
         .merge(offline::router())
         .merge(staffing::router())
+        .merge(visits::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }

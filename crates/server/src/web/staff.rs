@@ -586,6 +586,9 @@ struct CasePage {
     created: bool,
     /// The contact in the clear, after an audited reveal: (name, phone).
     revealed: Option<(String, String)>,
+    /// The date of the visit (走访) this case was turned from; its kind is not shown (a care
+    /// visit's hardship stays with those who may read it).
+    from_visit: Option<String>,
 }
 
 fn note_required(case: &Case, action: &str) -> bool {
@@ -764,7 +767,13 @@ async fn case_page_full(
     } else {
         StatusCode::OK
     };
+    let from_visit = st
+        .store
+        .visit_of_case(case.id)
+        .await?
+        .map(|v| v.visited_on.to_string());
     let page = CasePage {
+        from_visit,
         ctx: ctx.clone(),
         departments: if view.may("dispatch") {
             dispatch_targets(st, &case, &depts, ctx.lang)

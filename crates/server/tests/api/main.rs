@@ -21,4 +21,5 @@ mod security;
 mod staffing;
 mod totp;
 mod tracing;
+mod visits;
 mod web;
