@@ -14,6 +14,7 @@ pub mod pii;
 pub mod place;
 pub mod role;
 pub mod scope;
+pub mod team;
 pub mod workflow;
 
 pub use error::FieldError;

@@ -16,6 +16,7 @@ mod kpi;
 mod open311;
 mod photos;
 pub mod places;
+pub mod teams;
 mod privacy;
 mod territory;
 mod time;

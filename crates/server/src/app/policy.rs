@@ -46,6 +46,13 @@ pub enum Perm {
     Inspect,
     /// Campaigns in scope, their progress tables and exports.
     ReadCampaigns,
+    /// Volunteer and patrol teams (群防群治) in scope: teams, members (reveal a phone with a
+    /// reason, audited), sign-ups, service hours, patrol schedules.
+    ManageTeams,
+    /// Teams in scope with members' phones masked, schedules, logs, hours, the honour roll.
+    ReadTeams,
+    /// Record patrol logs of teams in scope and turn their findings into cases.
+    LogPatrols,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -142,6 +149,23 @@ pub const MATRIX: &[PermRow] = &[
         perm: Perm::ReadCampaigns,
         name: "read campaigns, progress tables, exports in scope",
         roles: &[GridWorker, GridLeader, Dispatcher, Handler, Leader, Admin],
+    },
+    // Group prevention (群防群治): the command center of a township or county runs its teams;
+    // grid workers and leaders work with them and record their patrols.
+    PermRow {
+        perm: Perm::ManageTeams,
+        name: "manage volunteer and patrol teams, members, sign-ups, schedules in scope",
+        roles: &[Dispatcher, Admin],
+    },
+    PermRow {
+        perm: Perm::ReadTeams,
+        name: "read teams, patrols, hours and the honour roll in scope (phones masked)",
+        roles: &[GridWorker, GridLeader, Dispatcher, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::LogPatrols,
+        name: "record patrol logs of teams in scope; turn findings into cases",
+        roles: &[GridWorker, GridLeader, Dispatcher, Admin],
     },
 ];
 
@@ -263,7 +287,10 @@ mod tests {
             | Perm::ManagePlaces
             | Perm::ManageCampaigns
             | Perm::Inspect
-            | Perm::ReadCampaigns => p,
+            | Perm::ReadCampaigns
+            | Perm::ManageTeams
+            | Perm::ReadTeams
+            | Perm::LogPatrols => p,
         };
         for p in [
             Perm::ReadCases,
@@ -280,6 +307,9 @@ mod tests {
             Perm::ManageCampaigns,
             Perm::Inspect,
             Perm::ReadCampaigns,
+            Perm::ManageTeams,
+            Perm::ReadTeams,
+            Perm::LogPatrols,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");

@@ -7,6 +7,7 @@ mod campaigns;
 mod cases;
 mod disputes;
 mod places;
+mod teams;
 
 use crate::app::auth::{hash_password, random_secret};
 use crate::app::import::parse_divisions;
@@ -441,6 +442,18 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
         "demo campaigns"
     );
     summary.cases += n_hazards;
+    let t = Instant::now();
+    let (n_teams, n_members, n_patrols, n_patrol_cases) =
+        teams::generate(st, seed, &summary.gridworker_grid).await?;
+    tracing::info!(
+        teams = n_teams,
+        members = n_members,
+        patrols = n_patrols,
+        cases = n_patrol_cases,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo teams and patrols"
+    );
+    summary.cases += n_patrol_cases;
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;

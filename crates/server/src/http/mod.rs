@@ -10,6 +10,7 @@ pub mod disputes;
 pub mod error;
 pub mod json;
 pub mod meta;
+pub mod patrols;
 pub mod petitions;
 pub mod places;
 pub mod privacy;
@@ -17,6 +18,7 @@ pub mod schema;
 
 pub mod screenings;
 pub mod stats;
+pub mod teams;
 pub mod territory;
 
 use crate::app::auth::csrf_token;
@@ -93,6 +95,8 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(petitions::router())
         .merge(places::router())
         .merge(campaigns::router())
+        .merge(teams::router())
+        .merge(patrols::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.

@@ -17,5 +17,6 @@ mod probes;
 mod python;
 mod scenarios;
 mod security;
+mod teams;
 mod tracing;
 mod web;
