@@ -101,13 +101,19 @@ pub fn patrol_minutes(started: DateTime<Utc>, ended: DateTime<Utc>) -> Result<i6
         return Err(FieldError::new("ended_at", "must be after started_at"));
     }
     let minutes = (ended - started).num_minutes();
+    if minutes < 1 {
+        return Err(FieldError::new(
+            "ended_at",
+            "a patrol lasts at least a minute; check the times",
+        ));
+    }
     if minutes > MAX_PATROL_MINUTES {
         return Err(FieldError::new(
             "ended_at",
             "a patrol lasts at most 24 hours; check the times",
         ));
     }
-    Ok(minutes.max(1))
+    Ok(minutes)
 }
 
 /// Checks a planned route: a GeoJSON LineString (or a Feature holding one) of 2–500 WGS84

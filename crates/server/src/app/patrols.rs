@@ -386,6 +386,12 @@ impl AppState {
                     return Err(AppError::invalid(field("category"), "no such case category"));
                 }
             };
+            if category.is_some() && point.is_none() && address.is_none() {
+                return Err(AppError::invalid(
+                    field("address"),
+                    "a finding that becomes a case needs a place: lat and lon, or an address",
+                ));
+            }
             findings.push(FindingRow {
                 county_code: t.county_code.clone(),
                 log_id: input.client_id,
@@ -541,6 +547,7 @@ impl AppState {
         n: i32,
         category: &str,
         urgency: Option<String>,
+        address: Option<String>,
         now: DateTime<Utc>,
     ) -> AppResult<Uuid> {
         policy::require(user, Perm::LogPatrols)?;
@@ -562,7 +569,18 @@ impl AppState {
         if !self.categories().contains_key(category) {
             return Err(AppError::invalid("category", "no such case category"));
         }
-        self.open_finding_case(user, &r.log, f, category, urgency, now).await
+        let mut f = f.clone();
+        if let Some(a) = text(address.as_deref(), "address", 200)? {
+            f.address = Some(a);
+        }
+        if f.address.is_none() && f.lat.is_none() {
+            return Err(AppError::invalid(
+                "address",
+                "the finding has no place; give the address where it was found",
+            ));
+        }
+        self.open_finding_case(user, &r.log, &f, category, urgency, now)
+            .await
     }
 
     /// Creates the case of a finding through the one write path, then links the finding to it.

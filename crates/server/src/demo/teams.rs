@@ -169,9 +169,12 @@ pub async fn generate(
                 let (text, cat) = FINDINGS[rng.random_range(0..FINDINGS.len())];
                 // About one patrol in five hands a problem to the command center as a case.
                 let cat = cat.filter(|_| week % 5 == 2);
+                let (lon, lat) = super::GRIDWORKER_POINT;
                 findings.push(FindingInput {
                     text: text.into(),
                     category: cat.map(Into::into),
+                    lat: Some(lat + rng.random_range(-0.002..0.002)),
+                    lon: Some(lon + rng.random_range(-0.002..0.002)),
                     ..FindingInput::default()
                 });
                 n_cases += usize::from(cat.is_some());

@@ -131,6 +131,9 @@ struct CaseBody {
     /// normal, urgent or emergency.
     #[serde(default)]
     urgency: Option<String>,
+    /// Where it was found, when the finding has no place.
+    #[serde(default)]
+    address: Option<String>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -399,7 +402,15 @@ async fn finding_case(
 ) -> AppResult<Response> {
     let n: i32 = n.trim().parse().map_err(|_| AppError::not_found("finding"))?;
     let case = st
-        .finding_to_case(&user, uuid(&id, "patrol log")?, n, &b.category, b.urgency, Utc::now())
+        .finding_to_case(
+            &user,
+            uuid(&id, "patrol log")?,
+            n,
+            &b.category,
+            b.urgency,
+            b.address,
+            Utc::now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"case": case}))).into_response())
 }
