@@ -562,11 +562,12 @@ impl Store {
         to: i64,
     ) -> Result<Vec<MemberMinutes>> {
         let (lo, hi) = range(prefix);
-        let county = prefix.get(..6).unwrap_or(prefix).to_string();
+        // A county or below reads its own county's rows; a city or province reads all counties.
+        let county = prefix.get(..6).unwrap_or_default().to_string();
         let rows: Vec<MemberMinutes> = with_pool!(self, p => sqlx::query_as(
             "SELECT member_id, team_id, CAST(SUM(minutes) AS BIGINT) AS minutes, CAST(SUM(patrols) AS BIGINT) AS patrols FROM (
                SELECT member_id, team_id, minutes, 1 AS patrols FROM patrol_log_members
-                WHERE county_code = $1 AND region_code BETWEEN $2 AND $3 AND started_at >= $4 AND started_at < $5
+                WHERE (CAST($1 AS TEXT) = '' OR county_code = $1) AND region_code BETWEEN $2 AND $3 AND started_at >= $4 AND started_at < $5
                UNION ALL
                SELECT member_id, team_id, minutes, 0 AS patrols FROM volunteer_hours
                 WHERE region_code BETWEEN $2 AND $3 AND served_at >= $4 AND served_at < $5

@@ -916,12 +916,6 @@ impl AppState {
         if wanted.is_empty() || !ok {
             return Err(AppError::not_found("region"));
         }
-        if wanted.len() < 6 {
-            return Err(AppError::invalid(
-                "region",
-                "hours are summed per county or below; choose a county, township or village",
-            ));
-        }
         Ok(wanted)
     }
 

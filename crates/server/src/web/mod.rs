@@ -20,6 +20,7 @@ pub mod places;
 pub mod places_import;
 pub mod public;
 pub mod staff;
+pub mod teams;
 pub mod view;
 
 use crate::app::state::SharedState;
@@ -42,6 +43,7 @@ pub fn router() -> Router<SharedState> {
         .merge(places::router())
         .merge(geo::router())
         .merge(campaigns::router())
+        .merge(teams::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }

@@ -708,6 +708,9 @@ impl VolunteerPage {
     fn v(&self, k: &str) -> String {
         one(&self.form, k)
     }
+    fn status_name(&self) -> &'static str {
+        self.ctx.t(&format!("volunteer.status.{}", self.status))
+    }
     fn ticked(&self, skill: &str) -> bool {
         all(&self.form, "skills").iter().any(|s| s == skill)
     }

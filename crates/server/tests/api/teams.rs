@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 story!(village_patrol_team_signs_up_patrols_and_is_honoured);
 story!(team_scope_and_bad_input);
+story!(the_pages_of_teams_patrols_and_sign_ups);
 
 /// One count, with text and UUID arguments (in that order of `$n`).
 async fn count(app: &TestApp, sql: &str, texts: &[&str], ids: &[Uuid]) -> i64 {
@@ -382,4 +383,94 @@ async fn team_scope_and_bad_input(app: &TestApp) {
     let gw = login(app, "demo-gridworker").await;
     let (s, _) = post(&gw, format!("{b}/api/v1/teams"), json!({"name": "x", "kind": "patrol", "region": townships[0]})).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+async fn page(c: &Client, url: String) -> (StatusCode, String) {
+    let r = c.get(url).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// The pages, in both languages: a resident signs up on /volunteer (with the form's token) and
+/// follows it by code; the command center sees the demo's teams, a team, the sign-ups and the
+/// honour roll; the grid worker logs a patrol from the form, and a second press stores nothing.
+async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
+    let b = &app.base;
+    let resident = browser();
+    let (s, html) = page(&resident, format!("{b}/volunteer")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("志愿者报名") && html.contains("红袖标治安巡防队"), "{html}");
+    let (_, en) = page(&resident, format!("{b}/volunteer?lang=en")).await;
+    assert!(en.contains("Volunteer sign-up"));
+    let team = html.split("<option value=\"").nth(2).unwrap().split('"').next().unwrap().to_string();
+    let form = [
+        ("csrf", csrf_of(&html)),
+        ("team", team.clone()),
+        ("name", "孙悦".into()),
+        ("phone", "13905720099".into()),
+        ("skills", "first_aid".into()),
+        ("skills", "traffic".into()),
+        ("consent", "on".into()),
+        ("consent_version", safegrid_domain::team::CONSENT_VERSION.into()),
+    ];
+    // Without consent: the form comes back naming it, nothing stored.
+    let before = count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await;
+    let no_consent: Vec<_> = form.iter().filter(|(k, _)| *k != "consent").cloned().collect();
+    let r = resident.post(format!("{b}/volunteer")).form(&no_consent).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("consent:"), "{text}");
+    assert_eq!(count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await, before);
+    let r = resident.post(format!("{b}/volunteer")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = page(&resident, format!("{b}{to}")).await;
+    assert!(html.contains("待审核"), "{html}");
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM volunteer_applications WHERE name = '孙悦' AND skills = '[\"first_aid\",\"traffic\"]'", &[], &[]).await,
+        1
+    );
+
+    let staff = web_session(app, "demo-dispatcher", PASSWORD).await;
+    for path in ["/work/teams", &format!("/work/teams/{team}"), "/work/teams/applications", "/work/patrols", "/work/patrols?lang=en"] {
+        let (s, html) = page(&staff, format!("{b}{path}")).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {html}");
+        assert!(!html.contains("…"), "{path}: a missing string");
+    }
+    let (_, html) = page(&staff, format!("{b}/work/teams/applications")).await;
+    assert!(html.contains("孙悦") && html.contains("沈丽华"), "{html}");
+    let (_, html) = page(&staff, format!("{b}/work/patrols")).await;
+    assert!(html.contains("红袖标治安巡防队") || html.contains("吴兴区平安志愿者服务队"), "the demo's roll: {html}");
+
+    // The grid worker logs a patrol from the form; pressing twice stores it once.
+    let gw = web_session(app, "demo-gridworker", PASSWORD).await;
+    let (s, html) = page(&gw, format!("{b}/work/patrols/new?team={team}")).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let client_id = html.split("name=\"client_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let member = html.split("name=\"members\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let local = |m: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(m))
+            .with_timezone(&safegrid::app::time::shanghai())
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    };
+    let mut form = vec![
+        ("csrf", csrf_of(&html)),
+        ("team", team.clone()),
+        ("client_id", client_id.clone()),
+        ("started_at", local(30)),
+        ("ended_at", local(90)),
+        ("members", member),
+        ("finding", "路口积水".into()),
+    ];
+    let r = gw.post(format!("{b}/work/patrols/new")).form(&form).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("ended_at"), "end before start is named: {text}");
+    form[3].1 = local(90);
+    form[4].1 = local(30);
+    for _ in 0..2 {
+        let r = gw.post(format!("{b}/work/patrols/new")).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let cid = Uuid::parse_str(&client_id).unwrap();
+    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_logs WHERE id = $1", &[], &[cid]).await, 1);
+    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1", &[], &[cid]).await, 1);
 }
