@@ -210,6 +210,11 @@ enum Command {
         #[command(subcommand)]
         what: safegrid::app::places_cli::PlacesCommand,
     },
+    /// Volunteer and patrol teams (群防群治): import and export a team's members.
+    Teams {
+        #[command(subcommand)]
+        what: safegrid::app::teams_cli::TeamsCommand,
+    },
     /// KPI counters (综合评价).
     Kpi {
         #[command(subcommand)]
@@ -977,6 +982,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Places { what } => {
             let st = safegrid::open(settings).await?;
             safegrid::app::places_cli::run_command(&st, what, &cli_actor()).await
+        }
+        Command::Teams { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::teams_cli::run_command(&st, what, &cli_actor()).await
         }
         Command::Kpi { what } => {
             let st = safegrid::open(settings).await?;

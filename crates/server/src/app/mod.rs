@@ -32,6 +32,7 @@ pub mod service;
 pub mod state;
 pub mod table;
 pub mod teams;
+pub mod teams_cli;
 pub mod time;
 pub mod tokens;
 pub mod view;
