@@ -243,9 +243,15 @@ mod tests {
 
     #[test]
     fn routes_are_lines() {
-        assert!(check_route(r#"{"type":"LineString","coordinates":[[120.1,30.8],[120.2,30.9]]}"#).is_ok());
+        assert!(
+            check_route(r#"{"type":"LineString","coordinates":[[120.1,30.8],[120.2,30.9]]}"#)
+                .is_ok()
+        );
         assert!(check_route(r#"{"type":"Point","coordinates":[120.1,30.8]}"#).is_err());
-        assert!(check_route(r#"{"type":"LineString","coordinates":[[520.1,30.8],[120.2,30.9]]}"#).is_err());
+        assert!(
+            check_route(r#"{"type":"LineString","coordinates":[[520.1,30.8],[120.2,30.9]]}"#)
+                .is_err()
+        );
     }
 
     #[test]
@@ -261,8 +267,14 @@ mod tests {
             first + Duration::days(8),
             first + Duration::days(22),
         );
-        assert_eq!(got, vec![first + Duration::days(14), first + Duration::days(21)]);
-        assert_eq!(occurrences(first, false, None, first, first + Duration::days(60)).len(), 1);
+        assert_eq!(
+            got,
+            vec![first + Duration::days(14), first + Duration::days(21)]
+        );
+        assert_eq!(
+            occurrences(first, false, None, first, first + Duration::days(60)).len(),
+            1
+        );
     }
 
     #[test]

@@ -212,8 +212,7 @@ impl Store {
 
     /// Every team, by territory and name (teams are few: a county has dozens).
     pub async fn teams(&self) -> Result<Vec<TeamRow>> {
-        let sql =
-            format!("SELECT {TEAM_COLS} FROM volunteer_teams ORDER BY region_code, name, id");
+        let sql = format!("SELECT {TEAM_COLS} FROM volunteer_teams ORDER BY region_code, name, id");
         let rows: Vec<TeamRow> =
             with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(p).await)?;
         Ok(rows)
@@ -418,8 +417,7 @@ impl Store {
 
     /// A patrol log by id, in a county.
     pub async fn patrol_log(&self, county: &str, id: Uuid) -> Result<PatrolLogRow> {
-        let sql =
-            format!("SELECT {LOG_COLS} FROM patrol_logs WHERE county_code = $1 AND id = $2");
+        let sql = format!("SELECT {LOG_COLS} FROM patrol_logs WHERE county_code = $1 AND id = $2");
         let row: Option<PatrolLogRow> = with_pool!(self, p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(county).bind(id).fetch_optional(p).await)?;
         row.ok_or(StoreError::NotFound)
@@ -577,7 +575,12 @@ impl Store {
     }
 
     /// Patrols an account recorded that started in `[from, to)`: how many, and their minutes.
-    pub async fn patrols_by_account(&self, account: Uuid, from: i64, to: i64) -> Result<(i64, i64)> {
+    pub async fn patrols_by_account(
+        &self,
+        account: Uuid,
+        from: i64,
+        to: i64,
+    ) -> Result<(i64, i64)> {
         let row: (i64, Option<i64>) = with_pool!(self, p => sqlx::query_as(
             "SELECT COUNT(*), CAST(SUM(minutes) AS BIGINT) FROM patrol_logs WHERE submitted_by = $1 AND started_at >= $2 AND started_at < $3")
             .bind(account).bind(from).bind(to).fetch_one(p).await)?;

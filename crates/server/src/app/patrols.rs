@@ -120,7 +120,12 @@ pub enum PatrolSubject {
 fn time(s: &str, field: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| AppError::invalid(field, "must be an RFC 3339 time (2026-12-07T19:00:00+08:00)"))
+        .map_err(|_| {
+            AppError::invalid(
+                field,
+                "must be an RFC 3339 time (2026-12-07T19:00:00+08:00)",
+            )
+        })
 }
 
 fn check_grids(t: &TeamRow, grids: &[String]) -> AppResult<Vec<String>> {
@@ -136,7 +141,10 @@ fn check_grids(t: &TeamRow, grids: &[String]) -> AppResult<Vec<String>> {
             team_grids.iter().any(|x| x == gc.as_str())
         };
         if !inside {
-            return Err(AppError::invalid(field, "lies outside the team's territory"));
+            return Err(AppError::invalid(
+                field,
+                "lies outside the team's territory",
+            ));
         }
         out.push(gc.as_str().to_string());
     }
@@ -243,13 +251,19 @@ impl AppState {
         let repeat_until = match input.repeat_until.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(_) if !input.weekly => {
-                return Err(AppError::invalid("repeat_until", "only a weekly schedule repeats"));
+                return Err(AppError::invalid(
+                    "repeat_until",
+                    "only a weekly schedule repeats",
+                ));
             }
             Some(d) => {
                 let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
                     .map_err(|_| AppError::invalid("repeat_until", "must be a date YYYY-MM-DD"))?;
                 if d < starts.with_timezone(&shanghai()).date_naive() {
-                    return Err(AppError::invalid("repeat_until", "is before the first patrol"));
+                    return Err(AppError::invalid(
+                        "repeat_until",
+                        "is before the first patrol",
+                    ));
                 }
                 Some(d.to_string())
             }
@@ -334,13 +348,19 @@ impl AppState {
         let ended = time(&input.ended_at, "ended_at")?;
         let minutes = dt::patrol_minutes(started, ended)?;
         if ended > now + Duration::minutes(10) {
-            return Err(AppError::invalid("ended_at", "is in the future; log a patrol once it ended"));
+            return Err(AppError::invalid(
+                "ended_at",
+                "is in the future; log a patrol once it ended",
+            ));
         }
         if let Some(s) = input.schedule {
             match self.store.schedule(s).await {
                 Ok(s) if s.team_id == t.id => {}
                 Ok(_) | Err(StoreError::NotFound) => {
-                    return Err(AppError::invalid("schedule", "is not a schedule of this team"));
+                    return Err(AppError::invalid(
+                        "schedule",
+                        "is not a schedule of this team",
+                    ));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -351,7 +371,10 @@ impl AppState {
         members.sort();
         members.dedup();
         if members.is_empty() {
-            return Err(AppError::invalid("members", "name at least one member who took part"));
+            return Err(AppError::invalid(
+                "members",
+                "name at least one member who took part",
+            ));
         }
         for (i, m) in input.members.iter().enumerate() {
             if !team_members.iter().any(|x| x.id == *m && active_on(x, day)) {
@@ -364,7 +387,10 @@ impl AppState {
         let grids = check_grids(&t, &input.grids)?;
         let note = text(input.note.as_deref(), "note", 1000)?;
         if input.findings.len() > MAX_FINDINGS {
-            return Err(AppError::invalid("findings", format!("at most {MAX_FINDINGS}")));
+            return Err(AppError::invalid(
+                "findings",
+                format!("at most {MAX_FINDINGS}"),
+            ));
         }
         let mut findings = vec![];
         for (i, f) in input.findings.iter().enumerate() {
@@ -374,16 +400,25 @@ impl AppState {
             let address = text(f.address.as_deref(), &field("address"), 200)?;
             let point = match (f.lat, f.lon) {
                 (Some(lat), Some(lon)) => Some(
-                    GeoPoint::new(lon, lat).map_err(|e| AppError::invalid(field("lat"), e.reason))?,
+                    GeoPoint::new(lon, lat)
+                        .map_err(|e| AppError::invalid(field("lat"), e.reason))?,
                 ),
                 (None, None) => None,
                 _ => return Err(AppError::invalid(field("lon"), "lat and lon go together")),
             };
-            let category = match f.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            let category = match f
+                .category
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+            {
                 None => None,
                 Some(c) if self.categories().contains_key(c) => Some(c.to_string()),
                 Some(_) => {
-                    return Err(AppError::invalid(field("category"), "no such case category"));
+                    return Err(AppError::invalid(
+                        field("category"),
+                        "no such case category",
+                    ));
                 }
             };
             if category.is_some() && point.is_none() && address.is_none() {
@@ -405,7 +440,10 @@ impl AppState {
             });
         }
         if photos.len() > MAX_PATROL_PHOTOS {
-            return Err(AppError::invalid("photos", format!("at most {MAX_PATROL_PHOTOS} photos")));
+            return Err(AppError::invalid(
+                "photos",
+                format!("at most {MAX_PATROL_PHOTOS} photos"),
+            ));
         }
         let mut stored_photos: Vec<PatrolPhoto> = vec![];
         for (i, (name, finding, bytes)) in photos.into_iter().enumerate() {
@@ -413,15 +451,23 @@ impl AppState {
             let name = name.trim().to_string();
             if name.is_empty()
                 || name.chars().count() > 100
-                || name.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+                || name
+                    .chars()
+                    .any(|c| c.is_control() || c == '/' || c == '\\')
             {
-                return Err(AppError::invalid(field, "needs a file name of at most 100 characters"));
+                return Err(AppError::invalid(
+                    field,
+                    "needs a file name of at most 100 characters",
+                ));
             }
             if stored_photos.iter().any(|p| p.name == name) {
                 return Err(AppError::invalid(field, format!("{name} is sent twice")));
             }
             if finding < 0 || finding as usize >= findings.len() {
-                return Err(AppError::invalid(field, "belongs to no finding of this log"));
+                return Err(AppError::invalid(
+                    field,
+                    "belongs to no finding of this log",
+                ));
             }
             let upload = crate::app::photos::process_bounded(bytes)
                 .await
@@ -481,14 +527,18 @@ impl AppState {
         let findings = self.store.patrol_findings(&log.county_code, log.id).await?;
         for f in &findings {
             if let (Some(cat), None) = (&f.category, f.case_id) {
-                self.open_finding_case(user, &log, f, cat, None, now).await?;
+                self.open_finding_case(user, &log, f, cat, None, now)
+                    .await?;
             }
         }
         self.patrol_result(log, replayed).await
     }
 
     async fn patrol_result(&self, log: PatrolLogRow, replayed: bool) -> AppResult<LogResult> {
-        let members = self.store.patrol_log_members(&log.county_code, log.id).await?;
+        let members = self
+            .store
+            .patrol_log_members(&log.county_code, log.id)
+            .await?;
         let findings = self.store.patrol_findings(&log.county_code, log.id).await?;
         let photos = self
             .store
@@ -644,7 +694,14 @@ impl AppState {
             json!({"finding": f.n, "case": case.id}),
         );
         self.store
-            .link_finding(&log.county_code, log.id, f.n, case.id, &a, now.timestamp_millis())
+            .link_finding(
+                &log.county_code,
+                log.id,
+                f.n,
+                case.id,
+                &a,
+                now.timestamp_millis(),
+            )
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(m) => AppError::new(ErrorKind::Conflict, "conflict", m),

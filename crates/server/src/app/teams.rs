@@ -506,7 +506,13 @@ impl AppState {
             version: old.version + 1,
             ..old.clone()
         };
-        let a = audit(Some(user), "team.edit", "team", t.id, json!({"name": t.name}));
+        let a = audit(
+            Some(user),
+            "team.edit",
+            "team",
+            t.id,
+            json!({"name": t.name}),
+        );
         self.store
             .update_team(&t, old.version, &a)
             .await
@@ -579,12 +585,14 @@ impl AppState {
             t.id,
             json!({"members": rows.len()}),
         );
-        self.store.insert_members(&rows, &a).await.map_err(|e| match e {
-            StoreError::Conflict(m) => {
-                AppError::new(ErrorKind::Conflict, "conflict", m).with_extra(json!({"field": "phone"}))
-            }
-            e => e.into(),
-        })?;
+        self.store
+            .insert_members(&rows, &a)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => AppError::new(ErrorKind::Conflict, "conflict", m)
+                    .with_extra(json!({"field": "phone"})),
+                e => e.into(),
+            })?;
         Ok(rows)
     }
 
@@ -615,7 +623,13 @@ impl AppState {
         if day.to_string() < m.joined_on {
             return Err(AppError::invalid("left_on", "is before the member joined"));
         }
-        let a = audit(Some(user), "team.member.leave", "volunteer_member", m.id, json!({"team": t.id}));
+        let a = audit(
+            Some(user),
+            "team.member.leave",
+            "volunteer_member",
+            m.id,
+            json!({"team": t.id}),
+        );
         self.store
             .member_left(m.id, &day.to_string(), now.timestamp_millis(), &a)
             .await
@@ -684,14 +698,24 @@ impl AppState {
             created_by: Some(user.id),
             created_at: now.timestamp_millis(),
         };
-        let a = audit(Some(user), "team.hours.add", "volunteer_member", m.id, json!({"minutes": minutes}));
+        let a = audit(
+            Some(user),
+            "team.hours.add",
+            "volunteer_member",
+            m.id,
+            json!({"minutes": minutes}),
+        );
         self.store.insert_hours(&h, &a).await?;
         Ok(h)
     }
 
     /// A resident's sign-up from the public page: a team or an area, their details and consent.
     /// Answers the stored sign-up (its `ref_code` is what the resident keeps).
-    pub async fn sign_up(&self, input: PersonInput, now: DateTime<Utc>) -> AppResult<ApplicationRow> {
+    pub async fn sign_up(
+        &self,
+        input: PersonInput,
+        now: DateTime<Utc>,
+    ) -> AppResult<ApplicationRow> {
         let person = check_person(&input)?;
         let (team, region) = match (input.team, input.region.as_deref().map(str::trim)) {
             (Some(id), _) => match self.store.team(id).await {
@@ -727,7 +751,13 @@ impl AppState {
                 decided_at: None,
                 created_at: ms,
             };
-            let e = audit(None, "volunteer.sign_up", "volunteer_application", a.id, json!({"team": team, "region": region}));
+            let e = audit(
+                None,
+                "volunteer.sign_up",
+                "volunteer_application",
+                a.id,
+                json!({"team": team, "region": region}),
+            );
             match self.store.insert_application(&a, &e).await {
                 Ok(()) => return Ok(a),
                 // Another sign-up holds the code: draw again.
@@ -739,7 +769,10 @@ impl AppState {
     }
 
     /// A sign-up's state by its reference code (the resident's view), with its team's name.
-    pub async fn application_status(&self, code: &str) -> AppResult<(ApplicationRow, Option<String>)> {
+    pub async fn application_status(
+        &self,
+        code: &str,
+    ) -> AppResult<(ApplicationRow, Option<String>)> {
         let code: String = code
             .trim()
             .chars()
@@ -770,7 +803,10 @@ impl AppState {
         if let Some(s) = status
             && !matches!(s, "pending" | "approved" | "declined")
         {
-            return Err(AppError::invalid("status", "must be pending, approved or declined"));
+            return Err(AppError::invalid(
+                "status",
+                "must be pending, approved or declined",
+            ));
         }
         Ok(self
             .store
@@ -815,9 +851,9 @@ impl AppState {
         now: DateTime<Utc>,
     ) -> AppResult<(ApplicationRow, MemberRow)> {
         let a = self.managed_application(user, id).await?;
-        let team_id = team
-            .or(a.team_id)
-            .ok_or_else(|| AppError::invalid("team", "the resident chose an area; choose the team"))?;
+        let team_id = team.or(a.team_id).ok_or_else(|| {
+            AppError::invalid("team", "the resident chose an area; choose the team")
+        })?;
         let t = match self.managed_team(user, team_id).await {
             Ok(t) => t,
             Err(e) if e.kind == ErrorKind::NotFound => {
@@ -853,7 +889,13 @@ impl AppState {
             decided_at: Some(ms),
             ..a
         };
-        let e = audit(Some(user), "volunteer.approve", "volunteer_application", decided.id, json!({"team": t.id, "member": m.id}));
+        let e = audit(
+            Some(user),
+            "volunteer.approve",
+            "volunteer_application",
+            decided.id,
+            json!({"team": t.id, "member": m.id}),
+        );
         self.store
             .decide_application(&decided, Some(&m), &e)
             .await
@@ -878,7 +920,13 @@ impl AppState {
             decided_at: Some(now.timestamp_millis()),
             ..a
         };
-        let e = audit(Some(user), "volunteer.decline", "volunteer_application", decided.id, json!({}));
+        let e = audit(
+            Some(user),
+            "volunteer.decline",
+            "volunteer_application",
+            decided.id,
+            json!({}),
+        );
         self.store
             .decide_application(&decided, None, &e)
             .await
@@ -949,7 +997,10 @@ impl AppState {
         let team_name = |id: &Uuid| teams.get(id).map(|t| t.name.clone()).unwrap_or_default();
         let mut members = vec![];
         let minutes: BTreeMap<Uuid, i64> = by_member.iter().map(|(k, v)| (*k, v.0)).collect();
-        for (rank, (id, min)) in dt::honour_roll(&minutes, usize::MAX).into_iter().enumerate() {
+        for (rank, (id, min)) in dt::honour_roll(&minutes, usize::MAX)
+            .into_iter()
+            .enumerate()
+        {
             let (_, patrols, team) = by_member[&id];
             let name = match self.store.member(id).await {
                 Ok(m) => PersonName::from_stored(&m.name).masked(),
@@ -993,7 +1044,9 @@ impl AppState {
         policy::require(user, Perm::ReadTeams)?;
         let (first, next) = dt::month(month)?;
         let prefix = self.roll_region(user, region).await?;
-        let (mut members, mut teams) = self.lines(&prefix, day_start(first), day_start(next)).await?;
+        let (mut members, mut teams) = self
+            .lines(&prefix, day_start(first), day_start(next))
+            .await?;
         members.truncate(ROLL_SIZE);
         teams.truncate(ROLL_SIZE);
         Ok(HonourRoll {
@@ -1020,7 +1073,11 @@ impl AppState {
         }
         let short = territory_short(&t.region_code);
         let (members, _) = self
-            .lines(&short, day_start(from), day_start(to + chrono::Duration::days(1)))
+            .lines(
+                &short,
+                day_start(from),
+                day_start(to + chrono::Duration::days(1)),
+            )
             .await?;
         Ok(members.into_iter().filter(|l| l.team_id == t.id).collect())
     }

@@ -36,7 +36,11 @@ pub enum TeamsCommand {
     },
 }
 
-async fn cli_user(st: &SharedState, as_user: Option<String>, operator: &str) -> anyhow::Result<User> {
+async fn cli_user(
+    st: &SharedState,
+    as_user: Option<String>,
+    operator: &str,
+) -> anyhow::Result<User> {
     match as_user {
         Some(name) => st
             .store
@@ -78,7 +82,9 @@ pub fn read_members(bytes: &[u8]) -> Result<Vec<PersonInput>, Vec<String>> {
     let table = read_table(bytes, "file").map_err(|e| vec![e.message])?;
     let col = |names: &[&str]| table.column(names);
     let (Some(name), Some(phone)) = (col(&["姓名", "name"]), col(&["手机号", "phone"])) else {
-        return Err(vec!["the sheet needs the columns 姓名 (name) and 手机号 (phone)".into()]);
+        return Err(vec![
+            "the sheet needs the columns 姓名 (name) and 手机号 (phone)".into(),
+        ]);
     };
     let skills = col(&["技能", "skills"]);
     let note = col(&["其他技能", "skills_note"]);
@@ -93,7 +99,9 @@ pub fn read_members(bytes: &[u8]) -> Result<Vec<PersonInput>, Vec<String>> {
         ("consent_version", "同意"),
         ("joined_on", "加入日期"),
     ];
-    let cell = |row: &Vec<String>, c: Option<usize>| c.and_then(|i| row.get(i)).cloned().unwrap_or_default();
+    let cell = |row: &Vec<String>, c: Option<usize>| {
+        c.and_then(|i| row.get(i)).cloned().unwrap_or_default()
+    };
     let mut out = vec![];
     let mut problems = vec![];
     for (n, row) in &table.rows {
@@ -115,11 +123,20 @@ pub fn read_members(bytes: &[u8]) -> Result<Vec<PersonInput>, Vec<String>> {
         match check_person(&input) {
             Err(e) => {
                 let f = e.field.clone().unwrap_or_default();
-                let column = headers.iter().find(|h| h.0 == f).map_or(f.as_str(), |h| h.1);
+                let column = headers
+                    .iter()
+                    .find(|h| h.0 == f)
+                    .map_or(f.as_str(), |h| h.1);
                 problems.push(format!("row {n}, {column}: {}", e.message));
             }
-            Ok(_) if !joined_ok => problems.push(format!("row {n}, 加入日期: must be a date YYYY-MM-DD")),
-            Ok(p) if out.iter().any(|o: &PersonInput| Phone::parse(&o.phone).is_ok_and(|x| x == p.phone)) => {
+            Ok(_) if !joined_ok => {
+                problems.push(format!("row {n}, 加入日期: must be a date YYYY-MM-DD"))
+            }
+            Ok(p)
+                if out
+                    .iter()
+                    .any(|o: &PersonInput| Phone::parse(&o.phone).is_ok_and(|x| x == p.phone)) =>
+            {
                 problems.push(format!("row {n}, 手机号: is given twice"));
             }
             Ok(_) => out.push(input),
@@ -134,12 +151,22 @@ pub fn read_members(bytes: &[u8]) -> Result<Vec<PersonInput>, Vec<String>> {
     Ok(out)
 }
 
-pub async fn run_command(st: &SharedState, cmd: TeamsCommand, operator: &str) -> anyhow::Result<()> {
+pub async fn run_command(
+    st: &SharedState,
+    cmd: TeamsCommand,
+    operator: &str,
+) -> anyhow::Result<()> {
     match cmd {
-        TeamsCommand::Import { team, file, as_user } => {
+        TeamsCommand::Import {
+            team,
+            file,
+            as_user,
+        } => {
             let user = cli_user(st, as_user, operator).await?;
-            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-            let inputs = read_members(&bytes).map_err(|p| anyhow::anyhow!("nothing imported:\n  {}", p.join("\n  ")))?;
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let inputs = read_members(&bytes)
+                .map_err(|p| anyhow::anyhow!("nothing imported:\n  {}", p.join("\n  ")))?;
             let rows = st
                 .add_members(&user, team, inputs, Utc::now())
                 .await
@@ -148,7 +175,10 @@ pub async fn run_command(st: &SharedState, cmd: TeamsCommand, operator: &str) ->
         }
         TeamsCommand::Export { team, out, as_user } => {
             let user = cli_user(st, as_user, operator).await?;
-            let members = st.team_members(&user, team).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let members = st
+                .team_members(&user, team)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
             let rows = members
                 .iter()
                 .map(|m| {
@@ -165,13 +195,22 @@ pub async fn run_command(st: &SharedState, cmd: TeamsCommand, operator: &str) ->
                 .collect();
             let bytes = write_xlsx(&[Sheet {
                 name: "队员".into(),
-                header: ["姓名", "手机号", "技能", "其他技能", "加入日期", "退出日期", "同意书版本"]
-                    .map(String::from)
-                    .to_vec(),
+                header: [
+                    "姓名",
+                    "手机号",
+                    "技能",
+                    "其他技能",
+                    "加入日期",
+                    "退出日期",
+                    "同意书版本",
+                ]
+                .map(String::from)
+                .to_vec(),
                 rows,
             }])
             .map_err(|e| anyhow::anyhow!(e.message))?;
-            std::fs::write(&out, bytes).map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
+            std::fs::write(&out, bytes)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", out.display()))?;
             println!("wrote {} ({} members)", out.display(), members.len());
         }
     }

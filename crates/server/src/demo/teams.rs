@@ -13,7 +13,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "沈", "钱", "徐", "吴", "朱", "姚", "费", "闵"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "沈", "钱", "徐", "吴", "朱", "姚", "费", "闵",
+];
 const GIVEN: &[&str] = &[
     "建国", "秀英", "卫东", "桂芳", "志强", "丽华", "海峰", "美娟", "国平", "小红", "文斌", "雪梅",
     "伟", "敏", "静", "磊", "洁", "勇", "芳", "军",
@@ -83,7 +85,11 @@ pub async fn generate(
     let mut member_ids = vec![];
     for (team, size, skills) in [
         (&patrol, 16, vec!["patrol".to_string()]),
-        (&volunteers, 14, vec!["anti_fraud".to_string(), "elderly_care".to_string()]),
+        (
+            &volunteers,
+            14,
+            vec!["anti_fraud".to_string(), "elderly_care".to_string()],
+        ),
     ] {
         let mut inputs = vec![];
         for i in 0..size {
@@ -142,10 +148,18 @@ pub async fn generate(
                 &dispatcher,
                 ScheduleInput {
                     team: team.id,
-                    title: if team.id == patrol.id { "周五晚间治安巡逻".into() } else { "周六上午反诈宣传巡访".into() },
+                    title: if team.id == patrol.id {
+                        "周五晚间治安巡逻".into()
+                    } else {
+                        "周六上午反诈宣传巡访".into()
+                    },
                     starts_at: first.to_rfc3339(),
                     ends_at: (first + Duration::hours(2)).to_rfc3339(),
-                    grids: if team.id == patrol.id { vec![gw_grid.to_string()] } else { vec![] },
+                    grids: if team.id == patrol.id {
+                        vec![gw_grid.to_string()]
+                    } else {
+                        vec![]
+                    },
                     weekly: true,
                     ..ScheduleInput::default()
                 },
@@ -188,7 +202,11 @@ pub async fn generate(
                     started_at: t.to_rfc3339(),
                     ended_at: (t + Duration::minutes(minutes)).to_rfc3339(),
                     members: who,
-                    grids: if team.id == patrol.id { vec![gw_grid.to_string()] } else { vec![] },
+                    grids: if team.id == patrol.id {
+                        vec![gw_grid.to_string()]
+                    } else {
+                        vec![]
+                    },
                     note: None,
                     findings,
                 },
@@ -204,11 +222,22 @@ pub async fn generate(
     }
     // A few hours entered by hand: the volunteers' anti-fraud training.
     for m in member_ids[1].iter().take(5) {
-        st.add_hours(&dispatcher, volunteers.id, *m, &(now - Duration::days(10)).date_naive().to_string(), 120, "反诈宣传培训", now)
-            .await?;
+        st.add_hours(
+            &dispatcher,
+            volunteers.id,
+            *m,
+            &(now - Duration::days(10)).date_naive().to_string(),
+            120,
+            "反诈宣传培训",
+            now,
+        )
+        .await?;
     }
     // Two residents' sign-ups waiting for the command center.
-    for (team, who, ph) in [(Some(patrol.id), "沈丽华", "17005729001"), (None, "费国平", "17005729002")] {
+    for (team, who, ph) in [
+        (Some(patrol.id), "沈丽华", "17005729001"),
+        (None, "费国平", "17005729002"),
+    ] {
         st.sign_up(
             PersonInput {
                 name: who.into(),

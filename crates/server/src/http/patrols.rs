@@ -324,7 +324,11 @@ async fn read_log(
         .map_err(|e| AppError::bad_request(Some("body"), e.body_text()))?;
     let unreadable = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(ErrorKind::TooLarge, "too_large", "request body is too large")
+            AppError::new(
+                ErrorKind::TooLarge,
+                "too_large",
+                "request body is too large",
+            )
         } else {
             AppError::bad_request(Some("body"), e.body_text())
         }
@@ -339,15 +343,18 @@ async fn read_log(
         } else if name == "photo" || name.starts_with("photo.") {
             let finding = match name.strip_prefix("photo.") {
                 None => 0,
-                Some(n) => n
-                    .parse::<i32>()
-                    .map_err(|_| AppError::invalid(name.clone(), "name the finding: photo.0, photo.1 …"))?,
+                Some(n) => n.parse::<i32>().map_err(|_| {
+                    AppError::invalid(name.clone(), "name the finding: photo.0, photo.1 …")
+                })?,
             };
             let file = field.file_name().unwrap_or("").to_string();
             let bytes = field.bytes().await.map_err(unreadable)?;
             photos.push((file, finding, bytes.to_vec()));
         } else {
-            return Err(AppError::invalid(name, "unknown part; send log and photo parts"));
+            return Err(AppError::invalid(
+                name,
+                "unknown part; send log and photo parts",
+            ));
         }
     }
     let body = body.ok_or_else(|| AppError::invalid("log", "the log part is required"))?;
@@ -366,7 +373,9 @@ async fn record(
     req: Request,
 ) -> AppResult<Response> {
     let (b, photos) = read_log(&st, req).await?;
-    let r = st.record_patrol(&user, b.into(), photos, Utc::now()).await?;
+    let r = st
+        .record_patrol(&user, b.into(), photos, Utc::now())
+        .await?;
     let status = if r.replayed {
         StatusCode::OK
     } else {
@@ -400,7 +409,10 @@ async fn finding_case(
     Path((id, n)): Path<(String, String)>,
     ApiJson(b): ApiJson<CaseBody>,
 ) -> AppResult<Response> {
-    let n: i32 = n.trim().parse().map_err(|_| AppError::not_found("finding"))?;
+    let n: i32 = n
+        .trim()
+        .parse()
+        .map_err(|_| AppError::not_found("finding"))?;
     let case = st
         .finding_to_case(
             &user,
@@ -428,7 +440,12 @@ async fn photo(
 ) -> AppResult<Response> {
     let q = query(q)?;
     let bytes = st
-        .patrol_photo(&user, uuid(&id, "patrol log")?, &name, q.thumb.unwrap_or(false))
+        .patrol_photo(
+            &user,
+            uuid(&id, "patrol log")?,
+            &name,
+            q.thumb.unwrap_or(false),
+        )
         .await?;
     let mut r = bytes.into_response();
     r.headers_mut()

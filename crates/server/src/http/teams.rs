@@ -369,7 +369,10 @@ pub struct SignUpForm {
     summary = "Volunteer and patrol teams whose territory meets the caller's",
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, description = "The teams", body = TeamList)))]
-async fn list(State(st): State<SharedState>, CurrentUser(user): CurrentUser) -> AppResult<Json<Value>> {
+async fn list(
+    State(st): State<SharedState>,
+    CurrentUser(user): CurrentUser,
+) -> AppResult<Json<Value>> {
     let mut items = vec![];
     for t in st.list_teams(&user).await? {
         let members = st.store.members(t.id).await?;
@@ -547,7 +550,9 @@ async fn hours(
     let lines = st
         .team_hours(&user, uuid(&id, "team")?, &q.from, &q.to)
         .await?;
-    Ok(Json(json!({"items": lines.iter().map(line_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"items": lines.iter().map(line_json).collect::<Vec<_>>()}),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/honour-roll", tag = "teams",
@@ -579,7 +584,9 @@ async fn roll_export(
     let mut resp = bytes.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
     );
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"honour-roll-{}-{}.xlsx\"",
@@ -614,14 +621,21 @@ async fn signup_form(State(st): State<SharedState>) -> AppResult<Json<Value>> {
     summary = "Public: a resident signs up for a team or an area (rate-limited); keep the reference code",
     request_body(content = PersonBody, content_type = "application/json"),
     responses((status = 201, description = "The sign-up's status with its reference code", body = ApplicationStatus)))]
-async fn sign_up(State(st): State<SharedState>, ApiJson(b): ApiJson<PersonBody>) -> AppResult<Response> {
+async fn sign_up(
+    State(st): State<SharedState>,
+    ApiJson(b): ApiJson<PersonBody>,
+) -> AppResult<Response> {
     policy::public_rate_limit(&st, "volunteer")?;
     let a = st.sign_up(b.into(), Utc::now()).await?;
     let team = match a.team_id {
         Some(t) => st.store.team(t).await.ok().map(|t| t.name),
         None => None,
     };
-    Ok((StatusCode::CREATED, Json(application_status_json(&a, team.as_deref()))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(application_status_json(&a, team.as_deref())),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/volunteer-applications/status/{code}", tag = "volunteers",

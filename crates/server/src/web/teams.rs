@@ -292,7 +292,11 @@ async fn team_page(
         skills: skills(&ctx),
         may_manage: allows(user.role, Perm::ManageTeams),
         may_log: allows(user.role, Perm::LogPatrols),
-        consent: if en { dt::CONSENT_TEXT.1 } else { dt::CONSENT_TEXT.0 },
+        consent: if en {
+            dt::CONSENT_TEXT.1
+        } else {
+            dt::CONSENT_TEXT.0
+        },
         errors,
         form,
         revealed,
@@ -302,7 +306,15 @@ async fn team_page(
 }
 
 async fn show(State(st): State<SharedState>, ctx: Ctx, Path(id): Path<String>) -> Response {
-    let r = team_page(&st, ctx.clone(), &id, FormErrors::default(), vec![], String::new()).await;
+    let r = team_page(
+        &st,
+        ctx.clone(),
+        &id,
+        FormErrors::default(),
+        vec![],
+        String::new(),
+    )
+    .await;
     respond(&ctx, r)
 }
 
@@ -354,7 +366,9 @@ async fn reveal(
             .reveal_member_phone(user, team, member, &one(&f, "reason"), Utc::now())
             .await
         {
-            Ok(phone) => team_page(&st, ctx.clone(), &id, FormErrors::default(), vec![], phone).await,
+            Ok(phone) => {
+                team_page(&st, ctx.clone(), &id, FormErrors::default(), vec![], phone).await
+            }
             Err(e) if e.kind.is_client_error() && e.field.is_some() => {
                 let mut errors = FormErrors::default();
                 add_error(&mut errors, &e);
@@ -446,7 +460,9 @@ async fn decide(
         let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("sign-up"))?;
         let done = if one(&f, "decision") == "approve" {
             let team = Uuid::parse_str(one(&f, "team").trim()).ok();
-            st.approve_application(user, id, team, Utc::now()).await.map(|_| ())
+            st.approve_application(user, id, team, Utc::now())
+                .await
+                .map(|_| ())
         } else {
             st.decline_application(user, id, &one(&f, "reason"), Utc::now())
                 .await
@@ -532,7 +548,15 @@ async fn patrol_new(
     ctx: Ctx,
     WebQuery(q): WebQuery<TeamParam>,
 ) -> Response {
-    let r = patrol_form(&st, ctx.clone(), q.team.as_deref().unwrap_or(""), FormErrors::default(), vec![], None).await;
+    let r = patrol_form(
+        &st,
+        ctx.clone(),
+        q.team.as_deref().unwrap_or(""),
+        FormErrors::default(),
+        vec![],
+        None,
+    )
+    .await;
     respond(&ctx, r)
 }
 
@@ -550,14 +574,21 @@ fn local_input(s: &str) -> String {
     s.to_string()
 }
 
-async fn patrol_submit(State(st): State<SharedState>, ctx: Ctx, WebForm(f): WebForm<Pairs>) -> Response {
+async fn patrol_submit(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebForm(f): WebForm<Pairs>,
+) -> Response {
     let r = async {
         let user = ctx.require_user()?;
         ctx.check_csrf(&one(&f, "csrf"))?;
         let team = one(&f, "team");
         let client_id = one(&f, "client_id");
         let mut errors = FormErrors::default();
-        let (Ok(team_id), Ok(cid)) = (Uuid::parse_str(team.trim()), Uuid::parse_str(client_id.trim())) else {
+        let (Ok(team_id), Ok(cid)) = (
+            Uuid::parse_str(team.trim()),
+            Uuid::parse_str(client_id.trim()),
+        ) else {
             return Err(WebError::Invalid("team, client_id: must be UUIDs".into()));
         };
         let mut members = vec![];
@@ -628,7 +659,11 @@ struct RollParams {
     region: Option<String>,
 }
 
-async fn roll(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuery<RollParams>) -> Response {
+async fn roll(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<RollParams>,
+) -> Response {
     let r = async {
         let user = ctx.require_user()?;
         let month = q
@@ -643,12 +678,22 @@ async fn roll(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuery<Rol
             hours: dt::hours(l.minutes),
             patrols: l.patrols,
         };
-        let (members, teams, error) =
-            match st.honour_roll(user, &month, Some(&region).filter(|r| !r.is_empty()).map(|r| r.as_str())).await {
-                Ok(r) => (r.members.iter().map(view).collect(), r.teams.iter().map(view).collect(), String::new()),
-                Err(e) if e.kind.is_client_error() => (vec![], vec![], e.message.clone()),
-                Err(e) => return Err(e.into()),
-            };
+        let (members, teams, error) = match st
+            .honour_roll(
+                user,
+                &month,
+                Some(&region).filter(|r| !r.is_empty()).map(|r| r.as_str()),
+            )
+            .await
+        {
+            Ok(r) => (
+                r.members.iter().map(view).collect(),
+                r.teams.iter().map(view).collect(),
+                String::new(),
+            ),
+            Err(e) if e.kind.is_client_error() => (vec![], vec![], e.message.clone()),
+            Err(e) => return Err(e.into()),
+        };
         let page = RollPage {
             month,
             region,
@@ -663,7 +708,11 @@ async fn roll(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuery<Rol
     respond(&ctx, r)
 }
 
-async fn roll_xlsx(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuery<RollParams>) -> Response {
+async fn roll_xlsx(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<RollParams>,
+) -> Response {
     let r = async {
         let user = ctx.require_user()?;
         let month = q.month.unwrap_or_default();
@@ -673,7 +722,9 @@ async fn roll_xlsx(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuer
         let mut resp = bytes.into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            HeaderValue::from_static(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
         );
         if let Ok(v) = HeaderValue::from_str(&format!(
             "attachment; filename=\"honour-roll-{}-{}.xlsx\"",
@@ -716,7 +767,13 @@ impl VolunteerPage {
     }
 }
 
-async fn volunteer_page(st: &SharedState, ctx: Ctx, errors: FormErrors, form: Pairs, found: Option<(String, String, String, String)>) -> Page {
+async fn volunteer_page(
+    st: &SharedState,
+    ctx: Ctx,
+    errors: FormErrors,
+    form: Pairs,
+    found: Option<(String, String, String, String)>,
+) -> Page {
     let en = ctx.is_en();
     let mut teams = vec![];
     for t in st.public_teams().await? {
@@ -735,7 +792,11 @@ async fn volunteer_page(st: &SharedState, ctx: Ctx, errors: FormErrors, form: Pa
     let page = VolunteerPage {
         teams,
         skills: skills(&ctx),
-        consent: if en { dt::CONSENT_TEXT.1 } else { dt::CONSENT_TEXT.0 },
+        consent: if en {
+            dt::CONSENT_TEXT.1
+        } else {
+            dt::CONSENT_TEXT.0
+        },
         consent_version: dt::CONSENT_VERSION,
         errors,
         form,
@@ -753,14 +814,23 @@ struct CodeParam {
     code: Option<String>,
 }
 
-async fn volunteer(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuery<CodeParam>) -> Response {
+async fn volunteer(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebQuery(q): WebQuery<CodeParam>,
+) -> Response {
     let r = async {
         let mut found = None;
         if let Some(code) = q.code.filter(|c| !c.trim().is_empty()) {
             crate::app::policy::check_public_rate(&st, "track").map_err(WebError::TooMany)?;
             match st.application_status(&code).await {
                 Ok((a, team)) => {
-                    found = Some((a.ref_code, a.status, team.unwrap_or_default(), a.reason.unwrap_or_default()));
+                    found = Some((
+                        a.ref_code,
+                        a.status,
+                        team.unwrap_or_default(),
+                        a.reason.unwrap_or_default(),
+                    ));
                 }
                 Err(e) if e.kind == crate::app::error::ErrorKind::NotFound => {
                     let mut errors = FormErrors::default();
@@ -776,14 +846,20 @@ async fn volunteer(State(st): State<SharedState>, ctx: Ctx, WebQuery(q): WebQuer
     respond(&ctx, r)
 }
 
-async fn volunteer_submit(State(st): State<SharedState>, ctx: Ctx, WebForm(f): WebForm<Pairs>) -> Response {
+async fn volunteer_submit(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebForm(f): WebForm<Pairs>,
+) -> Response {
     let r = async {
         ctx.check_csrf(&one(&f, "csrf"))?;
         // Rate-limited by address and by the page's token, as the report form is.
         let ip = safegrid_store::audit::current_ip().unwrap_or_default();
         let rate = st.settings.rate_limits.public_intake;
         let by_ip = st.limiter.check(&format!("volunteer:ip:{ip}"), rate);
-        let by_form = st.limiter.check(&format!("volunteer:web:{}", ctx.csrf), rate);
+        let by_form = st
+            .limiter
+            .check(&format!("volunteer:web:{}", ctx.csrf), rate);
         if by_ip.is_err() || by_form.is_err() {
             return Err(WebError::Refused(ctx.t("err.rate_limited").to_string()));
         }

@@ -77,7 +77,11 @@ async fn village_patrol_team_signs_up_patrols_and_is_honoured(app: &TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{team}");
     let team_id = id(&team["id"]);
     let mut members = vec![];
-    for (name, phone) in [("王建国", "13905720001"), ("李秀英", "13905720002"), ("张伟", "13905720003")] {
+    for (name, phone) in [
+        ("王建国", "13905720001"),
+        ("李秀英", "13905720002"),
+        ("张伟", "13905720003"),
+    ] {
         let (s, m) = post(
             &dispatcher,
             format!("{b}/api/v1/teams/{team_id}/members"),
@@ -91,25 +95,52 @@ async fn village_patrol_team_signs_up_patrols_and_is_honoured(app: &TestApp) {
     // The leader is a member; the phone is revealed only with a reason, audited.
     let r = dispatcher
         .put(format!("{b}/api/v1/teams/{team_id}"))
-        .json(&json!({"name": "红袖标巡防队", "kind": "patrol", "region": village, "grids": [grid],
-                      "leader": members[0], "contact": "demo-gridworker", "version": 1}))
+        .json(
+            &json!({"name": "红袖标巡防队", "kind": "patrol", "region": village, "grids": [grid],
+                      "leader": members[0], "contact": "demo-gridworker", "version": 1}),
+        )
         .send()
         .await
         .unwrap();
     let s = r.status();
     let v: Value = r.json().await.unwrap();
-    assert_eq!((s, v["team"]["leader_name"].as_str()), (StatusCode::OK, Some("王建国")), "{v}");
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/teams/{team_id}/members/{}/reveal", members[0]), json!({"reason": "通知排班"})).await;
-    assert_eq!((s, v["phone"].as_str()), (StatusCode::OK, Some("13905720001")), "{v}");
     assert_eq!(
-        count(app, "SELECT COUNT(*) FROM audit_log WHERE action = 'team.member.reveal' AND target_id = $1", &[&members[0].to_string()], &[]).await,
+        (s, v["team"]["leader_name"].as_str()),
+        (StatusCode::OK, Some("王建国")),
+        "{v}"
+    );
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/teams/{team_id}/members/{}/reveal", members[0]),
+        json!({"reason": "通知排班"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["phone"].as_str()),
+        (StatusCode::OK, Some("13905720001")),
+        "{v}"
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'team.member.reveal' AND target_id = $1",
+            &[&members[0].to_string()],
+            &[]
+        )
+        .await,
         1
     );
 
     // A resident signs up on the public page and follows it by the reference code.
     let (s, form) = get(&public, format!("{b}/api/v1/volunteer-applications/teams")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(form["teams"].as_array().unwrap().iter().any(|t| t["id"] == json!(team_id)));
+    assert!(
+        form["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == json!(team_id))
+    );
     let (s, signed) = post(
         &public,
         format!("{b}/api/v1/volunteer-applications"),
@@ -119,35 +150,103 @@ async fn village_patrol_team_signs_up_patrols_and_is_honoured(app: &TestApp) {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{signed}");
     let code = signed["ref_code"].as_str().unwrap().to_string();
-    let (_, st) = get(&public, format!("{b}/api/v1/volunteer-applications/status/{code}")).await;
-    assert_eq!((st["status"].as_str(), st["name"].as_str()), (Some("pending"), Some("陈*")), "{st}");
+    let (_, st) = get(
+        &public,
+        format!("{b}/api/v1/volunteer-applications/status/{code}"),
+    )
+    .await;
+    assert_eq!(
+        (st["status"].as_str(), st["name"].as_str()),
+        (Some("pending"), Some("陈*")),
+        "{st}"
+    );
     // One chose only the village: approving it needs a team. Another is declined with a reason.
-    let (_, by_area) = post(&public, format!("{b}/api/v1/volunteer-applications"),
-        json!({"region": village, "name": "赵磊", "phone": "13905720005", "consent": true})).await;
-    let (_, other) = post(&public, format!("{b}/api/v1/volunteer-applications"),
-        json!({"team": team_id, "name": "周敏", "phone": "13905720006", "consent": true})).await;
-    let (s, list) = get(&dispatcher, format!("{b}/api/v1/volunteer-applications?status=pending")).await;
+    let (_, by_area) = post(
+        &public,
+        format!("{b}/api/v1/volunteer-applications"),
+        json!({"region": village, "name": "赵磊", "phone": "13905720005", "consent": true}),
+    )
+    .await;
+    let (_, other) = post(
+        &public,
+        format!("{b}/api/v1/volunteer-applications"),
+        json!({"team": team_id, "name": "周敏", "phone": "13905720006", "consent": true}),
+    )
+    .await;
+    let (s, list) = get(
+        &dispatcher,
+        format!("{b}/api/v1/volunteer-applications?status=pending"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let app_id = |name: &str| {
-        id(&list["items"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap_or_else(|| panic!("{name} in {list}"))["id"])
+        id(&list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {list}"))["id"])
     };
     let (chen, zhao, zhou) = (app_id("陈静"), app_id("赵磊"), app_id("周敏"));
     assert!(by_area["ref_code"].is_string() && other["ref_code"].is_string());
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/volunteer-applications/{chen}/approve"), json!({})).await;
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/volunteer-applications/{chen}/approve"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     members.push(id(&v["member"]));
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/volunteer-applications/{zhao}/approve"), json!({})).await;
-    assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "team"), "{v}");
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/volunteer-applications/{zhao}/approve"), json!({"team": team_id})).await;
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/volunteer-applications/{zhao}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "team"),
+        "{v}"
+    );
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/volunteer-applications/{zhao}/approve"),
+        json!({"team": team_id}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/volunteer-applications/{zhou}/decline"), json!({"reason": "本队已满员，已转介社区志愿服务站"})).await;
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/volunteer-applications/{zhou}/decline"),
+        json!({"reason": "本队已满员，已转介社区志愿服务站"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/volunteer-applications/{chen}/approve"), json!({})).await;
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/volunteer-applications/{chen}/approve"),
+        json!({}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT, "decided once: {v}");
-    let (_, st) = get(&public, format!("{b}/api/v1/volunteer-applications/status/{code}")).await;
+    let (_, st) = get(
+        &public,
+        format!("{b}/api/v1/volunteer-applications/status/{code}"),
+    )
+    .await;
     assert_eq!(st["status"], "approved", "{st}");
-    let (_, st) = get(&public, format!("{b}/api/v1/volunteer-applications/status/{}", other["ref_code"].as_str().unwrap())).await;
-    assert_eq!((st["status"].as_str(), st["reason"].as_str()), (Some("declined"), Some("本队已满员，已转介社区志愿服务站")));
+    let (_, st) = get(
+        &public,
+        format!(
+            "{b}/api/v1/volunteer-applications/status/{}",
+            other["ref_code"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(
+        (st["status"].as_str(), st["reason"].as_str()),
+        (Some("declined"), Some("本队已满员，已转介社区志愿服务站"))
+    );
     let (_, detail) = get(&gw, format!("{b}/api/v1/teams/{team_id}")).await;
     assert_eq!(detail["team"]["members"], 5, "{detail}");
     assert_eq!(
@@ -165,17 +264,25 @@ async fn village_patrol_team_signs_up_patrols_and_is_honoured(app: &TestApp) {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{sched}");
-    let (_, ss) = get(&gw, format!("{b}/api/v1/patrols/schedules?team={team_id}&days=14")).await;
-    assert_eq!(ss["items"][0]["next"].as_array().map(Vec::len), Some(2), "{ss}");
+    let (_, ss) = get(
+        &gw,
+        format!("{b}/api/v1/patrols/schedules?team={team_id}&days=14"),
+    )
+    .await;
+    assert_eq!(
+        ss["items"][0]["next"].as_array().map(Vec::len),
+        Some(2),
+        "{ss}"
+    );
 
     // The grid worker logs tonight's patrol: two members, 2 hours, two findings, one a case now.
     let client_id = Uuid::now_v7();
     let log = json!({"client_id": client_id, "team": team_id, "schedule": sched["id"],
-        "started_at": ago(180), "ended_at": ago(60), "members": [members[0], members[1]], "grids": [grid],
-        "findings": [
-            {"text": "小区东门路灯不亮", "category": "C0102", "lat": 30.78412, "lon": 120.02352},
-            {"text": "3号楼楼道堆放杂物", "address": "3号楼2单元"}
-        ]});
+    "started_at": ago(180), "ended_at": ago(60), "members": [members[0], members[1]], "grids": [grid],
+    "findings": [
+        {"text": "小区东门路灯不亮", "category": "C0102", "lat": 30.78412, "lon": 120.02352},
+        {"text": "3号楼楼道堆放杂物", "address": "3号楼2单元"}
+    ]});
     let (s, v) = post(&gw, format!("{b}/api/v1/patrols"), log.clone()).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["minutes"], 120);
@@ -183,39 +290,110 @@ async fn village_patrol_team_signs_up_patrols_and_is_honoured(app: &TestApp) {
     assert!(v["findings"][1]["case"].is_null());
     // The offline queue retries: the first copy answers, nothing doubles.
     let (s, again) = post(&gw, format!("{b}/api/v1/patrols"), log.clone()).await;
-    assert_eq!((s, &again["replayed"]), (StatusCode::OK, &json!(true)), "{again}");
+    assert_eq!(
+        (s, &again["replayed"]),
+        (StatusCode::OK, &json!(true)),
+        "{again}"
+    );
     assert_eq!(again["findings"][0]["case"], v["findings"][0]["case"]);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_logs WHERE id = $1", &[], &[client_id]).await, 1);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_log_members WHERE log_id = $1", &[], &[client_id]).await, 2);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1 AND case_id IS NOT NULL", &[], &[client_id]).await, 1);
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM patrol_logs WHERE id = $1",
+            &[],
+            &[client_id]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM patrol_log_members WHERE log_id = $1",
+            &[],
+            &[client_id]
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1 AND case_id IS NOT NULL",
+            &[],
+            &[client_id]
+        )
+        .await,
+        1
+    );
     // Linked both ways: the case's report names the log.
     assert_eq!(
         count(app, "SELECT COUNT(*) FROM case_events WHERE action = 'report' AND data LIKE $1 AND case_id = $2", &[&format!("%{client_id}%")], &[case1]).await,
         1
     );
     // The second finding becomes a case later, once.
-    let (s, v) = post(&dispatcher, format!("{b}/api/v1/patrols/{client_id}/findings/1/case"), json!({"category": "C0102"})).await;
+    let (s, v) = post(
+        &dispatcher,
+        format!("{b}/api/v1/patrols/{client_id}/findings/1/case"),
+        json!({"category": "C0102"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, _) = post(&dispatcher, format!("{b}/api/v1/patrols/{client_id}/findings/1/case"), json!({"category": "C0102"})).await;
+    let (s, _) = post(
+        &dispatcher,
+        format!("{b}/api/v1/patrols/{client_id}/findings/1/case"),
+        json!({"category": "C0102"}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1 AND case_id IS NOT NULL", &[], &[client_id]).await, 2);
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1 AND case_id IS NOT NULL",
+            &[],
+            &[client_id]
+        )
+        .await,
+        2
+    );
 
     // A second patrol of 45 minutes by members 1 and 3; a manual entry of 90 minutes for member 4.
-    let (s, v) = post(&gw, format!("{b}/api/v1/patrols"), json!({"client_id": Uuid::now_v7(), "team": team_id,
-        "started_at": ago(50), "ended_at": ago(5), "members": [members[1], members[2]]})).await;
+    let (s, v) = post(
+        &gw,
+        format!("{b}/api/v1/patrols"),
+        json!({"client_id": Uuid::now_v7(), "team": team_id,
+        "started_at": ago(50), "ended_at": ago(5), "members": [members[1], members[2]]}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let today = chrono::Utc::now().with_timezone(&safegrid::app::time::shanghai()).date_naive();
+    let today = chrono::Utc::now()
+        .with_timezone(&safegrid::app::time::shanghai())
+        .date_naive();
     let (s, v) = post(&dispatcher, format!("{b}/api/v1/teams/{team_id}/hours"),
         json!({"member": members[3], "served_on": today.to_string(), "minutes": 90, "note": "急救培训"})).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 
     // Hand count: m0 120, m1 120 + 45, m2 45, m3 90 → the team 420 person-minutes.
     let month = today.format("%Y-%m").to_string();
-    let (s, roll) = get(&gw, format!("{b}/api/v1/teams/honour-roll?month={month}&region={village}")).await;
+    let (s, roll) = get(
+        &gw,
+        format!("{b}/api/v1/teams/honour-roll?month={month}&region={village}"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{roll}");
-    let got: Vec<(Uuid, i64)> = roll["members"].as_array().unwrap().iter().map(|l| (id(&l["id"]), l["minutes"].as_i64().unwrap())).collect();
+    let got: Vec<(Uuid, i64)> = roll["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (id(&l["id"]), l["minutes"].as_i64().unwrap()))
+        .collect();
     // Patrols that started late last month would fall out; the story runs at any hour, so allow it.
-    let hand = vec![(members[1], 165), (members[0], 120), (members[3], 90), (members[2], 45)];
+    let hand = vec![
+        (members[1], 165),
+        (members[0], 120),
+        (members[3], 90),
+        (members[2], 45),
+    ];
     if ago(180)[..7] == month {
         assert_eq!(got, hand, "{roll}");
         assert_eq!(roll["teams"][0]["minutes"], 420, "{roll}");
@@ -228,25 +406,54 @@ async fn village_patrol_team_signs_up_patrols_and_is_honoured(app: &TestApp) {
     }
     assert_eq!(roll["members"][0]["name"], "李**", "names masked: {roll}");
     let yesterday = today - chrono::Duration::days(1);
-    let (s, hours) = get(&gw, format!("{b}/api/v1/teams/{team_id}/hours?from={yesterday}&to={today}")).await;
+    let (s, hours) = get(
+        &gw,
+        format!("{b}/api/v1/teams/{team_id}/hours?from={yesterday}&to={today}"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{hours}");
-    let total: i64 = hours["items"].as_array().unwrap().iter().map(|l| l["minutes"].as_i64().unwrap()).sum();
+    let total: i64 = hours["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["minutes"].as_i64().unwrap())
+        .sum();
     assert_eq!(
         total,
-        count(app, "SELECT CAST(SUM(minutes) AS BIGINT) FROM patrol_log_members WHERE team_id = $1", &[], &[team_id]).await + 90
+        count(
+            app,
+            "SELECT CAST(SUM(minutes) AS BIGINT) FROM patrol_log_members WHERE team_id = $1",
+            &[],
+            &[team_id]
+        )
+        .await
+            + 90
     );
     // The roll as XLSX: a sheet of members, one of teams.
-    let r = gw.get(format!("{b}/api/v1/teams/honour-roll/export?month={month}&region={village}")).send().await.unwrap();
+    let r = gw
+        .get(format!(
+            "{b}/api/v1/teams/honour-roll/export?month={month}&region={village}"
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let bytes = r.bytes().await.unwrap();
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let names = wb.sheet_names();
     assert_eq!(names.len(), 2);
     let sheet = wb.worksheet_range(&names[0]).unwrap();
     assert_eq!(sheet.height(), got.len() + 1);
 
     // The work log's count (H1 wires it): the grid worker recorded 2 patrols, 165 minutes.
-    let gw_id = app.state.store.user_by_name("demo-gridworker").await.unwrap().id;
+    let gw_id = app
+        .state
+        .store
+        .user_by_name("demo-gridworker")
+        .await
+        .unwrap()
+        .id;
     let w = app
         .state
         .patrols_for_worklog(
@@ -288,22 +495,44 @@ async fn team_scope_and_bad_input(app: &TestApp) {
     }
     let a = login(app, "t-disp-a").await;
     let other = login(app, "t-disp-b").await;
-    let (s, team) = post(&a, format!("{b}/api/v1/teams"),
-        json!({"name": "平安志愿者服务队", "kind": "volunteer", "region": townships[0]})).await;
+    let (s, team) = post(
+        &a,
+        format!("{b}/api/v1/teams"),
+        json!({"name": "平安志愿者服务队", "kind": "volunteer", "region": townships[0]}),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{team}");
     let team_id = id(&team["id"]);
     // Another township's manager: the team does not exist for them.
     let (s, _) = get(&other, format!("{b}/api/v1/teams/{team_id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, list) = get(&other, format!("{b}/api/v1/teams")).await;
-    assert!(!list["items"].as_array().unwrap().iter().any(|t| t["id"] == json!(team_id)));
-    let (s, _) = post(&other, format!("{b}/api/v1/teams/{team_id}/members"),
-        json!({"name": "钱多多", "phone": "13905720011", "consent": true})).await;
+    assert!(
+        !list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == json!(team_id))
+    );
+    let (s, _) = post(
+        &other,
+        format!("{b}/api/v1/teams/{team_id}/members"),
+        json!({"name": "钱多多", "phone": "13905720011", "consent": true}),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Nor may they create a team outside their township.
-    let (s, v) = post(&other, format!("{b}/api/v1/teams"),
-        json!({"name": "越界队", "kind": "patrol", "region": townships[0]})).await;
-    assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "region"), "{v}");
+    let (s, v) = post(
+        &other,
+        format!("{b}/api/v1/teams"),
+        json!({"name": "越界队", "kind": "patrol", "region": townships[0]}),
+    )
+    .await;
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "region"),
+        "{v}"
+    );
 
     // Bad members and sign-ups: each names its field, nothing is written.
     let members_before = count(app, "SELECT COUNT(*) FROM volunteer_members", &[], &[]).await;
@@ -311,41 +540,105 @@ async fn team_scope_and_bad_input(app: &TestApp) {
     let public = Client::new();
     for (body, f) in [
         (json!({"name": "钱多多", "phone": "13905720011"}), "consent"),
-        (json!({"name": "钱多多", "phone": "12345", "consent": true}), "phone"),
-        (json!({"name": "钱多多", "phone": "13905720011", "skills": ["juggling"], "consent": true}), "skills"),
-        (json!({"name": "钱\u{0}多多", "phone": "13905720011", "consent": true}), "name"),
-        (json!({"name": "钱多多", "phone": "13905720011", "consent": true, "consent_version": "2020-old"}), "consent_version"),
+        (
+            json!({"name": "钱多多", "phone": "12345", "consent": true}),
+            "phone",
+        ),
+        (
+            json!({"name": "钱多多", "phone": "13905720011", "skills": ["juggling"], "consent": true}),
+            "skills",
+        ),
+        (
+            json!({"name": "钱\u{0}多多", "phone": "13905720011", "consent": true}),
+            "name",
+        ),
+        (
+            json!({"name": "钱多多", "phone": "13905720011", "consent": true, "consent_version": "2020-old"}),
+            "consent_version",
+        ),
     ] {
-        let (s, v) = post(&a, format!("{b}/api/v1/teams/{team_id}/members"), body.clone()).await;
-        assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, f), "member {body}: {v}");
+        let (s, v) = post(
+            &a,
+            format!("{b}/api/v1/teams/{team_id}/members"),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(
+            (s, field(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, f),
+            "member {body}: {v}"
+        );
         let mut signup = body.clone();
         signup["team"] = json!(team_id);
-        let (s, v) = post(&public, format!("{b}/api/v1/volunteer-applications"), signup).await;
-        assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, f), "sign-up {body}: {v}");
+        let (s, v) = post(
+            &public,
+            format!("{b}/api/v1/volunteer-applications"),
+            signup,
+        )
+        .await;
+        assert_eq!(
+            (s, field(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, f),
+            "sign-up {body}: {v}"
+        );
     }
-    let (s, v) = post(&public, format!("{b}/api/v1/volunteer-applications"),
-        json!({"name": "钱多多", "phone": "13905720011", "consent": true})).await;
-    assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "team"), "neither team nor area: {v}");
-    let (s, v) = get(&public, format!("{b}/api/v1/volunteer-applications/status/VNOSUCHCODE")).await;
+    let (s, v) = post(
+        &public,
+        format!("{b}/api/v1/volunteer-applications"),
+        json!({"name": "钱多多", "phone": "13905720011", "consent": true}),
+    )
+    .await;
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "team"),
+        "neither team nor area: {v}"
+    );
+    let (s, v) = get(
+        &public,
+        format!("{b}/api/v1/volunteer-applications/status/VNOSUCHCODE"),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM volunteer_members", &[], &[]).await, members_before);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await, apps_before);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM volunteer_members", &[], &[]).await,
+        members_before
+    );
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await,
+        apps_before
+    );
 
     // Bad patrol logs: end before start, an outsider, no members; nothing written.
-    let (_, m) = post(&a, format!("{b}/api/v1/teams/{team_id}/members"),
-        json!({"name": "钱多多", "phone": "13905720011", "consent": true})).await;
+    let (_, m) = post(
+        &a,
+        format!("{b}/api/v1/teams/{team_id}/members"),
+        json!({"name": "钱多多", "phone": "13905720011", "consent": true}),
+    )
+    .await;
     let member = id(&m["id"]);
     let logs_before = count(app, "SELECT COUNT(*) FROM patrol_logs", &[], &[]).await;
     let base = json!({"client_id": Uuid::now_v7(), "team": team_id, "started_at": ago(60), "ended_at": ago(30), "members": [member]});
     for (patch, f) in [
-        (json!({"started_at": ago(30), "ended_at": ago(60)}), "ended_at"),
-        (json!({"started_at": base["started_at"], "ended_at": base["started_at"]}), "ended_at"),
-        (json!({"findings": [{"text": "井盖缺失", "category": "C0102"}]}), "findings[0].address"),
+        (
+            json!({"started_at": ago(30), "ended_at": ago(60)}),
+            "ended_at",
+        ),
+        (
+            json!({"started_at": base["started_at"], "ended_at": base["started_at"]}),
+            "ended_at",
+        ),
+        (
+            json!({"findings": [{"text": "井盖缺失", "category": "C0102"}]}),
+            "findings[0].address",
+        ),
         (json!({"members": []}), "members"),
         (json!({"members": [Uuid::now_v7()]}), "members[0]"),
         (json!({"started_at": "yesterday"}), "started_at"),
         (json!({"findings": [{"text": ""}]}), "findings[0].text"),
-        (json!({"findings": [{"text": "井盖缺失", "category": "NOPE"}]}), "findings[0].category"),
+        (
+            json!({"findings": [{"text": "井盖缺失", "category": "NOPE"}]}),
+            "findings[0].category",
+        ),
         (json!({"route": "x"}), ""),
     ] {
         let mut body = base.clone();
@@ -356,32 +649,67 @@ async fn team_scope_and_bad_input(app: &TestApp) {
         if f.is_empty() {
             assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "unknown field: {v}");
         } else {
-            assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, f), "{patch}: {v}");
+            assert_eq!(
+                (s, field(&v)),
+                (StatusCode::UNPROCESSABLE_ENTITY, f),
+                "{patch}: {v}"
+            );
         }
     }
     // Another township's manager cannot log this team's patrols.
     let (s, v) = post(&other, format!("{b}/api/v1/patrols"), base.clone()).await;
-    assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "team"), "{v}");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_logs", &[], &[]).await, logs_before);
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "team"),
+        "{v}"
+    );
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM patrol_logs", &[], &[]).await,
+        logs_before
+    );
     // A schedule ending before it starts, or a route that is not a line.
-    let (s, v) = post(&a, format!("{b}/api/v1/patrols/schedules"),
-        json!({"team": team_id, "title": "夜巡", "starts_at": ago(10), "ends_at": ago(20)})).await;
-    assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "ended_at"), "{v}");
+    let (s, v) = post(
+        &a,
+        format!("{b}/api/v1/patrols/schedules"),
+        json!({"team": team_id, "title": "夜巡", "starts_at": ago(10), "ends_at": ago(20)}),
+    )
+    .await;
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "ended_at"),
+        "{v}"
+    );
     let (s, v) = post(&a, format!("{b}/api/v1/patrols/schedules"),
         json!({"team": team_id, "title": "夜巡", "starts_at": ago(20), "ends_at": ago(10), "route": {"type": "Point", "coordinates": [120.0, 30.0]}})).await;
-    assert_eq!((s, field(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "route"), "{v}");
+    assert_eq!(
+        (s, field(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "route"),
+        "{v}"
+    );
     // The good log goes in once.
     let (s, v) = post(&a, format!("{b}/api/v1/patrols"), base.clone()).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, _) = post(&a, format!("{b}/api/v1/patrols"), base.clone()).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_logs", &[], &[]).await, logs_before + 1);
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM patrol_logs", &[], &[]).await,
+        logs_before + 1
+    );
     // The other township does not see it either.
-    let (s, _) = get(&other, format!("{b}/api/v1/patrols/{}", base["client_id"].as_str().unwrap())).await;
+    let (s, _) = get(
+        &other,
+        format!("{b}/api/v1/patrols/{}", base["client_id"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A grid worker may read but not manage.
     let gw = login(app, "demo-gridworker").await;
-    let (s, _) = post(&gw, format!("{b}/api/v1/teams"), json!({"name": "x", "kind": "patrol", "region": townships[0]})).await;
+    let (s, _) = post(
+        &gw,
+        format!("{b}/api/v1/teams"),
+        json!({"name": "x", "kind": "patrol", "region": townships[0]}),
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
@@ -398,10 +726,20 @@ async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
     let resident = browser();
     let (s, html) = page(&resident, format!("{b}/volunteer")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("志愿者报名") && html.contains("红袖标治安巡防队"), "{html}");
+    assert!(
+        html.contains("志愿者报名") && html.contains("红袖标治安巡防队"),
+        "{html}"
+    );
     let (_, en) = page(&resident, format!("{b}/volunteer?lang=en")).await;
     assert!(en.contains("Volunteer sign-up"));
-    let team = html.split("<option value=\"").nth(2).unwrap().split('"').next().unwrap().to_string();
+    let team = html
+        .split("<option value=\"")
+        .nth(2)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let form = [
         ("csrf", csrf_of(&html)),
         ("team", team.clone()),
@@ -410,16 +748,36 @@ async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
         ("skills", "first_aid".into()),
         ("skills", "traffic".into()),
         ("consent", "on".into()),
-        ("consent_version", safegrid_domain::team::CONSENT_VERSION.into()),
+        (
+            "consent_version",
+            safegrid_domain::team::CONSENT_VERSION.into(),
+        ),
     ];
     // Without consent: the form comes back naming it, nothing stored.
     let before = count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await;
-    let no_consent: Vec<_> = form.iter().filter(|(k, _)| *k != "consent").cloned().collect();
-    let r = resident.post(format!("{b}/volunteer")).form(&no_consent).send().await.unwrap();
+    let no_consent: Vec<_> = form
+        .iter()
+        .filter(|(k, _)| *k != "consent")
+        .cloned()
+        .collect();
+    let r = resident
+        .post(format!("{b}/volunteer"))
+        .form(&no_consent)
+        .send()
+        .await
+        .unwrap();
     let text = r.text().await.unwrap();
     assert!(text.contains("consent:"), "{text}");
-    assert_eq!(count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await, before);
-    let r = resident.post(format!("{b}/volunteer")).form(&form).send().await.unwrap();
+    assert_eq!(
+        count(app, "SELECT COUNT(*) FROM volunteer_applications", &[], &[]).await,
+        before
+    );
+    let r = resident
+        .post(format!("{b}/volunteer"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     let (_, html) = page(&resident, format!("{b}{to}")).await;
@@ -430,7 +788,13 @@ async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
     );
 
     let staff = web_session(app, "demo-dispatcher", PASSWORD).await;
-    for path in ["/work/teams", &format!("/work/teams/{team}"), "/work/teams/applications", "/work/patrols", "/work/patrols?lang=en"] {
+    for path in [
+        "/work/teams",
+        &format!("/work/teams/{team}"),
+        "/work/teams/applications",
+        "/work/patrols",
+        "/work/patrols?lang=en",
+    ] {
         let (s, html) = page(&staff, format!("{b}{path}")).await;
         assert_eq!(s, StatusCode::OK, "{path}: {html}");
         assert!(!html.contains("…"), "{path}: a missing string");
@@ -438,14 +802,31 @@ async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
     let (_, html) = page(&staff, format!("{b}/work/teams/applications")).await;
     assert!(html.contains("孙悦") && html.contains("沈丽华"), "{html}");
     let (_, html) = page(&staff, format!("{b}/work/patrols")).await;
-    assert!(html.contains("红袖标治安巡防队") || html.contains("吴兴区平安志愿者服务队"), "the demo's roll: {html}");
+    assert!(
+        html.contains("红袖标治安巡防队") || html.contains("吴兴区平安志愿者服务队"),
+        "the demo's roll: {html}"
+    );
 
     // The grid worker logs a patrol from the form; pressing twice stores it once.
     let gw = web_session(app, "demo-gridworker", PASSWORD).await;
     let (s, html) = page(&gw, format!("{b}/work/patrols/new?team={team}")).await;
     assert_eq!(s, StatusCode::OK, "{html}");
-    let client_id = html.split("name=\"client_id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let member = html.split("name=\"members\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let client_id = html
+        .split("name=\"client_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let member = html
+        .split("name=\"members\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     let local = |m: i64| {
         (chrono::Utc::now() - chrono::Duration::minutes(m))
             .with_timezone(&safegrid::app::time::shanghai())
@@ -461,16 +842,47 @@ async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
         ("members", member),
         ("finding", "路口积水".into()),
     ];
-    let r = gw.post(format!("{b}/work/patrols/new")).form(&form).send().await.unwrap();
+    let r = gw
+        .post(format!("{b}/work/patrols/new"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let text = r.text().await.unwrap();
-    assert!(text.contains("ended_at"), "end before start is named: {text}");
+    assert!(
+        text.contains("ended_at"),
+        "end before start is named: {text}"
+    );
     form[3].1 = local(90);
     form[4].1 = local(30);
     for _ in 0..2 {
-        let r = gw.post(format!("{b}/work/patrols/new")).form(&form).send().await.unwrap();
+        let r = gw
+            .post(format!("{b}/work/patrols/new"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
     let cid = Uuid::parse_str(&client_id).unwrap();
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_logs WHERE id = $1", &[], &[cid]).await, 1);
-    assert_eq!(count(app, "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1", &[], &[cid]).await, 1);
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM patrol_logs WHERE id = $1",
+            &[],
+            &[cid]
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM patrol_findings WHERE log_id = $1",
+            &[],
+            &[cid]
+        )
+        .await,
+        1
+    );
 }
