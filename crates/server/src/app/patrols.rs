@@ -590,6 +590,7 @@ impl AppState {
 
     /// Turns a finding into a case (once): for a finding recorded without a category, by the
     /// command center or the grid worker who reads it later.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finding_to_case(
         &self,
         user: &User,

@@ -663,6 +663,7 @@ impl AppState {
     }
 
     /// A manual entry of service hours (training, an event) for a member.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_hours(
         &self,
         user: &User,
