@@ -179,10 +179,16 @@ pub async fn generate(
             }
             let minutes = 90 + 15 * rng.random_range(0..4);
             let mut findings = vec![];
-            if rng.random_bool(0.6) {
-                let (text, cat) = FINDINGS[rng.random_range(0..FINDINGS.len())];
-                // About one patrol in five hands a problem to the command center as a case.
-                let cat = cat.filter(|_| week % 5 == 2);
+            // Every fifth week a problem goes to the command center as a case; otherwise the
+            // patrol notes what it settled on the spot, or nothing.
+            let finding = if week % 5 == 2 {
+                Some(FINDINGS[rng.random_range(0..3)])
+            } else if rng.random_bool(0.5) {
+                Some(FINDINGS[rng.random_range(3..FINDINGS.len())])
+            } else {
+                None
+            };
+            if let Some((text, cat)) = finding {
                 let (lon, lat) = super::GRIDWORKER_POINT;
                 findings.push(FindingInput {
                     text: text.into(),
