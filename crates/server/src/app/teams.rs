@@ -809,12 +809,22 @@ impl AppState {
                 "must be pending, approved or declined",
             ));
         }
+        let teams = self.store.teams().await?;
+        let covered = |team: Uuid| {
+            teams
+                .iter()
+                .find(|t| t.id == team)
+                .is_some_and(|t| reach.covers(&territory_short(&t.region_code)))
+        };
         Ok(self
             .store
             .applications(status)
             .await?
             .into_iter()
-            .filter(|a| reach.meets(&territory_short(&a.region_code)))
+            .filter(|a| match a.team_id {
+                Some(t) => covered(t),
+                None => reach.meets(&territory_short(&a.region_code)),
+            })
             .collect())
     }
 
@@ -825,11 +835,20 @@ impl AppState {
             Err(StoreError::NotFound) => return Err(AppError::not_found("sign-up")),
             Err(e) => return Err(e.into()),
         };
-        if !self
-            .campaign_reach(user)
-            .await?
-            .meets(&territory_short(&a.region_code))
-        {
+        // A sign-up for a team is the business of those who manage the team; one for an area,
+        // of those whose territory meets it.
+        let mine = match a.team_id {
+            Some(t) => match self.managed_team(user, t).await {
+                Ok(_) => true,
+                Err(e) if e.kind == ErrorKind::NotFound => false,
+                Err(e) => return Err(e),
+            },
+            None => self
+                .campaign_reach(user)
+                .await?
+                .meets(&territory_short(&a.region_code)),
+        };
+        if !mine {
             return Err(AppError::not_found("sign-up"));
         }
         if a.status != "pending" {

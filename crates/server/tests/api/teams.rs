@@ -521,6 +521,36 @@ async fn team_scope_and_bad_input(app: &TestApp) {
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // A resident's sign-up for the team is not theirs either.
+    let (s, signed) = post(
+        &Client::new(),
+        format!("{b}/api/v1/volunteer-applications"),
+        json!({"team": team_id, "name": "孔丽", "phone": "13905720012", "consent": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{signed}");
+    let (_, mine) = get(&a, format!("{b}/api/v1/volunteer-applications")).await;
+    let (_, theirs) = get(&other, format!("{b}/api/v1/volunteer-applications")).await;
+    let kong = |l: &Value| {
+        l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "孔丽")
+            .map(|x| x["id"].clone())
+    };
+    assert!(kong(&theirs).is_none(), "{theirs}");
+    let kong_id = kong(&mine).unwrap_or_else(|| panic!("{mine}"));
+    let (s, _) = post(
+        &other,
+        format!(
+            "{b}/api/v1/volunteer-applications/{}/decline",
+            kong_id.as_str().unwrap()
+        ),
+        json!({"reason": "不是本镇"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     // Nor may they create a team outside their township.
     let (s, v) = post(
         &other,
