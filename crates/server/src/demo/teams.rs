@@ -189,12 +189,15 @@ pub async fn generate(
                 None
             };
             if let Some((text, cat)) = finding {
+                // The patrol team's finds lie in the grid worker's own grid (she files them, and
+                // her list holds her grid's cases); the volunteers' around it.
                 let (lon, lat) = super::GRIDWORKER_POINT;
+                let jitter = if team.id == patrol.id { 0.0 } else { 0.002 };
                 findings.push(FindingInput {
                     text: text.into(),
                     category: cat.map(Into::into),
-                    lat: Some(lat + rng.random_range(-0.002..0.002)),
-                    lon: Some(lon + rng.random_range(-0.002..0.002)),
+                    lat: Some(lat + jitter * rng.random_range(-1.0..1.0)),
+                    lon: Some(lon + jitter * rng.random_range(-1.0..1.0)),
                     ..FindingInput::default()
                 });
                 n_cases += usize::from(cat.is_some());
