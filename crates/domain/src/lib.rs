@@ -15,6 +15,7 @@ pub mod place;
 pub mod role;
 pub mod scope;
 pub mod staffing;
+pub mod team;
 pub mod totp;
 pub mod visit;
 pub mod workflow;

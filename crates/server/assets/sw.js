@@ -130,6 +130,8 @@ function submit(req) {
             id: id,
             url: copy.url,
             fields: fields,
+            // Sent again as it came: a urlencoded form's handler reads no multipart body.
+            multipart: (copy.headers.get('content-type') || '').indexOf('multipart/') === 0,
             title: t ? t.title : new URL(copy.url).pathname,
             page: t ? t.page : '',
             user: t ? t.user : null,
@@ -213,6 +215,9 @@ function sendAll() {
 }
 
 function sendOne(d, item, token) {
+  var multipart = item.multipart !== undefined ? item.multipart
+    : item.fields.some(function (f) { return f[1] instanceof Blob; });
+  if (!multipart) { return sendParts(d, item, token, null); }
   var fd = new FormData();
   item.fields.forEach(function (f) {
     var v = f[0] === 'csrf' ? token : f[1];
@@ -223,9 +228,19 @@ function sendOne(d, item, token) {
       fd.append(f[0], v);
     }
   });
+  return sendParts(d, item, token, fd);
+}
+
+/* Posts one queued form: `fd` when it was multipart, else its fields urlencoded. */
+function sendParts(d, item, token, fd) {
+  var body = fd;
+  if (!body) {
+    body = new URLSearchParams();
+    item.fields.forEach(function (f) { body.append(f[0], f[0] === 'csrf' ? token : String(f[1])); });
+  }
   item.tries += 1;
   return fetch(item.url, {
-    method: 'POST', body: fd, credentials: 'same-origin', redirect: 'follow',
+    method: 'POST', body: body, credentials: 'same-origin', redirect: 'follow',
     headers: { 'X-Safegrid-Offline': '1' }
   }).then(function (r) {
     var path = new URL(r.url).pathname;

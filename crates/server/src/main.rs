@@ -225,6 +225,11 @@ enum Command {
         #[command(subcommand)]
         what: safegrid::app::visits_cli::VisitsCommand,
     },
+    /// Volunteer and patrol teams (群防群治): import and export a team's members.
+    Teams {
+        #[command(subcommand)]
+        what: safegrid::app::teams_cli::TeamsCommand,
+    },
     /// KPI counters (综合评价).
     Kpi {
         #[command(subcommand)]
@@ -1079,6 +1084,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Visits { what } => {
             let st = safegrid::open(settings).await?;
             safegrid::app::visits_cli::run_visits(&st, what).await
+        }
+        Command::Teams { what } => {
+            let st = safegrid::open(settings).await?;
+            safegrid::app::teams_cli::run_command(&st, what, &cli_actor()).await
         }
         Command::Kpi { what } => {
             let st = safegrid::open(settings).await?;

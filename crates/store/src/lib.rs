@@ -18,6 +18,7 @@ mod photos;
 pub mod places;
 mod privacy;
 pub mod staffing;
+pub mod teams;
 mod territory;
 mod time;
 mod totp;

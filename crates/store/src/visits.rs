@@ -355,6 +355,9 @@ pub struct DayWork {
     pub inspections: i64,
     pub visits: i64,
     pub care_visits: i64,
+    /// Patrols (巡防) the account logged, and their minutes.
+    pub patrols: i64,
+    pub patrol_minutes: i64,
 }
 
 fn stamped(entries: &[AuditEntry], at: DateTime<Utc>) -> Vec<(AuditEntry, i64, Option<String>)> {
@@ -722,6 +725,14 @@ impl Store {
             if kind == "care" {
                 d.care_visits += n;
             }
+        }
+        let patrols: Vec<(i64, i64)> = with_pool!(self, p => sqlx::query_as(
+            "SELECT started_at, minutes FROM patrol_logs WHERE submitted_by = $1 AND started_at >= $2 AND started_at < $3")
+            .bind(user).bind(lo).bind(hi).fetch_all(p).await)?;
+        for (at, minutes) in patrols {
+            let d = days.entry(day_of(at)).or_default();
+            d.patrols += 1;
+            d.patrol_minutes += minutes;
         }
         Ok(days
             .into_iter()

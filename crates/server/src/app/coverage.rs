@@ -292,14 +292,16 @@ pub enum WorkLogSource {
     CasesVerified,
     Inspections,
     Visits,
+    Patrols,
 }
 
 impl WorkLogSource {
-    pub const ALL: [WorkLogSource; 4] = [
+    pub const ALL: [WorkLogSource; 5] = [
         WorkLogSource::CasesReported,
         WorkLogSource::CasesVerified,
         WorkLogSource::Inspections,
         WorkLogSource::Visits,
+        WorkLogSource::Patrols,
     ];
 
     pub fn code(self) -> &'static str {
@@ -308,6 +310,7 @@ impl WorkLogSource {
             WorkLogSource::CasesVerified => "verified",
             WorkLogSource::Inspections => "inspections",
             WorkLogSource::Visits => "visits",
+            WorkLogSource::Patrols => "patrols",
         }
     }
 
@@ -317,6 +320,7 @@ impl WorkLogSource {
             WorkLogSource::CasesVerified => "核查事件",
             WorkLogSource::Inspections => "排查检查",
             WorkLogSource::Visits => "走访",
+            WorkLogSource::Patrols => "巡防",
         }
     }
 
@@ -326,6 +330,7 @@ impl WorkLogSource {
             WorkLogSource::CasesVerified => d.verified,
             WorkLogSource::Inspections => d.inspections,
             WorkLogSource::Visits => d.visits,
+            WorkLogSource::Patrols => d.patrols,
         }
     }
 }
@@ -341,6 +346,9 @@ pub struct DayCounts {
     /// Visits of every kind; care visits are counted, never listed.
     pub visits: i64,
     pub care_visits: i64,
+    /// Patrols (巡防) the worker logged, and their minutes.
+    pub patrols: i64,
+    pub patrol_minutes: i64,
 }
 
 impl DayCounts {
@@ -350,6 +358,8 @@ impl DayCounts {
         self.inspections += w.inspections;
         self.visits += w.visits;
         self.care_visits += w.care_visits;
+        self.patrols += w.patrols;
+        self.patrol_minutes += w.patrol_minutes;
     }
 }
 

@@ -65,6 +65,13 @@ pub enum Perm {
     ReadCareVisits,
     /// Erase the contacts stored with an address's visits (a resident's request; audited).
     EraseVisitContacts,
+    /// Volunteer and patrol teams (群防群治) in scope: teams, members (reveal a phone with a
+    /// reason, audited), sign-ups, service hours, patrol schedules.
+    ManageTeams,
+    /// Teams in scope with members' phones masked, schedules, logs, hours, the honour roll.
+    ReadTeams,
+    /// Record patrol logs of teams in scope and turn their findings into cases.
+    LogPatrols,
 }
 
 /// One row of the permission matrix (权限矩阵) as data: the capability, its words, the roles
@@ -212,6 +219,23 @@ pub const MATRIX: &[PermRow] = &[
         name: "erase the contacts of an address's visits (audited)",
         roles: &[GridLeader, Dispatcher, Admin],
     },
+    // Group prevention (群防群治): the command center of a township or county runs its teams;
+    // grid workers and leaders work with them and record their patrols.
+    PermRow {
+        perm: Perm::ManageTeams,
+        name: "manage volunteer and patrol teams, members, sign-ups, schedules in scope",
+        roles: &[Dispatcher, Admin],
+    },
+    PermRow {
+        perm: Perm::ReadTeams,
+        name: "read teams, patrols, hours and the honour roll in scope (phones masked)",
+        roles: &[GridWorker, GridLeader, Dispatcher, Leader, Admin],
+    },
+    PermRow {
+        perm: Perm::LogPatrols,
+        name: "record patrol logs of teams in scope; turn findings into cases",
+        roles: &[GridWorker, GridLeader, Dispatcher, Admin],
+    },
 ];
 
 impl Perm {
@@ -342,6 +366,7 @@ mod tests {
             | Perm::ReadVisits
             | Perm::ReadCareVisits
             | Perm::EraseVisitContacts => p,
+            Perm::ManageTeams | Perm::ReadTeams | Perm::LogPatrols => p,
         };
         for p in [
             Perm::ReadCases,
@@ -367,6 +392,9 @@ mod tests {
             Perm::ReadVisits,
             Perm::ReadCareVisits,
             Perm::EraseVisitContacts,
+            Perm::ManageTeams,
+            Perm::ReadTeams,
+            Perm::LogPatrols,
         ] {
             let n = MATRIX.iter().filter(|r| r.perm == listed(p)).count();
             assert_eq!(n, 1, "{p:?} has {n} rows");

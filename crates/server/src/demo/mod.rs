@@ -8,6 +8,7 @@ mod cases;
 mod disputes;
 mod places;
 mod staffing;
+mod teams;
 mod visits;
 
 use crate::app::auth::{hash_password, random_secret};
@@ -463,6 +464,17 @@ pub async fn build(st: &SharedState, opts: &DemoOptions) -> anyhow::Result<DemoS
         "demo addresses and visits"
     );
     summary.cases += n_visit_cases;
+    let (n_teams, n_members, n_patrols, n_patrol_cases) =
+        teams::generate(st, seed, &summary.gridworker_grid).await?;
+    tracing::info!(
+        teams = n_teams,
+        members = n_members,
+        patrols = n_patrols,
+        cases = n_patrol_cases,
+        seconds = t.elapsed().as_secs_f64(),
+        "demo teams and patrols"
+    );
+    summary.cases += n_patrol_cases;
     // Disputes and petitions with their committees, through the live service.
     let t = Instant::now();
     let n_disputes = disputes::generate(st, seed, opts.cases).await?;

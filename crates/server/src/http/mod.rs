@@ -10,6 +10,7 @@ pub mod disputes;
 pub mod error;
 pub mod json;
 pub mod meta;
+pub mod patrols;
 pub mod petitions;
 pub mod places;
 pub mod privacy;
@@ -18,6 +19,7 @@ pub mod schema;
 pub mod screenings;
 pub mod staffing;
 pub mod stats;
+pub mod teams;
 pub mod territory;
 pub mod visits;
 
@@ -97,6 +99,8 @@ pub fn api() -> OpenApiRouter<SharedState> {
         .merge(campaigns::router())
         .merge(staffing::router())
         .merge(visits::router())
+        .merge(teams::router())
+        .merge(patrols::router())
 }
 
 /// The API's routes under `/api/v1`, with its own CSRF guard, and their OpenAPI paths.

@@ -23,6 +23,7 @@ pub mod places_import;
 pub mod public;
 pub mod staff;
 pub mod staffing;
+pub mod teams;
 pub mod view;
 pub mod visits;
 
@@ -50,6 +51,7 @@ pub fn router() -> Router<SharedState> {
         .merge(offline::router())
         .merge(staffing::router())
         .merge(visits::router())
+        .merge(teams::router())
         // A declared length over it is refused by `routes::limit_body` (see `routes::app`).
         .layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES))
 }

@@ -19,6 +19,7 @@ mod python;
 mod scenarios;
 mod security;
 mod staffing;
+mod teams;
 mod totp;
 mod tracing;
 mod visits;

@@ -749,6 +749,8 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     .await;
     s.go(&format!("/work/cases/{case_id}")).await;
     s.wait_css("#form-verify[data-offline]").await;
+    s.go("/work/visits").await;
+    s.wait_css("#visit-form[data-offline]").await;
 
     // The connection goes: the server stops.
     server.stop().await;
@@ -802,10 +804,21 @@ async fn offline_story(app: &TestApp, b: &Browser) {
         .await
         .unwrap();
     let id = s.submit_offline("#report-form", "#submit-report").await;
-    // (A visit recorded offline — `/work/visits/new`, issue 29's visits — goes here the same way.)
+    // On her round she records a visit to a door of her grid (走访); it waits too.
+    s.go("/work/visits").await;
+    s.wait_css("#visit-form[data-offline]").await;
+    s.c()
+        .execute(
+            "const a = document.querySelector('#address_id'); a.selectedIndex = 1; return a.value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.fill("#raised", "E2E 离线走访：楼道灯不亮").await;
+    let visit = s.submit_offline("#visit-form", "#visit-submit").await;
     s.until(
-        "the header counts three waiting",
-        "document.querySelector('#outbox-count').textContent === '3' && !document.querySelector('#outbox-badge').hidden",
+        "the header counts four waiting",
+        "document.querySelector('#outbox-count').textContent === '4' && !document.querySelector('#outbox-badge').hidden",
     )
     .await;
     assert!(s.text("#outbox-waiting").await.contains("E2E 离线上报"));
@@ -819,6 +832,11 @@ async fn offline_story(app: &TestApp, b: &Browser) {
         count_text(&server.state, stored, "E2E 离线上报：垃圾箱满溢").await,
         0
     );
+    let visits = "SELECT COUNT(*) FROM visits WHERE raised = $1";
+    assert_eq!(
+        count_text(&server.state, visits, "E2E 离线走访：楼道灯不亮").await,
+        0
+    );
 
     // The server is back on the same port and database; "send now" flushes the queue.
     server = Server::start(server.state.clone(), server.port).await;
@@ -829,10 +847,20 @@ async fn offline_story(app: &TestApp, b: &Browser) {
     )
     .await;
     s.until(
+        "the visit sent",
+        &format!("document.querySelector('#outbox-sent li[data-id=\"{visit}\"]')"),
+    )
+    .await;
+    s.until(
         "nothing waiting",
         "document.querySelector('#outbox-count').textContent === '0'",
     )
     .await;
+    assert_eq!(
+        count_text(&server.state, visits, "E2E 离线走访：楼道灯不亮").await,
+        1,
+        "the visit stored exactly once"
+    );
     // The oversized one was refused, its reason shown naming the photo; the other still went.
     s.until(
         "the refusal shown",
