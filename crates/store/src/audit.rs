@@ -415,8 +415,11 @@ impl Store {
         let mut expect = archived + 1;
         let mut vouched = anchor.is_none();
         let mut seen = 0i64;
-        let sql =
-            format!("SELECT {AUDIT_COLS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000");
+        // Only up to the head read above: entries appended while the walk runs (a job, a login)
+        // belong to a later head and are checked by a later walk.
+        let sql = format!(
+            "SELECT {AUDIT_COLS} FROM audit_log WHERE seq >= $1 AND seq <= {head_seq} ORDER BY seq LIMIT 5000"
+        );
         let broken = |at: i64, why: String, seen: i64| AuditVerdict {
             entries: seen,
             archived,

@@ -252,7 +252,10 @@ async fn audit_archive_moves_old_entries_and_the_chain_still_verifies(app: &Test
         err.contains("--before") && err.contains("180 days"),
         "{err}"
     );
-    assert_eq!(store.verify_audit(|_| {}).await.unwrap().entries, written);
+    // (Jobs of the running server may append entries meanwhile: counts are compared as bounds.)
+    let v = store.verify_audit(|_| {}).await.unwrap();
+    assert_eq!((v.archived, v.broken_at), (0, None), "{v:?}");
+    assert!(v.entries >= written, "{v:?}");
 
     // Six months and more later, everything written so far is old enough; the newest entry
     // stays live so the chain has a tip to continue from.
@@ -270,13 +273,14 @@ async fn audit_archive_moves_old_entries_and_the_chain_still_verifies(app: &Test
     .unwrap()
     .expect("entries to archive");
     assert_eq!(first.first_seq, 1);
-    assert_eq!(first.entries, written - 1);
-    assert_eq!(first.deleted as i64, written - 1);
+    assert_eq!(first.entries, first.last_seq);
+    assert!(first.entries >= written - 1, "{first:?}");
+    assert_eq!(first.deleted as i64, first.entries);
     let v = store.verify_audit(|_| {}).await.unwrap();
     assert_eq!(v.broken_at, None, "{v:?}");
-    assert_eq!(v.archived, written - 1);
-    // The live trail holds the newest old entry and the archive's own record.
-    assert_eq!(v.entries, 2, "{v:?}");
+    assert_eq!(v.archived, first.last_seq);
+    // The live trail holds at least the newest old entry and the archive's own record.
+    assert!(v.entries >= 2, "{v:?}");
     let (recs, _) = store
         .audit_search(&safegrid_store::AuditFilter {
             action: Some("audit.archive".into()),
@@ -411,7 +415,12 @@ async fn xlsx_case_export_has_typed_columns_and_splits_into_sheets(app: &TestApp
         .collect();
     assert_eq!(head, safegrid::app::export::CASE_COLUMNS);
     let col = |name: &str| head.iter().position(|h| h == name).unwrap();
-    let row = sheet.rows().nth(1).unwrap();
+    // A case with a point (address-only cases leave lat and lon empty).
+    let row = sheet
+        .rows()
+        .skip(1)
+        .find(|r| !matches!(r[col("lat")], Data::Empty))
+        .unwrap();
     assert!(
         matches!(row[col("lat")], Data::Float(_)),
         "{:?}",
