@@ -8,7 +8,7 @@
 
 use super::ctx::{Ctx, Page, WebError, WebForm, WebQuery, respond, see_other};
 use super::public::FormErrors;
-use crate::app::error::AppError;
+use crate::app::error::{AppError, AppResult};
 use crate::app::patrols::{FindingInput, LogInput};
 use crate::app::policy::{Perm, allows};
 use crate::app::state::SharedState;
@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use safegrid_domain::codes::Phone;
 use safegrid_domain::team as dt;
-use safegrid_store::from_ms;
+use safegrid_store::{User, from_ms};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -203,6 +203,8 @@ struct TeamPage {
     schedules: Vec<ScheduleLine>,
     logs: Vec<LogLine>,
     skills: Vec<Opt>,
+    /// The grids a schedule may name (the team's own; empty: any grid of its region).
+    team_grids: Vec<String>,
     may_manage: bool,
     may_log: bool,
     consent: &'static str,
@@ -290,6 +292,7 @@ async fn team_page(
         schedules,
         logs,
         skills: skills(&ctx),
+        team_grids: crate::app::teams::grids_of(&t),
         may_manage: allows(user.role, Perm::ManageTeams),
         may_log: allows(user.role, Perm::LogPatrols),
         consent: if en {
@@ -348,6 +351,125 @@ async fn add_member(
         }
     }
     .await;
+    respond(&ctx, r)
+}
+
+/// Runs one management form of a team page: back to the page on success, the page with the
+/// field named on a refusal.
+async fn team_form<F, Fut>(st: &SharedState, ctx: &Ctx, id: &str, f: Pairs, run: F) -> Page
+where
+    F: FnOnce(User, Uuid) -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    let user = ctx.require_user()?.clone();
+    ctx.check_csrf(&one(&f, "csrf"))?;
+    let team = Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("team"))?;
+    match run(user, team).await {
+        Ok(()) => Ok(see_other(&format!("/work/teams/{team}"))),
+        Err(e) if e.kind.is_client_error() && e.field.is_some() => {
+            let mut errors = FormErrors::default();
+            add_error(&mut errors, &e);
+            let mut page = team_page(st, ctx.clone(), id, errors, f, String::new()).await?;
+            *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(page)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A member leaves the team (on a date; today when none is given).
+async fn leave(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path((id, member)): Path<(String, String)>,
+    WebForm(f): WebForm<Pairs>,
+) -> Response {
+    let left_on = one(&f, "left_on");
+    let r = team_form(&st, &ctx, &id, f, |user, team| {
+        let st = st.clone();
+        async move {
+            let member =
+                Uuid::parse_str(member.trim()).map_err(|_| AppError::not_found("member"))?;
+            st.member_leaves(&user, team, member, Some(&left_on), Utc::now())
+                .await
+                .map(|_| ())
+        }
+    })
+    .await;
+    respond(&ctx, r)
+}
+
+/// Service hours of a member outside patrols (a duty at an event, a training).
+async fn hours(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<Pairs>,
+) -> Response {
+    let (member, day, note) = (one(&f, "member"), one(&f, "served_on"), one(&f, "note"));
+    let minutes = one(&f, "hours")
+        .trim()
+        .parse::<f64>()
+        .map(|h| (h * 60.0).round() as i64);
+    let r = team_form(&st, &ctx, &id, f, |user, team| {
+        let st = st.clone();
+        async move {
+            let member = Uuid::parse_str(member.trim())
+                .map_err(|_| AppError::invalid("member", "choose a member"))?;
+            let minutes =
+                minutes.map_err(|_| AppError::invalid("hours", "must be a number of hours"))?;
+            st.add_hours(&user, team, member, &day, minutes, &note, Utc::now())
+                .await
+                .map(|_| ())
+        }
+    })
+    .await;
+    respond(&ctx, r)
+}
+
+/// A patrol schedule: who, when, which grids, weekly until a date.
+async fn schedule(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(f): WebForm<Pairs>,
+) -> Response {
+    let members = all(&f, "members");
+    let grids = all(&f, "grids");
+    let (title, starts, ends) = (
+        one(&f, "title"),
+        local_input(&one(&f, "starts_at")),
+        local_input(&one(&f, "ends_at")),
+    );
+    let weekly = one(&f, "weekly") == "on";
+    let until = one(&f, "repeat_until");
+    let r =
+        team_form(&st, &ctx, &id, f, |user, team| {
+            let st = st.clone();
+            async move {
+                let mut ids = Vec::with_capacity(members.len());
+                for (i, m) in members.iter().enumerate() {
+                    ids.push(Uuid::parse_str(m.trim()).map_err(|_| {
+                        AppError::invalid(format!("members[{i}]"), "is not a member")
+                    })?);
+                }
+                let input = crate::app::patrols::ScheduleInput {
+                    team,
+                    title,
+                    starts_at: starts,
+                    ends_at: ends,
+                    grids,
+                    route: None,
+                    members: ids,
+                    weekly,
+                    repeat_until: Some(until).filter(|u| !u.trim().is_empty()),
+                };
+                st.create_schedule(&user, input, Utc::now())
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await;
     respond(&ctx, r)
 }
 
@@ -897,6 +1019,9 @@ pub fn router() -> Router<SharedState> {
         .route("/work/teams/{id}", get(show))
         .route("/work/teams/{id}/members", post(add_member))
         .route("/work/teams/{id}/members/{member}/reveal", post(reveal))
+        .route("/work/teams/{id}/members/{member}/leave", post(leave))
+        .route("/work/teams/{id}/hours", post(hours))
+        .route("/work/teams/{id}/schedules", post(schedule))
         .route("/work/patrols", get(roll))
         .route("/work/patrols/honour-roll.xlsx", get(roll_xlsx))
         .route("/work/patrols/new", get(patrol_new).post(patrol_submit))

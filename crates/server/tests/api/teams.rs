@@ -852,6 +852,90 @@ async fn the_pages_of_teams_patrols_and_sign_ups(app: &TestApp) {
         assert_eq!(s, StatusCode::OK, "{path}: {html}");
         assert!(!html.contains("…"), "{path}: a missing string");
     }
+    // The command center runs the team from its page: a weekly schedule, service hours, a
+    // member leaving; a schedule ending before it starts comes back naming the field.
+    let (_, html) = page(&staff, format!("{b}/work/teams/{team}")).await;
+    let csrf = csrf_of(&html);
+    let member = html
+        .split(&format!("/work/teams/{team}/members/"))
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("a member's form")
+        .to_string();
+    let schedules = "SELECT COUNT(*) FROM patrol_schedules WHERE title = '周末夜巡'";
+    let post_form = |path: String, form: Vec<(&'static str, String)>| {
+        let staff = staff.clone();
+        async move { staff.post(path).form(&form).send().await.unwrap() }
+    };
+    let bad = post_form(
+        format!("{b}/work/teams/{team}/schedules"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", "周末夜巡".into()),
+            ("starts_at", "2026-12-12T20:00".into()),
+            ("ends_at", "2026-12-12T19:00".into()),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("ends_at"));
+    assert_eq!(count(app, schedules, &[], &[]).await, 0);
+    let r = post_form(
+        format!("{b}/work/teams/{team}/schedules"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", "周末夜巡".into()),
+            ("starts_at", "2026-12-12T20:00".into()),
+            ("ends_at", "2026-12-12T22:00".into()),
+            ("members", member.clone()),
+            ("weekly", "on".into()),
+            ("repeat_until", "2027-01-31".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(app, schedules, &[], &[]).await, 1);
+    let (_, html) = page(&staff, format!("{b}/work/teams/{team}")).await;
+    assert!(html.contains("周末夜巡"), "{html}");
+    let r = post_form(
+        format!("{b}/work/teams/{team}/hours"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("member", member.clone()),
+            ("served_on", "2026-12-01".into()),
+            ("hours", "1.5".into()),
+            ("note", "消防宣传".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM volunteer_hours WHERE minutes = 90 AND note = '消防宣传'",
+            &[],
+            &[]
+        )
+        .await,
+        1
+    );
+    let r = post_form(
+        format!("{b}/work/teams/{team}/members/{member}/leave"),
+        vec![("csrf", csrf.clone()), ("left_on", "".into())],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        count(
+            app,
+            "SELECT COUNT(*) FROM volunteer_members WHERE left_on IS NOT NULL AND id = $1",
+            &[],
+            &[Uuid::parse_str(&member).unwrap()]
+        )
+        .await,
+        1
+    );
+
     let (_, html) = page(&staff, format!("{b}/work/teams/applications")).await;
     assert!(html.contains("孙悦") && html.contains("沈丽华"), "{html}");
     let (_, html) = page(&staff, format!("{b}/work/patrols")).await;
