@@ -229,6 +229,12 @@ pub static STRINGS: &[(&str, &str, &str)] = &[
     ("addresses.export_csv", "导出 CSV", "Export CSV"),
     ("addresses.export_xlsx", "导出 Excel", "Export Excel"),
     ("addresses.grid", "网格", "Grid"),
+    ("addresses.import", "导入门牌", "Import addresses"),
+    (
+        "addresses.import.lead",
+        "上传 Excel（XLSX）或 CSV 表格：每行一个门牌（网格、楼栋、单元、门牌/室号，可选关联场所）。整表要么全部导入，要么一行不写，并逐行列出问题；同一门牌再次导入不会重复。",
+        "Upload an Excel (XLSX) or CSV table, one door per row (grid, building, unit, door number, optionally a linked place). The whole table is imported or none of it, with every problem listed by row; a door imported again is not doubled.",
+    ),
     ("addresses.inactive", "已停用", "Inactive"),
     ("addresses.new", "新增门牌", "New address"),
     ("addresses.of_place", "此场所的门牌", "Doors of this place"),

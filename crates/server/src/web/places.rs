@@ -627,6 +627,11 @@ pub fn router() -> Router<SharedState> {
         .route("/work/places", get(list))
         .route("/work/places/new", get(new_page).post(create))
         .route(
+            "/work/addresses/import",
+            get(super::places_import::address_import_form)
+                .post(super::places_import::address_import),
+        )
+        .route(
             "/work/places/import",
             get(super::places_import::import_form).post(super::places_import::import),
         )

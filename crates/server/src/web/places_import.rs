@@ -1,5 +1,6 @@
-//! The import page of the register of places (every bad row listed by row, column and reason;
-//! nothing written) and its downloads: the places in scope as CSV or XLSX, the template.
+//! The import pages of the two registers — places (场所) and addresses (门牌) — (every bad row
+//! listed by row, column and reason; nothing written), and the places' downloads: the places in
+//! scope as CSV or XLSX, the template.
 
 use super::ctx::{Ctx, WebError, WebMultipart, WebQuery, respond};
 use super::i18n::Lang;
@@ -14,10 +15,34 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
+/// Which register a page imports into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Register {
+    Places,
+    Addresses,
+}
+
+impl Register {
+    /// Its pages' path and the prefix of its words.
+    fn base(self) -> &'static str {
+        match self {
+            Register::Places => "places",
+            Register::Addresses => "addresses",
+        }
+    }
+    fn perm(self) -> Perm {
+        match self {
+            Register::Places => Perm::ManagePlaces,
+            Register::Addresses => Perm::ManageAddresses,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "places_import.html")]
 struct ImportPage {
     ctx: Ctx,
+    register: Register,
     report: Option<ImportReport>,
     problems: Vec<RowProblem>,
     problem_count: usize,
@@ -30,8 +55,10 @@ impl ImportPage {
         let key = match p.column.as_str() {
             "lat" => "report.lat".to_string(),
             "lon" => "report.lon".to_string(),
-            "grid_code" => "place.grid".to_string(),
-            c => format!("place.{c}"),
+            "grid_code" if self.register == Register::Places => "place.grid".to_string(),
+            c if self.register == Register::Places => format!("place.{c}"),
+            "grid_code" => "addresses.grid".to_string(),
+            c => format!("addresses.{c}"),
         };
         match self.ctx.lang.opt(&key) {
             "" => p.column.clone(),
@@ -44,7 +71,9 @@ impl ImportPage {
             self.ctx.lang,
             self.ctx.lang.opt(&format!("place.err.{}", p.column)),
         ) {
-            (Lang::Zh, m) if !m.is_empty() => format!("{m}（{}）", p.reason),
+            (Lang::Zh, m) if !m.is_empty() && self.register == Register::Places => {
+                format!("{m}（{}）", p.reason)
+            }
             _ => p.reason.clone(),
         }
     }
@@ -52,6 +81,7 @@ impl ImportPage {
 
 fn import_page(
     ctx: &Ctx,
+    register: Register,
     report: Option<ImportReport>,
     problems: Vec<RowProblem>,
     problem_count: usize,
@@ -64,6 +94,7 @@ fn import_page(
     };
     let page = ImportPage {
         ctx: ctx.clone(),
+        register,
         report,
         problems,
         problem_count,
@@ -72,21 +103,46 @@ fn import_page(
     ctx.render_status(status, &page)
 }
 
-pub(super) async fn import_form(ctx: Ctx) -> Response {
+fn form(ctx: Ctx, register: Register) -> Response {
     let r = (|| {
         let user = ctx.require_user()?;
-        if !allows(user.role, Perm::ManagePlaces) {
+        if !allows(user.role, register.perm()) {
             return Err(WebError::Forbidden);
         }
-        Ok(import_page(&ctx, None, vec![], 0, String::new()))
+        Ok(import_page(&ctx, register, None, vec![], 0, String::new()))
     })();
     respond(&ctx, r)
+}
+
+pub(super) async fn import_form(ctx: Ctx) -> Response {
+    form(ctx, Register::Places)
+}
+
+pub(super) async fn address_import_form(ctx: Ctx) -> Response {
+    form(ctx, Register::Addresses)
 }
 
 pub(super) async fn import(
     State(st): State<SharedState>,
     ctx: Ctx,
-    WebMultipart(mut mp): WebMultipart,
+    WebMultipart(mp): WebMultipart,
+) -> Response {
+    import_into(st, ctx, mp, Register::Places).await
+}
+
+pub(super) async fn address_import(
+    State(st): State<SharedState>,
+    ctx: Ctx,
+    WebMultipart(mp): WebMultipart,
+) -> Response {
+    import_into(st, ctx, mp, Register::Addresses).await
+}
+
+async fn import_into(
+    st: SharedState,
+    ctx: Ctx,
+    mut mp: axum::extract::Multipart,
+    register: Register,
 ) -> Response {
     let r = async {
         let user = ctx.require_user()?;
@@ -104,20 +160,41 @@ pub(super) async fn import(
             }
         }
         ctx.check_csrf(&csrf)?;
-        if !allows(user.role, Perm::ManagePlaces) {
+        if !allows(user.role, register.perm()) {
             return Err(WebError::Forbidden);
         }
         if file.is_empty() {
             return Ok(import_page(
                 &ctx,
+                register,
                 None,
                 vec![],
                 0,
                 ctx.t("places.import.no_file").into(),
             ));
         }
-        match places_io::import(&st, user, &file, "web", Utc::now()).await {
-            Ok(report) => Ok(import_page(&ctx, Some(report), vec![], 0, String::new())),
+        let done = match register {
+            Register::Places => places_io::import(&st, user, &file, "web", Utc::now()).await,
+            Register::Addresses => {
+                crate::app::addresses_io::import(&st, user, &file, "web", Utc::now())
+                    .await
+                    .map(|r| ImportReport {
+                        rows: r.rows,
+                        created: r.created,
+                        updated: r.updated,
+                        unchanged: r.unchanged,
+                    })
+            }
+        };
+        match done {
+            Ok(report) => Ok(import_page(
+                &ctx,
+                register,
+                Some(report),
+                vec![],
+                0,
+                String::new(),
+            )),
             Err(e) if e.kind.is_client_error() => {
                 let extra = e.extra.clone().unwrap_or_default();
                 let problems: Vec<RowProblem> =
@@ -130,7 +207,7 @@ pub(super) async fn import(
                 } else {
                     String::new()
                 };
-                Ok(import_page(&ctx, None, problems, count, error))
+                Ok(import_page(&ctx, register, None, problems, count, error))
             }
             Err(e) => Err(e.into()),
         }

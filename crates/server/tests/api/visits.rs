@@ -687,6 +687,48 @@ async fn pages_record_a_visit_once_and_show_coverage_and_the_log(app: &TestApp) 
         count_by_id(app, "SELECT COUNT(*) FROM visits WHERE id = $1", &client_id).await,
         1
     );
+    // The addresses import page: a bad row is listed (nothing written), then a good file lands.
+    let (s, html) = page(&b, format!("{}/work/addresses/import", app.base)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("导入门牌") && html.contains("id=\"import-form\""),
+        "{html}"
+    );
+    let csrf = csrf_of(&html);
+    let grid = login(app, "demo-gridworker").await;
+    let (_, me) = get(&grid, format!("{}/api/v1/auth/me", app.base)).await;
+    let grid = me["grids"][0].as_str().unwrap().to_string();
+    let upload = |csv: String| {
+        let b = b.clone();
+        let csrf = csrf.clone();
+        let url = format!("{}/work/addresses/import", app.base);
+        async move {
+            let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+                "file",
+                reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("doors.csv"),
+            );
+            let r = b.post(url).multipart(form).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let doors = "SELECT COUNT(*) FROM addresses WHERE building = '网页导入楼'";
+    let (s, html) = upload(format!(
+        "grid_code,building,unit,door\n{grid},网页导入楼,1单元,101\n{grid},网页导入楼,1单元,\n"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("id=\"import-problems\"") && html.contains("data-column=\"door\""),
+        "{html}"
+    );
+    assert_eq!(sql_count(app, doors, &[]).await, 0);
+    let (s, html) = upload(format!(
+        "grid_code,building,unit,door\n{grid},网页导入楼,1单元,101\n{grid},网页导入楼,1单元,102\n"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("id=\"import-done\""), "{html}");
+    assert_eq!(sql_count(app, doors, &[]).await, 2);
     for path in [
         "/work/addresses",
         "/work/coverage",
