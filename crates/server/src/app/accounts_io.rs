@@ -8,11 +8,11 @@
 
 use crate::app::auth::{check_password, hash_password, random_secret};
 use crate::app::error::{AppError, AppResult};
-use crate::app::places_io::{RowProblem, refused};
+use crate::app::places_io::{RowProblem, read_columns, refused};
 use crate::app::policy::{Perm, require};
 use crate::app::scope::{department_regions, manages};
 use crate::app::state::SharedState;
-use crate::app::table::{Cell, Sheet, read_table, write_csv, write_xlsx};
+use crate::app::table::{Cell, Sheet, write_csv, write_xlsx};
 use chrono::{DateTime, Utc};
 use safegrid_domain::Role;
 use safegrid_domain::codes::{GridCode, RegionCode};
@@ -120,34 +120,7 @@ pub async fn import(
     now: DateTime<Utc>,
 ) -> AppResult<AccountsReport> {
     require(by, Perm::ImportAccounts)?;
-    let table = read_table(bytes, "file")?;
-    if table.rows.len() > MAX_ROWS {
-        return Err(AppError::invalid(
-            "file",
-            format!(
-                "at most {MAX_ROWS} rows in one import (this file has {})",
-                table.rows.len()
-            ),
-        ));
-    }
-    let mut cols: HashMap<&str, usize> = HashMap::new();
-    for (f, zh) in COLUMNS {
-        if let Some(i) = table.column(&[f, zh]) {
-            cols.insert(f, i);
-        }
-    }
-    let missing: Vec<RowProblem> = REQUIRED
-        .iter()
-        .filter(|f| !cols.contains_key(*f))
-        .map(|f| RowProblem {
-            row: 1,
-            column: f.to_string(),
-            reason: "the header row lacks this column (download the template)".into(),
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(refused(missing));
-    }
+    let (table, cols) = read_columns(bytes, &COLUMNS, &REQUIRED, MAX_ROWS)?;
     let users = st.store.users().await?;
     let by_name: HashMap<&str, &User> = users.iter().map(|u| (u.username.as_str(), u)).collect();
     let depts = department_regions(st).await?;

@@ -6,10 +6,10 @@
 
 use crate::app::error::{AppError, AppResult};
 use crate::app::places::territory;
-use crate::app::places_io::{RowProblem, refused};
+use crate::app::places_io::{RowProblem, read_columns, refused};
 use crate::app::policy::{Perm, require};
 use crate::app::state::SharedState;
-use crate::app::table::{Cell, Sheet, read_table, write_csv, write_xlsx};
+use crate::app::table::{Cell, Sheet, write_csv, write_xlsx};
 use crate::app::time::local_time;
 use crate::app::visits::{AddressQuery, address_filter, check_address};
 use chrono::{DateTime, Utc};
@@ -58,34 +58,7 @@ pub async fn import(
     now: DateTime<Utc>,
 ) -> AppResult<AddressImportReport> {
     require(user, Perm::ManageAddresses)?;
-    let table = read_table(bytes, "file")?;
-    if table.rows.len() > MAX_ROWS {
-        return Err(AppError::invalid(
-            "file",
-            format!(
-                "at most {MAX_ROWS} rows in one import (this file has {})",
-                table.rows.len()
-            ),
-        ));
-    }
-    let mut cols: HashMap<&str, usize> = HashMap::new();
-    for (f, zh) in COLUMNS {
-        if let Some(i) = table.column(&[f, zh]) {
-            cols.insert(f, i);
-        }
-    }
-    let missing: Vec<RowProblem> = REQUIRED
-        .iter()
-        .filter(|f| !cols.contains_key(*f))
-        .map(|f| RowProblem {
-            row: 1,
-            column: f.to_string(),
-            reason: "the header row lacks this column (download the template)".into(),
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(refused(missing));
-    }
+    let (table, cols) = read_columns(bytes, &COLUMNS, &REQUIRED, MAX_ROWS)?;
     let t = territory(st, user).await?;
     let mut problems = vec![];
     let mut grids_seen = HashMap::new();

@@ -7,7 +7,7 @@ use crate::app::error::{AppError, AppResult};
 use crate::app::places::{self, ListQuery, Territory, locate};
 use crate::app::policy::{Perm, require};
 use crate::app::state::SharedState;
-use crate::app::table::{Cell, Sheet, read_table, write_csv, write_xlsx};
+use crate::app::table::{Cell, Sheet, Table, read_table, write_csv, write_xlsx};
 use crate::app::time::local_time;
 use chrono::{DateTime, Utc};
 use safegrid_domain::place::{KINDS, Place, PlaceInput, PlaceStatus, split_tags};
@@ -65,6 +65,46 @@ pub struct ImportReport {
     pub updated: usize,
     /// Places already registered under the row's `external_ref` and equal to it.
     pub unchanged: usize,
+}
+
+/// Reads an import's table and finds its columns (by field name or Chinese header): refused
+/// naming `file` past `max_rows` rows, and with a problem per required column the header lacks.
+/// Shared by every register's import (places, addresses, accounts).
+pub fn read_columns<'a>(
+    bytes: &[u8],
+    columns: &[(&'a str, &str)],
+    required: &[&str],
+    max_rows: usize,
+) -> AppResult<(Table, HashMap<&'a str, usize>)> {
+    let table = read_table(bytes, "file")?;
+    if table.rows.len() > max_rows {
+        return Err(AppError::invalid(
+            "file",
+            format!(
+                "at most {max_rows} rows in one import (this file has {})",
+                table.rows.len()
+            ),
+        ));
+    }
+    let mut cols: HashMap<&'a str, usize> = HashMap::new();
+    for &(f, zh) in columns {
+        if let Some(i) = table.column(&[f, zh]) {
+            cols.insert(f, i);
+        }
+    }
+    let missing: Vec<RowProblem> = required
+        .iter()
+        .filter(|f| !cols.contains_key(*f))
+        .map(|f| RowProblem {
+            row: 1,
+            column: f.to_string(),
+            reason: "the header row lacks this column (download the template)".into(),
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(refused(missing));
+    }
+    Ok((table, cols))
 }
 
 /// The refusal of an import: 422 naming `file`, with every problem found (`problems`).
@@ -172,34 +212,7 @@ pub async fn import(
     now: DateTime<Utc>,
 ) -> AppResult<ImportReport> {
     require(user, Perm::ManagePlaces)?;
-    let table = read_table(bytes, "file")?;
-    if table.rows.len() > MAX_ROWS {
-        return Err(AppError::invalid(
-            "file",
-            format!(
-                "at most {MAX_ROWS} rows in one import (this file has {})",
-                table.rows.len()
-            ),
-        ));
-    }
-    let mut cols: HashMap<&str, usize> = HashMap::new();
-    for (f, zh) in COLUMNS {
-        if let Some(i) = table.column(&[f, zh]) {
-            cols.insert(f, i);
-        }
-    }
-    let missing: Vec<RowProblem> = REQUIRED
-        .iter()
-        .filter(|f| !cols.contains_key(*f))
-        .map(|f| RowProblem {
-            row: 1,
-            column: f.to_string(),
-            reason: "the header row lacks this column (download the template)".into(),
-        })
-        .collect();
-    if !missing.is_empty() {
-        return Err(refused(missing));
-    }
+    let (table, cols) = read_columns(bytes, &COLUMNS, &REQUIRED, MAX_ROWS)?;
     if !cols.contains_key("lat") && !cols.contains_key("grid_code") {
         return Err(refused(vec![RowProblem {
             row: 1,
