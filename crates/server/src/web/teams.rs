@@ -327,29 +327,23 @@ async fn add_member(
     Path(id): Path<String>,
     WebForm(f): WebForm<Pairs>,
 ) -> Response {
-    let r = async {
-        let user = ctx.require_user()?;
-        ctx.check_csrf(&one(&f, "csrf"))?;
-        let team = Uuid::parse_str(id.trim()).map_err(|_| AppError::not_found("team"))?;
-        let input = PersonInput {
-            name: one(&f, "name"),
-            phone: one(&f, "phone"),
-            skills: all(&f, "skills"),
-            skills_note: Some(one(&f, "skills_note")),
-            consent: one(&f, "consent") == "on",
-            joined_on: Some(one(&f, "joined_on")),
-            ..PersonInput::default()
-        };
-        match st.add_members(user, team, vec![input], Utc::now()).await {
-            Ok(_) => Ok(see_other(&format!("/work/teams/{team}"))),
-            Err(e) if e.kind.is_client_error() && e.field.is_some() => {
-                let mut errors = FormErrors::default();
-                add_error(&mut errors, &e);
-                team_page(&st, ctx.clone(), &id, errors, f, String::new()).await
-            }
-            Err(e) => Err(e.into()),
+    let input = PersonInput {
+        name: one(&f, "name"),
+        phone: one(&f, "phone"),
+        skills: all(&f, "skills"),
+        skills_note: Some(one(&f, "skills_note")),
+        consent: one(&f, "consent") == "on",
+        joined_on: Some(one(&f, "joined_on")),
+        ..PersonInput::default()
+    };
+    let r = team_form(&st, &ctx, &id, f, |user, team| {
+        let st = st.clone();
+        async move {
+            st.add_members(&user, team, vec![input], Utc::now())
+                .await
+                .map(|_| ())
         }
-    }
+    })
     .await;
     respond(&ctx, r)
 }
@@ -407,9 +401,12 @@ async fn hours(
     WebForm(f): WebForm<Pairs>,
 ) -> Response {
     let (member, day, note) = (one(&f, "member"), one(&f, "served_on"), one(&f, "note"));
+    // "NaN" and "inf" parse as numbers of hours; they are not.
     let minutes = one(&f, "hours")
         .trim()
         .parse::<f64>()
+        .ok()
+        .filter(|h| h.is_finite())
         .map(|h| (h * 60.0).round() as i64);
     let r = team_form(&st, &ctx, &id, f, |user, team| {
         let st = st.clone();
@@ -417,7 +414,7 @@ async fn hours(
             let member = Uuid::parse_str(member.trim())
                 .map_err(|_| AppError::invalid("member", "choose a member"))?;
             let minutes =
-                minutes.map_err(|_| AppError::invalid("hours", "must be a number of hours"))?;
+                minutes.ok_or_else(|| AppError::invalid("hours", "must be a number of hours"))?;
             st.add_hours(&user, team, member, &day, minutes, &note, Utc::now())
                 .await
                 .map(|_| ())
